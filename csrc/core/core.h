@@ -1,0 +1,359 @@
+/*
+ * core.h: the engine's internal structures and the contracts between layers.
+ *
+ * Data goes down on send (socket -> protocol -> pipe -> transport) and up on
+ * receive.  A protocol never touches a descriptor; a transport never knows a
+ * protocol.
+ *
+ * Locking: each socket has one mutex over its protocol state, queues and
+ * lists.  A stream pipe has its own mutex over its write queue.  Order:
+ * socket before pipe; never a socket lock while holding a pipe lock, and
+ * never two sockets' locks at once (inproc hands over between them).
+ */
+#ifndef PNC_CORE_H
+#define PNC_CORE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "pnc.h"
+#include "../platform/platform.h"
+
+#define PNC_FOREVER INT64_MAX
+#define PNC_CONTAINER(ptr, type, member) \
+	((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
+
+/* Intrusive doubly linked lists. */
+typedef struct pnc_node {
+	struct pnc_node *next;
+	struct pnc_node *prev;
+} pnc_node;
+
+typedef struct pnc_list {
+	pnc_node head;
+} pnc_list;
+
+void pnc_list_init(pnc_list *l);
+void pnc_list_append(pnc_list *l, pnc_node *n);
+void pnc_list_remove(pnc_node *n);
+int pnc_list_empty(const pnc_list *l);
+int pnc_node_linked(const pnc_node *n);
+pnc_node *pnc_list_first(const pnc_list *l);
+#define PNC_LIST_EACH(l, n) \
+	for (pnc_node *n = (l)->head.next; n != &(l)->head; n = n->next)
+
+/* Messages: [headroom: wire prefix | protocol header][body][spare]. */
+#define PNC_MSG_HEADROOM 96
+
+struct pnc_msg {
+	int refs;         /* fan-out shares one body (pub, bus) */
+	uint32_t pipe_id; /* the pipe it came in on, or the one to send to */
+	size_t cap;       /* bytes in data[] */
+	size_t off;       /* where the body starts in data[] */
+	size_t len;       /* body length */
+	size_t hlen;      /* header bytes, just before the body */
+	uint8_t data[];
+};
+
+static inline uint8_t *
+pnc_msg_wire(pnc_msg *m) /* header + body, as they go on the wire */
+{
+	return m->data + m->off - m->hlen;
+}
+
+static inline size_t
+pnc_msg_wire_len(const pnc_msg *m)
+{
+	return m->hlen + m->len;
+}
+
+/* Makes the header part of the body again, as if it came off the wire. */
+static inline void
+pnc_msg_header_unsplit(pnc_msg *m)
+{
+	m->off -= m->hlen;
+	m->len += m->hlen;
+	m->hlen = 0;
+}
+
+void pnc_msg_hold(pnc_msg *m);
+int pnc_msg_header_push_u32(pnc_msg *m, uint32_t v);
+int pnc_msg_body_pull_u32(pnc_msg *m, uint32_t *vp); /* body word -> header */
+void pnc_msg_header_clear(pnc_msg *m);
+
+static inline uint32_t
+pnc_get_u32(const uint8_t *p)
+{
+	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+	    ((uint32_t) p[2] << 8) | p[3];
+}
+
+static inline void
+pnc_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) (v >> 24);
+	p[1] = (uint8_t) (v >> 16);
+	p[2] = (uint8_t) (v >> 8);
+	p[3] = (uint8_t) v;
+}
+
+/* A growable ring of message pointers: socket and pipe queues. */
+typedef struct pnc_ring {
+	pnc_msg **items;
+	size_t cap; /* a power of two */
+	size_t head;
+	size_t len;
+} pnc_ring;
+
+void pnc_ring_init(pnc_ring *r);
+void pnc_ring_fini(pnc_ring *r); /* frees the messages still queued */
+int pnc_ring_put(pnc_ring *r, pnc_msg *m);
+pnc_msg *pnc_ring_get(pnc_ring *r);
+int pnc_ring_unget(pnc_ring *r, pnc_msg *m); /* back to the front */
+static inline pnc_msg *
+pnc_ring_at(const pnc_ring *r, size_t i)
+{
+	return r->items[(r->head + i) & (r->cap - 1)];
+}
+
+/* The I/O thread: poller registrations, timers and tasks. */
+typedef struct pnc_pollfd pnc_pollfd;
+typedef void (*pnc_poll_cb)(pnc_pollfd *pfd, unsigned events);
+
+struct pnc_pollfd {
+	pnc_fd fd;
+	unsigned events; /* what is asked for; changed under the io lock */
+	pnc_poll_cb cb;
+	void *arg;
+	pnc_node node; /* in the registry, for moving to another poller */
+};
+
+int pnc_pollfd_add(pnc_pollfd *pfd, pnc_fd fd, unsigned events,
+    pnc_poll_cb cb, void *arg);
+void pnc_pollfd_want(pnc_pollfd *pfd, unsigned on, unsigned off);
+void pnc_pollfd_del(pnc_pollfd *pfd); /* I/O thread only */
+
+typedef struct pnc_timer {
+	int64_t when; /* 0 when not armed */
+	void (*cb)(void *arg);
+	void *arg;
+	pnc_node node;
+} pnc_timer;
+
+void pnc_timer_init(pnc_timer *t, void (*cb)(void *), void *arg);
+void pnc_timer_arm(pnc_timer *t, int64_t delay_ms);
+void pnc_timer_cancel(pnc_timer *t);
+
+typedef struct pnc_task {
+	void (*cb)(void *arg);
+	void *arg;
+	pnc_node node;
+} pnc_task;
+
+void pnc_task_init(pnc_task *t, void (*cb)(void *), void *arg);
+/* Runs cb on the I/O thread soon.  Returns 0 if it was queued already. */
+int pnc_task_post(pnc_task *t);
+int pnc_io_start(void);
+int pnc_io_on_thread(void);
+
+/* Protocols: each a table of operations. */
+typedef struct pnc_pipe pnc_pipe;
+typedef struct pnc_proto_ops pnc_proto_ops;
+
+/*
+ * All protocol operations run with the socket locked.  send and recv may
+ * wait with pnc_sock_wait (which unlocks while it sleeps).  deliver owns the
+ * message it is given; it returns 0, PNC_EAGAIN to pause the pipe (its queue
+ * is full), or an error that closes the pipe.
+ */
+struct pnc_proto_ops {
+	const char *name;
+	const char *peer_name;
+	uint16_t self_id;
+	uint16_t peer_id;
+	int (*init)(pnc_socket *s);
+	void (*fini)(pnc_socket *s);
+	int (*pipe_start)(pnc_socket *s, pnc_pipe *p); /* non-zero rejects */
+	void (*pipe_stop)(pnc_socket *s, pnc_pipe *p);
+	void (*pipe_writable)(pnc_socket *s, pnc_pipe *p);
+	int (*send)(pnc_socket *s, pnc_msg *m, int flags, int64_t until);
+	int (*recv)(pnc_socket *s, pnc_msg **mp, int flags, int64_t until);
+	int (*deliver)(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
+	int (*set_int)(pnc_socket *s, const char *name, int64_t v);
+	int (*get_int)(pnc_socket *s, const char *name, int64_t *vp);
+};
+
+const pnc_proto_ops *pnc_proto_find(const char *name);
+
+/* Sockets. */
+struct pnc_socket {
+	pnc_mtx mtx;
+	pnc_cv cv_recv;
+	pnc_cv cv_send;
+	int refs;
+	int closed;
+	uint32_t id;
+	int recv_waiters;
+	int send_waiters;
+	const pnc_proto_ops *proto;
+	void *pdata;
+	pnc_ring recvq; /* used by protocols that queue inbound messages */
+	pnc_ring sendq; /* messages waiting for a writable pipe */
+	pnc_list pipes;
+	pnc_list paused; /* pipes not read while recvq is full */
+	pnc_list endpoints;
+	/* options */
+	int64_t recv_timeout;
+	int64_t send_timeout;
+	int64_t recv_buffer;
+	int64_t send_buffer;
+	size_t recv_max; /* read by the I/O thread without the lock */
+	int64_t reconnect_min;
+	int64_t reconnect_max;
+	int64_t tcp_nodelay;
+	char name[64];
+};
+
+void pnc_sock_hold(pnc_socket *s);
+void pnc_sock_rele(pnc_socket *s);
+/*
+ * Sleeps on cv until woken or `until`; returns 0 when woken (look again),
+ * PNC_ETIMEDOUT / PNC_ESLICE when the time ran out, PNC_ECLOSED if closed.
+ */
+int pnc_sock_wait(pnc_socket *s, pnc_cv *cv, int *waiters, int64_t until);
+/* The generic receive queue, bounded by recv-buffer (at least 1). */
+int pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
+int pnc_sock_queue_recv(pnc_socket *s, pnc_msg **mp, int flags, int64_t until);
+/* Sends to one pipe, dropping the socket lock meanwhile (see core.h top). */
+int pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
+void pnc_sock_resume_pipes(pnc_socket *s);
+int pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p);
+
+/*
+ * A set of pipes that each message goes to one of: the ready ones in
+ * round-robin order, else the socket's send queue (send-buffer deep), else
+ * the sender waits.  pair0, pair1 and push are built on it.
+ */
+typedef struct pnc_pipeset {
+	pnc_list ready;
+	int count;
+} pnc_pipeset;
+
+void pnc_pipeset_init(pnc_pipeset *ps);
+void pnc_pipeset_add(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
+void pnc_pipeset_remove(pnc_pipeset *ps, pnc_pipe *p);
+void pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
+int pnc_pipeset_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m, int flags,
+    int64_t until);
+
+/* Pipes: one connection to one peer. */
+typedef struct pnc_endpoint pnc_endpoint;
+
+typedef struct pnc_pipe_ops {
+	/* Never blocks.  0: taken; PNC_ECLOSED: the pipe is gone, msg kept. */
+	int (*send)(pnc_pipe *p, pnc_msg *m);
+	int (*writable)(pnc_pipe *p);
+	void (*pause)(pnc_pipe *p, int paused);
+	void (*close)(pnc_pipe *p);
+	void (*destroy)(pnc_pipe *p);
+} pnc_pipe_ops;
+
+struct pnc_pipe {
+	const pnc_pipe_ops *ops;
+	int refs;
+	uint32_t id;
+	uint16_t peer_id;
+	int closed;   /* under the socket lock */
+	int attached; /* in the socket's pipe list */
+	int paused;
+	pnc_socket *sock;
+	pnc_endpoint *ep; /* the dialer or listener it came from */
+	pnc_node sock_node;
+	pnc_node paused_node;
+	/* for the protocol's use */
+	pnc_node proto_node;
+	int proto_ready;
+	void *proto_data;
+};
+
+void pnc_pipe_init(pnc_pipe *p, const pnc_pipe_ops *ops, pnc_socket *s,
+    pnc_endpoint *ep);
+void pnc_pipe_hold(pnc_pipe *p);
+void pnc_pipe_rele(pnc_pipe *p);
+/* Detaches from socket and protocol, then has the transport close it. */
+void pnc_pipe_close(pnc_pipe *p);
+/* Hands received messages up: 1 if reading must pause, -1 if it closed. */
+int pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n);
+void pnc_pipe_became_writable(pnc_pipe *p);
+
+/* URLs. */
+typedef struct pnc_url {
+	char scheme[16];
+	char addr[256]; /* everything after "://" */
+	char host[256]; /* filled by pnc_url_hostport */
+	char port[8];
+} pnc_url;
+
+int pnc_url_parse(const char *url, pnc_url *u);
+/* Splits addr as host:port; a listener may leave the host empty or "*". */
+int pnc_url_hostport(pnc_url *u, int listener);
+
+/* Transports. */
+typedef struct pnc_tran_ops {
+	const char *scheme;
+	size_t ep_size; /* bytes of transport state after the endpoint */
+	int (*ep_init)(pnc_endpoint *ep);
+	int (*bind)(pnc_endpoint *ep);
+	/* Starts one connection attempt; ends in pnc_ep_connected/_failed. */
+	void (*connect)(pnc_endpoint *ep);
+	void (*ep_close)(pnc_endpoint *ep); /* on the I/O thread */
+	int (*get_int)(pnc_endpoint *ep, const char *name, int64_t *vp);
+} pnc_tran_ops;
+
+const pnc_tran_ops *pnc_tran_find(const char *scheme);
+
+/* Dialers and listeners. */
+struct pnc_endpoint {
+	int refs;
+	int listener;
+	int closed;
+	int flags;
+	pnc_socket *sock;
+	const pnc_tran_ops *tran;
+	pnc_url url;
+	char url_text[288];
+	pnc_node sock_node;
+	pnc_timer timer;     /* redial or rebind */
+	pnc_task close_task;
+	int64_t backoff;
+	pnc_pipe *pipe;      /* a dialer's current pipe */
+	pnc_cv cv;           /* a blocking dial waits here for the first attempt */
+	int sync_waiting;
+	int sync_result;
+	int bound;
+	void *tdata;
+};
+
+struct pnc_dialer {
+	pnc_endpoint ep;
+};
+
+struct pnc_listener {
+	pnc_endpoint ep;
+};
+
+void pnc_ep_connected(pnc_endpoint *ep, pnc_pipe *p);
+void pnc_ep_connect_failed(pnc_endpoint *ep, int err);
+void pnc_ep_pipe_gone(pnc_endpoint *ep, pnc_pipe *p);
+void pnc_ep_hold(pnc_endpoint *ep);
+void pnc_ep_rele(pnc_endpoint *ep);
+void pnc_ep_close(pnc_endpoint *ep);
+
+/* Options shared by sockets and endpoints. */
+int pnc_sockopt_set_int(pnc_socket *s, const char *name, int64_t v);
+int pnc_sockopt_get_int(pnc_socket *s, const char *name, int64_t *vp);
+
+uint32_t pnc_next_id(void);
+
+#endif

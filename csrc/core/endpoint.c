@@ -1,0 +1,355 @@
+/*
+ * endpoint.c: dialers and listeners.
+ *
+ * A listener binds on the caller's thread, so its error is known at once.
+ * A dialer's attempts run on the I/O thread; a blocking dial waits for the
+ * first one.  Lost connections are redialed after a random wait within the
+ * current backoff, which doubles per failure up to reconnect-time-max.
+ * Endpoint state is guarded by its socket's lock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+static void ep_redial(void *arg);
+static void ep_close_on_io(void *arg);
+
+void
+pnc_ep_hold(pnc_endpoint *ep)
+{
+	pnc_atomic_inc(&ep->refs);
+}
+
+void
+pnc_ep_rele(pnc_endpoint *ep)
+{
+	pnc_socket *s;
+
+	if (pnc_atomic_dec(&ep->refs) != 0)
+		return;
+	s = ep->sock;
+	pnc_cv_fini(&ep->cv);
+	free(ep);
+	pnc_sock_rele(s);
+}
+
+static int
+ep_create(pnc_socket *s, const char *url, int listener, int flags,
+    pnc_endpoint **epp)
+{
+	pnc_url u;
+	const pnc_tran_ops *tran;
+	pnc_endpoint *ep;
+	int rv;
+
+	if ((rv = pnc_url_parse(url, &u)) != 0)
+		return rv;
+	if ((tran = pnc_tran_find(u.scheme)) == NULL)
+		return PNC_ENOTSUP;
+	if ((ep = calloc(1, sizeof(*ep) + tran->ep_size)) == NULL)
+		return PNC_ENOMEM;
+	ep->refs = 2; /* the caller's, and the socket's while attached */
+	ep->listener = listener;
+	ep->flags = flags;
+	ep->sock = s;
+	ep->tran = tran;
+	ep->url = u;
+	ep->tdata = ep + 1;
+	snprintf(ep->url_text, sizeof(ep->url_text), "%s", url);
+	pnc_cv_init(&ep->cv);
+	pnc_timer_init(&ep->timer, ep_redial, ep);
+	pnc_task_init(&ep->close_task, ep_close_on_io, ep);
+	pnc_sock_hold(s);
+	pnc_mtx_lock(&s->mtx);
+	ep->backoff = s->reconnect_min;
+	pnc_mtx_unlock(&s->mtx);
+	if ((rv = tran->ep_init(ep)) != 0) {
+		ep->refs = 1;
+		pnc_ep_rele(ep);
+		return rv;
+	}
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed) {
+		pnc_mtx_unlock(&s->mtx);
+		ep->refs = 1;
+		pnc_ep_rele(ep);
+		return PNC_ECLOSED;
+	}
+	pnc_list_append(&s->endpoints, &ep->sock_node);
+	pnc_mtx_unlock(&s->mtx);
+	*epp = ep;
+	return 0;
+}
+
+/* Closing an endpoint that never got going: drop both references. */
+static void
+ep_discard(pnc_endpoint *ep)
+{
+	pnc_ep_close(ep);
+	pnc_ep_rele(ep);
+}
+
+/* Random wait in [0, backoff), then the backoff grows; socket locked. */
+static int64_t
+ep_next_wait_locked(pnc_endpoint *ep)
+{
+	int64_t wait = ep->backoff > 0 ? (int64_t) (pnc_random() % (uint64_t) ep->backoff) : 0;
+	int64_t max = ep->sock->reconnect_max;
+
+	if (max > 0) {
+		ep->backoff *= 2;
+		if (ep->backoff > max)
+			ep->backoff = max;
+		if (ep->backoff <= 0)
+			ep->backoff = max;
+	}
+	return wait;
+}
+
+static void
+ep_schedule_locked(pnc_endpoint *ep)
+{
+	if (!ep->closed && !ep->sock->closed)
+		pnc_timer_arm(&ep->timer, ep_next_wait_locked(ep));
+}
+
+int
+pnc_listen(pnc_socket *s, const char *url, int flags, pnc_listener **lp)
+{
+	pnc_endpoint *ep;
+	int rv;
+
+	if ((rv = ep_create(s, url, 1, flags, &ep)) != 0)
+		return rv;
+	if ((rv = ep->tran->bind(ep)) != 0) {
+		if (!(flags & PNC_FLAG_NONBLOCK) || rv == PNC_EADDRINVAL) {
+			ep_discard(ep);
+			return rv;
+		}
+		pnc_mtx_lock(&s->mtx);
+		ep_schedule_locked(ep); /* try the bind again in the background */
+		pnc_mtx_unlock(&s->mtx);
+	}
+	*lp = (pnc_listener *) ep;
+	return 0;
+}
+
+int
+pnc_dial(pnc_socket *s, const char *url, int flags, pnc_dialer **dp)
+{
+	pnc_endpoint *ep;
+	int rv = 0;
+
+	if ((rv = ep_create(s, url, 0, flags, &ep)) != 0)
+		return rv;
+	pnc_mtx_lock(&s->mtx);
+	ep->sync_waiting = !(flags & PNC_FLAG_NONBLOCK);
+	pnc_mtx_unlock(&s->mtx);
+	/* Attempts run on the I/O thread, where the endpoint's close runs too. */
+	pnc_timer_arm(&ep->timer, 0);
+	if (!(flags & PNC_FLAG_NONBLOCK)) {
+		pnc_mtx_lock(&s->mtx);
+		while (ep->sync_waiting && !s->closed)
+			pnc_cv_wait_until(&ep->cv, &s->mtx, PNC_FOREVER);
+		rv = ep->sync_waiting ? PNC_ECLOSED : ep->sync_result;
+		ep->sync_waiting = 0;
+		pnc_mtx_unlock(&s->mtx);
+		if (rv != 0) {
+			ep_discard(ep); /* a failed blocking dial is not retried */
+			return rv;
+		}
+	}
+	*dp = (pnc_dialer *) ep;
+	return 0;
+}
+
+void
+pnc_ep_connected(pnc_endpoint *ep, pnc_pipe *p)
+{
+	pnc_socket *s = ep->sock;
+
+	pnc_mtx_lock(&s->mtx);
+	ep->pipe = p;
+	ep->backoff = s->reconnect_min;
+	if (ep->sync_waiting) {
+		ep->sync_waiting = 0;
+		ep->sync_result = 0;
+		pnc_cv_wake(&ep->cv);
+	}
+	pnc_mtx_unlock(&s->mtx);
+}
+
+void
+pnc_ep_connect_failed(pnc_endpoint *ep, int err)
+{
+	pnc_socket *s = ep->sock;
+
+	pnc_mtx_lock(&s->mtx);
+	if (ep->sync_waiting) {
+		ep->sync_waiting = 0;
+		ep->sync_result = err;
+		pnc_cv_wake(&ep->cv);
+	} else {
+		ep_schedule_locked(ep);
+	}
+	pnc_mtx_unlock(&s->mtx);
+}
+
+void
+pnc_ep_pipe_gone(pnc_endpoint *ep, pnc_pipe *p)
+{
+	pnc_socket *s = ep->sock;
+
+	pnc_mtx_lock(&s->mtx);
+	if (ep->pipe == p) {
+		ep->pipe = NULL;
+		if (!ep->listener)
+			ep_schedule_locked(ep);
+	}
+	pnc_mtx_unlock(&s->mtx);
+}
+
+static void
+ep_redial(void *arg)
+{
+	pnc_endpoint *ep = arg;
+	pnc_socket *s = ep->sock;
+	int stopped, rv;
+
+	pnc_mtx_lock(&s->mtx);
+	stopped = ep->closed || s->closed;
+	pnc_mtx_unlock(&s->mtx);
+	if (stopped)
+		return;
+	if (!ep->listener) {
+		ep->tran->connect(ep);
+		return;
+	}
+	if ((rv = ep->tran->bind(ep)) != 0) {
+		pnc_mtx_lock(&s->mtx);
+		ep_schedule_locked(ep);
+		pnc_mtx_unlock(&s->mtx);
+	}
+}
+
+static void
+ep_close_on_io(void *arg)
+{
+	pnc_endpoint *ep = arg;
+
+	pnc_timer_cancel(&ep->timer);
+	ep->tran->ep_close(ep);
+	pnc_ep_rele(ep); /* the socket's reference */
+}
+
+void
+pnc_ep_close(pnc_endpoint *ep)
+{
+	pnc_socket *s = ep->sock;
+
+	pnc_mtx_lock(&s->mtx);
+	if (ep->closed) {
+		pnc_mtx_unlock(&s->mtx);
+		return;
+	}
+	ep->closed = 1;
+	pnc_list_remove(&ep->sock_node);
+	if (ep->sync_waiting) {
+		ep->sync_waiting = 0;
+		ep->sync_result = PNC_ECLOSED;
+		pnc_cv_wake(&ep->cv);
+	}
+	/* Its pipes go with it, as with nng. */
+	for (;;) {
+		pnc_pipe *p = NULL;
+		PNC_LIST_EACH(&s->pipes, n) {
+			pnc_pipe *q = PNC_CONTAINER(n, pnc_pipe, sock_node);
+			if (q->ep == ep) {
+				p = q;
+				break;
+			}
+		}
+		if (p == NULL)
+			break;
+		pnc_pipe_hold(p);
+		pnc_mtx_unlock(&s->mtx);
+		pnc_pipe_close(p);
+		pnc_pipe_rele(p);
+		pnc_mtx_lock(&s->mtx);
+	}
+	pnc_mtx_unlock(&s->mtx);
+	/* The transport's descriptors belong to the I/O thread. */
+	pnc_task_post(&ep->close_task);
+}
+
+static int
+ep_user_close(pnc_endpoint *ep)
+{
+	pnc_socket *s = ep->sock;
+	int closed;
+
+	pnc_mtx_lock(&s->mtx);
+	closed = ep->closed;
+	pnc_mtx_unlock(&s->mtx);
+	if (closed)
+		return PNC_ECLOSED;
+	pnc_ep_close(ep);
+	return 0;
+}
+
+static int
+ep_get_int(pnc_endpoint *ep, const char *name, int64_t *vp)
+{
+	if (ep->tran->get_int != NULL && ep->tran->get_int(ep, name, vp) == 0)
+		return 0;
+	return pnc_sockopt_get_int(ep->sock, name, vp);
+}
+
+int
+pnc_listener_close(pnc_listener *l)
+{
+	return ep_user_close(&l->ep);
+}
+
+void
+pnc_listener_release(pnc_listener *l)
+{
+	pnc_ep_rele(&l->ep);
+}
+
+int
+pnc_listener_get_int(pnc_listener *l, const char *name, int64_t *vp)
+{
+	return ep_get_int(&l->ep, name, vp);
+}
+
+const char *
+pnc_listener_url(const pnc_listener *l)
+{
+	return l->ep.url_text;
+}
+
+int
+pnc_dialer_close(pnc_dialer *d)
+{
+	return ep_user_close(&d->ep);
+}
+
+void
+pnc_dialer_release(pnc_dialer *d)
+{
+	pnc_ep_rele(&d->ep);
+}
+
+int
+pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *vp)
+{
+	return ep_get_int(&d->ep, name, vp);
+}
+
+const char *
+pnc_dialer_url(const pnc_dialer *d)
+{
+	return d->ep.url_text;
+}

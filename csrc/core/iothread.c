@@ -1,0 +1,391 @@
+/*
+ * iothread.c: the one I/O thread of the process.
+ *
+ * It runs the poller and the timers and the tasks other threads post.  It is
+ * started by the first socket, and started again in a forked child.  Every
+ * descriptor registration is kept in a registry so that the whole set can
+ * move to another poller (pnc_poller_set) without anybody noticing.
+ */
+#include <stdlib.h>
+
+#include "core.h"
+
+static struct {
+	pnc_mtx mtx;
+	int running;
+	int pid;
+	pnc_thread thread;
+	const pnc_poller_ops *ops;
+	void *state;
+	pnc_wakefd wake;
+	pnc_pollfd wake_pfd;
+	int wake_pending;
+	pnc_list registry; /* every pnc_pollfd */
+	pnc_list timers;   /* sorted by deadline */
+	pnc_list tasks;
+	const pnc_poller_ops *want_ops; /* a switch asked for */
+} io = { .mtx = PNC_MTX_INITIALIZER };
+
+static uint32_t last_id;
+
+uint32_t
+pnc_next_id(void)
+{
+	uint32_t id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
+
+	return id & 0x7fffffff ? id & 0x7fffffff : pnc_next_id();
+}
+
+static void
+io_wake_locked(void)
+{
+	/* One pending write is enough until the I/O thread drains it. */
+	if (!io.wake_pending && !pnc_thread_is_self(&io.thread)) {
+		io.wake_pending = 1;
+		pnc_wakefd_signal(&io.wake);
+	}
+}
+
+int
+pnc_io_on_thread(void)
+{
+	return io.running && pnc_thread_is_self(&io.thread);
+}
+
+/* The poll() poller copies its set before sleeping, so it must be woken. */
+static void
+io_kick_poller_locked(void)
+{
+	if (io.ops != pnc_poller_native)
+		io_wake_locked();
+}
+
+int
+pnc_pollfd_add(pnc_pollfd *pfd, pnc_fd fd, unsigned events, pnc_poll_cb cb,
+    void *arg)
+{
+	int rv;
+
+	pfd->fd = fd;
+	pfd->events = events;
+	pfd->cb = cb;
+	pfd->arg = arg;
+	pnc_mtx_lock(&io.mtx);
+	if ((rv = io.ops->add(io.state, fd, events, pfd)) == 0) {
+		pnc_list_append(&io.registry, &pfd->node);
+		io_kick_poller_locked();
+	}
+	pnc_mtx_unlock(&io.mtx);
+	return rv;
+}
+
+void
+pnc_pollfd_want(pnc_pollfd *pfd, unsigned on, unsigned off)
+{
+	pnc_mtx_lock(&io.mtx);
+	unsigned ev = (pfd->events | on) & ~off;
+	if (ev != pfd->events && pfd->fd != PNC_FD_NONE) {
+		pfd->events = ev;
+		io.ops->mod(io.state, pfd->fd, ev, pfd);
+		io_kick_poller_locked();
+	}
+	pnc_mtx_unlock(&io.mtx);
+}
+
+void
+pnc_pollfd_del(pnc_pollfd *pfd)
+{
+	pnc_mtx_lock(&io.mtx);
+	if (pfd->fd != PNC_FD_NONE) {
+		io.ops->del(io.state, pfd->fd);
+		pnc_list_remove(&pfd->node);
+		/* Events already fetched for it in this round are ignored. */
+		pfd->fd = PNC_FD_NONE;
+	}
+	pnc_mtx_unlock(&io.mtx);
+}
+
+void
+pnc_timer_init(pnc_timer *t, void (*cb)(void *), void *arg)
+{
+	t->when = 0;
+	t->cb = cb;
+	t->arg = arg;
+	t->node.next = t->node.prev = NULL;
+}
+
+void
+pnc_timer_arm(pnc_timer *t, int64_t delay_ms)
+{
+	pnc_mtx_lock(&io.mtx);
+	pnc_list_remove(&t->node);
+	t->when = pnc_clock_ms() + (delay_ms > 0 ? delay_ms : 0);
+	pnc_node *at = io.timers.head.next;
+	while (at != &io.timers.head &&
+	    PNC_CONTAINER(at, pnc_timer, node)->when <= t->when)
+		at = at->next;
+	/* Insert before `at` to keep the list sorted. */
+	t->node.next = at;
+	t->node.prev = at->prev;
+	at->prev->next = &t->node;
+	at->prev = &t->node;
+	if (io.timers.head.next == &t->node)
+		io_wake_locked();
+	pnc_mtx_unlock(&io.mtx);
+}
+
+void
+pnc_timer_cancel(pnc_timer *t)
+{
+	pnc_mtx_lock(&io.mtx);
+	pnc_list_remove(&t->node);
+	t->when = 0;
+	pnc_mtx_unlock(&io.mtx);
+}
+
+void
+pnc_task_init(pnc_task *t, void (*cb)(void *), void *arg)
+{
+	t->cb = cb;
+	t->arg = arg;
+	t->node.next = t->node.prev = NULL;
+}
+
+int
+pnc_task_post(pnc_task *t)
+{
+	int queued = 0;
+
+	pnc_mtx_lock(&io.mtx);
+	if (!pnc_node_linked(&t->node)) {
+		pnc_list_append(&io.tasks, &t->node);
+		io_wake_locked();
+		queued = 1;
+	}
+	pnc_mtx_unlock(&io.mtx);
+	return queued;
+}
+
+static void
+io_wake_cb(pnc_pollfd *pfd, unsigned events)
+{
+	(void) pfd;
+	(void) events;
+	pnc_mtx_lock(&io.mtx);
+	io.wake_pending = 0;
+	pnc_wakefd_drain(&io.wake);
+	pnc_mtx_unlock(&io.mtx);
+}
+
+/* Moves every registration to the poller asked for; on the I/O thread. */
+static void
+io_switch_poller_locked(void)
+{
+	const pnc_poller_ops *ops = io.want_ops;
+	void *state;
+
+	io.want_ops = NULL;
+	if (ops == io.ops || ops->open(&state) != 0)
+		return;
+	PNC_LIST_EACH(&io.registry, n) {
+		pnc_pollfd *pfd = PNC_CONTAINER(n, pnc_pollfd, node);
+		ops->add(state, pfd->fd, pfd->events, pfd);
+	}
+	io.ops->close(io.state);
+	io.ops = ops;
+	io.state = state;
+}
+
+static int
+io_next_timeout_locked(void)
+{
+	pnc_node *n = pnc_list_first(&io.timers);
+	int64_t left;
+
+	if (!pnc_list_empty(&io.tasks) || io.want_ops != NULL)
+		return 0;
+	if (n == NULL)
+		return -1;
+	left = PNC_CONTAINER(n, pnc_timer, node)->when - pnc_clock_ms();
+	if (left <= 0)
+		return 0;
+	return left > 60000 ? 60000 : (int) left;
+}
+
+static void
+io_run_timers(void)
+{
+	int64_t now = pnc_clock_ms();
+
+	pnc_mtx_lock(&io.mtx);
+	for (;;) {
+		pnc_node *n = pnc_list_first(&io.timers);
+		pnc_timer *t;
+		if (n == NULL)
+			break;
+		t = PNC_CONTAINER(n, pnc_timer, node);
+		if (t->when > now)
+			break;
+		pnc_list_remove(n);
+		t->when = 0;
+		pnc_mtx_unlock(&io.mtx);
+		t->cb(t->arg);
+		pnc_mtx_lock(&io.mtx);
+	}
+	pnc_mtx_unlock(&io.mtx);
+}
+
+static void
+io_run_tasks(void)
+{
+	pnc_mtx_lock(&io.mtx);
+	for (;;) {
+		pnc_node *n = pnc_list_first(&io.tasks);
+		pnc_task *t;
+		if (n == NULL)
+			break;
+		pnc_list_remove(n);
+		t = PNC_CONTAINER(n, pnc_task, node);
+		pnc_mtx_unlock(&io.mtx);
+		t->cb(t->arg);
+		pnc_mtx_lock(&io.mtx);
+	}
+	pnc_mtx_unlock(&io.mtx);
+}
+
+static void
+io_main(void *arg)
+{
+	pnc_poll_event evs[256];
+
+	(void) arg;
+	for (;;) {
+		int timeout, n;
+		const pnc_poller_ops *ops;
+		void *state;
+
+		pnc_mtx_lock(&io.mtx);
+		if (io.want_ops != NULL)
+			io_switch_poller_locked();
+		timeout = io_next_timeout_locked();
+		ops = io.ops;
+		state = io.state;
+		pnc_mtx_unlock(&io.mtx);
+
+		n = ops->wait(state, evs, 256, timeout);
+		for (int i = 0; i < n; i++) {
+			pnc_pollfd *pfd = evs[i].ptr;
+			/*
+			 * A descriptor deleted earlier in this round was
+			 * marked; its memory is only freed by a task, which
+			 * runs after this loop.
+			 */
+			if (pfd->fd != PNC_FD_NONE)
+				pfd->cb(pfd, evs[i].events);
+		}
+		io_run_timers();
+		io_run_tasks();
+	}
+}
+
+static const pnc_poller_ops *
+poller_by_name(const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		return pnc_poller_native ? pnc_poller_native : &pnc_poller_poll;
+	if (strcmp(name, "poll") == 0)
+		return &pnc_poller_poll;
+	if (pnc_poller_native != NULL && strcmp(name, pnc_poller_native->name) == 0)
+		return pnc_poller_native;
+	return NULL;
+}
+
+static void
+io_forget_parent(void)
+{
+	/* The parent's I/O thread did not come along into this child. */
+	pnc_mtx_init(&io.mtx);
+	io.running = 0;
+}
+
+int
+pnc_io_start(void)
+{
+	static int atfork_set;
+	int rv = 0;
+
+	pnc_mtx_lock(&io.mtx);
+	if (io.running) {
+		pnc_mtx_unlock(&io.mtx);
+		return 0;
+	}
+	if (!atfork_set) {
+		pnc_atfork_child(io_forget_parent);
+		atfork_set = 1;
+	}
+	pnc_list_init(&io.registry);
+	pnc_list_init(&io.timers);
+	pnc_list_init(&io.tasks);
+	if (io.want_ops == NULL)
+		io.want_ops = poller_by_name(getenv("PYNNG_CORE_POLLER"));
+	if (io.want_ops == NULL)
+		io.want_ops = poller_by_name(NULL);
+	io.ops = io.want_ops;
+	io.want_ops = NULL;
+	if ((rv = io.ops->open(&io.state)) != 0)
+		goto out;
+	if ((rv = pnc_wakefd_open(&io.wake)) != 0) {
+		io.ops->close(io.state);
+		goto out;
+	}
+	io.wake_pending = 0;
+	io.wake_pfd.fd = pnc_wakefd_fd(&io.wake);
+	io.wake_pfd.events = PNC_POLL_IN;
+	io.wake_pfd.cb = io_wake_cb;
+	io.wake_pfd.arg = NULL;
+	io.ops->add(io.state, io.wake_pfd.fd, PNC_POLL_IN, &io.wake_pfd);
+	pnc_list_append(&io.registry, &io.wake_pfd.node);
+	if ((rv = pnc_thread_start(&io.thread, io_main, NULL)) != 0) {
+		io.ops->close(io.state);
+		pnc_wakefd_close(&io.wake);
+		goto out;
+	}
+	io.running = 1;
+	io.pid = pnc_process_id();
+out:
+	pnc_mtx_unlock(&io.mtx);
+	return rv;
+}
+
+int
+pnc_poller_set(const char *name)
+{
+	const pnc_poller_ops *ops = poller_by_name(name);
+
+	if (ops == NULL)
+		return PNC_ENOTSUP;
+	pnc_mtx_lock(&io.mtx);
+	io.want_ops = ops;
+	if (io.running)
+		io_wake_locked();
+	pnc_mtx_unlock(&io.mtx);
+	return 0;
+}
+
+const char *
+pnc_poller_name(void)
+{
+	const char *name;
+
+	pnc_mtx_lock(&io.mtx);
+	if (io.want_ops != NULL)
+		name = io.want_ops->name;
+	else if (io.running)
+		name = io.ops->name;
+	else {
+		const pnc_poller_ops *ops = poller_by_name(getenv("PYNNG_CORE_POLLER"));
+		name = (ops ? ops : poller_by_name(NULL))->name;
+	}
+	pnc_mtx_unlock(&io.mtx);
+	return name;
+}

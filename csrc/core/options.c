@@ -1,0 +1,179 @@
+/*
+ * options.c: socket options by their NNG names, one table.
+ *
+ * The protocol is asked first, so it can own names of its own
+ * ("pair1:polyamorous", "ttl-max").  Integer options share one setter that
+ * checks the range the table gives.
+ */
+#include <stdio.h>
+
+#include "core.h"
+
+typedef enum { OPT_I64, OPT_SIZE, OPT_STRING } opt_type;
+
+typedef struct sock_option {
+	const char *name;
+	opt_type type;
+	size_t offset;
+	int64_t min;
+	int64_t max;
+	int readonly;
+} sock_option;
+
+#define SOPT(name, type, field, min, max) \
+	{ name, type, offsetof(pnc_socket, field), min, max, 0 }
+
+static const sock_option sock_options[] = {
+	SOPT("recv-timeout", OPT_I64, recv_timeout, -1, INT32_MAX),
+	SOPT("send-timeout", OPT_I64, send_timeout, -1, INT32_MAX),
+	SOPT("recv-buffer", OPT_I64, recv_buffer, 0, 8192),
+	SOPT("send-buffer", OPT_I64, send_buffer, 0, 8192),
+	/* 2^62: no length a peer may claim is bigger (nng 2.0 refuses >2^60) */
+	SOPT("recv-size-max", OPT_SIZE, recv_max, 0, (int64_t) 1 << 62),
+	SOPT("reconnect-time-min", OPT_I64, reconnect_min, 0, INT32_MAX),
+	SOPT("reconnect-time-max", OPT_I64, reconnect_max, 0, INT32_MAX),
+	SOPT("tcp-nodelay", OPT_I64, tcp_nodelay, 0, 1),
+	SOPT("socket-name", OPT_STRING, name, 0, 63),
+};
+
+static const sock_option *
+option_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(sock_options) / sizeof(sock_options[0]); i++)
+		if (strcmp(sock_options[i].name, name) == 0)
+			return &sock_options[i];
+	return NULL;
+}
+
+/* Read-only facts about the socket, answered outside the table. */
+static int
+sock_fact(pnc_socket *s, const char *name, int64_t *vp)
+{
+	if (strcmp(name, "protocol") == 0)
+		*vp = s->proto->self_id;
+	else if (strcmp(name, "peer") == 0)
+		*vp = s->proto->peer_id;
+	else if (strcmp(name, "raw") == 0)
+		*vp = 0;
+	else
+		return PNC_ENOTSUP;
+	return 0;
+}
+
+int
+pnc_sockopt_set_int(pnc_socket *s, const char *name, int64_t v)
+{
+	const sock_option *o;
+	int64_t unused;
+	int rv;
+
+	if (s->proto->set_int != NULL &&
+	    (rv = s->proto->set_int(s, name, v)) != PNC_ENOTSUP)
+		return rv;
+	if ((o = option_find(name)) == NULL)
+		return sock_fact(s, name, &unused) == 0 ? PNC_EREADONLY : PNC_ENOTSUP;
+	if (o->type == OPT_STRING)
+		return PNC_EBADTYPE;
+	if (v < o->min || v > o->max)
+		return PNC_EINVAL;
+	if (o->type == OPT_SIZE)
+		pnc_atomic_store_size((size_t *) ((char *) s + o->offset), (size_t) v);
+	else
+		*(int64_t *) ((char *) s + o->offset) = v;
+	if (strcmp(name, "recv-buffer") == 0)
+		pnc_sock_resume_pipes(s); /* a bigger queue may have room now */
+	if (strcmp(name, "reconnect-time-min") == 0) {
+		PNC_LIST_EACH(&s->endpoints, n)
+			PNC_CONTAINER(n, pnc_endpoint, sock_node)->backoff = v;
+	}
+	return 0;
+}
+
+int
+pnc_sockopt_get_int(pnc_socket *s, const char *name, int64_t *vp)
+{
+	const sock_option *o;
+	int rv;
+
+	if (s->proto->get_int != NULL &&
+	    (rv = s->proto->get_int(s, name, vp)) != PNC_ENOTSUP)
+		return rv;
+	if ((o = option_find(name)) == NULL)
+		return sock_fact(s, name, vp);
+	if (o->type == OPT_STRING)
+		return PNC_EBADTYPE;
+	if (o->type == OPT_SIZE)
+		*vp = (int64_t) pnc_atomic_load_size((size_t *) ((char *) s + o->offset));
+	else
+		*vp = *(int64_t *) ((char *) s + o->offset);
+	return 0;
+}
+
+int
+pnc_socket_set_int(pnc_socket *s, const char *name, int64_t v)
+{
+	int rv;
+
+	pnc_mtx_lock(&s->mtx);
+	rv = s->closed ? PNC_ECLOSED : pnc_sockopt_set_int(s, name, v);
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}
+
+int
+pnc_socket_get_int(pnc_socket *s, const char *name, int64_t *vp)
+{
+	int rv;
+
+	pnc_mtx_lock(&s->mtx);
+	rv = s->closed ? PNC_ECLOSED : pnc_sockopt_get_int(s, name, vp);
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}
+
+int
+pnc_socket_set_string(pnc_socket *s, const char *name, const char *value)
+{
+	const sock_option *o = option_find(name);
+	int rv = 0;
+
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed)
+		rv = PNC_ECLOSED;
+	else if (o == NULL)
+		rv = PNC_ENOTSUP;
+	else if (o->type != OPT_STRING)
+		rv = PNC_EBADTYPE;
+	else if ((int64_t) strlen(value) > o->max)
+		rv = PNC_EINVAL;
+	else
+		strcpy((char *) s + o->offset, value);
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}
+
+int
+pnc_socket_get_string(pnc_socket *s, const char *name, char *buf, size_t size)
+{
+	const sock_option *o = option_find(name);
+	const char *value = NULL;
+	int rv = 0;
+
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed)
+		rv = PNC_ECLOSED;
+	else if (strcmp(name, "protocol-name") == 0)
+		value = s->proto->name;
+	else if (strcmp(name, "peer-name") == 0)
+		value = s->proto->peer_name;
+	else if (o == NULL)
+		rv = PNC_ENOTSUP;
+	else if (o->type != OPT_STRING)
+		rv = PNC_EBADTYPE;
+	else
+		value = (const char *) s + o->offset;
+	if (value != NULL && size > 0)
+		snprintf(buf, size, "%s", value);
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}

@@ -1,0 +1,112 @@
+/*
+ * pipeset.c: sending each message to one pipe of a set (pair, push).
+ *
+ * A pipe is in `ready` while its transport takes more; after each send it
+ * goes to the back, which makes the order round-robin.  Socket locked
+ * throughout, except inside pnc_sock_pipe_send.
+ */
+#include "core.h"
+
+void
+pnc_pipeset_init(pnc_pipeset *ps)
+{
+	pnc_list_init(&ps->ready);
+	ps->count = 0;
+}
+
+/* Back into the ready list if it is still there and takes more. */
+static void
+pipeset_requeue(pnc_pipeset *ps, pnc_pipe *p)
+{
+	if (p->attached && !p->closed && !p->proto_ready && p->ops->writable(p)) {
+		p->proto_ready = 1;
+		pnc_list_append(&ps->ready, &p->proto_node);
+	}
+}
+
+static pnc_pipe *
+pipeset_take(pnc_pipeset *ps)
+{
+	pnc_node *n = pnc_list_first(&ps->ready);
+	pnc_pipe *p;
+
+	if (n == NULL)
+		return NULL;
+	p = PNC_CONTAINER(n, pnc_pipe, proto_node);
+	pnc_list_remove(n);
+	p->proto_ready = 0;
+	return p;
+}
+
+/* Moves queued messages out to ready pipes, then lets a sender try. */
+static void
+pipeset_drain(pnc_socket *s, pnc_pipeset *ps)
+{
+	pnc_pipe *p;
+
+	while (s->sendq.len > 0 && (p = pipeset_take(ps)) != NULL) {
+		pnc_msg *m = pnc_ring_get(&s->sendq);
+		if (pnc_sock_pipe_send(s, p, m) != 0)
+			(void) pnc_ring_unget(&s->sendq, m); /* pipe gone: keep it */
+		pipeset_requeue(ps, p);
+	}
+	if (s->send_waiters > 0 && !pnc_list_empty(&ps->ready))
+		pnc_cv_wake_one(&s->cv_send);
+}
+
+void
+pnc_pipeset_add(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p)
+{
+	ps->count++;
+	p->proto_ready = 0;
+	pipeset_requeue(ps, p);
+	pipeset_drain(s, ps);
+}
+
+void
+pnc_pipeset_remove(pnc_pipeset *ps, pnc_pipe *p)
+{
+	ps->count--;
+	if (p->proto_ready) {
+		pnc_list_remove(&p->proto_node);
+		p->proto_ready = 0;
+	}
+}
+
+void
+pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p)
+{
+	pipeset_requeue(ps, p);
+	pipeset_drain(s, ps);
+}
+
+int
+pnc_pipeset_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m, int flags,
+    int64_t until)
+{
+	pnc_pipe *p;
+	int rv;
+
+	for (;;) {
+		if (s->closed)
+			return PNC_ECLOSED;
+		/* Queued messages go first, to keep the order. */
+		if (s->sendq.len == 0 && (p = pipeset_take(ps)) != NULL) {
+			rv = pnc_sock_pipe_send(s, p, m);
+			pipeset_requeue(ps, p);
+			if (rv == 0) {
+				/* Another sender may be waiting for a pipe we left ready. */
+				if (s->send_waiters > 0 && !pnc_list_empty(&ps->ready))
+					pnc_cv_wake_one(&s->cv_send);
+				return 0;
+			}
+			continue; /* that pipe went away meanwhile: try the next */
+		}
+		if ((int64_t) s->sendq.len < s->send_buffer)
+			return pnc_ring_put(&s->sendq, m);
+		if (flags & PNC_FLAG_NONBLOCK)
+			return PNC_EAGAIN;
+		if ((rv = pnc_sock_wait(s, &s->cv_send, &s->send_waiters, until)) != 0)
+			return rv;
+	}
+}

@@ -1,0 +1,322 @@
+/*
+ * socket.c: sockets, their waits, and the generic receive queue.
+ *
+ * A blocking call never sleeps past its slice: the caller (Python) gets
+ * PNC_ESLICE back, looks at its signals, and calls again with the same
+ * deadline.  That is what keeps Ctrl-C prompt without any signal handling
+ * in C.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+static int
+sock_recv_limit(const pnc_socket *s)
+{
+	/* A recv-buffer of 0 still holds the message being handed over. */
+	return s->recv_buffer > 0 ? (int) s->recv_buffer : 1;
+}
+
+int
+pnc_socket_open(pnc_socket **sockp, const char *protocol)
+{
+	const pnc_proto_ops *proto = pnc_proto_find(protocol);
+	pnc_socket *s;
+	int rv;
+
+	if (proto == NULL)
+		return PNC_ENOTSUP;
+	if ((rv = pnc_io_start()) != 0)
+		return rv;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return PNC_ENOMEM;
+	pnc_mtx_init(&s->mtx);
+	pnc_cv_init(&s->cv_recv);
+	pnc_cv_init(&s->cv_send);
+	s->refs = 1;
+	s->id = pnc_next_id();
+	s->proto = proto;
+	pnc_ring_init(&s->recvq);
+	pnc_ring_init(&s->sendq);
+	pnc_list_init(&s->pipes);
+	pnc_list_init(&s->paused);
+	pnc_list_init(&s->endpoints);
+	s->recv_timeout = -1;
+	s->send_timeout = -1;
+	s->recv_buffer = 1;
+	s->send_buffer = 0;
+	s->recv_max = 0;
+	s->reconnect_min = 1000;
+	s->reconnect_max = 0;
+	s->tcp_nodelay = 1;
+	snprintf(s->name, sizeof(s->name), "%u", (unsigned) s->id);
+	if ((rv = proto->init(s)) != 0) {
+		pnc_sock_rele(s);
+		return rv;
+	}
+	*sockp = s;
+	return 0;
+}
+
+void
+pnc_sock_hold(pnc_socket *s)
+{
+	pnc_atomic_inc(&s->refs);
+}
+
+void
+pnc_sock_rele(pnc_socket *s)
+{
+	if (pnc_atomic_dec(&s->refs) != 0)
+		return;
+	if (s->pdata != NULL)
+		s->proto->fini(s);
+	pnc_ring_fini(&s->recvq);
+	pnc_ring_fini(&s->sendq);
+	pnc_cv_fini(&s->cv_recv);
+	pnc_cv_fini(&s->cv_send);
+	pnc_mtx_fini(&s->mtx);
+	free(s);
+}
+
+int
+pnc_socket_close(pnc_socket *s)
+{
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed) {
+		pnc_mtx_unlock(&s->mtx);
+		return PNC_ECLOSED;
+	}
+	s->closed = 1;
+	pnc_cv_wake(&s->cv_recv);
+	pnc_cv_wake(&s->cv_send);
+	/* Endpoints first, so that no new pipe arrives while the rest go. */
+	while (!pnc_list_empty(&s->endpoints)) {
+		pnc_endpoint *ep = PNC_CONTAINER(pnc_list_first(&s->endpoints),
+		    pnc_endpoint, sock_node);
+		pnc_ep_hold(ep);
+		pnc_mtx_unlock(&s->mtx);
+		pnc_ep_close(ep); /* takes it off the list */
+		pnc_ep_rele(ep);
+		pnc_mtx_lock(&s->mtx);
+	}
+	while (!pnc_list_empty(&s->pipes)) {
+		pnc_pipe *p = PNC_CONTAINER(pnc_list_first(&s->pipes),
+		    pnc_pipe, sock_node);
+		pnc_pipe_hold(p);
+		pnc_mtx_unlock(&s->mtx);
+		pnc_pipe_close(p); /* detaches it */
+		pnc_pipe_rele(p);
+		pnc_mtx_lock(&s->mtx);
+	}
+	pnc_mtx_unlock(&s->mtx);
+	return 0;
+}
+
+void
+pnc_socket_release(pnc_socket *s)
+{
+	(void) pnc_socket_close(s);
+	pnc_sock_rele(s);
+}
+
+uint32_t
+pnc_socket_id(const pnc_socket *s)
+{
+	return s->id;
+}
+
+const char *
+pnc_socket_protocol(const pnc_socket *s, int peer)
+{
+	return peer ? s->proto->peer_name : s->proto->name;
+}
+
+int
+pnc_sock_wait(pnc_socket *s, pnc_cv *cv, int *waiters, int64_t until)
+{
+	if (s->closed)
+		return PNC_ECLOSED;
+	if (pnc_clock_ms() >= until)
+		return PNC_ETIMEDOUT;
+	(*waiters)++;
+	pnc_cv_wait_until(cv, &s->mtx, until);
+	(*waiters)--;
+	return s->closed ? PNC_ECLOSED : 0;
+}
+
+/* When an operation may wait until: its deadline, or its slice if sooner. */
+static int64_t
+op_until(int64_t *deadline, int64_t timeout, int slice_ms)
+{
+	int64_t now = pnc_clock_ms();
+
+	if (*deadline == 0)
+		*deadline = timeout < 0 ? PNC_FOREVER : now + timeout;
+	if (slice_ms > 0 && now + slice_ms < *deadline)
+		return now + slice_ms;
+	return *deadline;
+}
+
+static int
+op_result(int rv, int64_t until, const int64_t *deadline)
+{
+	return rv == PNC_ETIMEDOUT && until < *deadline ? PNC_ESLICE : rv;
+}
+
+int
+pnc_send(pnc_socket *s, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
+{
+	int64_t until;
+	int rv;
+
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed) {
+		rv = PNC_ECLOSED;
+	} else if (s->proto->send == NULL) {
+		rv = PNC_ENOTSUP;
+	} else {
+		until = op_until(&op->deadline, s->send_timeout, slice_ms);
+		rv = op_result(s->proto->send(s, m, flags, until), until, &op->deadline);
+	}
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}
+
+int
+pnc_send_data(pnc_socket *s, const void *data, size_t size, int flags,
+    pnc_op *op, int slice_ms)
+{
+	pnc_msg *m;
+	int rv;
+
+	if ((rv = pnc_msg_from(&m, data, size)) != 0)
+		return rv;
+	if ((rv = pnc_send(s, m, flags, op, slice_ms)) != 0)
+		pnc_msg_free(m);
+	return rv;
+}
+
+int
+pnc_recv(pnc_socket *s, int flags, pnc_op *op, int slice_ms)
+{
+	int64_t until;
+	int rv;
+
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed) {
+		rv = PNC_ECLOSED;
+	} else if (s->proto->recv == NULL) {
+		rv = PNC_ENOTSUP;
+	} else {
+		until = op_until(&op->deadline, s->recv_timeout, slice_ms);
+		rv = op_result(s->proto->recv(s, &op->msg, flags, until), until,
+		    &op->deadline);
+	}
+	pnc_mtx_unlock(&s->mtx);
+	if (rv == 0) {
+		op->body = (char *) pnc_msg_body(op->msg);
+		op->len = op->msg->len;
+	}
+	return rv;
+}
+
+int
+pnc_recv_into(pnc_socket *s, void *buf, size_t size, int flags, pnc_op *op,
+    int slice_ms)
+{
+	int rv;
+
+	if ((rv = pnc_recv(s, flags, op, slice_ms)) != 0)
+		return rv;
+	memcpy(buf, op->body, op->len < size ? op->len : size);
+	pnc_msg_free(op->msg);
+	op->msg = NULL;
+	op->body = NULL;
+	return 0;
+}
+
+int
+pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
+{
+	m->pipe_id = p->id;
+	if (pnc_ring_put(&s->recvq, m) != 0) {
+		pnc_msg_free(m); /* out of memory: drop, as a full queue would */
+		return PNC_EAGAIN;
+	}
+	if (s->recv_waiters > 0)
+		pnc_cv_wake_one(&s->cv_recv);
+	return (int) s->recvq.len >= sock_recv_limit(s) ? PNC_EAGAIN : 0;
+}
+
+int
+pnc_sock_queue_recv(pnc_socket *s, pnc_msg **mp, int flags, int64_t until)
+{
+	int rv;
+
+	for (;;) {
+		pnc_msg *m = pnc_ring_get(&s->recvq);
+		if (m != NULL) {
+			if ((int) s->recvq.len < sock_recv_limit(s))
+				pnc_sock_resume_pipes(s);
+			*mp = m;
+			return 0;
+		}
+		if (flags & PNC_FLAG_NONBLOCK)
+			return PNC_EAGAIN;
+		if ((rv = pnc_sock_wait(s, &s->cv_recv, &s->recv_waiters, until)) != 0)
+			return rv;
+	}
+}
+
+void
+pnc_sock_resume_pipes(pnc_socket *s)
+{
+	while (!pnc_list_empty(&s->paused)) {
+		pnc_node *n = pnc_list_first(&s->paused);
+		pnc_pipe *p = PNC_CONTAINER(n, pnc_pipe, paused_node);
+		pnc_list_remove(n);
+		p->paused = 0;
+		p->ops->pause(p, 0);
+	}
+}
+
+int
+pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
+{
+	int rv;
+
+	pnc_pipe_hold(p);
+	pnc_mtx_unlock(&s->mtx);
+	rv = p->ops->send(p, m);
+	pnc_mtx_lock(&s->mtx);
+	pnc_pipe_rele(p);
+	return rv;
+}
+
+int
+pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p)
+{
+	int rv;
+
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed || p->closed || (p->ep != NULL && p->ep->closed)) {
+		rv = PNC_ECLOSED;
+	} else if (p->peer_id != s->proto->peer_id) {
+		rv = PNC_EPROTO;
+	} else {
+		/*
+		 * Listed before the protocol sees it: pipe_start may drop the
+		 * lock to send, and a close meanwhile must find the pipe.
+		 */
+		pnc_list_append(&s->pipes, &p->sock_node);
+		p->attached = 1;
+		if ((rv = s->proto->pipe_start(s, p)) != 0) {
+			pnc_list_remove(&p->sock_node);
+			p->attached = 0;
+		}
+	}
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}

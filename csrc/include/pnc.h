@@ -1,0 +1,150 @@
+/*
+ * pnc.h: the whole public C API of the pynng_core engine.
+ *
+ * This is the only header cffi reads, so it holds declarations and integer
+ * #defines only (the builder drops every other preprocessor line).
+ * Every function that can fail returns 0 or an NNG error code.
+ */
+#ifndef PNC_H
+#define PNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* NNG error codes (wire.md section 5). */
+#define PNC_EINTR 1
+#define PNC_ENOMEM 2
+#define PNC_EINVAL 3
+#define PNC_EBUSY 4
+#define PNC_ETIMEDOUT 5
+#define PNC_ECONNREFUSED 6
+#define PNC_ECLOSED 7
+#define PNC_EAGAIN 8
+#define PNC_ENOTSUP 9
+#define PNC_EADDRINUSE 10
+#define PNC_ESTATE 11
+#define PNC_ENOENT 12
+#define PNC_EPROTO 13
+#define PNC_EUNREACHABLE 14
+#define PNC_EADDRINVAL 15
+#define PNC_EPERM 16
+#define PNC_EMSGSIZE 17
+#define PNC_ECONNABORTED 18
+#define PNC_ECONNRESET 19
+#define PNC_ECANCELED 20
+#define PNC_ENOFILES 21
+#define PNC_ENOSPC 22
+#define PNC_EEXIST 23
+#define PNC_EREADONLY 24
+#define PNC_EWRITEONLY 25
+#define PNC_ECRYPTO 26
+#define PNC_EPEERAUTH 27
+#define PNC_ENOARG 28
+#define PNC_EAMBIGUOUS 29
+#define PNC_EBADTYPE 30
+#define PNC_ECONNSHUT 31
+#define PNC_EINTERNAL 1000
+
+/*
+ * Not an NNG code: a blocking call returns it when its wait slice ended
+ * before its deadline, so the caller can look at signals and call again.
+ */
+#define PNC_ESLICE -1
+
+/* Flags for send, recv, dial and listen (NNG's values). */
+#define PNC_FLAG_NONBLOCK 2
+
+typedef struct pnc_msg pnc_msg;
+typedef struct pnc_socket pnc_socket;
+typedef struct pnc_dialer pnc_dialer;
+typedef struct pnc_listener pnc_listener;
+
+const char *pnc_strerror(int err);
+const char *pnc_version(void);
+
+/*
+ * The I/O poller: "epoll" (Linux) or "poll" (portable).  Switching moves
+ * every registered descriptor to the new poller on the I/O thread.
+ */
+int pnc_poller_set(const char *name);
+const char *pnc_poller_name(void);
+
+/* Messages: one allocation, body plus headroom for header and wire prefix. */
+int pnc_msg_alloc(pnc_msg **msgp, size_t size);
+/* data NULL: the body is zeroed. */
+int pnc_msg_from(pnc_msg **msgp, const void *data, size_t size);
+void pnc_msg_free(pnc_msg *msg);
+void *pnc_msg_body(pnc_msg *msg);
+size_t pnc_msg_len(const pnc_msg *msg);
+void *pnc_msg_header(pnc_msg *msg);
+size_t pnc_msg_header_len(const pnc_msg *msg);
+uint32_t pnc_msg_pipe_id(const pnc_msg *msg);
+
+/*
+ * Sockets.  `protocol` is a name such as "pair0", "pair1", "push0".
+ * close() shuts the socket down and wakes every waiter with PNC_ECLOSED;
+ * release() drops the caller's reference (the memory goes with the last).
+ */
+int pnc_socket_open(pnc_socket **sockp, const char *protocol);
+int pnc_socket_close(pnc_socket *sock);
+void pnc_socket_release(pnc_socket *sock);
+uint32_t pnc_socket_id(const pnc_socket *sock);
+const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
+
+/*
+ * Send and receive.  An operation's state lives in a pnc_op the caller
+ * zeroes before the first call: the core fills in the deadline from the
+ * timeout option.  A call waits at most `slice_ms` and then returns
+ * PNC_ESLICE; calling again with the same pnc_op goes on waiting.  recv
+ * fills in msg, body and len; recv_into stores the full length in len.
+ * send consumes the message only on success.
+ */
+typedef struct pnc_op {
+	int64_t deadline;
+	pnc_msg *msg;
+	char *body;
+	size_t len;
+} pnc_op;
+
+int pnc_send(pnc_socket *sock, pnc_msg *msg, int flags, pnc_op *op,
+    int slice_ms);
+int pnc_send_data(pnc_socket *sock, const void *data, size_t size, int flags,
+    pnc_op *op, int slice_ms);
+int pnc_recv(pnc_socket *sock, int flags, pnc_op *op, int slice_ms);
+/* Copies min(size, length) bytes (nn_recv's truncation rule). */
+int pnc_recv_into(pnc_socket *sock, void *buf, size_t size, int flags,
+    pnc_op *op, int slice_ms);
+
+/*
+ * Options by NNG name ("recv-timeout", "recv-size-max", ...).  Each has one
+ * type; asking with another type returns PNC_EBADTYPE, an unknown name
+ * PNC_ENOTSUP, a value out of range PNC_EINVAL.
+ */
+int pnc_socket_set_int(pnc_socket *sock, const char *name, int64_t value);
+int pnc_socket_get_int(pnc_socket *sock, const char *name, int64_t *valuep);
+int pnc_socket_set_string(pnc_socket *sock, const char *name, const char *value);
+/* Copies at most size-1 bytes and a NUL. */
+int pnc_socket_get_string(pnc_socket *sock, const char *name, char *buf,
+    size_t size);
+
+/*
+ * Endpoints.  listen binds at once and returns its error; with
+ * PNC_FLAG_NONBLOCK a failed bind is retried in the background.  dial
+ * connects (and does the SP handshake) before it returns; with
+ * PNC_FLAG_NONBLOCK it returns at once and connects in the background.
+ * Either way a lost connection is redialed with backoff.
+ */
+int pnc_listen(pnc_socket *sock, const char *url, int flags,
+    pnc_listener **lp);
+int pnc_listener_close(pnc_listener *l);
+void pnc_listener_release(pnc_listener *l);
+int pnc_listener_get_int(pnc_listener *l, const char *name, int64_t *valuep);
+const char *pnc_listener_url(const pnc_listener *l);
+
+int pnc_dial(pnc_socket *sock, const char *url, int flags, pnc_dialer **dp);
+int pnc_dialer_close(pnc_dialer *d);
+void pnc_dialer_release(pnc_dialer *d);
+int pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *valuep);
+const char *pnc_dialer_url(const pnc_dialer *d);
+
+#endif

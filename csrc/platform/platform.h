@@ -1,0 +1,103 @@
+/*
+ * platform.h: everything the core needs from the operating system.
+ *
+ * Threads, locks, the clock, atomics, the wake-up descriptor, the pollers and
+ * the socket calls.  System errors come back as NNG codes.  Only the files
+ * under platform/ know which OS they run on.
+ */
+#ifndef PNC_PLATFORM_H
+#define PNC_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pnc.h"
+
+#ifdef _WIN32
+#error "pynng_core: the Windows platform layer is not written yet"
+#else
+#include "posix/posix_impl.h"
+#endif
+
+/* Locks and condition variables (monotonic clock). */
+void pnc_mtx_init(pnc_mtx *m);
+void pnc_mtx_fini(pnc_mtx *m);
+void pnc_mtx_lock(pnc_mtx *m);
+void pnc_mtx_unlock(pnc_mtx *m);
+void pnc_cv_init(pnc_cv *cv);
+void pnc_cv_fini(pnc_cv *cv);
+/* Waits until woken or until `until_ms` (monotonic; INT64_MAX = no end). */
+void pnc_cv_wait_until(pnc_cv *cv, pnc_mtx *m, int64_t until_ms);
+void pnc_cv_wake(pnc_cv *cv);
+void pnc_cv_wake_one(pnc_cv *cv);
+
+/* Threads run with every signal blocked, so signals reach Python's thread. */
+int pnc_thread_start(pnc_thread *t, void (*fn)(void *), void *arg);
+void pnc_thread_join(pnc_thread *t);
+int pnc_thread_is_self(const pnc_thread *t);
+/* Runs fn in a child process after fork(), before anything else. */
+void pnc_atfork_child(void (*fn)(void));
+int pnc_process_id(void);
+
+int64_t pnc_clock_ms(void);
+uint32_t pnc_random(void);
+
+/* Atomics for reference counts and statistics. */
+static inline int pnc_atomic_inc(int *p) { return __atomic_add_fetch(p, 1, __ATOMIC_ACQ_REL); }
+static inline int pnc_atomic_dec(int *p) { return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL); }
+static inline size_t pnc_atomic_load_size(const size_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void pnc_atomic_store_size(size_t *p, size_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
+/* A descriptor the poller watches to be woken from another thread. */
+int pnc_wakefd_open(pnc_wakefd *w);
+void pnc_wakefd_close(pnc_wakefd *w);
+void pnc_wakefd_signal(pnc_wakefd *w);
+void pnc_wakefd_drain(pnc_wakefd *w);
+pnc_fd pnc_wakefd_fd(const pnc_wakefd *w);
+
+/* Pollers.  Events are level-triggered. */
+#define PNC_POLL_IN 1u
+#define PNC_POLL_OUT 2u
+#define PNC_POLL_ERR 4u
+
+typedef struct pnc_poll_event {
+	void *ptr;
+	unsigned events;
+} pnc_poll_event;
+
+typedef struct pnc_poller_ops {
+	const char *name;
+	int (*open)(void **statep);
+	void (*close)(void *state);
+	int (*add)(void *state, pnc_fd fd, unsigned events, void *ptr);
+	int (*mod)(void *state, pnc_fd fd, unsigned events, void *ptr);
+	void (*del)(void *state, pnc_fd fd);
+	/* Returns the number of events, 0 on timeout; timeout_ms < 0 waits. */
+	int (*wait)(void *state, pnc_poll_event *evs, int max, int timeout_ms);
+} pnc_poller_ops;
+
+extern const pnc_poller_ops pnc_poller_poll;
+/* NULL where the OS has no native poller; the poll() one serves then. */
+extern const pnc_poller_ops *const pnc_poller_native;
+
+/* Socket addresses and calls. */
+int pnc_net_resolve(const char *host, const char *port, int passive,
+    pnc_sockaddr *sa);
+int pnc_net_ipc_addr(const char *path, pnc_sockaddr *sa);
+int pnc_net_listen(const pnc_sockaddr *sa, pnc_fd *fdp);
+int pnc_net_accept(pnc_fd lfd, pnc_fd *fdp);
+/* 0 when connected at once, PNC_EAGAIN while in progress. */
+int pnc_net_connect(const pnc_sockaddr *sa, pnc_fd *fdp);
+int pnc_net_connect_result(pnc_fd fd);
+/* 0 and *np > 0, PNC_EAGAIN when nothing is ready, PNC_ECONNSHUT at EOF. */
+int pnc_net_read(pnc_fd fd, void *buf, size_t size, size_t *np);
+int pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np);
+void pnc_net_close(pnc_fd fd);
+int pnc_net_local_port(pnc_fd fd, int *portp);
+void pnc_net_set_nodelay(pnc_fd fd, int on);
+/* Removes a socket file left behind by a listener that is gone. */
+int pnc_net_ipc_clean_stale(const char *path);
+void pnc_net_ipc_unlink(const char *path);
+#define PNC_IOV_MAX 256
+
+#endif

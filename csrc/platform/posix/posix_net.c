@@ -1,0 +1,375 @@
+/* posix_net.c: BSD sockets for tcp and ipc, and the wake-up descriptor. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+
+#include "../platform.h"
+
+/* The one place where errno becomes an NNG code. */
+static int
+errno_to_pnc(int e)
+{
+	switch (e) {
+	case EINTR:
+		return PNC_EINTR;
+	case ENOMEM:
+	case ENOBUFS:
+		return PNC_ENOMEM;
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+	case EINPROGRESS:
+		return PNC_EAGAIN;
+	case ECONNREFUSED:
+		return PNC_ECONNREFUSED;
+	case EADDRINUSE:
+		return PNC_EADDRINUSE;
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT:
+	case ENAMETOOLONG:
+	case ENOTDIR:
+		return PNC_EADDRINVAL;
+	case ENOENT:
+		return PNC_ENOENT;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return PNC_EPERM;
+	case ECONNRESET:
+		return PNC_ECONNRESET;
+	case ECONNABORTED:
+		return PNC_ECONNABORTED;
+	case EPIPE:
+	case ENOTCONN:
+		return PNC_ECONNSHUT;
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		return PNC_EUNREACHABLE;
+	case ETIMEDOUT:
+		return PNC_ETIMEDOUT;
+	case EMFILE:
+	case ENFILE:
+		return PNC_ENOFILES;
+	case ENOSPC:
+		return PNC_ENOSPC;
+	case EMSGSIZE:
+		return PNC_EMSGSIZE;
+	default:
+		return PNC_EINTERNAL;
+	}
+}
+
+static int
+set_nonblock_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return errno_to_pnc(errno);
+	(void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+static int
+new_socket(int family, int *fdp)
+{
+	int fd = socket(family, SOCK_STREAM, 0);
+	int rv;
+
+	if (fd < 0)
+		return errno_to_pnc(errno);
+	if ((rv = set_nonblock_cloexec(fd)) != 0) {
+		close(fd);
+		return rv;
+	}
+#ifdef SO_NOSIGPIPE
+	int one = 1;
+	(void) setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+#endif
+	*fdp = fd;
+	return 0;
+}
+
+int
+pnc_net_resolve(const char *host, const char *port, int passive,
+    pnc_sockaddr *sa)
+{
+	struct addrinfo hints, *res;
+	int rv;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+	if (host != NULL && host[0] == '\0')
+		host = NULL;
+	if (host == NULL && passive)
+		hints.ai_family = AF_INET; /* "*" binds every IPv4 address, as nng */
+	rv = getaddrinfo(host, port, &hints, &res);
+	if (rv != 0)
+		return rv == EAI_MEMORY ? PNC_ENOMEM : PNC_EADDRINVAL;
+	memcpy(&sa->ss, res->ai_addr, res->ai_addrlen);
+	sa->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+pnc_net_ipc_addr(const char *path, pnc_sockaddr *sa)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *) &sa->ss;
+
+	if (path[0] == '\0' || strlen(path) >= sizeof(un->sun_path))
+		return PNC_EADDRINVAL;
+	memset(un, 0, sizeof(*un));
+	un->sun_family = AF_UNIX;
+	strcpy(un->sun_path, path);
+	sa->len = sizeof(*un);
+	return 0;
+}
+
+int
+pnc_net_listen(const pnc_sockaddr *sa, pnc_fd *fdp)
+{
+	int fd, rv, one = 1;
+
+	if ((rv = new_socket(sa->ss.ss_family, &fd)) != 0)
+		return rv;
+	if (sa->ss.ss_family != AF_UNIX)
+		(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *) &sa->ss, sa->len) != 0 ||
+	    listen(fd, 128) != 0) {
+		rv = errno_to_pnc(errno);
+		close(fd);
+		return rv;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+int
+pnc_net_accept(pnc_fd lfd, pnc_fd *fdp)
+{
+	int fd, rv;
+
+	for (;;) {
+#ifdef __linux__
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+		fd = accept(lfd, NULL, NULL);
+#endif
+		if (fd >= 0)
+			break;
+		if (errno != EINTR)
+			return errno_to_pnc(errno);
+	}
+#ifndef __linux__
+	if ((rv = set_nonblock_cloexec(fd)) != 0) {
+		close(fd);
+		return rv;
+	}
+#else
+	(void) rv;
+#endif
+	*fdp = fd;
+	return 0;
+}
+
+int
+pnc_net_connect(const pnc_sockaddr *sa, pnc_fd *fdp)
+{
+	int fd, rv;
+
+	if ((rv = new_socket(sa->ss.ss_family, &fd)) != 0)
+		return rv;
+	*fdp = fd;
+	if (connect(fd, (const struct sockaddr *) &sa->ss, sa->len) == 0)
+		return 0;
+	rv = errno_to_pnc(errno);
+	/* A unix socket with a full backlog says EAGAIN: that is a refusal. */
+	if (rv == PNC_EAGAIN && sa->ss.ss_family == AF_UNIX)
+		rv = PNC_ECONNREFUSED;
+	if (rv != PNC_EAGAIN) {
+		close(fd);
+		*fdp = PNC_FD_NONE;
+	}
+	return rv;
+}
+
+int
+pnc_net_connect_result(pnc_fd fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return errno_to_pnc(errno);
+	return err == 0 ? 0 : errno_to_pnc(err);
+}
+
+int
+pnc_net_read(pnc_fd fd, void *buf, size_t size, size_t *np)
+{
+	ssize_t n;
+
+	do {
+		n = recv(fd, buf, size, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		*np = (size_t) n;
+		return 0;
+	}
+	return n == 0 ? PNC_ECONNSHUT : errno_to_pnc(errno);
+}
+
+int
+pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
+{
+	struct msghdr mh;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = niov;
+#ifdef MSG_NOSIGNAL
+	const int flags = MSG_NOSIGNAL; /* a dead peer must not kill the process */
+#else
+	const int flags = 0;
+#endif
+	do {
+		n = sendmsg(fd, &mh, flags);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno_to_pnc(errno);
+	*np = (size_t) n;
+	return 0;
+}
+
+void
+pnc_net_close(pnc_fd fd)
+{
+	if (fd != PNC_FD_NONE)
+		close(fd);
+}
+
+int
+pnc_net_local_port(pnc_fd fd, int *portp)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *) &ss, &len) != 0)
+		return errno_to_pnc(errno);
+	if (ss.ss_family == AF_INET)
+		*portp = ntohs(((struct sockaddr_in *) &ss)->sin_port);
+	else if (ss.ss_family == AF_INET6)
+		*portp = ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
+	else
+		return PNC_ENOTSUP;
+	return 0;
+}
+
+void
+pnc_net_set_nodelay(pnc_fd fd, int on)
+{
+	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+int
+pnc_net_ipc_clean_stale(const char *path)
+{
+	pnc_sockaddr sa;
+	struct stat st;
+	int fd, rv;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode))
+		return PNC_EADDRINUSE; /* never remove what is not a socket */
+	if ((rv = pnc_net_ipc_addr(path, &sa)) != 0)
+		return rv;
+	if ((rv = new_socket(AF_UNIX, &fd)) != 0)
+		return rv;
+	/* Somebody answering means the address is in use; a refusal, stale. */
+	rv = connect(fd, (struct sockaddr *) &sa.ss, sa.len) == 0 ? 0 : errno;
+	close(fd);
+	if (rv == ECONNREFUSED) {
+		unlink(path);
+		return 0;
+	}
+	return PNC_EADDRINUSE;
+}
+
+void
+pnc_net_ipc_unlink(const char *path)
+{
+	(void) unlink(path);
+}
+
+int
+pnc_wakefd_open(pnc_wakefd *w)
+{
+#ifdef __linux__
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0)
+		return errno_to_pnc(errno);
+	w->rfd = w->wfd = fd;
+#else
+	int fds[2];
+	if (pipe(fds) != 0)
+		return errno_to_pnc(errno);
+	set_nonblock_cloexec(fds[0]);
+	set_nonblock_cloexec(fds[1]);
+	w->rfd = fds[0];
+	w->wfd = fds[1];
+#endif
+	return 0;
+}
+
+void
+pnc_wakefd_close(pnc_wakefd *w)
+{
+	close(w->rfd);
+	if (w->wfd != w->rfd)
+		close(w->wfd);
+	w->rfd = w->wfd = -1;
+}
+
+void
+pnc_wakefd_signal(pnc_wakefd *w)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	do {
+		n = write(w->wfd, &one, w->wfd == w->rfd ? 8 : 1);
+	} while (n < 0 && errno == EINTR);
+	/* EAGAIN means a wake-up is already pending: nothing more to do. */
+}
+
+void
+pnc_wakefd_drain(pnc_wakefd *w)
+{
+	char buf[64];
+
+	while (read(w->rfd, buf, sizeof(buf)) > 0) {
+	}
+}
+
+pnc_fd
+pnc_wakefd_fd(const pnc_wakefd *w)
+{
+	return w->rfd;
+}

@@ -1,0 +1,178 @@
+/* posix_thread.c: locks, condition variables, threads, clock, randomness. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../platform.h"
+
+void
+pnc_mtx_init(pnc_mtx *m)
+{
+	pthread_mutex_init(m, NULL);
+}
+
+void
+pnc_mtx_fini(pnc_mtx *m)
+{
+	pthread_mutex_destroy(m);
+}
+
+void
+pnc_mtx_lock(pnc_mtx *m)
+{
+	pthread_mutex_lock(m);
+}
+
+void
+pnc_mtx_unlock(pnc_mtx *m)
+{
+	pthread_mutex_unlock(m);
+}
+
+void
+pnc_cv_init(pnc_cv *cv)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+#ifndef __APPLE__
+	/* Deadlines are monotonic, so a wall-clock jump never stretches a wait. */
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+#endif
+	pthread_cond_init(cv, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+void
+pnc_cv_fini(pnc_cv *cv)
+{
+	pthread_cond_destroy(cv);
+}
+
+void
+pnc_cv_wait_until(pnc_cv *cv, pnc_mtx *m, int64_t until_ms)
+{
+	struct timespec ts;
+
+	if (until_ms == INT64_MAX) {
+		pthread_cond_wait(cv, m);
+		return;
+	}
+#ifdef __APPLE__
+	int64_t left = until_ms - pnc_clock_ms();
+	if (left < 0)
+		left = 0;
+	ts.tv_sec = left / 1000;
+	ts.tv_nsec = (left % 1000) * 1000000;
+	pthread_cond_timedwait_relative_np(cv, m, &ts);
+#else
+	ts.tv_sec = until_ms / 1000;
+	ts.tv_nsec = (until_ms % 1000) * 1000000;
+	pthread_cond_timedwait(cv, m, &ts);
+#endif
+}
+
+void
+pnc_cv_wake(pnc_cv *cv)
+{
+	pthread_cond_broadcast(cv);
+}
+
+void
+pnc_cv_wake_one(pnc_cv *cv)
+{
+	pthread_cond_signal(cv);
+}
+
+struct thread_start {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *
+thread_main(void *p)
+{
+	struct thread_start ts = *(struct thread_start *) p;
+
+	free(p);
+	ts.fn(ts.arg);
+	return NULL;
+}
+
+int
+pnc_thread_start(pnc_thread *t, void (*fn)(void *), void *arg)
+{
+	struct thread_start *ts;
+	sigset_t all, old;
+	int rv;
+
+	if ((ts = malloc(sizeof(*ts))) == NULL)
+		return PNC_ENOMEM;
+	ts->fn = fn;
+	ts->arg = arg;
+	/* The new thread inherits this mask: Ctrl-C must reach Python's thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rv = pthread_create(t, NULL, thread_main, ts);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rv != 0) {
+		free(ts);
+		return PNC_ENOMEM;
+	}
+	return 0;
+}
+
+void
+pnc_thread_join(pnc_thread *t)
+{
+	pthread_join(*t, NULL);
+}
+
+int
+pnc_thread_is_self(const pnc_thread *t)
+{
+	return pthread_equal(*t, pthread_self());
+}
+
+void
+pnc_atfork_child(void (*fn)(void))
+{
+	pthread_atfork(NULL, NULL, fn);
+}
+
+int
+pnc_process_id(void)
+{
+	return (int) getpid();
+}
+
+int64_t
+pnc_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint32_t
+pnc_random(void)
+{
+	static __thread uint64_t state;
+
+	if (state == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		state = ((uint64_t) ts.tv_nsec << 20) ^ (uint64_t) getpid() ^
+		    (uint64_t) (uintptr_t) &ts;
+		state |= 1;
+	}
+	/* xorshift64*: jitter and id seeds need spread, not secrecy. */
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	return (uint32_t) ((state * 2685821657736338717ULL) >> 32);
+}

@@ -1,0 +1,628 @@
+/*
+ * stream.c: pipes over stream sockets (tcp, ipc).
+ *
+ * Writes: a send on an idle pipe goes to the kernel from the caller's
+ * thread; whatever the kernel does not take waits in the pipe's queue, and
+ * the I/O thread flushes the whole queue with one writev when the socket
+ * drains.  The wire prefix is written into each message's headroom, so a
+ * message is one iovec.
+ *
+ * Reads (I/O thread): a chunk at a time, every whole frame in it handed up
+ * in one batch; a frame too big for the chunk is read straight into its
+ * message.  A peer's length is checked against recv-size-max before any
+ * allocation.  Anything malformed closes this pipe and nothing else.
+ */
+#include <stdlib.h>
+
+#include "stream.h"
+
+#define HANDSHAKE_MS 10000 /* nng's */
+#define LINGER_MS 1000     /* how long a closing pipe may flush its queue */
+#define RBUF_SIZE 65536
+#define WQ_MAX_MSGS 1024
+#define WQ_MAX_BYTES (4u << 20)
+#define ACCEPT_PAUSE_MS 100
+#define DELIVER_BATCH 64
+
+typedef struct stream_pipe {
+	pnc_pipe p;
+	size_t plen;
+	pnc_fd fd;
+	pnc_pollfd pfd;
+	pnc_timer timer; /* handshake deadline, then linger limit */
+	pnc_task close_task;
+	int handshaken;
+	int failed;
+	int finished;
+	int draining;
+	uint8_t hs_in[8];
+	size_t hs_got;
+	uint8_t hs_out[8];
+	size_t hs_sent;
+	/* the write side, under wmtx */
+	pnc_mtx wmtx;
+	pnc_ring wq;
+	size_t wq_bytes;
+	size_t wsent; /* bytes of the first queued message already written */
+	int wfull;
+	int wclosed;
+	int werr;
+	/* the read side, I/O thread only */
+	uint8_t *rbuf;
+	size_t rlen;
+	pnc_msg *rmsg; /* a large frame being read in place */
+	size_t rgot;
+} stream_pipe;
+
+static const pnc_pipe_ops stream_pipe_ops;
+
+static uint64_t
+get_u64(const uint8_t *b)
+{
+	return ((uint64_t) pnc_get_u32(b) << 32) | pnc_get_u32(b + 4);
+}
+
+static void
+put_u64(uint8_t *b, uint64_t v)
+{
+	pnc_put_u32(b, (uint32_t) (v >> 32));
+	pnc_put_u32(b + 4, (uint32_t) v);
+}
+
+/* Ends the pipe's life on the I/O thread: descriptor gone, reference dropped. */
+static void
+stream_finish(stream_pipe *sp)
+{
+	if (sp->finished)
+		return;
+	sp->finished = 1;
+	pnc_timer_cancel(&sp->timer);
+	pnc_pollfd_del(&sp->pfd);
+	pnc_net_close(sp->fd);
+	sp->fd = PNC_FD_NONE;
+	pnc_pipe_rele(&sp->p);
+}
+
+/* A failure on the I/O thread: the pipe closes, and a dialer hears why. */
+static void
+stream_fail(stream_pipe *sp, int err)
+{
+	if (sp->failed)
+		return;
+	sp->failed = 1;
+	pnc_mtx_lock(&sp->wmtx);
+	if (sp->werr == 0)
+		sp->werr = err; /* nothing more gets written, nothing lingers */
+	pnc_mtx_unlock(&sp->wmtx);
+	if (!sp->handshaken && sp->p.ep != NULL && !sp->p.ep->listener)
+		pnc_ep_connect_failed(sp->p.ep, err);
+	pnc_pipe_close(&sp->p);
+}
+
+static void
+stream_write_prefix(stream_pipe *sp, pnc_msg *m)
+{
+	uint8_t *pfx = pnc_msg_wire(m) - sp->plen;
+
+	if (sp->plen == 9)
+		*pfx++ = 0x01; /* ipc: message type */
+	put_u64(pfx, pnc_msg_wire_len(m));
+}
+
+static size_t
+stream_frame_len(const stream_pipe *sp, pnc_msg *m)
+{
+	return sp->plen + pnc_msg_wire_len(m);
+}
+
+/* Drops what the kernel took from the front of the queue. */
+static void
+stream_consume_locked(stream_pipe *sp, size_t done)
+{
+	while (done > 0) {
+		pnc_msg *m = pnc_ring_at(&sp->wq, 0);
+		size_t left = stream_frame_len(sp, m) - sp->wsent;
+		if (done < left) {
+			sp->wsent += done;
+			return;
+		}
+		done -= left;
+		sp->wsent = 0;
+		sp->wq_bytes -= stream_frame_len(sp, m);
+		pnc_msg_free(pnc_ring_get(&sp->wq));
+	}
+}
+
+/* Writes as much of the queue as the kernel takes: 0 all, PNC_EAGAIN some. */
+static int
+stream_flush_locked(stream_pipe *sp)
+{
+	pnc_iov iov[PNC_IOV_MAX];
+
+	while (sp->wq.len > 0) {
+		size_t want = 0, done;
+		int n = 0, rv;
+
+		for (size_t i = 0; i < sp->wq.len && n < PNC_IOV_MAX; i++, n++) {
+			pnc_msg *m = pnc_ring_at(&sp->wq, i);
+			size_t skip = i == 0 ? sp->wsent : 0;
+			PNC_IOV_BASE(&iov[n]) = pnc_msg_wire(m) - sp->plen + skip;
+			PNC_IOV_LEN(&iov[n]) = stream_frame_len(sp, m) - skip;
+			want += PNC_IOV_LEN(&iov[n]);
+		}
+		if ((rv = pnc_net_writev(sp->fd, iov, n, &done)) != 0)
+			return rv;
+		stream_consume_locked(sp, done);
+		if (done < want)
+			return PNC_EAGAIN; /* the socket buffer is full */
+	}
+	return 0;
+}
+
+static int
+stream_full_locked(const stream_pipe *sp)
+{
+	return sp->wq.len >= WQ_MAX_MSGS || sp->wq_bytes >= WQ_MAX_BYTES;
+}
+
+static int
+stream_send(pnc_pipe *p, pnc_msg *m)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+	int rv = 0;
+
+	pnc_mtx_lock(&sp->wmtx);
+	if (sp->wclosed || sp->werr) {
+		pnc_mtx_unlock(&sp->wmtx);
+		return PNC_ECLOSED;
+	}
+	stream_write_prefix(sp, m);
+	if (pnc_ring_put(&sp->wq, m) != 0) {
+		pnc_mtx_unlock(&sp->wmtx);
+		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
+	}
+	sp->wq_bytes += stream_frame_len(sp, m);
+	if (sp->wq.len == 1) {
+		/* Idle pipe: write now, on this thread. */
+		rv = stream_flush_locked(sp);
+		if (rv == PNC_EAGAIN)
+			pnc_pollfd_want(&sp->pfd, PNC_POLL_OUT, 0);
+		else if (rv != 0)
+			sp->werr = rv;
+	}
+	if (stream_full_locked(sp))
+		sp->wfull = 1;
+	pnc_mtx_unlock(&sp->wmtx);
+	if (rv != 0 && rv != PNC_EAGAIN)
+		pnc_pipe_close(p); /* the message went down with the connection */
+	return 0;
+}
+
+static int
+stream_writable(pnc_pipe *p)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+	int ok;
+
+	pnc_mtx_lock(&sp->wmtx);
+	ok = !sp->wfull && !sp->wclosed && !sp->werr;
+	pnc_mtx_unlock(&sp->wmtx);
+	return ok;
+}
+
+static void
+stream_on_writable(stream_pipe *sp)
+{
+	int rv, notify, drained;
+
+	pnc_mtx_lock(&sp->wmtx);
+	rv = sp->werr ? sp->werr : stream_flush_locked(sp);
+	if (rv == 0)
+		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_OUT);
+	else if (rv != PNC_EAGAIN)
+		sp->werr = rv;
+	/* Tell the protocol once the queue is down to half. */
+	notify = sp->wfull && sp->wq.len <= WQ_MAX_MSGS / 2 &&
+	    sp->wq_bytes <= WQ_MAX_BYTES / 2;
+	if (notify)
+		sp->wfull = 0;
+	drained = sp->draining && (sp->wq.len == 0 || sp->werr);
+	pnc_mtx_unlock(&sp->wmtx);
+	if (rv != 0 && rv != PNC_EAGAIN)
+		pnc_pipe_close(&sp->p);
+	else if (notify)
+		pnc_pipe_became_writable(&sp->p);
+	if (drained)
+		stream_finish(sp);
+}
+
+/* Hands a batch up; returns non-zero when this pipe closed meanwhile. */
+static int
+stream_deliver(stream_pipe *sp, pnc_msg **batch, size_t *nb)
+{
+	int rv = 0;
+
+	if (*nb > 0)
+		rv = pnc_pipe_deliver(&sp->p, batch, *nb);
+	*nb = 0;
+	return rv < 0;
+}
+
+/* Every whole frame in the buffer goes up; a too-big one is read in place. */
+static int
+stream_parse(stream_pipe *sp)
+{
+	pnc_msg *batch[DELIVER_BATCH];
+	size_t nb = 0, pos = 0;
+	size_t max = pnc_atomic_load_size(&sp->p.sock->recv_max);
+	int rv = 0;
+
+	while (sp->rlen - pos >= sp->plen) {
+		const uint8_t *h = sp->rbuf + pos;
+		size_t avail = sp->rlen - pos - sp->plen;
+		uint64_t len;
+		pnc_msg *m;
+
+		if (sp->plen == 9 && h[0] != 0x01) {
+			rv = PNC_EPROTO;
+			break;
+		}
+		len = get_u64(h + sp->plen - 8);
+		if ((max != 0 && len > max) || len > ((uint64_t) 1 << 62)) {
+			rv = PNC_EMSGSIZE;
+			break;
+		}
+		if (avail < len && sp->plen + len <= RBUF_SIZE)
+			break; /* the rest of it comes with the next read */
+		if ((rv = pnc_msg_alloc(&m, (size_t) len)) != 0)
+			break;
+		if (avail < len) {
+			memcpy(pnc_msg_body(m), h + sp->plen, avail);
+			sp->rmsg = m;
+			sp->rgot = avail;
+			pos = sp->rlen;
+			break;
+		}
+		memcpy(pnc_msg_body(m), h + sp->plen, (size_t) len);
+		pos += sp->plen + (size_t) len;
+		batch[nb++] = m;
+		if (nb == DELIVER_BATCH && stream_deliver(sp, batch, &nb))
+			return PNC_ECLOSED;
+	}
+	if (stream_deliver(sp, batch, &nb))
+		return PNC_ECLOSED;
+	memmove(sp->rbuf, sp->rbuf + pos, sp->rlen - pos);
+	sp->rlen -= pos;
+	return rv;
+}
+
+static void
+stream_on_readable(stream_pipe *sp)
+{
+	size_t n;
+	int rv;
+
+	if (sp->rmsg != NULL) {
+		pnc_msg *m = sp->rmsg;
+		rv = pnc_net_read(sp->fd, (uint8_t *) pnc_msg_body(m) + sp->rgot,
+		    m->len - sp->rgot, &n);
+		if (rv == 0 && (sp->rgot += n) == m->len) {
+			size_t one = 1;
+			sp->rmsg = NULL;
+			stream_deliver(sp, &m, &one);
+		}
+	} else {
+		if (sp->rbuf == NULL && (sp->rbuf = malloc(RBUF_SIZE)) == NULL) {
+			stream_fail(sp, PNC_ENOMEM);
+			return;
+		}
+		rv = pnc_net_read(sp->fd, sp->rbuf + sp->rlen, RBUF_SIZE - sp->rlen, &n);
+		if (rv == 0) {
+			sp->rlen += n;
+			rv = stream_parse(sp);
+		}
+		if (sp->rlen == 0) {
+			/* An idle connection keeps no buffer. */
+			free(sp->rbuf);
+			sp->rbuf = NULL;
+		}
+	}
+	if (rv != 0 && rv != PNC_EAGAIN && rv != PNC_ECLOSED)
+		stream_fail(sp, rv);
+}
+
+static int
+stream_handshake_check(stream_pipe *sp)
+{
+	const uint8_t *h = sp->hs_in;
+
+	if (h[0] != 0 || h[1] != 'S' || h[2] != 'P' || h[3] != 0 || h[6] != 0 ||
+	    h[7] != 0)
+		return PNC_EPROTO;
+	sp->p.peer_id = (uint16_t) ((h[4] << 8) | h[5]);
+	return 0;
+}
+
+static void
+stream_handshake_io(stream_pipe *sp, unsigned events)
+{
+	size_t n;
+	int rv = 0;
+
+	if (sp->hs_sent < 8) {
+		pnc_iov iov;
+		PNC_IOV_BASE(&iov) = sp->hs_out + sp->hs_sent;
+		PNC_IOV_LEN(&iov) = 8 - sp->hs_sent;
+		rv = pnc_net_writev(sp->fd, &iov, 1, &n);
+		if (rv == 0 && (sp->hs_sent += n) == 8)
+			pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_OUT);
+	}
+	if ((rv == 0 || rv == PNC_EAGAIN) && (events & (PNC_POLL_IN | PNC_POLL_ERR)) &&
+	    sp->hs_got < 8) {
+		/* Exactly the header: frames after it are read as frames. */
+		rv = pnc_net_read(sp->fd, sp->hs_in + sp->hs_got, 8 - sp->hs_got, &n);
+		if (rv == 0)
+			sp->hs_got += n;
+	}
+	if (rv != 0 && rv != PNC_EAGAIN) {
+		stream_fail(sp, rv == PNC_ECONNSHUT ? PNC_ECONNRESET : rv);
+		return;
+	}
+	if (sp->hs_got < 8 || sp->hs_sent < 8)
+		return;
+	if ((rv = stream_handshake_check(sp)) != 0 ||
+	    (rv = pnc_sock_add_pipe(sp->p.sock, &sp->p)) != 0) {
+		stream_fail(sp, rv);
+		return;
+	}
+	sp->handshaken = 1;
+	pnc_timer_cancel(&sp->timer);
+	if (sp->p.ep != NULL && !sp->p.ep->listener)
+		pnc_ep_connected(sp->p.ep, &sp->p);
+}
+
+static void
+stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
+{
+	stream_pipe *sp = pfd->arg;
+
+	if (!sp->handshaken) {
+		stream_handshake_io(sp, events);
+		return;
+	}
+	if (events & PNC_POLL_OUT)
+		stream_on_writable(sp);
+	if ((events & (PNC_POLL_IN | PNC_POLL_ERR)) && !sp->finished &&
+	    !sp->draining)
+		stream_on_readable(sp);
+}
+
+static void
+stream_timer_cb(void *arg)
+{
+	stream_pipe *sp = arg;
+
+	if (!sp->handshaken && !sp->draining)
+		stream_fail(sp, PNC_ETIMEDOUT);
+	else
+		stream_finish(sp); /* the linger time is up */
+}
+
+static void
+stream_close_on_io(void *arg)
+{
+	stream_pipe *sp = arg;
+	int pending;
+
+	pnc_mtx_lock(&sp->wmtx);
+	pending = sp->handshaken && sp->wq.len > 0 && sp->werr == 0;
+	pnc_mtx_unlock(&sp->wmtx);
+	if (!pending || sp->draining) {
+		stream_finish(sp);
+		return;
+	}
+	/* Give what was already sent a moment to reach the peer. */
+	sp->draining = 1;
+	pnc_pollfd_want(&sp->pfd, PNC_POLL_OUT, PNC_POLL_IN);
+	pnc_timer_arm(&sp->timer, LINGER_MS);
+}
+
+static void
+stream_close(pnc_pipe *p)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	pnc_mtx_lock(&sp->wmtx);
+	sp->wclosed = 1;
+	pnc_mtx_unlock(&sp->wmtx);
+	pnc_task_post(&sp->close_task);
+}
+
+static void
+stream_pause(pnc_pipe *p, int paused)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	if (paused)
+		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
+	else
+		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0);
+}
+
+static void
+stream_destroy(pnc_pipe *p)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	pnc_ring_fini(&sp->wq);
+	pnc_msg_free(sp->rmsg);
+	free(sp->rbuf);
+	pnc_mtx_fini(&sp->wmtx);
+	free(sp);
+}
+
+static const pnc_pipe_ops stream_pipe_ops = {
+	.send = stream_send,
+	.writable = stream_writable,
+	.pause = stream_pause,
+	.close = stream_close,
+	.destroy = stream_destroy,
+};
+
+/* A new connection, either way: say who we are and wait to hear the peer. */
+static void
+stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
+{
+	pnc_stream_ep *se = ep->tdata;
+	pnc_socket *s = ep->sock;
+	stream_pipe *sp;
+	int rv;
+
+	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+		pnc_net_close(fd);
+		if (!ep->listener)
+			pnc_ep_connect_failed(ep, PNC_ENOMEM);
+		return;
+	}
+	pnc_pipe_init(&sp->p, &stream_pipe_ops, s, ep);
+	sp->plen = se->prefix_len;
+	sp->fd = fd;
+	pnc_mtx_init(&sp->wmtx);
+	pnc_ring_init(&sp->wq);
+	pnc_timer_init(&sp->timer, stream_timer_cb, sp);
+	pnc_task_init(&sp->close_task, stream_close_on_io, sp);
+	sp->hs_out[1] = 'S';
+	sp->hs_out[2] = 'P';
+	sp->hs_out[4] = (uint8_t) (s->proto->self_id >> 8);
+	sp->hs_out[5] = (uint8_t) s->proto->self_id;
+	if (se->tcp)
+		pnc_net_set_nodelay(fd, (int) s->tcp_nodelay);
+	if ((rv = pnc_pollfd_add(&sp->pfd, fd, PNC_POLL_IN | PNC_POLL_OUT,
+	         stream_pipe_cb, sp)) != 0) {
+		sp->pfd.fd = PNC_FD_NONE;
+		sp->handshaken = 0;
+		stream_fail(sp, rv);
+		return;
+	}
+	pnc_timer_arm(&sp->timer, HANDSHAKE_MS);
+}
+
+static void
+stream_accept_resume(void *arg)
+{
+	pnc_endpoint *ep = arg;
+	pnc_stream_ep *se = ep->tdata;
+
+	pnc_pollfd_want(&se->pfd, PNC_POLL_IN, 0);
+}
+
+static void
+stream_accept_cb(pnc_pollfd *pfd, unsigned events)
+{
+	pnc_endpoint *ep = pfd->arg;
+	pnc_stream_ep *se = ep->tdata;
+	pnc_fd fd;
+
+	(void) events;
+	for (int i = 0; i < 64; i++) {
+		int rv = pnc_net_accept(se->fd, &fd);
+		if (rv == PNC_EAGAIN)
+			return;
+		if (rv == PNC_ENOFILES || rv == PNC_ENOMEM) {
+			/* Level-triggered: without a pause this would spin. */
+			pnc_pollfd_want(&se->pfd, 0, PNC_POLL_IN);
+			pnc_timer_arm(&se->accept_timer, ACCEPT_PAUSE_MS);
+			return;
+		}
+		if (rv == 0)
+			stream_pipe_start(ep, fd);
+	}
+}
+
+void
+pnc_stream_ep_setup(pnc_endpoint *ep, size_t prefix_len, int tcp)
+{
+	pnc_stream_ep *se = ep->tdata;
+
+	se->prefix_len = prefix_len;
+	se->tcp = tcp;
+	se->fd = PNC_FD_NONE;
+	se->pfd.fd = PNC_FD_NONE;
+	pnc_timer_init(&se->accept_timer, stream_accept_resume, ep);
+}
+
+int
+pnc_stream_bind(pnc_endpoint *ep)
+{
+	pnc_stream_ep *se = ep->tdata;
+	pnc_socket *s = ep->sock;
+	pnc_fd fd;
+	int rv;
+
+	if ((rv = pnc_net_listen(&se->sa, &fd)) != 0)
+		return rv;
+	pnc_mtx_lock(&s->mtx);
+	if (ep->closed) {
+		rv = PNC_ECLOSED;
+	} else if ((rv = pnc_pollfd_add(&se->pfd, fd, PNC_POLL_IN,
+	                stream_accept_cb, ep)) == 0) {
+		se->fd = fd;
+		ep->bound = 1;
+	}
+	pnc_mtx_unlock(&s->mtx);
+	if (rv != 0)
+		pnc_net_close(fd);
+	return rv;
+}
+
+static void
+stream_connect_cb(pnc_pollfd *pfd, unsigned events)
+{
+	pnc_endpoint *ep = pfd->arg;
+	pnc_stream_ep *se = ep->tdata;
+	pnc_fd fd = se->fd;
+	int rv = pnc_net_connect_result(fd);
+
+	(void) events;
+	pnc_pollfd_del(&se->pfd);
+	se->fd = PNC_FD_NONE;
+	if (rv != 0) {
+		pnc_net_close(fd);
+		pnc_ep_connect_failed(ep, rv);
+		return;
+	}
+	stream_pipe_start(ep, fd);
+}
+
+void
+pnc_stream_connect(pnc_endpoint *ep)
+{
+	pnc_stream_ep *se = ep->tdata;
+	pnc_fd fd;
+	int rv = pnc_net_connect(&se->sa, &fd);
+
+	if (rv == 0) {
+		stream_pipe_start(ep, fd);
+	} else if (rv == PNC_EAGAIN) {
+		se->fd = fd;
+		if ((rv = pnc_pollfd_add(&se->pfd, fd, PNC_POLL_OUT,
+		         stream_connect_cb, ep)) != 0) {
+			se->fd = PNC_FD_NONE;
+			pnc_net_close(fd);
+			pnc_ep_connect_failed(ep, rv);
+		}
+	} else {
+		pnc_ep_connect_failed(ep, rv);
+	}
+}
+
+void
+pnc_stream_ep_close(pnc_endpoint *ep)
+{
+	pnc_stream_ep *se = ep->tdata;
+
+	pnc_timer_cancel(&se->accept_timer);
+	pnc_pollfd_del(&se->pfd);
+	pnc_net_close(se->fd);
+	se->fd = PNC_FD_NONE;
+}

@@ -1,0 +1,255 @@
+"""Socket: the base of every protocol class (Pair0, Push0, ...).
+
+Blocking calls wait in the core in slices of SLICE_MS and come back to
+Python between slices, so Ctrl-C raises KeyboardInterrupt promptly and a
+message is only ever taken when the call that takes it returns it.
+"""
+from ._core import ffi, lib
+from .endpoints import Dialer, Listener
+from .exceptions import exception_for
+from .message import Message
+from .options import Option
+
+SLICE_MS = 50
+_NONBLOCK = lib.PNC_FLAG_NONBLOCK
+_ESLICE = lib.PNC_ESLICE
+# A blocking dial that fails with one of these is not retried in the background.
+_DIAL_FINAL = {lib.PNC_ECLOSED, lib.PNC_EADDRINVAL, lib.PNC_ENOTSUP, lib.PNC_ENOMEM}
+
+
+def _complete(fn, *args):
+    """Calls ``fn(*args, op, SLICE_MS)`` until its wait is over; (code, op)."""
+    op = ffi.new("pnc_op *")
+    rv = fn(*args, op, SLICE_MS)
+    while rv == _ESLICE:
+        rv = fn(*args, op, SLICE_MS)
+    return rv, op
+
+
+def _flags(block):
+    return 0 if block else _NONBLOCK
+
+
+class Socket:
+    """A Scalability Protocols socket; use a protocol class such as Pair0.
+
+    Keywords set the options of the same name before ``listen=`` and
+    ``dial=`` are acted on, as in pynng.
+    """
+
+    _protocol = None  # the core's protocol name, set by each subclass
+
+    recv_timeout = Option("recv-timeout", doc="Receive timeout in ms (-1: none).")
+    send_timeout = Option("send-timeout", doc="Send timeout in ms (-1: none).")
+    recv_buffer_size = Option("recv-buffer", doc="Messages queued for receiving (0-8192).")
+    send_buffer_size = Option("send-buffer", doc="Messages queued for sending (0-8192).")
+    recv_max_size = Option("recv-size-max", doc="Largest message accepted, bytes (0: any).")
+    reconnect_time_min = Option("reconnect-time-min", doc="First redial wait, ms.")
+    reconnect_time_max = Option("reconnect-time-max", doc="Longest redial wait, ms (0: no growth).")
+    tcp_nodelay = Option("tcp-nodelay", bool, doc="TCP_NODELAY on new tcp connections.")
+    name = Option("socket-name", str, doc="The socket's name (its id unless set).")
+    protocol = Option("protocol", readonly=True, doc="The protocol's number.")
+    peer = Option("peer", readonly=True, doc="The peer protocol's number.")
+    raw = Option("raw", bool, readonly=True, doc="True for a raw socket.")
+
+    def __init__(self, *, dial=None, listen=None, recv_timeout=None,
+                 send_timeout=None, recv_buffer_size=None, send_buffer_size=None,
+                 recv_max_size=None, reconnect_time_min=None,
+                 reconnect_time_max=None, opener=None, block_on_dial=None,
+                 name=None, tls_config=None, async_backend=None):
+        if self._protocol is None:
+            raise TypeError("Socket is the base class; open a protocol such as Pair0 or Push0")
+        if tls_config is not None:
+            raise exception_for(lib.PNC_ENOTSUP, "tls_config (tls+tcp:// is not available yet)")
+        pp = ffi.new("pnc_socket **")
+        rv = lib.pnc_socket_open(pp, self._protocol.encode())
+        if rv:
+            raise exception_for(rv, "opening a %s socket" % type(self).__name__)
+        self._sock = ffi.gc(pp[0], lib.pnc_socket_release)
+        self._dialers = []
+        self._listeners = []
+        self._closed = False
+        for attr, value in (("recv_timeout", recv_timeout), ("send_timeout", send_timeout),
+                            ("recv_buffer_size", recv_buffer_size),
+                            ("send_buffer_size", send_buffer_size),
+                            ("recv_max_size", recv_max_size),
+                            ("reconnect_time_min", reconnect_time_min),
+                            ("reconnect_time_max", reconnect_time_max), ("name", name)):
+            if value is not None:
+                setattr(self, attr, value)
+        self._setup()
+        if listen is not None:
+            self.listen(listen)
+        if dial is not None:
+            self.dial(dial, block=block_on_dial)
+
+    def _setup(self):
+        """Protocol options the subclass sets before any connection."""
+
+    # -- options ----------------------------------------------------------
+
+    def _get_option(self, nng_name, kind):
+        key = nng_name.encode()
+        if kind is str:
+            buf = ffi.new("char[]", 128)
+            rv = lib.pnc_socket_get_string(self._sock, key, buf, 128)
+            value = ffi.string(buf).decode() if rv == 0 else None
+        else:
+            out = ffi.new("int64_t *")
+            rv = lib.pnc_socket_get_int(self._sock, key, out)
+            value = out[0]
+        if rv:
+            raise exception_for(rv, "%s of %s" % (nng_name, self._describe()))
+        return value
+
+    def _set_option(self, nng_name, kind, value):
+        if kind is str:
+            return lib.pnc_socket_set_string(self._sock, nng_name.encode(), value.encode())
+        return lib.pnc_socket_set_int(self._sock, nng_name.encode(), int(value))
+
+    @property
+    def protocol_name(self):
+        return ffi.string(lib.pnc_socket_protocol(self._sock, 0)).decode()
+
+    @property
+    def peer_name(self):
+        return ffi.string(lib.pnc_socket_protocol(self._sock, 1)).decode()
+
+    @property
+    def id(self):
+        return lib.pnc_socket_id(self._sock)
+
+    # -- endpoints --------------------------------------------------------
+
+    def listen(self, address, flags=0, *, block=None):
+        """Listens on ``address``; the bind happens now and its failure raises.
+
+        With ``block=False`` (or NNG's non-blocking flag in ``flags``) a bind
+        that fails is retried in the background instead.
+        """
+        nonblock = bool(flags & _NONBLOCK) or block is False
+        out = ffi.new("pnc_listener **")
+        rv = lib.pnc_listen(self._sock, self._url(address),
+                            _NONBLOCK if nonblock else 0, out)
+        if rv:
+            raise exception_for(rv, "listen(%r) on %s" % (address, self._describe()))
+        listener = Listener(self, out[0], address)
+        self._listeners.append(listener)
+        return listener
+
+    def dial(self, address, *, block=None):
+        """Dials ``address``.
+
+        ``block=True`` connects now and raises on failure; ``block=False``
+        connects in the background; ``None`` (pynng's rule) tries a blocking
+        dial and falls back to the background one if it fails.
+        """
+        url = self._url(address)
+        out = ffi.new("pnc_dialer **")
+        rv = lib.pnc_dial(self._sock, url, 0 if block or block is None else _NONBLOCK, out)
+        if rv and block is None and rv not in _DIAL_FINAL:
+            rv = lib.pnc_dial(self._sock, url, _NONBLOCK, out)
+        if rv:
+            raise exception_for(rv, "dial(%r) on %s" % (address, self._describe()))
+        dialer = Dialer(self, out[0], address)
+        self._dialers.append(dialer)
+        return dialer
+
+    @staticmethod
+    def _url(address):
+        if isinstance(address, bytes):
+            return address
+        if not isinstance(address, str):
+            raise TypeError("an address is a str such as 'tcp://127.0.0.1:5555', not %r"
+                            % (address,))
+        return address.encode()
+
+    @property
+    def listeners(self):
+        return list(self._listeners)
+
+    @property
+    def dialers(self):
+        return list(self._dialers)
+
+    def _forget_endpoint(self, endpoint):
+        for group in (self._listeners, self._dialers):
+            if endpoint in group:
+                group.remove(endpoint)
+
+    # -- sending and receiving --------------------------------------------
+
+    def send(self, data, block=True):
+        """Sends bytes or any buffer-protocol object (copied into the core)."""
+        if type(data) is not bytes:
+            data = ffi.from_buffer(data)
+        rv, _ = _complete(lib.pnc_send_data, self._sock, data, len(data), _flags(block))
+        if rv:
+            raise self._error(rv, "send")
+
+    def recv(self, block=True):
+        """Receives the next message as bytes."""
+        rv, op = _complete(lib.pnc_recv, self._sock, _flags(block))
+        if rv:
+            raise self._error(rv, "recv")
+        data = ffi.unpack(op.body, op.len)
+        lib.pnc_msg_free(op.msg)
+        return data
+
+    def recv_into(self, buffer, block=True):
+        """Receives into ``buffer``: copies what fits, returns the full length.
+
+        As with nn_recv, a message longer than the buffer is truncated, and
+        the return value tells how long it really was.
+        """
+        target = ffi.from_buffer(buffer, require_writable=True)
+        rv, op = _complete(lib.pnc_recv_into, self._sock, target, len(target), _flags(block))
+        if rv:
+            raise self._error(rv, "recv_into")
+        return op.len
+
+    def send_msg(self, msg, block=True):
+        """Sends a Message, handing its memory to the core without a copy."""
+        ptr, was_copy = msg._for_send()
+        rv, _ = _complete(lib.pnc_send, self._sock, ptr, _flags(block))
+        if rv:
+            if was_copy:
+                lib.pnc_msg_free(ptr)
+            raise self._error(rv, "send_msg")
+        msg._sent(was_copy)
+
+    def recv_msg(self, block=True):
+        """Receives a Message whose buffer is the core's memory (no copy)."""
+        rv, op = _complete(lib.pnc_recv, self._sock, _flags(block))
+        if rv:
+            raise self._error(rv, "recv_msg")
+        return Message._from_core(op.msg, op.body, op.len)
+
+    def _error(self, rv, what):
+        return exception_for(rv, "%s on %s" % (what, self._describe()))
+
+    # -- life cycle -------------------------------------------------------
+
+    def close(self):
+        """Closes the socket, its endpoints and connections; wakes every
+        blocked call with Closed.  Closing twice is harmless."""
+        if not self._closed:
+            self._closed = True
+            lib.pnc_socket_close(self._sock)
+            for endpoint in self._listeners + self._dialers:
+                endpoint._closed = True
+            self._listeners.clear()
+            self._dialers.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _describe(self):
+        return "%s socket %d%s" % (type(self).__name__, lib.pnc_socket_id(self._sock),
+                                   " (closed)" if self._closed else "")
+
+    def __repr__(self):
+        return "<%s>" % self._describe()
