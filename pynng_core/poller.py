@@ -1,0 +1,17 @@
+"""Which I/O poller the core's thread uses: "epoll" (Linux) or "poll".
+
+The PYNNG_CORE_POLLER environment variable picks it at start; ``use`` moves
+every live connection to another one at any time (the tests run under both).
+"""
+from ._core import ffi, lib
+from .exceptions import exception_for
+
+
+def current():
+    return ffi.string(lib.pnc_poller_name()).decode()
+
+
+def use(name):
+    rv = lib.pnc_poller_set(name.encode())
+    if rv:
+        raise exception_for(rv, "poller %r (epoll where the OS has it, or poll)" % name)
