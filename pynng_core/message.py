@@ -1,10 +1,11 @@
 """Message: a core message seen from Python, without copying its bytes.
 
-The body's memory is the core's own.  ``buffer`` is a memoryview straight
-onto it (writable, so a message can be filled in place before it is sent);
-``bytes`` is a copy.  The memory lives as long as the Message or any view of
-it does, so a view never points at freed memory.  Sending hands the memory
-to the core; if views of it are still alive, the core gets a copy instead.
+A Message holds a core operation record (``pnc_op``) that owns the core
+message; the memory is freed when the last holder of that record goes.
+``buffer`` is a writable memoryview straight onto the core's memory (a
+message can be filled in place before it is sent) and keeps the memory
+alive for as long as the view lives; ``bytes`` is a copy.  Sending hands
+the memory to the core, or a copy of it when views of it are still alive.
 """
 import sys
 
@@ -12,10 +13,9 @@ from ._core import ffi, lib
 from .exceptions import MessageStateError, check
 
 
-def _owned(msg_ptr):
-    """The body pointer, owning the message: freed with its last reference."""
-    body = ffi.cast("char *", lib.pnc_msg_body(msg_ptr))
-    return ffi.gc(body, lambda _body, m=msg_ptr: lib.pnc_msg_free(m))
+def new_op():
+    """An operation record that frees whatever message it still owns."""
+    return ffi.gc(ffi.new("pnc_op *"), lib.pnc_op_release)
 
 
 class Message:
@@ -26,7 +26,7 @@ class Message:
     through ``buffer``.
     """
 
-    __slots__ = ("_msg", "_body", "_len", "pipe_id", "__weakref__")
+    __slots__ = ("_op", "pipe_id", "__weakref__")
 
     def __init__(self, data=b"", pipe=None, *, size=None):
         pp = ffi.new("pnc_msg **")
@@ -39,38 +39,40 @@ class Message:
         else:
             src = data if type(data) is bytes else ffi.from_buffer(data)
             check(lib.pnc_msg_from(pp, src, len(src)), "Message of %d bytes" % len(src))
-        self._adopt(pp[0])
+        op = new_op()
+        op.msg = pp[0]
+        op.body = ffi.cast("char *", lib.pnc_msg_body(pp[0]))
+        op.len = lib.pnc_msg_len(pp[0])
+        self._op = op
         self.pipe_id = getattr(pipe, "id", 0) if pipe is not None else 0
 
     @classmethod
-    def _from_core(cls, msg_ptr, body, length):
-        """Wraps a message the core handed over (a received one)."""
+    def _wrap(cls, op):
+        """A received message: the Message now shares the op that owns it."""
         self = cls.__new__(cls)
-        self._msg = msg_ptr
-        self._body = ffi.gc(body, lambda _body, m=msg_ptr: lib.pnc_msg_free(m))
-        self._len = length
-        self.pipe_id = lib.pnc_msg_pipe_id(msg_ptr)
+        self._op = op
+        self.pipe_id = lib.pnc_msg_pipe_id(op.msg)
         return self
 
-    def _adopt(self, msg_ptr):
-        self._msg = msg_ptr
-        self._body = _owned(msg_ptr)
-        self._len = lib.pnc_msg_len(msg_ptr)
-
-    def _live_body(self):
-        if self._body is None:
+    def _live_op(self):
+        op = self._op
+        if op is None or op.msg == ffi.NULL:
             raise MessageStateError("the Message was already sent or closed")
-        return self._body
+        return op
 
     @property
     def buffer(self):
         """A writable memoryview of the body: the core's memory, no copy."""
-        return memoryview(ffi.buffer(self._live_body(), self._len))
+        op = self._live_op()
+        # The view's pointer keeps the op (the owner) alive through the lambda.
+        body = ffi.gc(op.body, lambda _body, owner=op: None)
+        return memoryview(ffi.buffer(body, op.len))
 
     @property
     def bytes(self):
         """A copy of the body as bytes."""
-        return ffi.unpack(self._live_body(), self._len)
+        op = self._live_op()
+        return ffi.unpack(op.body, op.len)
 
     @property
     def _buffer(self):  # pynng's name
@@ -79,45 +81,42 @@ class Message:
     @property
     def header(self):
         """The protocol header (raw sockets), as bytes."""
-        self._live_body()
-        return ffi.unpack(ffi.cast("char *", lib.pnc_msg_header(self._msg)),
-                          lib.pnc_msg_header_len(self._msg))
+        msg = self._live_op().msg
+        return ffi.unpack(ffi.cast("char *", lib.pnc_msg_header(msg)),
+                          lib.pnc_msg_header_len(msg))
 
     def __len__(self):
-        self._live_body()
-        return self._len
+        return self._live_op().len
 
     def __bytes__(self):
         return self.bytes
 
     def __repr__(self):
-        if self._body is None:
+        if self._op is None or self._op.msg == ffi.NULL:
             return "<Message (sent or closed)>"
-        return "<Message of %d bytes>" % self._len
+        return "<Message of %d bytes>" % self._op.len
 
     def _for_send(self):
-        """(core message, is_copy) to send; the Message is untouched until
+        """(core message, is_copy) to send.  The Message stays as it is until
         ``_sent`` says the core took it."""
-        body = self._live_body()
-        # Views alive besides ours (and getrefcount's own argument)?  Then the
-        # core must not take this memory: it gets a copy instead.
-        if hasattr(sys, "getrefcount") and sys.getrefcount(body) <= 2:
-            return self._msg, False
+        op = self._live_op()
+        # Only our reference (and getrefcount's argument)?  Then no view of
+        # the memory is alive and the core may take it as it is.
+        if hasattr(sys, "getrefcount") and sys.getrefcount(op) <= 2:
+            return op.msg, False
         pp = ffi.new("pnc_msg **")
-        check(lib.pnc_msg_from(pp, body, self._len), "copy of a viewed Message")
+        check(lib.pnc_msg_from(pp, op.body, op.len), "copy of a viewed Message")
         return pp[0], True
 
     def _sent(self, was_copy):
         """The core took the message: this Message is spent."""
         if not was_copy:
-            ffi.gc(self._body, None)  # the core frees it now
-        self._body = None
-        self._msg = None
+            self._op.msg = ffi.NULL  # the core owns it now
+        self._op = None
 
     def close(self):
         """Lets go of the memory (at once, unless views of it are alive)."""
-        self._body = None
-        self._msg = None
+        self._op = None
 
     def __enter__(self):
         return self

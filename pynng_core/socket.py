@@ -1,13 +1,15 @@
 """Socket: the base of every protocol class (Pair0, Push0, ...).
 
 Blocking calls wait in the core in slices of SLICE_MS and come back to
-Python between slices, so Ctrl-C raises KeyboardInterrupt promptly and a
-message is only ever taken when the call that takes it returns it.
+Python between slices, so Ctrl-C raises KeyboardInterrupt promptly.  A
+received message stays owned by its operation record until the receiving
+method returns; an exception before that (Ctrl-C lands after any C call)
+puts it back at the front of the queue, so an interrupt loses nothing.
 """
 from ._core import ffi, lib
 from .endpoints import Dialer, Listener
 from .exceptions import exception_for
-from .message import Message
+from .message import Message, new_op
 from .options import Option
 
 SLICE_MS = 50
@@ -20,10 +22,14 @@ _DIAL_FINAL = {lib.PNC_ECLOSED, lib.PNC_EADDRINVAL, lib.PNC_ENOTSUP, lib.PNC_ENO
 def _complete(fn, *args):
     """Calls ``fn(*args, op, SLICE_MS)`` until its wait is over; (code, op)."""
     op = ffi.new("pnc_op *")
+    return _wait(fn, args, op), op
+
+
+def _wait(fn, args, op):
     rv = fn(*args, op, SLICE_MS)
     while rv == _ESLICE:
         rv = fn(*args, op, SLICE_MS)
-    return rv, op
+    return rv
 
 
 def _flags(block):
@@ -187,14 +193,24 @@ class Socket:
         if rv:
             raise self._error(rv, "send")
 
+    def _take(self, op, block, what):
+        """Waits for a message, which ``op`` then owns (see the module doc).
+
+        The caller makes ``op`` before its ``try``: an interrupt may land
+        anywhere in here, even after the message was taken."""
+        rv = _wait(lib.pnc_recv, (self._sock, _flags(block)), op)
+        if rv:
+            raise self._error(rv, what)
+
     def recv(self, block=True):
         """Receives the next message as bytes."""
-        rv, op = _complete(lib.pnc_recv, self._sock, _flags(block))
-        if rv:
-            raise self._error(rv, "recv")
-        data = ffi.unpack(op.body, op.len)
-        lib.pnc_msg_free(op.msg)
-        return data
+        op = new_op()
+        try:
+            self._take(op, block, "recv")
+            return ffi.unpack(op.body, op.len)
+        except BaseException:
+            lib.pnc_op_unget(self._sock, op)
+            raise
 
     def recv_into(self, buffer, block=True):
         """Receives into ``buffer``: copies what fits, returns the full length.
@@ -203,10 +219,14 @@ class Socket:
         the return value tells how long it really was.
         """
         target = ffi.from_buffer(buffer, require_writable=True)
-        rv, op = _complete(lib.pnc_recv_into, self._sock, target, len(target), _flags(block))
-        if rv:
-            raise self._error(rv, "recv_into")
-        return op.len
+        op = new_op()
+        try:
+            self._take(op, block, "recv_into")
+            lib.pnc_op_copy(op, target, len(target))
+            return op.len
+        except BaseException:
+            lib.pnc_op_unget(self._sock, op)
+            raise
 
     def send_msg(self, msg, block=True):
         """Sends a Message, handing its memory to the core without a copy."""
@@ -220,10 +240,13 @@ class Socket:
 
     def recv_msg(self, block=True):
         """Receives a Message whose buffer is the core's memory (no copy)."""
-        rv, op = _complete(lib.pnc_recv, self._sock, _flags(block))
-        if rv:
-            raise self._error(rv, "recv_msg")
-        return Message._from_core(op.msg, op.body, op.len)
+        op = new_op()
+        try:
+            self._take(op, block, "recv_msg")
+            return Message._wrap(op)
+        except BaseException:
+            lib.pnc_op_unget(self._sock, op)
+            raise
 
     def _error(self, rv, what):
         return exception_for(rv, "%s on %s" % (what, self._describe()))

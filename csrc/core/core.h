@@ -179,6 +179,8 @@ struct pnc_proto_ops {
 	void (*pipe_writable)(pnc_socket *s, pnc_pipe *p);
 	int (*send)(pnc_socket *s, pnc_msg *m, int flags, int64_t until);
 	int (*recv)(pnc_socket *s, pnc_msg **mp, int flags, int64_t until);
+	/* Takes back a message recv gave out, as if it had not been taken. */
+	int (*unrecv)(pnc_socket *s, pnc_msg *m);
 	int (*deliver)(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 	int (*set_int)(pnc_socket *s, const char *name, int64_t v);
 	int (*get_int)(pnc_socket *s, const char *name, int64_t *vp);
@@ -225,6 +227,7 @@ int pnc_sock_wait(pnc_socket *s, pnc_cv *cv, int *waiters, int64_t until);
 /* The generic receive queue, bounded by recv-buffer (at least 1). */
 int pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 int pnc_sock_queue_recv(pnc_socket *s, pnc_msg **mp, int flags, int64_t until);
+int pnc_sock_queue_unrecv(pnc_socket *s, pnc_msg *m);
 /* Sends to one pipe, dropping the socket lock meanwhile (see core.h top). */
 int pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 void pnc_sock_resume_pipes(pnc_socket *s);

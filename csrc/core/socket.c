@@ -222,19 +222,42 @@ pnc_recv(pnc_socket *s, int flags, pnc_op *op, int slice_ms)
 	return rv;
 }
 
-int
-pnc_recv_into(pnc_socket *s, void *buf, size_t size, int flags, pnc_op *op,
-    int slice_ms)
+void
+pnc_op_copy(const pnc_op *op, void *buf, size_t size)
 {
-	int rv;
-
-	if ((rv = pnc_recv(s, flags, op, slice_ms)) != 0)
-		return rv;
 	memcpy(buf, op->body, op->len < size ? op->len : size);
+}
+
+void
+pnc_op_unget(pnc_socket *s, pnc_op *op)
+{
+	pnc_msg *m = op->msg;
+
+	if (m == NULL)
+		return;
+	op->msg = NULL;
+	op->body = NULL;
+	pnc_mtx_lock(&s->mtx);
+	/* Back where it was: the next receive gets it first. */
+	if (s->closed || s->proto->unrecv == NULL || s->proto->unrecv(s, m) != 0)
+		pnc_msg_free(m);
+	else if (s->recv_waiters > 0)
+		pnc_cv_wake_one(&s->cv_recv);
+	pnc_mtx_unlock(&s->mtx);
+}
+
+void
+pnc_op_release(pnc_op *op)
+{
 	pnc_msg_free(op->msg);
 	op->msg = NULL;
 	op->body = NULL;
-	return 0;
+}
+
+int
+pnc_sock_queue_unrecv(pnc_socket *s, pnc_msg *m)
+{
+	return pnc_ring_unget(&s->recvq, m);
 }
 
 int

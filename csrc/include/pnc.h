@@ -95,9 +95,13 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * Send and receive.  An operation's state lives in a pnc_op the caller
  * zeroes before the first call: the core fills in the deadline from the
  * timeout option.  A call waits at most `slice_ms` and then returns
- * PNC_ESLICE; calling again with the same pnc_op goes on waiting.  recv
- * fills in msg, body and len; recv_into stores the full length in len.
+ * PNC_ESLICE; calling again with the same pnc_op goes on waiting.
  * send consumes the message only on success.
+ *
+ * recv leaves the message it took in op->msg (body and len filled in): the
+ * op owns it until pnc_op_release.  Until then pnc_op_unget can still put it
+ * back at the front of the queue: that is how an interrupted caller (Ctrl-C
+ * between taking a message and returning it) loses nothing.
  */
 typedef struct pnc_op {
 	int64_t deadline;
@@ -111,9 +115,11 @@ int pnc_send(pnc_socket *sock, pnc_msg *msg, int flags, pnc_op *op,
 int pnc_send_data(pnc_socket *sock, const void *data, size_t size, int flags,
     pnc_op *op, int slice_ms);
 int pnc_recv(pnc_socket *sock, int flags, pnc_op *op, int slice_ms);
-/* Copies min(size, length) bytes (nn_recv's truncation rule). */
-int pnc_recv_into(pnc_socket *sock, void *buf, size_t size, int flags,
-    pnc_op *op, int slice_ms);
+/* Copies min(size, op->len) bytes of the body (nn_recv's truncation rule). */
+void pnc_op_copy(const pnc_op *op, void *buf, size_t size);
+void pnc_op_unget(pnc_socket *sock, pnc_op *op);
+/* Frees the message the op still owns, if any. */
+void pnc_op_release(pnc_op *op);
 
 /*
  * Options by NNG name ("recv-timeout", "recv-size-max", ...).  Each has one

@@ -70,5 +70,6 @@ const pnc_proto_ops pnc_proto_pair0 = {
 	.pipe_writable = pair0_pipe_writable,
 	.send = pair0_send,
 	.recv = pnc_sock_queue_recv,
+	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = pnc_sock_queue_deliver,
 };

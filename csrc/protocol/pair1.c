@@ -152,6 +152,7 @@ const pnc_proto_ops pnc_proto_pair1 = {
 	.pipe_writable = pair1_pipe_writable,
 	.send = pair1_send,
 	.recv = pnc_sock_queue_recv,
+	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = pair1_deliver,
 	.set_int = pair1_set_int,
 	.get_int = pair1_get_int,

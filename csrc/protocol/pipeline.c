@@ -116,5 +116,6 @@ const pnc_proto_ops pnc_proto_pull0 = {
 	.pipe_start = pull0_pipe_start,
 	.pipe_stop = pull0_pipe_stop,
 	.recv = pnc_sock_queue_recv,
+	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = pnc_sock_queue_deliver,
 };
