@@ -209,7 +209,7 @@ class Socket:
             self._take(op, block, "recv")
             return ffi.unpack(op.body, op.len)
         except BaseException:
-            lib.pnc_op_unget(self._sock, op)
+            lib.pnc_op_unget(op)
             raise
 
     def recv_into(self, buffer, block=True):
@@ -225,7 +225,7 @@ class Socket:
             lib.pnc_op_copy(op, target, len(target))
             return op.len
         except BaseException:
-            lib.pnc_op_unget(self._sock, op)
+            lib.pnc_op_unget(op)
             raise
 
     def send_msg(self, msg, block=True):
@@ -245,7 +245,7 @@ class Socket:
             self._take(op, block, "recv_msg")
             return Message._wrap(op)
         except BaseException:
-            lib.pnc_op_unget(self._sock, op)
+            lib.pnc_op_unget(op)
             raise
 
     def _error(self, rv, what):

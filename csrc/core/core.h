@@ -160,31 +160,63 @@ int pnc_io_on_thread(void);
 /* Protocols: each a table of operations. */
 typedef struct pnc_pipe pnc_pipe;
 typedef struct pnc_proto_ops pnc_proto_ops;
+typedef struct pnc_ctx pnc_ctx;
 
 /*
- * All protocol operations run with the socket locked.  send and recv may
- * wait with pnc_sock_wait (which unlocks while it sleeps).  deliver owns the
- * message it is given; it returns 0, PNC_EAGAIN to pause the pipe (its queue
- * is full), or an error that closes the pipe.
+ * All protocol operations run with the socket locked.  send and recv act
+ * for a context (every socket has a default one; protocols with
+ * `contexts` set allow more) and may wait with pnc_ctx_wait, which unlocks
+ * while it sleeps.  deliver owns the message it is given; it returns 0,
+ * PNC_EAGAIN to pause the pipe (its queue is full), or an error that
+ * closes the pipe.
  */
 struct pnc_proto_ops {
 	const char *name;
 	const char *peer_name;
 	uint16_t self_id;
 	uint16_t peer_id;
+	int contexts;    /* pnc_ctx_open allowed */
+	size_t ctx_size; /* protocol state per context, zeroed */
 	int (*init)(pnc_socket *s);
 	void (*fini)(pnc_socket *s);
+	int (*ctx_init)(pnc_ctx *c);
+	void (*ctx_close)(pnc_ctx *c); /* cancel what it has under way */
 	int (*pipe_start)(pnc_socket *s, pnc_pipe *p); /* non-zero rejects */
 	void (*pipe_stop)(pnc_socket *s, pnc_pipe *p);
 	void (*pipe_writable)(pnc_socket *s, pnc_pipe *p);
-	int (*send)(pnc_socket *s, pnc_msg *m, int flags, int64_t until);
-	int (*recv)(pnc_socket *s, pnc_msg **mp, int flags, int64_t until);
+	int (*send)(pnc_ctx *c, pnc_msg *m, int flags, int64_t until);
+	int (*recv)(pnc_ctx *c, pnc_msg **mp, int flags, int64_t until);
 	/* Takes back a message recv gave out, as if it had not been taken. */
-	int (*unrecv)(pnc_socket *s, pnc_msg *m);
+	int (*unrecv)(pnc_ctx *c, pnc_msg *m);
 	int (*deliver)(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 	int (*set_int)(pnc_socket *s, const char *name, int64_t v);
 	int (*get_int)(pnc_socket *s, const char *name, int64_t *vp);
 };
+
+/* Contexts: independent protocol state on one socket. */
+#define PNC_TIMEOUT_INHERIT (-2) /* the default context uses the socket's */
+
+struct pnc_ctx {
+	pnc_socket *sock;
+	int refs;
+	uint32_t id;
+	int closed;
+	int64_t recv_timeout;
+	int64_t send_timeout;
+	pnc_node sock_node;
+	void *pdata; /* ctx_size bytes for the protocol */
+};
+
+void pnc_ctx_hold(pnc_ctx *c);
+void pnc_ctx_rele(pnc_ctx *c);
+/*
+ * Sleeps on cv until woken or `until`; returns 0 when woken (look again),
+ * PNC_ETIMEDOUT when the time ran out, PNC_ECLOSED if the context or its
+ * socket closed.
+ */
+int pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, int64_t until);
+void pnc_ctx_close_locked(pnc_ctx *c);
+int pnc_sock_ctx_init(pnc_socket *s); /* makes the default context */
 
 const pnc_proto_ops *pnc_proto_find(const char *name);
 
@@ -200,6 +232,8 @@ struct pnc_socket {
 	int send_waiters;
 	const pnc_proto_ops *proto;
 	void *pdata;
+	pnc_ctx *dflt;  /* the context socket-level send and recv use */
+	pnc_list ctxs;  /* the others */
 	pnc_ring recvq; /* used by protocols that queue inbound messages */
 	pnc_ring sendq; /* messages waiting for a writable pipe */
 	pnc_list pipes;
@@ -219,15 +253,10 @@ struct pnc_socket {
 
 void pnc_sock_hold(pnc_socket *s);
 void pnc_sock_rele(pnc_socket *s);
-/*
- * Sleeps on cv until woken or `until`; returns 0 when woken (look again),
- * PNC_ETIMEDOUT / PNC_ESLICE when the time ran out, PNC_ECLOSED if closed.
- */
-int pnc_sock_wait(pnc_socket *s, pnc_cv *cv, int *waiters, int64_t until);
 /* The generic receive queue, bounded by recv-buffer (at least 1). */
 int pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
-int pnc_sock_queue_recv(pnc_socket *s, pnc_msg **mp, int flags, int64_t until);
-int pnc_sock_queue_unrecv(pnc_socket *s, pnc_msg *m);
+int pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, int64_t until);
+int pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m);
 /* Sends to one pipe, dropping the socket lock meanwhile (see core.h top). */
 int pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 void pnc_sock_resume_pipes(pnc_socket *s);
@@ -247,7 +276,7 @@ void pnc_pipeset_init(pnc_pipeset *ps);
 void pnc_pipeset_add(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
 void pnc_pipeset_remove(pnc_pipeset *ps, pnc_pipe *p);
 void pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
-int pnc_pipeset_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m, int flags,
+int pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
     int64_t until);
 
 /* Pipes: one connection to one peer. */

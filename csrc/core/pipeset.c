@@ -81,9 +81,10 @@ pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p)
 }
 
 int
-pnc_pipeset_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m, int flags,
+pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
     int64_t until)
 {
+	pnc_socket *s = c->sock;
 	pnc_pipe *p;
 	int rv;
 
@@ -106,7 +107,7 @@ pnc_pipeset_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m, int flags,
 			return pnc_ring_put(&s->sendq, m);
 		if (flags & PNC_FLAG_NONBLOCK)
 			return PNC_EAGAIN;
-		if ((rv = pnc_sock_wait(s, &s->cv_send, &s->send_waiters, until)) != 0)
+		if ((rv = pnc_ctx_wait(c, &s->cv_send, &s->send_waiters, until)) != 0)
 			return rv;
 	}
 }

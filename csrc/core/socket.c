@@ -1,11 +1,4 @@
-/*
- * socket.c: sockets, their waits, and the generic receive queue.
- *
- * A blocking call never sleeps past its slice: the caller (Python) gets
- * PNC_ESLICE back, looks at its signals, and calls again with the same
- * deadline.  That is what keeps Ctrl-C prompt without any signal handling
- * in C.
- */
+/* socket.c: sockets, and the generic receive queue most protocols use. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -42,6 +35,7 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol)
 	pnc_list_init(&s->pipes);
 	pnc_list_init(&s->paused);
 	pnc_list_init(&s->endpoints);
+	pnc_list_init(&s->ctxs);
 	s->recv_timeout = -1;
 	s->send_timeout = -1;
 	s->recv_buffer = 1;
@@ -51,7 +45,7 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol)
 	s->reconnect_max = 0;
 	s->tcp_nodelay = 1;
 	snprintf(s->name, sizeof(s->name), "%u", (unsigned) s->id);
-	if ((rv = proto->init(s)) != 0) {
+	if ((rv = proto->init(s)) != 0 || (rv = pnc_sock_ctx_init(s)) != 0) {
 		pnc_sock_rele(s);
 		return rv;
 	}
@@ -70,6 +64,7 @@ pnc_sock_rele(pnc_socket *s)
 {
 	if (pnc_atomic_dec(&s->refs) != 0)
 		return;
+	free(s->dflt); /* see pnc_sock_ctx_init */
 	if (s->pdata != NULL)
 		s->proto->fini(s);
 	pnc_ring_fini(&s->recvq);
@@ -89,8 +84,10 @@ pnc_socket_close(pnc_socket *s)
 		return PNC_ECLOSED;
 	}
 	s->closed = 1;
-	pnc_cv_wake(&s->cv_recv);
-	pnc_cv_wake(&s->cv_send);
+	pnc_ctx_close_locked(s->dflt);
+	while (!pnc_list_empty(&s->ctxs))
+		pnc_ctx_close_locked(PNC_CONTAINER(pnc_list_first(&s->ctxs),
+		    pnc_ctx, sock_node));
 	/* Endpoints first, so that no new pipe arrives while the rest go. */
 	while (!pnc_list_empty(&s->endpoints)) {
 		pnc_endpoint *ep = PNC_CONTAINER(pnc_list_first(&s->endpoints),
@@ -134,130 +131,9 @@ pnc_socket_protocol(const pnc_socket *s, int peer)
 }
 
 int
-pnc_sock_wait(pnc_socket *s, pnc_cv *cv, int *waiters, int64_t until)
+pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m)
 {
-	if (s->closed)
-		return PNC_ECLOSED;
-	if (pnc_clock_ms() >= until)
-		return PNC_ETIMEDOUT;
-	(*waiters)++;
-	pnc_cv_wait_until(cv, &s->mtx, until);
-	(*waiters)--;
-	return s->closed ? PNC_ECLOSED : 0;
-}
-
-/* When an operation may wait until: its deadline, or its slice if sooner. */
-static int64_t
-op_until(int64_t *deadline, int64_t timeout, int slice_ms)
-{
-	int64_t now = pnc_clock_ms();
-
-	if (*deadline == 0)
-		*deadline = timeout < 0 ? PNC_FOREVER : now + timeout;
-	if (slice_ms > 0 && now + slice_ms < *deadline)
-		return now + slice_ms;
-	return *deadline;
-}
-
-static int
-op_result(int rv, int64_t until, const int64_t *deadline)
-{
-	return rv == PNC_ETIMEDOUT && until < *deadline ? PNC_ESLICE : rv;
-}
-
-int
-pnc_send(pnc_socket *s, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
-{
-	int64_t until;
-	int rv;
-
-	pnc_mtx_lock(&s->mtx);
-	if (s->closed) {
-		rv = PNC_ECLOSED;
-	} else if (s->proto->send == NULL) {
-		rv = PNC_ENOTSUP;
-	} else {
-		until = op_until(&op->deadline, s->send_timeout, slice_ms);
-		rv = op_result(s->proto->send(s, m, flags, until), until, &op->deadline);
-	}
-	pnc_mtx_unlock(&s->mtx);
-	return rv;
-}
-
-int
-pnc_send_data(pnc_socket *s, const void *data, size_t size, int flags,
-    pnc_op *op, int slice_ms)
-{
-	pnc_msg *m;
-	int rv;
-
-	if ((rv = pnc_msg_from(&m, data, size)) != 0)
-		return rv;
-	if ((rv = pnc_send(s, m, flags, op, slice_ms)) != 0)
-		pnc_msg_free(m);
-	return rv;
-}
-
-int
-pnc_recv(pnc_socket *s, int flags, pnc_op *op, int slice_ms)
-{
-	int64_t until;
-	int rv;
-
-	pnc_mtx_lock(&s->mtx);
-	if (s->closed) {
-		rv = PNC_ECLOSED;
-	} else if (s->proto->recv == NULL) {
-		rv = PNC_ENOTSUP;
-	} else {
-		until = op_until(&op->deadline, s->recv_timeout, slice_ms);
-		rv = op_result(s->proto->recv(s, &op->msg, flags, until), until,
-		    &op->deadline);
-	}
-	pnc_mtx_unlock(&s->mtx);
-	if (rv == 0) {
-		op->body = (char *) pnc_msg_body(op->msg);
-		op->len = op->msg->len;
-	}
-	return rv;
-}
-
-void
-pnc_op_copy(const pnc_op *op, void *buf, size_t size)
-{
-	memcpy(buf, op->body, op->len < size ? op->len : size);
-}
-
-void
-pnc_op_unget(pnc_socket *s, pnc_op *op)
-{
-	pnc_msg *m = op->msg;
-
-	if (m == NULL)
-		return;
-	op->msg = NULL;
-	op->body = NULL;
-	pnc_mtx_lock(&s->mtx);
-	/* Back where it was: the next receive gets it first. */
-	if (s->closed || s->proto->unrecv == NULL || s->proto->unrecv(s, m) != 0)
-		pnc_msg_free(m);
-	else if (s->recv_waiters > 0)
-		pnc_cv_wake_one(&s->cv_recv);
-	pnc_mtx_unlock(&s->mtx);
-}
-
-void
-pnc_op_release(pnc_op *op)
-{
-	pnc_msg_free(op->msg);
-	op->msg = NULL;
-	op->body = NULL;
-}
-
-int
-pnc_sock_queue_unrecv(pnc_socket *s, pnc_msg *m)
-{
-	return pnc_ring_unget(&s->recvq, m);
+	return pnc_ring_unget(&c->sock->recvq, m);
 }
 
 int
@@ -274,8 +150,9 @@ pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 }
 
 int
-pnc_sock_queue_recv(pnc_socket *s, pnc_msg **mp, int flags, int64_t until)
+pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, int64_t until)
 {
+	pnc_socket *s = c->sock;
 	int rv;
 
 	for (;;) {
@@ -288,7 +165,7 @@ pnc_sock_queue_recv(pnc_socket *s, pnc_msg **mp, int flags, int64_t until)
 		}
 		if (flags & PNC_FLAG_NONBLOCK)
 			return PNC_EAGAIN;
-		if ((rv = pnc_sock_wait(s, &s->cv_recv, &s->recv_waiters, until)) != 0)
+		if ((rv = pnc_ctx_wait(c, &s->cv_recv, &s->recv_waiters, until)) != 0)
 			return rv;
 	}
 }

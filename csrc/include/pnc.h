@@ -58,6 +58,7 @@ typedef struct pnc_msg pnc_msg;
 typedef struct pnc_socket pnc_socket;
 typedef struct pnc_dialer pnc_dialer;
 typedef struct pnc_listener pnc_listener;
+typedef struct pnc_ctx pnc_ctx;
 
 const char *pnc_strerror(int err);
 const char *pnc_version(void);
@@ -105,6 +106,7 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  */
 typedef struct pnc_op {
 	int64_t deadline;
+	pnc_ctx *ctx; /* the context it ran in */
 	pnc_msg *msg;
 	char *body;
 	size_t len;
@@ -117,9 +119,25 @@ int pnc_send_data(pnc_socket *sock, const void *data, size_t size, int flags,
 int pnc_recv(pnc_socket *sock, int flags, pnc_op *op, int slice_ms);
 /* Copies min(size, op->len) bytes of the body (nn_recv's truncation rule). */
 void pnc_op_copy(const pnc_op *op, void *buf, size_t size);
-void pnc_op_unget(pnc_socket *sock, pnc_op *op);
+void pnc_op_unget(pnc_op *op);
 /* Frees the message the op still owns, if any. */
 void pnc_op_release(pnc_op *op);
+
+/*
+ * Contexts (req, rep, sub, surveyor, respondent): independent protocol
+ * state on one socket, each with its own timeouts ("recv-timeout",
+ * "send-timeout", starting from the socket's).  Other protocols answer
+ * pnc_ctx_open with PNC_ENOTSUP.
+ */
+int pnc_ctx_open(pnc_socket *sock, pnc_ctx **ctxp);
+int pnc_ctx_close(pnc_ctx *ctx);
+void pnc_ctx_release(pnc_ctx *ctx);
+uint32_t pnc_ctx_id(const pnc_ctx *ctx);
+int pnc_ctx_send(pnc_ctx *ctx, pnc_msg *msg, int flags, pnc_op *op,
+    int slice_ms);
+int pnc_ctx_recv(pnc_ctx *ctx, int flags, pnc_op *op, int slice_ms);
+int pnc_ctx_set_int(pnc_ctx *ctx, const char *name, int64_t value);
+int pnc_ctx_get_int(pnc_ctx *ctx, const char *name, int64_t *valuep);
 
 /*
  * Options by NNG name ("recv-timeout", "recv-size-max", ...).  Each has one

@@ -73,8 +73,9 @@ pair1_send_to(pnc_socket *s, pnc_msg *m)
 }
 
 static int
-pair1_send(pnc_socket *s, pnc_msg *m, int flags, int64_t until)
+pair1_send(pnc_ctx *c, pnc_msg *m, int flags, int64_t until)
 {
+	pnc_socket *s = c->sock;
 	pair1 *pr = s->pdata;
 	int rv;
 
@@ -83,7 +84,7 @@ pair1_send(pnc_socket *s, pnc_msg *m, int flags, int64_t until)
 		return rv;
 	if (pr->poly && m->pipe_id != 0)
 		return pair1_send_to(s, m);
-	return pnc_pipeset_send(s, &pr->peers, m, flags, until);
+	return pnc_pipeset_send(c, &pr->peers, m, flags, until);
 }
 
 static int

@@ -49,10 +49,10 @@ push0_pipe_writable(pnc_socket *s, pnc_pipe *p)
 }
 
 static int
-push0_send(pnc_socket *s, pnc_msg *m, int flags, int64_t until)
+push0_send(pnc_ctx *c, pnc_msg *m, int flags, int64_t until)
 {
 	pnc_msg_header_clear(m);
-	return pnc_pipeset_send(s, &((push0 *) s->pdata)->peers, m, flags, until);
+	return pnc_pipeset_send(c, &((push0 *) c->sock->pdata)->peers, m, flags, until);
 }
 
 static int

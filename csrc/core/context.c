@@ -1,0 +1,322 @@
+/*
+ * context.c: contexts, and the send and receive entry points that run
+ * through them.  Every socket has a default context; protocols that allow
+ * it (req, rep, sub, surveyor, respondent) give each further context its
+ * own state, so many requests or surveys can be under way on one socket.
+ *
+ * A blocking call never sleeps past its slice: the caller (Python) gets
+ * PNC_ESLICE back, looks at its signals, and calls again with the same
+ * pnc_op.  That is what keeps Ctrl-C prompt without signal handling in C.
+ */
+#include <stdlib.h>
+
+#include "core.h"
+
+static pnc_ctx *
+ctx_new(pnc_socket *s)
+{
+	pnc_ctx *c = calloc(1, sizeof(*c) + s->proto->ctx_size);
+
+	if (c == NULL)
+		return NULL;
+	c->sock = s;
+	c->refs = 1;
+	c->id = pnc_next_id();
+	c->pdata = s->proto->ctx_size ? (void *) (c + 1) : NULL;
+	pnc_sock_hold(s);
+	if (s->proto->ctx_init != NULL && s->proto->ctx_init(c) != 0) {
+		pnc_ctx_rele(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+pnc_sock_ctx_init(pnc_socket *s)
+{
+	if ((s->dflt = ctx_new(s)) == NULL)
+		return PNC_ENOMEM;
+	s->dflt->recv_timeout = PNC_TIMEOUT_INHERIT;
+	s->dflt->send_timeout = PNC_TIMEOUT_INHERIT;
+	/*
+	 * Except this one: the socket's reference to its default context.
+	 * The socket frees it last (pnc_sock_rele), when nothing else can
+	 * hold it.
+	 */
+	pnc_sock_rele(s);
+	return 0;
+}
+
+/* Every reference to a context is also one to its socket. */
+void
+pnc_ctx_hold(pnc_ctx *c)
+{
+	pnc_atomic_inc(&c->refs);
+	pnc_sock_hold(c->sock);
+}
+
+void
+pnc_ctx_rele(pnc_ctx *c)
+{
+	pnc_socket *s = c->sock;
+
+	if (pnc_atomic_dec(&c->refs) == 0)
+		free(c);
+	pnc_sock_rele(s);
+}
+
+void
+pnc_ctx_close_locked(pnc_ctx *c)
+{
+	pnc_socket *s = c->sock;
+
+	if (c->closed)
+		return;
+	c->closed = 1;
+	pnc_list_remove(&c->sock_node);
+	if (s->proto->ctx_close != NULL)
+		s->proto->ctx_close(c);
+	/* Its waiters sleep on the socket's condition variables. */
+	pnc_cv_wake(&s->cv_recv);
+	pnc_cv_wake(&s->cv_send);
+}
+
+int
+pnc_ctx_open(pnc_socket *s, pnc_ctx **cp)
+{
+	pnc_ctx *c;
+
+	if (!s->proto->contexts)
+		return PNC_ENOTSUP;
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed) {
+		pnc_mtx_unlock(&s->mtx);
+		return PNC_ECLOSED;
+	}
+	if ((c = ctx_new(s)) == NULL) {
+		pnc_mtx_unlock(&s->mtx);
+		return PNC_ENOMEM;
+	}
+	/* nng: a new context starts with the socket's timeouts. */
+	c->recv_timeout = s->recv_timeout;
+	c->send_timeout = s->send_timeout;
+	pnc_list_append(&s->ctxs, &c->sock_node);
+	pnc_mtx_unlock(&s->mtx);
+	*cp = c;
+	return 0;
+}
+
+int
+pnc_ctx_close(pnc_ctx *c)
+{
+	pnc_socket *s = c->sock;
+	int rv = 0;
+
+	pnc_mtx_lock(&s->mtx);
+	if (c->closed)
+		rv = PNC_ECLOSED;
+	else
+		pnc_ctx_close_locked(c);
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}
+
+void
+pnc_ctx_release(pnc_ctx *c)
+{
+	(void) pnc_ctx_close(c);
+	pnc_ctx_rele(c);
+}
+
+uint32_t
+pnc_ctx_id(const pnc_ctx *c)
+{
+	return c->id;
+}
+
+int
+pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, int64_t until)
+{
+	pnc_socket *s = c->sock;
+
+	if (c->closed || s->closed)
+		return PNC_ECLOSED;
+	if (pnc_clock_ms() >= until)
+		return PNC_ETIMEDOUT;
+	(*waiters)++;
+	pnc_cv_wait_until(cv, &s->mtx, until);
+	(*waiters)--;
+	return c->closed || s->closed ? PNC_ECLOSED : 0;
+}
+
+static int64_t
+ctx_timeout(const pnc_ctx *c, int sending)
+{
+	int64_t t = sending ? c->send_timeout : c->recv_timeout;
+
+	if (t == PNC_TIMEOUT_INHERIT)
+		t = sending ? c->sock->send_timeout : c->sock->recv_timeout;
+	return t;
+}
+
+/* When an operation may wait until: its deadline, or its slice if sooner. */
+static int64_t
+op_until(pnc_op *op, int64_t timeout, int slice_ms)
+{
+	int64_t now = pnc_clock_ms();
+
+	if (op->deadline == 0)
+		op->deadline = timeout < 0 ? PNC_FOREVER : now + timeout;
+	if (slice_ms > 0 && now + slice_ms < op->deadline)
+		return now + slice_ms;
+	return op->deadline;
+}
+
+/* Runs one send or recv step with the socket locked. */
+static int
+ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
+{
+	pnc_socket *s = c->sock;
+	const pnc_proto_ops *proto = s->proto;
+	int sending = m != NULL;
+	int64_t until;
+	int rv;
+
+	op->ctx = c;
+	if (c->closed || s->closed)
+		return PNC_ECLOSED;
+	if ((sending ? (void *) proto->send : (void *) proto->recv) == NULL)
+		return PNC_ENOTSUP;
+	until = op_until(op, ctx_timeout(c, sending), slice_ms);
+	rv = sending ? proto->send(c, m, flags, until)
+	             : proto->recv(c, &op->msg, flags, until);
+	/* The slice ran out, not the deadline: the caller comes back. */
+	if (rv == PNC_ETIMEDOUT && until < op->deadline)
+		rv = PNC_ESLICE;
+	return rv;
+}
+
+int
+pnc_ctx_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
+{
+	int rv;
+
+	pnc_mtx_lock(&c->sock->mtx);
+	rv = ctx_run(c, m, flags, op, slice_ms);
+	pnc_mtx_unlock(&c->sock->mtx);
+	return rv;
+}
+
+int
+pnc_ctx_recv(pnc_ctx *c, int flags, pnc_op *op, int slice_ms)
+{
+	int rv;
+
+	pnc_mtx_lock(&c->sock->mtx);
+	rv = ctx_run(c, NULL, flags, op, slice_ms);
+	pnc_mtx_unlock(&c->sock->mtx);
+	if (rv == 0) {
+		op->body = (char *) pnc_msg_body(op->msg);
+		op->len = op->msg->len;
+	}
+	return rv;
+}
+
+int
+pnc_send(pnc_socket *s, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
+{
+	return pnc_ctx_send(s->dflt, m, flags, op, slice_ms);
+}
+
+int
+pnc_send_data(pnc_socket *s, const void *data, size_t size, int flags,
+    pnc_op *op, int slice_ms)
+{
+	pnc_msg *m;
+	int rv;
+
+	if ((rv = pnc_msg_from(&m, data, size)) != 0)
+		return rv;
+	if ((rv = pnc_ctx_send(s->dflt, m, flags, op, slice_ms)) != 0)
+		pnc_msg_free(m);
+	return rv;
+}
+
+int
+pnc_recv(pnc_socket *s, int flags, pnc_op *op, int slice_ms)
+{
+	return pnc_ctx_recv(s->dflt, flags, op, slice_ms);
+}
+
+void
+pnc_op_copy(const pnc_op *op, void *buf, size_t size)
+{
+	memcpy(buf, op->body, op->len < size ? op->len : size);
+}
+
+void
+pnc_op_unget(pnc_op *op)
+{
+	pnc_msg *m = op->msg;
+	pnc_ctx *c = op->ctx;
+	pnc_socket *s;
+
+	if (m == NULL)
+		return;
+	op->msg = NULL;
+	op->body = NULL;
+	s = c->sock;
+	pnc_mtx_lock(&s->mtx);
+	/* Back where it was: the next receive gets it first. */
+	if (c->closed || s->closed || s->proto->unrecv == NULL ||
+	    s->proto->unrecv(c, m) != 0)
+		pnc_msg_free(m);
+	pnc_cv_wake(&s->cv_recv);
+	pnc_mtx_unlock(&s->mtx);
+}
+
+void
+pnc_op_release(pnc_op *op)
+{
+	pnc_msg_free(op->msg);
+	op->msg = NULL;
+	op->body = NULL;
+}
+
+int
+pnc_ctx_set_int(pnc_ctx *c, const char *name, int64_t v)
+{
+	int64_t *field = strcmp(name, "recv-timeout") == 0 ? &c->recv_timeout :
+	    strcmp(name, "send-timeout") == 0 ? &c->send_timeout : NULL;
+	int rv = 0;
+
+	pnc_mtx_lock(&c->sock->mtx);
+	if (c->closed)
+		rv = PNC_ECLOSED;
+	else if (field == NULL)
+		rv = PNC_ENOTSUP;
+	else if (v < -1 || v > INT32_MAX)
+		rv = PNC_EINVAL;
+	else
+		*field = v;
+	pnc_mtx_unlock(&c->sock->mtx);
+	return rv;
+}
+
+int
+pnc_ctx_get_int(pnc_ctx *c, const char *name, int64_t *vp)
+{
+	int rv = 0;
+
+	pnc_mtx_lock(&c->sock->mtx);
+	if (c->closed)
+		rv = PNC_ECLOSED;
+	else if (strcmp(name, "recv-timeout") == 0)
+		*vp = ctx_timeout(c, 0);
+	else if (strcmp(name, "send-timeout") == 0)
+		*vp = ctx_timeout(c, 1);
+	else
+		rv = PNC_ENOTSUP;
+	pnc_mtx_unlock(&c->sock->mtx);
+	return rv;
+}
