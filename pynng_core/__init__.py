@@ -5,13 +5,17 @@ Wire-compatible with NNG and nanomsg, and a drop-in for pynng: change
 """
 from ._core import ffi as _ffi, lib as _lib
 from . import exceptions
+from .context import Context
+from .device import device
 from .endpoints import Dialer, Listener
 from .exceptions import *  # noqa: F401,F403  (pynng exposes them at top level too)
 from .message import Message
-from .protocols import Pair0, Pair1, Pull0, Push0
+from .protocols import (Bus0, Pair0, Pair1, Pub0, Pull0, Push0, Rep0, Req0,
+                        Respondent0, Sub0, Surveyor0)
 from .socket import Socket
 
 __version__ = _ffi.string(_lib.pnc_version()).decode()
 
-__all__ = ["Socket", "Pair0", "Pair1", "Push0", "Pull0", "Message", "Dialer",
-           "Listener", "exceptions"] + exceptions.__all__
+__all__ = ["Socket", "Pair0", "Pair1", "Push0", "Pull0", "Req0", "Rep0", "Pub0",
+           "Sub0", "Surveyor0", "Respondent0", "Bus0", "Context", "Message",
+           "Dialer", "Listener", "device", "exceptions"] + exceptions.__all__

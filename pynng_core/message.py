@@ -28,7 +28,7 @@ class Message:
 
     __slots__ = ("_op", "pipe_id", "__weakref__")
 
-    def __init__(self, data=b"", pipe=None, *, size=None):
+    def __init__(self, data=b"", pipe=None, *, size=None, header=None):
         pp = ffi.new("pnc_msg **")
         if size is not None:
             if data:
@@ -39,12 +39,19 @@ class Message:
         else:
             src = data if type(data) is bytes else ffi.from_buffer(data)
             check(lib.pnc_msg_from(pp, src, len(src)), "Message of %d bytes" % len(src))
+        if header:
+            hdr = bytes(header)
+            rv = lib.pnc_msg_set_header(pp[0], hdr, len(hdr))
+            if rv:
+                lib.pnc_msg_free(pp[0])
+                check(rv, "Message header of %d bytes (a raw header is whole 32-bit "
+                          "words, at most 64 bytes)" % len(hdr))
         op = new_op()
         op.msg = pp[0]
         op.body = ffi.cast("char *", lib.pnc_msg_body(pp[0]))
         op.len = lib.pnc_msg_len(pp[0])
         self._op = op
-        self.pipe_id = getattr(pipe, "id", 0) if pipe is not None else 0
+        self.pipe_id = getattr(pipe, "id", pipe) if pipe is not None else 0
 
     @classmethod
     def _wrap(cls, op):
@@ -102,6 +109,7 @@ class Message:
         op = self._live_op()
         # Only our reference (and getrefcount's argument)?  Then no view of
         # the memory is alive and the core may take it as it is.
+        lib.pnc_msg_set_pipe_id(op.msg, self.pipe_id)
         if hasattr(sys, "getrefcount") and sys.getrefcount(op) <= 2:
             return op.msg, False
         pp = ffi.new("pnc_msg **")

@@ -1,5 +1,25 @@
-"""The protocol classes: each a Socket opening one of the core's protocols."""
+"""The protocol classes: each a Socket opening one of the core's protocols.
+
+Their own keywords (``polyamorous=``, ``resend_time=``, ``topics=``,
+``survey_time=``) take effect before ``listen=`` and ``dial=`` connect.
+"""
+from ._core import lib
+from .options import Option
 from .socket import Socket
+
+
+class _WithOptions(Socket):
+    """A protocol whose own keyword options are set before connecting."""
+
+    _keywords = ()
+
+    def __init__(self, **kwargs):
+        self._early = {k: kwargs.pop(k) for k in self._keywords if kwargs.get(k) is not None}
+        super().__init__(**kwargs)
+
+    def _setup(self):
+        for name, value in self._early.items():
+            setattr(self, name, value)
 
 
 class Pair0(Socket):
@@ -8,26 +28,16 @@ class Pair0(Socket):
     _protocol = "pair0"
 
 
-class Pair1(Socket):
+class Pair1(_WithOptions):
     """pair v1: like Pair0, with a hop count on the wire.
 
     ``polyamorous=True`` allows many peers: a received Message says which
-    pipe it came from, and a Message sent with a pipe goes to that peer.
+    pipe it came from, and sending that Message back goes to that peer.
     """
 
     _protocol = "pair1"
-
-    def __init__(self, *, polyamorous=False, **kwargs):
-        self._polyamorous = bool(polyamorous)
-        super().__init__(**kwargs)
-
-    def _setup(self):
-        if self._polyamorous:
-            self._set_option("pair1:polyamorous", int, 1)
-
-    @property
-    def polyamorous(self):
-        return bool(self._get_option("pair1:polyamorous", int))
+    _keywords = ("polyamorous",)
+    polyamorous = Option("pair1:polyamorous", bool, doc="Many peers (set before connecting).")
 
 
 class Push0(Socket):
@@ -40,3 +50,76 @@ class Pull0(Socket):
     """pull: receives what every push peer sends."""
 
     _protocol = "pull0"
+
+
+class Req0(_WithOptions):
+    """req: sends a request, receives its reply (contexts: many at once).
+
+    An unanswered request is sent again every ``resend_time`` ms (and at once
+    when the connection carrying it closes); 0 or less never resends.
+    """
+
+    _protocol = "req0"
+    _keywords = ("resend_time",)
+    resend_time = Option("req:resend-time", doc="Resend an unanswered request after, ms.")
+
+
+class Rep0(Socket):
+    """rep: receives a request, sends its reply (contexts: many at once)."""
+
+    _protocol = "rep0"
+
+
+class Pub0(Socket):
+    """pub: every subscriber gets every message; a slow one misses some."""
+
+    _protocol = "pub0"
+
+
+class Sub0(_WithOptions):
+    """sub: receives the messages that start with a subscribed topic.
+
+    ``topics`` is a topic or a list of them (str or bytes); b"" is all.
+    """
+
+    _protocol = "sub0"
+    _keywords = ("topics",)
+
+    @property
+    def topics(self):
+        raise AttributeError("topics can be set, not read; subscribe() adds one")
+
+    @topics.setter
+    def topics(self, topics):
+        if isinstance(topics, (str, bytes)):
+            topics = [topics]
+        for topic in topics:
+            self.subscribe(topic)
+
+    def subscribe(self, topic):
+        """Receive messages that start with ``topic`` (str is UTF-8)."""
+        self._topic_option(lib.pnc_socket_set_bytes, self._sock, "sub:subscribe", topic)
+
+    def unsubscribe(self, topic):
+        """Stop receiving ``topic``; NoEntry if it was not subscribed."""
+        self._topic_option(lib.pnc_socket_set_bytes, self._sock, "sub:unsubscribe", topic)
+
+
+class Surveyor0(_WithOptions):
+    """surveyor: asks every respondent, collects answers for ``survey_time`` ms."""
+
+    _protocol = "surveyor0"
+    _keywords = ("survey_time",)
+    survey_time = Option("surveyor:survey-time", doc="How long a survey takes answers, ms.")
+
+
+class Respondent0(Socket):
+    """respondent: receives a survey, sends its answer."""
+
+    _protocol = "respondent0"
+
+
+class Bus0(Socket):
+    """bus: what one sends, every connected peer receives."""
+
+    _protocol = "bus0"

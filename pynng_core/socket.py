@@ -1,42 +1,16 @@
-"""Socket: the base of every protocol class (Pair0, Push0, ...).
-
-Blocking calls wait in the core in slices of SLICE_MS and come back to
-Python between slices, so Ctrl-C raises KeyboardInterrupt promptly.  A
-received message stays owned by its operation record until the receiving
-method returns; an exception before that (Ctrl-C lands after any C call)
-puts it back at the front of the queue, so an interrupt loses nothing.
-"""
+"""Socket: the base of every protocol class (Pair0, Req0, Sub0, ...)."""
 from ._core import ffi, lib
+from .context import Context
 from .endpoints import Dialer, Listener
 from .exceptions import exception_for
-from .message import Message, new_op
 from .options import Option
+from .sendrecv import NONBLOCK, SendRecv
 
-SLICE_MS = 50
-_NONBLOCK = lib.PNC_FLAG_NONBLOCK
-_ESLICE = lib.PNC_ESLICE
 # A blocking dial that fails with one of these is not retried in the background.
 _DIAL_FINAL = {lib.PNC_ECLOSED, lib.PNC_EADDRINVAL, lib.PNC_ENOTSUP, lib.PNC_ENOMEM}
 
 
-def _complete(fn, *args):
-    """Calls ``fn(*args, op, SLICE_MS)`` until its wait is over; (code, op)."""
-    op = ffi.new("pnc_op *")
-    return _wait(fn, args, op), op
-
-
-def _wait(fn, args, op):
-    rv = fn(*args, op, SLICE_MS)
-    while rv == _ESLICE:
-        rv = fn(*args, op, SLICE_MS)
-    return rv
-
-
-def _flags(block):
-    return 0 if block else _NONBLOCK
-
-
-class Socket:
+class Socket(SendRecv):
     """A Scalability Protocols socket; use a protocol class such as Pair0.
 
     Keywords set the options of the same name before ``listen=`` and
@@ -44,6 +18,9 @@ class Socket:
     """
 
     _protocol = None  # the core's protocol name, set by each subclass
+    _send_data_fn = lib.pnc_send_data
+    _send_fn = lib.pnc_send
+    _recv_fn = lib.pnc_recv
 
     recv_timeout = Option("recv-timeout", doc="Receive timeout in ms (-1: none).")
     send_timeout = Option("send-timeout", doc="Send timeout in ms (-1: none).")
@@ -57,21 +34,22 @@ class Socket:
     protocol = Option("protocol", readonly=True, doc="The protocol's number.")
     peer = Option("peer", readonly=True, doc="The peer protocol's number.")
     raw = Option("raw", bool, readonly=True, doc="True for a raw socket.")
+    ttl_max = Option("ttl-max", doc="Most hops a message may take (pair1, rep, respondent).")
 
     def __init__(self, *, dial=None, listen=None, recv_timeout=None,
                  send_timeout=None, recv_buffer_size=None, send_buffer_size=None,
                  recv_max_size=None, reconnect_time_min=None,
                  reconnect_time_max=None, opener=None, block_on_dial=None,
-                 name=None, tls_config=None, async_backend=None):
+                 name=None, tls_config=None, async_backend=None, raw=False):
         if self._protocol is None:
             raise TypeError("Socket is the base class; open a protocol such as Pair0 or Push0")
         if tls_config is not None:
             raise exception_for(lib.PNC_ENOTSUP, "tls_config (tls+tcp:// is not available yet)")
         pp = ffi.new("pnc_socket **")
-        rv = lib.pnc_socket_open(pp, self._protocol.encode())
+        rv = lib.pnc_socket_open(pp, self._protocol.encode(), bool(raw))
         if rv:
             raise exception_for(rv, "opening a %s socket" % type(self).__name__)
-        self._sock = ffi.gc(pp[0], lib.pnc_socket_release)
+        self._sock = self._handle = ffi.gc(pp[0], lib.pnc_socket_release)
         self._dialers = []
         self._listeners = []
         self._closed = False
@@ -113,6 +91,12 @@ class Socket:
             return lib.pnc_socket_set_string(self._sock, nng_name.encode(), value.encode())
         return lib.pnc_socket_set_int(self._sock, nng_name.encode(), int(value))
 
+    def _topic_option(self, fn, handle, nng_name, topic):
+        data = topic.encode() if isinstance(topic, str) else bytes(topic)
+        rv = fn(handle, nng_name.encode(), data, len(data))
+        if rv:
+            raise exception_for(rv, "%s of %r on %s" % (nng_name, topic, self._describe()))
+
     @property
     def protocol_name(self):
         return ffi.string(lib.pnc_socket_protocol(self._sock, 0)).decode()
@@ -133,10 +117,10 @@ class Socket:
         With ``block=False`` (or NNG's non-blocking flag in ``flags``) a bind
         that fails is retried in the background instead.
         """
-        nonblock = bool(flags & _NONBLOCK) or block is False
+        nonblock = bool(flags & NONBLOCK) or block is False
         out = ffi.new("pnc_listener **")
         rv = lib.pnc_listen(self._sock, self._url(address),
-                            _NONBLOCK if nonblock else 0, out)
+                            NONBLOCK if nonblock else 0, out)
         if rv:
             raise exception_for(rv, "listen(%r) on %s" % (address, self._describe()))
         listener = Listener(self, out[0], address)
@@ -152,9 +136,9 @@ class Socket:
         """
         url = self._url(address)
         out = ffi.new("pnc_dialer **")
-        rv = lib.pnc_dial(self._sock, url, 0 if block or block is None else _NONBLOCK, out)
+        rv = lib.pnc_dial(self._sock, url, 0 if block or block is None else NONBLOCK, out)
         if rv and block is None and rv not in _DIAL_FINAL:
-            rv = lib.pnc_dial(self._sock, url, _NONBLOCK, out)
+            rv = lib.pnc_dial(self._sock, url, NONBLOCK, out)
         if rv:
             raise exception_for(rv, "dial(%r) on %s" % (address, self._describe()))
         dialer = Dialer(self, out[0], address)
@@ -183,73 +167,11 @@ class Socket:
             if endpoint in group:
                 group.remove(endpoint)
 
-    # -- sending and receiving --------------------------------------------
-
-    def send(self, data, block=True):
-        """Sends bytes or any buffer-protocol object (copied into the core)."""
-        if type(data) is not bytes:
-            data = ffi.from_buffer(data)
-        rv, _ = _complete(lib.pnc_send_data, self._sock, data, len(data), _flags(block))
-        if rv:
-            raise self._error(rv, "send")
-
-    def _take(self, op, block, what):
-        """Waits for a message, which ``op`` then owns (see the module doc).
-
-        The caller makes ``op`` before its ``try``: an interrupt may land
-        anywhere in here, even after the message was taken."""
-        rv = _wait(lib.pnc_recv, (self._sock, _flags(block)), op)
-        if rv:
-            raise self._error(rv, what)
-
-    def recv(self, block=True):
-        """Receives the next message as bytes."""
-        op = new_op()
-        try:
-            self._take(op, block, "recv")
-            return ffi.unpack(op.body, op.len)
-        except BaseException:
-            lib.pnc_op_unget(op)
-            raise
-
-    def recv_into(self, buffer, block=True):
-        """Receives into ``buffer``: copies what fits, returns the full length.
-
-        As with nn_recv, a message longer than the buffer is truncated, and
-        the return value tells how long it really was.
-        """
-        target = ffi.from_buffer(buffer, require_writable=True)
-        op = new_op()
-        try:
-            self._take(op, block, "recv_into")
-            lib.pnc_op_copy(op, target, len(target))
-            return op.len
-        except BaseException:
-            lib.pnc_op_unget(op)
-            raise
-
-    def send_msg(self, msg, block=True):
-        """Sends a Message, handing its memory to the core without a copy."""
-        ptr, was_copy = msg._for_send()
-        rv, _ = _complete(lib.pnc_send, self._sock, ptr, _flags(block))
-        if rv:
-            if was_copy:
-                lib.pnc_msg_free(ptr)
-            raise self._error(rv, "send_msg")
-        msg._sent(was_copy)
-
-    def recv_msg(self, block=True):
-        """Receives a Message whose buffer is the core's memory (no copy)."""
-        op = new_op()
-        try:
-            self._take(op, block, "recv_msg")
-            return Message._wrap(op)
-        except BaseException:
-            lib.pnc_op_unget(op)
-            raise
-
-    def _error(self, rv, what):
-        return exception_for(rv, "%s on %s" % (what, self._describe()))
+    def new_context(self):
+        """A Context: independent protocol state on this socket (req, rep,
+        sub, surveyor, respondent), so many requests or surveys can be under
+        way at once, from different threads."""
+        return Context(self)
 
     # -- life cycle -------------------------------------------------------
 
@@ -263,12 +185,6 @@ class Socket:
                 endpoint._closed = True
             self._listeners.clear()
             self._dialers.clear()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _describe(self):
         return "%s socket %d%s" % (type(self).__name__, lib.pnc_socket_id(self._sock),

@@ -135,16 +135,16 @@ pnc_ctx_id(const pnc_ctx *c)
 }
 
 int
-pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, int64_t until)
+pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, const pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 
 	if (c->closed || s->closed)
 		return PNC_ECLOSED;
-	if (pnc_clock_ms() >= until)
-		return PNC_ETIMEDOUT;
+	if (pnc_clock_ms() >= w->until)
+		return w->until < w->deadline ? PNC_ESLICE : PNC_ETIMEDOUT;
 	(*waiters)++;
-	pnc_cv_wait_until(cv, &s->mtx, until);
+	pnc_cv_wait_until(cv, &s->mtx, w->until);
 	(*waiters)--;
 	return c->closed || s->closed ? PNC_ECLOSED : 0;
 }
@@ -159,17 +159,17 @@ ctx_timeout(const pnc_ctx *c, int sending)
 	return t;
 }
 
-/* When an operation may wait until: its deadline, or its slice if sooner. */
-static int64_t
-op_until(pnc_op *op, int64_t timeout, int slice_ms)
+/* How long this step may wait: to the deadline, or the slice if sooner. */
+static void
+op_wait(pnc_op *op, int64_t timeout, int slice_ms, pnc_wait *w)
 {
 	int64_t now = pnc_clock_ms();
 
 	if (op->deadline == 0)
 		op->deadline = timeout < 0 ? PNC_FOREVER : now + timeout;
-	if (slice_ms > 0 && now + slice_ms < op->deadline)
-		return now + slice_ms;
-	return op->deadline;
+	w->deadline = op->deadline;
+	w->until = slice_ms > 0 && now + slice_ms < op->deadline ? now + slice_ms
+	                                                         : op->deadline;
 }
 
 /* Runs one send or recv step with the socket locked. */
@@ -179,21 +179,16 @@ ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 	pnc_socket *s = c->sock;
 	const pnc_proto_ops *proto = s->proto;
 	int sending = m != NULL;
-	int64_t until;
-	int rv;
+	pnc_wait w;
 
 	op->ctx = c;
 	if (c->closed || s->closed)
 		return PNC_ECLOSED;
 	if ((sending ? (void *) proto->send : (void *) proto->recv) == NULL)
 		return PNC_ENOTSUP;
-	until = op_until(op, ctx_timeout(c, sending), slice_ms);
-	rv = sending ? proto->send(c, m, flags, until)
-	             : proto->recv(c, &op->msg, flags, until);
-	/* The slice ran out, not the deadline: the caller comes back. */
-	if (rv == PNC_ETIMEDOUT && until < op->deadline)
-		rv = PNC_ESLICE;
-	return rv;
+	op_wait(op, ctx_timeout(c, sending), slice_ms, &w);
+	return sending ? proto->send(c, m, flags, &w)
+	               : proto->recv(c, &op->msg, flags, &w);
 }
 
 int
@@ -229,7 +224,7 @@ pnc_send(pnc_socket *s, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 }
 
 int
-pnc_send_data(pnc_socket *s, const void *data, size_t size, int flags,
+pnc_ctx_send_data(pnc_ctx *c, const void *data, size_t size, int flags,
     pnc_op *op, int slice_ms)
 {
 	pnc_msg *m;
@@ -237,9 +232,16 @@ pnc_send_data(pnc_socket *s, const void *data, size_t size, int flags,
 
 	if ((rv = pnc_msg_from(&m, data, size)) != 0)
 		return rv;
-	if ((rv = pnc_ctx_send(s->dflt, m, flags, op, slice_ms)) != 0)
+	if ((rv = pnc_ctx_send(c, m, flags, op, slice_ms)) != 0)
 		pnc_msg_free(m);
 	return rv;
+}
+
+int
+pnc_send_data(pnc_socket *s, const void *data, size_t size, int flags,
+    pnc_op *op, int slice_ms)
+{
+	return pnc_ctx_send_data(s->dflt, data, size, flags, op, slice_ms);
 }
 
 int
@@ -319,4 +321,44 @@ pnc_ctx_get_int(pnc_ctx *c, const char *name, int64_t *vp)
 		rv = PNC_ENOTSUP;
 	pnc_mtx_unlock(&c->sock->mtx);
 	return rv;
+}
+
+void
+pnc_ctx_timer_arm(pnc_ctx *c, pnc_timer *t, int64_t delay_ms)
+{
+	pnc_ctx_hold(c);
+	if (pnc_timer_arm(t, delay_ms))
+		pnc_ctx_rele(c); /* it already had its reference */
+}
+
+void
+pnc_ctx_timer_cancel(pnc_ctx *c, pnc_timer *t)
+{
+	/* Never the last reference: whoever cancels holds one too. */
+	if (pnc_timer_cancel(t))
+		pnc_ctx_rele(c);
+}
+
+int
+pnc_ctx_set_bytes(pnc_ctx *c, const char *name, const void *data, size_t len)
+{
+	pnc_socket *s = c->sock;
+	int rv;
+
+	pnc_mtx_lock(&s->mtx);
+	if (c->closed || s->closed)
+		rv = PNC_ECLOSED;
+	else if (s->proto->ctx_set_bytes == NULL)
+		rv = PNC_ENOTSUP;
+	else
+		rv = s->proto->ctx_set_bytes(c, name, data, len);
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}
+
+int
+pnc_socket_set_bytes(pnc_socket *s, const char *name, const void *data,
+    size_t len)
+{
+	return pnc_ctx_set_bytes(s->dflt, name, data, len);
 }

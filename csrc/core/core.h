@@ -81,6 +81,17 @@ void pnc_msg_hold(pnc_msg *m);
 int pnc_msg_header_push_u32(pnc_msg *m, uint32_t v);
 int pnc_msg_body_pull_u32(pnc_msg *m, uint32_t *vp); /* body word -> header */
 void pnc_msg_header_clear(pnc_msg *m);
+int pnc_msg_header_set(pnc_msg *m, const void *h, size_t len);
+int pnc_msg_header_pop_u32(pnc_msg *m, uint32_t *vp); /* the first word */
+int pnc_msg_dup(pnc_msg **dup, const pnc_msg *m);
+/*
+ * Moves a request backtrace (words up to and including the first with its
+ * top bit set) from the body to the header.  PNC_EPROTO if the body ends
+ * first (the pipe closes), PNC_EMSGSIZE if it has more than ttl words (the
+ * message is dropped).
+ */
+int pnc_msg_pull_backtrace(pnc_msg *m, int ttl);
+#define PNC_MAX_TTL 15
 
 static inline uint32_t
 pnc_get_u32(const uint8_t *p)
@@ -117,6 +128,20 @@ pnc_ring_at(const pnc_ring *r, size_t i)
 	return r->items[(r->head + i) & (r->cap - 1)];
 }
 
+/* A map from non-zero 32-bit ids to pointers. */
+typedef struct pnc_idmap {
+	uint32_t *keys;
+	void **vals;
+	size_t cap; /* a power of two */
+	size_t count;
+} pnc_idmap;
+
+void pnc_idmap_init(pnc_idmap *m);
+void pnc_idmap_fini(pnc_idmap *m);
+void *pnc_idmap_get(const pnc_idmap *m, uint32_t key);
+int pnc_idmap_set(pnc_idmap *m, uint32_t key, void *val);
+void pnc_idmap_del(pnc_idmap *m, uint32_t key);
+
 /* The I/O thread: poller registrations, timers and tasks. */
 typedef struct pnc_pollfd pnc_pollfd;
 typedef void (*pnc_poll_cb)(pnc_pollfd *pfd, unsigned events);
@@ -142,8 +167,9 @@ typedef struct pnc_timer {
 } pnc_timer;
 
 void pnc_timer_init(pnc_timer *t, void (*cb)(void *), void *arg);
-void pnc_timer_arm(pnc_timer *t, int64_t delay_ms);
-void pnc_timer_cancel(pnc_timer *t);
+/* Both return 1 if the timer was armed before the call. */
+int pnc_timer_arm(pnc_timer *t, int64_t delay_ms);
+int pnc_timer_cancel(pnc_timer *t);
 
 typedef struct pnc_task {
 	void (*cb)(void *arg);
@@ -156,6 +182,17 @@ void pnc_task_init(pnc_task *t, void (*cb)(void *), void *arg);
 int pnc_task_post(pnc_task *t);
 int pnc_io_start(void);
 int pnc_io_on_thread(void);
+
+/*
+ * How long an operation step may wait: `until` is the end of this call
+ * (its slice), `deadline` the operation's own.  A wait that reaches `until`
+ * first says PNC_ESLICE (the caller will come back), one that reaches the
+ * deadline PNC_ETIMEDOUT.
+ */
+typedef struct pnc_wait {
+	int64_t until;
+	int64_t deadline;
+} pnc_wait;
 
 /* Protocols: each a table of operations. */
 typedef struct pnc_pipe pnc_pipe;
@@ -175,8 +212,10 @@ struct pnc_proto_ops {
 	const char *peer_name;
 	uint16_t self_id;
 	uint16_t peer_id;
+	int raw;         /* headers exposed, no state machine */
 	int contexts;    /* pnc_ctx_open allowed */
 	size_t ctx_size; /* protocol state per context, zeroed */
+	/* Hooks left NULL have nothing to do. */
 	int (*init)(pnc_socket *s);
 	void (*fini)(pnc_socket *s);
 	int (*ctx_init)(pnc_ctx *c);
@@ -184,13 +223,15 @@ struct pnc_proto_ops {
 	int (*pipe_start)(pnc_socket *s, pnc_pipe *p); /* non-zero rejects */
 	void (*pipe_stop)(pnc_socket *s, pnc_pipe *p);
 	void (*pipe_writable)(pnc_socket *s, pnc_pipe *p);
-	int (*send)(pnc_ctx *c, pnc_msg *m, int flags, int64_t until);
-	int (*recv)(pnc_ctx *c, pnc_msg **mp, int flags, int64_t until);
+	int (*send)(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
+	int (*recv)(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w);
 	/* Takes back a message recv gave out, as if it had not been taken. */
 	int (*unrecv)(pnc_ctx *c, pnc_msg *m);
 	int (*deliver)(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 	int (*set_int)(pnc_socket *s, const char *name, int64_t v);
 	int (*get_int)(pnc_socket *s, const char *name, int64_t *vp);
+	int (*ctx_set_bytes)(pnc_ctx *c, const char *name, const void *data,
+	    size_t len);
 };
 
 /* Contexts: independent protocol state on one socket. */
@@ -210,15 +251,21 @@ struct pnc_ctx {
 void pnc_ctx_hold(pnc_ctx *c);
 void pnc_ctx_rele(pnc_ctx *c);
 /*
- * Sleeps on cv until woken or `until`; returns 0 when woken (look again),
- * PNC_ETIMEDOUT when the time ran out, PNC_ECLOSED if the context or its
- * socket closed.
+ * Sleeps on cv until woken or w->until; returns 0 when woken (look again),
+ * PNC_ESLICE or PNC_ETIMEDOUT when the time ran out (see pnc_wait),
+ * PNC_ECLOSED if the context or its socket closed.
  */
-int pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, int64_t until);
+int pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, const pnc_wait *w);
 void pnc_ctx_close_locked(pnc_ctx *c);
 int pnc_sock_ctx_init(pnc_socket *s); /* makes the default context */
+/*
+ * A context's timer holds a reference to it while armed; its callback
+ * ends with pnc_ctx_rele, outside the socket lock.
+ */
+void pnc_ctx_timer_arm(pnc_ctx *c, pnc_timer *t, int64_t delay_ms);
+void pnc_ctx_timer_cancel(pnc_ctx *c, pnc_timer *t);
 
-const pnc_proto_ops *pnc_proto_find(const char *name);
+const pnc_proto_ops *pnc_proto_find(const char *name, int raw);
 
 /* Sockets. */
 struct pnc_socket {
@@ -227,6 +274,7 @@ struct pnc_socket {
 	pnc_cv cv_send;
 	int refs;
 	int closed;
+	int raw;
 	uint32_t id;
 	int recv_waiters;
 	int send_waiters;
@@ -237,6 +285,7 @@ struct pnc_socket {
 	pnc_ring recvq; /* used by protocols that queue inbound messages */
 	pnc_ring sendq; /* messages waiting for a writable pipe */
 	pnc_list pipes;
+	pnc_idmap pipe_ids; /* the attached pipes by id */
 	pnc_list paused; /* pipes not read while recvq is full */
 	pnc_list endpoints;
 	/* options */
@@ -255,12 +304,14 @@ void pnc_sock_hold(pnc_socket *s);
 void pnc_sock_rele(pnc_socket *s);
 /* The generic receive queue, bounded by recv-buffer (at least 1). */
 int pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
-int pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, int64_t until);
+int pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w);
 int pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m);
 /* Sends to one pipe, dropping the socket lock meanwhile (see core.h top). */
 int pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 void pnc_sock_resume_pipes(pnc_socket *s);
 int pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p);
+/* Gives m to every pipe that takes more, except pipe `skip`; consumes m. */
+void pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip);
 
 /*
  * A set of pipes that each message goes to one of: the ready ones in
@@ -276,8 +327,12 @@ void pnc_pipeset_init(pnc_pipeset *ps);
 void pnc_pipeset_add(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
 void pnc_pipeset_remove(pnc_pipeset *ps, pnc_pipe *p);
 void pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
+/* *sentp (if given) is the pipe that took it, NULL if it was queued. */
 int pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
-    int64_t until);
+    const pnc_wait *w, pnc_pipe **sentp);
+/* To a ready pipe now, or PNC_EAGAIN; never queues, never waits. */
+int pnc_pipeset_try_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m,
+    pnc_pipe **sentp);
 
 /* Pipes: one connection to one peer. */
 typedef struct pnc_endpoint pnc_endpoint;

@@ -114,10 +114,13 @@ pnc_timer_init(pnc_timer *t, void (*cb)(void *), void *arg)
 	t->node.next = t->node.prev = NULL;
 }
 
-void
+int
 pnc_timer_arm(pnc_timer *t, int64_t delay_ms)
 {
+	int was_armed;
+
 	pnc_mtx_lock(&io.mtx);
+	was_armed = pnc_node_linked(&t->node);
 	pnc_list_remove(&t->node);
 	t->when = pnc_clock_ms() + (delay_ms > 0 ? delay_ms : 0);
 	pnc_node *at = io.timers.head.next;
@@ -132,15 +135,20 @@ pnc_timer_arm(pnc_timer *t, int64_t delay_ms)
 	if (io.timers.head.next == &t->node)
 		io_wake_locked();
 	pnc_mtx_unlock(&io.mtx);
+	return was_armed;
 }
 
-void
+int
 pnc_timer_cancel(pnc_timer *t)
 {
+	int was_armed;
+
 	pnc_mtx_lock(&io.mtx);
+	was_armed = pnc_node_linked(&t->node);
 	pnc_list_remove(&t->node);
 	t->when = 0;
 	pnc_mtx_unlock(&io.mtx);
+	return was_armed;
 }
 
 void

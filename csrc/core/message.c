@@ -113,3 +113,63 @@ pnc_msg_header_clear(pnc_msg *m)
 {
 	m->hlen = 0;
 }
+
+int
+pnc_msg_header_set(pnc_msg *m, const void *h, size_t len)
+{
+	if (len + 16 > m->off)
+		return PNC_ENOMEM;
+	m->hlen = len;
+	memcpy(m->data + m->off - len, h, len);
+	return 0;
+}
+
+int
+pnc_msg_dup(pnc_msg **dup, const pnc_msg *m)
+{
+	int rv = pnc_msg_from(dup, m->data + m->off, m->len);
+
+	if (rv == 0) {
+		(*dup)->pipe_id = m->pipe_id;
+		rv = pnc_msg_header_set(*dup, m->data + m->off - m->hlen, m->hlen);
+		if (rv != 0)
+			pnc_msg_free(*dup);
+	}
+	return rv;
+}
+
+int
+pnc_msg_pull_backtrace(pnc_msg *m, int ttl)
+{
+	for (int words = 1;; words++) {
+		uint32_t w;
+		if (words > ttl)
+			return PNC_EMSGSIZE;
+		if (pnc_msg_body_pull_u32(m, &w) != 0)
+			return PNC_EPROTO;
+		if (w & 0x80000000u)
+			return 0;
+	}
+}
+
+int
+pnc_msg_header_pop_u32(pnc_msg *m, uint32_t *vp)
+{
+	if (m->hlen < 4)
+		return PNC_EPROTO;
+	*vp = pnc_get_u32(m->data + m->off - m->hlen);
+	m->hlen -= 4; /* the header now starts one word later */
+	return 0;
+}
+
+void
+pnc_msg_set_pipe_id(pnc_msg *m, uint32_t pipe_id)
+{
+	m->pipe_id = pipe_id;
+}
+
+int
+pnc_msg_set_header(pnc_msg *m, const void *h, size_t len)
+{
+	return len % 4 != 0 ? PNC_EINVAL : pnc_msg_header_set(m, h, len);
+}

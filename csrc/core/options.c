@@ -54,7 +54,7 @@ sock_fact(pnc_socket *s, const char *name, int64_t *vp)
 	else if (strcmp(name, "peer") == 0)
 		*vp = s->proto->peer_id;
 	else if (strcmp(name, "raw") == 0)
-		*vp = 0;
+		*vp = s->raw;
 	else
 		return PNC_ENOTSUP;
 	return 0;

@@ -53,8 +53,10 @@ pnc_pipe_close(pnc_pipe *p)
 	}
 	p->closed = 1;
 	if (p->attached) {
-		s->proto->pipe_stop(s, p);
+		if (s->proto->pipe_stop != NULL)
+			s->proto->pipe_stop(s, p);
 		pnc_list_remove(&p->sock_node);
+		pnc_idmap_del(&s->pipe_ids, p->id);
 		p->attached = 0;
 	}
 	pnc_list_remove(&p->paused_node);

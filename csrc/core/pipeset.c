@@ -81,33 +81,46 @@ pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p)
 }
 
 int
-pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
-    int64_t until)
+pnc_pipeset_try_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m,
+    pnc_pipe **sentp)
 {
-	pnc_socket *s = c->sock;
 	pnc_pipe *p;
 	int rv;
 
-	for (;;) {
-		if (s->closed)
-			return PNC_ECLOSED;
-		/* Queued messages go first, to keep the order. */
-		if (s->sendq.len == 0 && (p = pipeset_take(ps)) != NULL) {
-			rv = pnc_sock_pipe_send(s, p, m);
-			pipeset_requeue(ps, p);
-			if (rv == 0) {
-				/* Another sender may be waiting for a pipe we left ready. */
-				if (s->send_waiters > 0 && !pnc_list_empty(&ps->ready))
-					pnc_cv_wake_one(&s->cv_send);
-				return 0;
-			}
-			continue; /* that pipe went away meanwhile: try the next */
+	while ((p = pipeset_take(ps)) != NULL) {
+		rv = pnc_sock_pipe_send(s, p, m);
+		pipeset_requeue(ps, p);
+		if (rv == 0) {
+			if (sentp != NULL)
+				*sentp = p;
+			/* Another sender may be waiting for a pipe we left ready. */
+			if (s->send_waiters > 0 && !pnc_list_empty(&ps->ready))
+				pnc_cv_wake_one(&s->cv_send);
+			return 0;
 		}
+		/* That pipe went away meanwhile: try the next. */
+	}
+	return PNC_EAGAIN;
+}
+
+int
+pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
+    const pnc_wait *w, pnc_pipe **sentp)
+{
+	pnc_socket *s = c->sock;
+	int rv;
+
+	if (sentp != NULL)
+		*sentp = NULL;
+	for (;;) {
+		/* Queued messages go first, to keep the order. */
+		if (s->sendq.len == 0 && pnc_pipeset_try_send(s, ps, m, sentp) == 0)
+			return 0;
 		if ((int64_t) s->sendq.len < s->send_buffer)
 			return pnc_ring_put(&s->sendq, m);
 		if (flags & PNC_FLAG_NONBLOCK)
 			return PNC_EAGAIN;
-		if ((rv = pnc_ctx_wait(c, &s->cv_send, &s->send_waiters, until)) != 0)
+		if ((rv = pnc_ctx_wait(c, &s->cv_send, &s->send_waiters, w)) != 0)
 			return rv;
 	}
 }

@@ -12,9 +12,9 @@ sock_recv_limit(const pnc_socket *s)
 }
 
 int
-pnc_socket_open(pnc_socket **sockp, const char *protocol)
+pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw)
 {
-	const pnc_proto_ops *proto = pnc_proto_find(protocol);
+	const pnc_proto_ops *proto = pnc_proto_find(protocol, raw);
 	pnc_socket *s;
 	int rv;
 
@@ -30,9 +30,11 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol)
 	s->refs = 1;
 	s->id = pnc_next_id();
 	s->proto = proto;
+	s->raw = raw;
 	pnc_ring_init(&s->recvq);
 	pnc_ring_init(&s->sendq);
 	pnc_list_init(&s->pipes);
+	pnc_idmap_init(&s->pipe_ids);
 	pnc_list_init(&s->paused);
 	pnc_list_init(&s->endpoints);
 	pnc_list_init(&s->ctxs);
@@ -45,7 +47,8 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol)
 	s->reconnect_max = 0;
 	s->tcp_nodelay = 1;
 	snprintf(s->name, sizeof(s->name), "%u", (unsigned) s->id);
-	if ((rv = proto->init(s)) != 0 || (rv = pnc_sock_ctx_init(s)) != 0) {
+	if ((proto->init != NULL && (rv = proto->init(s)) != 0) ||
+	    (rv = pnc_sock_ctx_init(s)) != 0) {
 		pnc_sock_rele(s);
 		return rv;
 	}
@@ -65,10 +68,11 @@ pnc_sock_rele(pnc_socket *s)
 	if (pnc_atomic_dec(&s->refs) != 0)
 		return;
 	free(s->dflt); /* see pnc_sock_ctx_init */
-	if (s->pdata != NULL)
+	if (s->proto->fini != NULL)
 		s->proto->fini(s);
 	pnc_ring_fini(&s->recvq);
 	pnc_ring_fini(&s->sendq);
+	pnc_idmap_fini(&s->pipe_ids);
 	pnc_cv_fini(&s->cv_recv);
 	pnc_cv_fini(&s->cv_send);
 	pnc_mtx_fini(&s->mtx);
@@ -150,7 +154,7 @@ pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 }
 
 int
-pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, int64_t until)
+pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	int rv;
@@ -165,7 +169,7 @@ pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, int64_t until)
 		}
 		if (flags & PNC_FLAG_NONBLOCK)
 			return PNC_EAGAIN;
-		if ((rv = pnc_ctx_wait(c, &s->cv_recv, &s->recv_waiters, until)) != 0)
+		if ((rv = pnc_ctx_wait(c, &s->cv_recv, &s->recv_waiters, w)) != 0)
 			return rv;
 	}
 }
@@ -210,13 +214,52 @@ pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p)
 		 * Listed before the protocol sees it: pipe_start may drop the
 		 * lock to send, and a close meanwhile must find the pipe.
 		 */
+		if ((rv = pnc_idmap_set(&s->pipe_ids, p->id, p)) != 0) {
+			pnc_mtx_unlock(&s->mtx);
+			return rv;
+		}
 		pnc_list_append(&s->pipes, &p->sock_node);
 		p->attached = 1;
-		if ((rv = s->proto->pipe_start(s, p)) != 0) {
+		if (s->proto->pipe_start != NULL && (rv = s->proto->pipe_start(s, p)) != 0) {
 			pnc_list_remove(&p->sock_node);
+			pnc_idmap_del(&s->pipe_ids, p->id);
 			p->attached = 0;
 		}
 	}
 	pnc_mtx_unlock(&s->mtx);
 	return rv;
+}
+
+void
+pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
+{
+	pnc_pipe *local[32], **targets = local;
+	size_t n = 0, max = 32;
+
+	PNC_LIST_EACH(&s->pipes, node)
+		n++;
+	if (n > max && (targets = malloc(n * sizeof(*targets))) != NULL)
+		max = n;
+	if (targets == NULL)
+		targets = local;
+	n = 0;
+	PNC_LIST_EACH(&s->pipes, node) {
+		pnc_pipe *p = PNC_CONTAINER(node, pnc_pipe, sock_node);
+		/* A pipe that takes no more misses this one: fan-out never blocks. */
+		if (n < max && p->id != skip && p->ops->writable(p)) {
+			pnc_pipe_hold(p);
+			targets[n++] = p;
+		}
+	}
+	pnc_mtx_unlock(&s->mtx);
+	for (size_t i = 0; i < n; i++) {
+		pnc_msg_hold(m);
+		if (targets[i]->ops->send(targets[i], m) != 0)
+			pnc_msg_free(m);
+		pnc_pipe_rele(targets[i]);
+	}
+	pnc_mtx_lock(&s->mtx);
+	pnc_msg_free(m);
+	if (targets != local)
+		free(targets);
 }

@@ -59,6 +59,7 @@ typedef struct pnc_socket pnc_socket;
 typedef struct pnc_dialer pnc_dialer;
 typedef struct pnc_listener pnc_listener;
 typedef struct pnc_ctx pnc_ctx;
+typedef struct pnc_device pnc_device;
 
 const char *pnc_strerror(int err);
 const char *pnc_version(void);
@@ -80,13 +81,17 @@ size_t pnc_msg_len(const pnc_msg *msg);
 void *pnc_msg_header(pnc_msg *msg);
 size_t pnc_msg_header_len(const pnc_msg *msg);
 uint32_t pnc_msg_pipe_id(const pnc_msg *msg);
+void pnc_msg_set_pipe_id(pnc_msg *msg, uint32_t pipe_id);
+/* Raw sockets read and write the protocol header. */
+int pnc_msg_set_header(pnc_msg *msg, const void *header, size_t size);
 
 /*
- * Sockets.  `protocol` is a name such as "pair0", "pair1", "push0".
+ * Sockets.  `protocol` is a name such as "pair0", "req0", "sub0"; `raw`
+ * opens it in raw mode (headers exposed, no state machine), for devices.
  * close() shuts the socket down and wakes every waiter with PNC_ECLOSED;
  * release() drops the caller's reference (the memory goes with the last).
  */
-int pnc_socket_open(pnc_socket **sockp, const char *protocol);
+int pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw);
 int pnc_socket_close(pnc_socket *sock);
 void pnc_socket_release(pnc_socket *sock);
 uint32_t pnc_socket_id(const pnc_socket *sock);
@@ -135,8 +140,13 @@ void pnc_ctx_release(pnc_ctx *ctx);
 uint32_t pnc_ctx_id(const pnc_ctx *ctx);
 int pnc_ctx_send(pnc_ctx *ctx, pnc_msg *msg, int flags, pnc_op *op,
     int slice_ms);
+int pnc_ctx_send_data(pnc_ctx *ctx, const void *data, size_t size, int flags,
+    pnc_op *op, int slice_ms);
 int pnc_ctx_recv(pnc_ctx *ctx, int flags, pnc_op *op, int slice_ms);
 int pnc_ctx_set_int(pnc_ctx *ctx, const char *name, int64_t value);
+/* Byte-string options: "sub:subscribe", "sub:unsubscribe". */
+int pnc_ctx_set_bytes(pnc_ctx *ctx, const char *name, const void *data,
+    size_t size);
 int pnc_ctx_get_int(pnc_ctx *ctx, const char *name, int64_t *valuep);
 
 /*
@@ -147,6 +157,8 @@ int pnc_ctx_get_int(pnc_ctx *ctx, const char *name, int64_t *valuep);
 int pnc_socket_set_int(pnc_socket *sock, const char *name, int64_t value);
 int pnc_socket_get_int(pnc_socket *sock, const char *name, int64_t *valuep);
 int pnc_socket_set_string(pnc_socket *sock, const char *name, const char *value);
+int pnc_socket_set_bytes(pnc_socket *sock, const char *name, const void *data,
+    size_t size);
 /* Copies at most size-1 bytes and a NUL. */
 int pnc_socket_get_string(pnc_socket *sock, const char *name, char *buf,
     size_t size);
@@ -170,5 +182,15 @@ int pnc_dialer_close(pnc_dialer *d);
 void pnc_dialer_release(pnc_dialer *d);
 int pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *valuep);
 const char *pnc_dialer_url(const pnc_dialer *d);
+
+/*
+ * Devices forward between two raw sockets that are each other's peers (or
+ * reflect on one whose peer is itself) on threads of their own.  wait
+ * returns PNC_ESLICE while it runs, then the reason it stopped (PNC_ECLOSED
+ * when a socket closed); release stops it and frees it.
+ */
+int pnc_device_start(pnc_socket *a, pnc_socket *b, pnc_device **devp);
+int pnc_device_wait(pnc_device *dev, int slice_ms);
+void pnc_device_release(pnc_device *dev);
 
 #endif

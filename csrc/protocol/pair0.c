@@ -52,10 +52,10 @@ pair0_pipe_writable(pnc_socket *s, pnc_pipe *p)
 }
 
 static int
-pair0_send(pnc_ctx *c, pnc_msg *m, int flags, int64_t until)
+pair0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 {
 	pnc_msg_header_clear(m);
-	return pnc_pipeset_send(c, &((pair0 *) c->sock->pdata)->peers, m, flags, until);
+	return pnc_pipeset_send(c, &((pair0 *) c->sock->pdata)->peers, m, flags, w, NULL);
 }
 
 const pnc_proto_ops pnc_proto_pair0 = {

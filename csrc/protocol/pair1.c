@@ -73,7 +73,7 @@ pair1_send_to(pnc_socket *s, pnc_msg *m)
 }
 
 static int
-pair1_send(pnc_ctx *c, pnc_msg *m, int flags, int64_t until)
+pair1_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	pair1 *pr = s->pdata;
@@ -84,7 +84,7 @@ pair1_send(pnc_ctx *c, pnc_msg *m, int flags, int64_t until)
 		return rv;
 	if (pr->poly && m->pipe_id != 0)
 		return pair1_send_to(s, m);
-	return pnc_pipeset_send(c, &pr->peers, m, flags, until);
+	return pnc_pipeset_send(c, &pr->peers, m, flags, w, NULL);
 }
 
 static int
@@ -155,6 +155,60 @@ const pnc_proto_ops pnc_proto_pair1 = {
 	.recv = pnc_sock_queue_recv,
 	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = pair1_deliver,
+	.set_int = pair1_set_int,
+	.get_int = pair1_get_int,
+};
+
+/*
+ * Raw pair1: the hop count is the message's header.  What arrives keeps it;
+ * what is sent goes out with it one higher (a device is a hop).
+ */
+static int
+xpair1_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
+{
+	uint32_t hops;
+
+	if (pnc_msg_body_pull_u32(m, &hops) != 0 || hops > 0xff) {
+		pnc_msg_free(m);
+		return PNC_EPROTO;
+	}
+	if (hops > (uint32_t) ((pair1 *) s->pdata)->ttl) {
+		pnc_msg_free(m);
+		return 0;
+	}
+	return pnc_sock_queue_deliver(s, p, m);
+}
+
+static int
+xpair1_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+{
+	uint32_t hops;
+	int rv;
+
+	if (pnc_msg_header_pop_u32(m, &hops) != 0 || hops >= 0xff)
+		return PNC_EPROTO;
+	pnc_msg_header_clear(m);
+	if ((rv = pnc_msg_header_push_u32(m, hops + 1)) != 0)
+		return rv;
+	return pnc_pipeset_send(c, &((pair1 *) c->sock->pdata)->peers, m, flags,
+	    w, NULL);
+}
+
+const pnc_proto_ops pnc_proto_xpair1 = {
+	.name = "pair1",
+	.peer_name = "pair1",
+	.self_id = 0x11,
+	.peer_id = 0x11,
+	.raw = 1,
+	.init = pair1_init,
+	.fini = pair1_fini,
+	.pipe_start = pair1_pipe_start,
+	.pipe_stop = pair1_pipe_stop,
+	.pipe_writable = pair1_pipe_writable,
+	.send = xpair1_send,
+	.recv = pnc_sock_queue_recv,
+	.unrecv = pnc_sock_queue_unrecv,
+	.deliver = xpair1_deliver,
 	.set_int = pair1_set_int,
 	.get_int = pair1_get_int,
 };

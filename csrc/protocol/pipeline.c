@@ -49,10 +49,10 @@ push0_pipe_writable(pnc_socket *s, pnc_pipe *p)
 }
 
 static int
-push0_send(pnc_ctx *c, pnc_msg *m, int flags, int64_t until)
+push0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 {
 	pnc_msg_header_clear(m);
-	return pnc_pipeset_send(c, &((push0 *) c->sock->pdata)->peers, m, flags, until);
+	return pnc_pipeset_send(c, &((push0 *) c->sock->pdata)->peers, m, flags, w, NULL);
 }
 
 static int
@@ -78,43 +78,15 @@ const pnc_proto_ops pnc_proto_push0 = {
 	.deliver = push0_deliver,
 };
 
-static int
-pull0_init(pnc_socket *s)
-{
-	s->pdata = NULL;
-	return 0;
-}
 
-static void
-pull0_fini(pnc_socket *s)
-{
-	(void) s;
-}
 
-static int
-pull0_pipe_start(pnc_socket *s, pnc_pipe *p)
-{
-	(void) s;
-	(void) p;
-	return 0;
-}
 
-static void
-pull0_pipe_stop(pnc_socket *s, pnc_pipe *p)
-{
-	(void) s;
-	(void) p;
-}
 
 const pnc_proto_ops pnc_proto_pull0 = {
 	.name = "pull",
 	.peer_name = "push",
 	.self_id = 0x51,
 	.peer_id = 0x50,
-	.init = pull0_init,
-	.fini = pull0_fini,
-	.pipe_start = pull0_pipe_start,
-	.pipe_stop = pull0_pipe_stop,
 	.recv = pnc_sock_queue_recv,
 	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = pnc_sock_queue_deliver,

@@ -55,6 +55,16 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 
 	if (peer == NULL)
 		return PNC_ECLOSED;
+	/* A receiver owns its message outright, so a shared one is copied. */
+	if (m->refs > 1) {
+		pnc_msg *own;
+		if (pnc_msg_dup(&own, m) != 0) {
+			pnc_pipe_rele(&peer->p);
+			return PNC_ECLOSED;
+		}
+		pnc_msg_free(m);
+		m = own;
+	}
 	/* The receiver parses the header off the body, as from a wire. */
 	pnc_msg_header_unsplit(m);
 	(void) pnc_pipe_deliver(&peer->p, &m, 1);

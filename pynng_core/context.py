@@ -1,0 +1,65 @@
+"""Context: independent protocol state on one socket (nng contexts).
+
+A Req0 context has its own request under way, a Rep0 context its own
+request to answer, a Sub0 context its own subscriptions, a Surveyor0
+context its own survey.  Many contexts on one socket let many threads work
+at once without a socket each.  Timeouts start as the socket's.
+"""
+from ._core import ffi, lib
+from .exceptions import exception_for
+from .options import Option
+from .sendrecv import SendRecv
+
+
+class Context(SendRecv):
+    """Made by ``socket.new_context()``; send and recv as on a socket."""
+
+    _send_data_fn = lib.pnc_ctx_send_data
+    _send_fn = lib.pnc_ctx_send
+    _recv_fn = lib.pnc_ctx_recv
+
+    recv_timeout = Option("recv-timeout", doc="Receive timeout in ms (-1: none).")
+    send_timeout = Option("send-timeout", doc="Send timeout in ms (-1: none).")
+
+    def __init__(self, socket):
+        pp = ffi.new("pnc_ctx **")
+        rv = lib.pnc_ctx_open(socket._sock, pp)
+        if rv:
+            raise exception_for(rv, "new_context() on %s" % socket._describe())
+        self._handle = ffi.gc(pp[0], lib.pnc_ctx_release)
+        self.socket = socket
+        self._closed = False
+
+    @property
+    def id(self):
+        return lib.pnc_ctx_id(self._handle)
+
+    def _get_option(self, nng_name, kind):
+        out = ffi.new("int64_t *")
+        rv = lib.pnc_ctx_get_int(self._handle, nng_name.encode(), out)
+        if rv:
+            raise exception_for(rv, "%s of %s" % (nng_name, self._describe()))
+        return out[0]
+
+    def _set_option(self, nng_name, kind, value):
+        return lib.pnc_ctx_set_int(self._handle, nng_name.encode(), value)
+
+    def subscribe(self, topic):
+        """Sub0 contexts: receive messages that start with ``topic``."""
+        self.socket._topic_option(lib.pnc_ctx_set_bytes, self._handle, "sub:subscribe", topic)
+
+    def unsubscribe(self, topic):
+        """Sub0 contexts: stop receiving ``topic`` (NoEntry if it was not there)."""
+        self.socket._topic_option(lib.pnc_ctx_set_bytes, self._handle, "sub:unsubscribe", topic)
+
+    def close(self):
+        """Closes the context; its blocked calls wake with Closed."""
+        if not self._closed:
+            self._closed = True
+            lib.pnc_ctx_close(self._handle)
+
+    def _describe(self):
+        return "context %d of %s" % (self.id, self.socket._describe())
+
+    def __repr__(self):
+        return "<Context %d%s>" % (self.id, " (closed)" if self._closed else "")

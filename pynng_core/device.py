@@ -1,0 +1,30 @@
+"""device(): forward between two raw sockets inside the core (nng_device).
+
+A broker or proxy is then two raw sockets and one call, with no Python loop
+touching the messages: ``device(Rep0(raw=True, listen=front),
+Req0(raw=True, listen=back))`` carries requests to the workers and replies
+back.  With one socket whose peer is itself (raw Bus0 or Pair1) it reflects.
+"""
+from ._core import ffi, lib
+from .exceptions import exception_for
+from .sendrecv import SLICE_MS
+
+_ESLICE = lib.PNC_ESLICE
+
+
+def device(a, b=None):
+    """Forwards until either socket closes (or Ctrl-C); then returns."""
+    pp = ffi.new("pnc_device **")
+    rv = lib.pnc_device_start(a._sock, b._sock if b is not None else ffi.NULL, pp)
+    if rv:
+        raise exception_for(rv, "device(%r, %r): needs raw sockets that are each "
+                                "other's peers, or one raw socket that is its own peer"
+                            % (a, b))
+    try:
+        rv = lib.pnc_device_wait(pp[0], SLICE_MS)
+        while rv == _ESLICE:
+            rv = lib.pnc_device_wait(pp[0], SLICE_MS)
+    finally:
+        lib.pnc_device_release(pp[0])
+    if rv and rv != lib.PNC_ECLOSED:
+        raise exception_for(rv, "device(%r, %r)" % (a, b))
