@@ -78,7 +78,11 @@ class SendRecv:
         As with nn_recv, a message longer than the buffer is truncated, and
         the return value tells how long it really was.
         """
-        target = ffi.from_buffer(buffer, require_writable=True)
+        try:
+            target = ffi.from_buffer(buffer, require_writable=True)
+        except BufferError:
+            raise TypeError("recv_into needs a writable buffer (bytearray, memoryview, "
+                            "array), not %s" % type(buffer).__name__) from None
         op = new_op()
         try:
             self._take(op, block, "recv_into")

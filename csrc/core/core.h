@@ -419,6 +419,7 @@ struct pnc_endpoint {
 	int sync_waiting;
 	int sync_result;
 	int bound;
+	int released; /* the transport let go of its descriptors */
 	void *tdata;
 };
 

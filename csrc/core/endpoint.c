@@ -237,9 +237,14 @@ static void
 ep_close_on_io(void *arg)
 {
 	pnc_endpoint *ep = arg;
+	pnc_socket *s = ep->sock;
 
 	pnc_timer_cancel(&ep->timer);
 	ep->tran->ep_close(ep);
+	pnc_mtx_lock(&s->mtx);
+	ep->released = 1;
+	pnc_cv_wake(&ep->cv);
+	pnc_mtx_unlock(&s->mtx);
 	pnc_ep_rele(ep); /* the socket's reference */
 }
 
@@ -279,8 +284,20 @@ pnc_ep_close(pnc_endpoint *ep)
 		pnc_mtx_lock(&s->mtx);
 	}
 	pnc_mtx_unlock(&s->mtx);
-	/* The transport's descriptors belong to the I/O thread. */
+	/*
+	 * The transport's descriptors belong to the I/O thread.  Wait for it
+	 * to let them go, so the address can be listened on again at once,
+	 * as after nng_close.  The caller holds a reference, so ep stays.
+	 */
+	if (pnc_io_on_thread()) {
+		ep_close_on_io(ep);
+		return;
+	}
 	pnc_task_post(&ep->close_task);
+	pnc_mtx_lock(&s->mtx);
+	while (!ep->released)
+		pnc_cv_wait_until(&ep->cv, &s->mtx, PNC_FOREVER);
+	pnc_mtx_unlock(&s->mtx);
 }
 
 static int

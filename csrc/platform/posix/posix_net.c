@@ -198,8 +198,11 @@ pnc_net_connect(const pnc_sockaddr *sa, pnc_fd *fdp)
 	if (connect(fd, (const struct sockaddr *) &sa->ss, sa->len) == 0)
 		return 0;
 	rv = errno_to_pnc(errno);
-	/* A unix socket with a full backlog says EAGAIN: that is a refusal. */
-	if (rv == PNC_EAGAIN && sa->ss.ss_family == AF_UNIX)
+	/*
+	 * A unix socket with a full backlog says EAGAIN, one with no file
+	 * ENOENT: to a dialer both are a refusal, as nng says.
+	 */
+	if ((rv == PNC_EAGAIN || rv == PNC_ENOENT) && sa->ss.ss_family == AF_UNIX)
 		rv = PNC_ECONNREFUSED;
 	if (rv != PNC_EAGAIN) {
 		close(fd);
