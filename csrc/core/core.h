@@ -330,6 +330,15 @@ void pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
 /* *sentp (if given) is the pipe that took it, NULL if it was queued. */
 int pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
     const pnc_wait *w, pnc_pipe **sentp);
+/* Protocol hooks for a socket state that starts with its pnc_pipeset. */
+int pnc_pipeset_proto_init(pnc_socket *s);
+void pnc_pipeset_proto_fini(pnc_socket *s);
+int pnc_pipeset_pipe_start(pnc_socket *s, pnc_pipe *p);
+void pnc_pipeset_pipe_stop(pnc_socket *s, pnc_pipe *p);
+void pnc_pipeset_pipe_writable(pnc_socket *s, pnc_pipe *p);
+int pnc_pipeset_send_raw(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
+int pnc_pipeset_send_cooked(pnc_ctx *c, pnc_msg *m, int flags,
+    const pnc_wait *w);
 /* To a ready pipe now, or PNC_EAGAIN; never queues, never waits. */
 int pnc_pipeset_try_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m,
     pnc_pipe **sentp);

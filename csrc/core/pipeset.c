@@ -5,6 +5,8 @@
  * goes to the back, which makes the order round-robin.  Socket locked
  * throughout, except inside pnc_sock_pipe_send.
  */
+#include <stdlib.h>
+
 #include "core.h"
 
 void
@@ -123,4 +125,58 @@ pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
 		if ((rv = pnc_ctx_wait(c, &s->cv_send, &s->send_waiters, w)) != 0)
 			return rv;
 	}
+}
+
+/*
+ * Hooks for protocols whose socket state starts with their pnc_pipeset
+ * (pair0, pair1, push0, raw req0).
+ */
+int
+pnc_pipeset_proto_init(pnc_socket *s)
+{
+	pnc_pipeset *ps = malloc(sizeof(*ps));
+
+	if (ps == NULL)
+		return PNC_ENOMEM;
+	pnc_pipeset_init(ps);
+	s->pdata = ps;
+	return 0;
+}
+
+void
+pnc_pipeset_proto_fini(pnc_socket *s)
+{
+	free(s->pdata);
+}
+
+int
+pnc_pipeset_pipe_start(pnc_socket *s, pnc_pipe *p)
+{
+	pnc_pipeset_add(s, s->pdata, p);
+	return 0;
+}
+
+void
+pnc_pipeset_pipe_stop(pnc_socket *s, pnc_pipe *p)
+{
+	pnc_pipeset_remove(s->pdata, p);
+}
+
+void
+pnc_pipeset_pipe_writable(pnc_socket *s, pnc_pipe *p)
+{
+	pnc_pipeset_writable(s, s->pdata, p);
+}
+
+int
+pnc_pipeset_send_raw(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+{
+	return pnc_pipeset_send(c, c->sock->pdata, m, flags, w, NULL);
+}
+
+int
+pnc_pipeset_send_cooked(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+{
+	pnc_msg_header_clear(m); /* a cooked socket sends no header of the caller's */
+	return pnc_pipeset_send(c, c->sock->pdata, m, flags, w, NULL);
 }

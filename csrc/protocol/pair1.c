@@ -9,7 +9,7 @@
 #include "../core/core.h"
 
 typedef struct pair1 {
-	pnc_pipeset peers;
+	pnc_pipeset peers; /* first: the pipeset hooks find it there */
 	int poly;
 	int64_t ttl;
 } pair1;
@@ -44,17 +44,6 @@ pair1_pipe_start(pnc_socket *s, pnc_pipe *p)
 	return 0;
 }
 
-static void
-pair1_pipe_stop(pnc_socket *s, pnc_pipe *p)
-{
-	pnc_pipeset_remove(&((pair1 *) s->pdata)->peers, p);
-}
-
-static void
-pair1_pipe_writable(pnc_socket *s, pnc_pipe *p)
-{
-	pnc_pipeset_writable(s, &((pair1 *) s->pdata)->peers, p);
-}
 
 /* A polyamorous message addressed to one pipe: to it, or nowhere. */
 static int
@@ -149,8 +138,8 @@ const pnc_proto_ops pnc_proto_pair1 = {
 	.init = pair1_init,
 	.fini = pair1_fini,
 	.pipe_start = pair1_pipe_start,
-	.pipe_stop = pair1_pipe_stop,
-	.pipe_writable = pair1_pipe_writable,
+	.pipe_stop = pnc_pipeset_pipe_stop,
+	.pipe_writable = pnc_pipeset_pipe_writable,
 	.send = pair1_send,
 	.recv = pnc_sock_queue_recv,
 	.unrecv = pnc_sock_queue_unrecv,
@@ -203,8 +192,8 @@ const pnc_proto_ops pnc_proto_xpair1 = {
 	.init = pair1_init,
 	.fini = pair1_fini,
 	.pipe_start = pair1_pipe_start,
-	.pipe_stop = pair1_pipe_stop,
-	.pipe_writable = pair1_pipe_writable,
+	.pipe_stop = pnc_pipeset_pipe_stop,
+	.pipe_writable = pnc_pipeset_pipe_writable,
 	.send = xpair1_send,
 	.recv = pnc_sock_queue_recv,
 	.unrecv = pnc_sock_queue_unrecv,

@@ -27,4 +27,38 @@ int pnc_replier_raw_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
 int pnc_replier_set_int(pnc_socket *s, const char *name, int64_t v);
 int pnc_replier_get_int(pnc_socket *s, const char *name, int64_t *vp);
 
+/* The cooked and raw tables of a replier protocol. */
+#define PNC_REPLIER_PROTOCOLS(cooked, raw_, self_name, peer_name_, self, peer) \
+	const pnc_proto_ops cooked = {                                      \
+		.name = self_name,                                          \
+		.peer_name = peer_name_,                                    \
+		.self_id = self,                                            \
+		.peer_id = peer,                                            \
+		.contexts = 1,                                              \
+		.ctx_size = sizeof(pnc_replier_ctx),                        \
+		.init = pnc_replier_init,                                   \
+		.fini = pnc_replier_fini,                                   \
+		.send = pnc_replier_send,                                   \
+		.recv = pnc_replier_recv,                                   \
+		.unrecv = pnc_replier_unrecv,                               \
+		.deliver = pnc_replier_deliver,                             \
+		.set_int = pnc_replier_set_int,                             \
+		.get_int = pnc_replier_get_int,                             \
+	};                                                                  \
+	const pnc_proto_ops raw_ = {                                        \
+		.name = self_name,                                          \
+		.peer_name = peer_name_,                                    \
+		.self_id = self,                                            \
+		.peer_id = peer,                                            \
+		.raw = 1,                                                   \
+		.init = pnc_replier_init,                                   \
+		.fini = pnc_replier_fini,                                   \
+		.send = pnc_replier_raw_send,                               \
+		.recv = pnc_sock_queue_recv,                                \
+		.unrecv = pnc_sock_queue_unrecv,                            \
+		.deliver = pnc_replier_raw_deliver,                         \
+		.set_int = pnc_replier_set_int,                             \
+		.get_int = pnc_replier_get_int,                             \
+	}
+
 #endif

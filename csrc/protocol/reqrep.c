@@ -17,7 +17,7 @@
 #include "replier.h"
 
 typedef struct req0_sock {
-	pnc_pipeset peers;
+	pnc_pipeset peers; /* first: the pipeset hooks find it there */
 	pnc_idmap requests; /* id -> req0_ctx under way */
 	pnc_list inflight;  /* those contexts, to resend when a pipe closes */
 	pnc_list stalled;   /* resends that wait for a ready pipe */
@@ -338,13 +338,6 @@ const pnc_proto_ops pnc_proto_req0 = {
 
 /* Raw req: requests go out as the caller made them; replies keep their id. */
 static int
-xreq0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
-{
-	return pnc_pipeset_send(c, &((req0_sock *) c->sock->pdata)->peers, m,
-	    flags, w, NULL);
-}
-
-static int
 xreq0_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 {
 	uint32_t id;
@@ -356,25 +349,6 @@ xreq0_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 	return pnc_sock_queue_deliver(s, p, m);
 }
 
-static int
-xreq0_pipe_start(pnc_socket *s, pnc_pipe *p)
-{
-	pnc_pipeset_add(s, &((req0_sock *) s->pdata)->peers, p);
-	return 0;
-}
-
-static void
-xreq0_pipe_stop(pnc_socket *s, pnc_pipe *p)
-{
-	pnc_pipeset_remove(&((req0_sock *) s->pdata)->peers, p);
-}
-
-static void
-xreq0_pipe_writable(pnc_socket *s, pnc_pipe *p)
-{
-	pnc_pipeset_writable(s, &((req0_sock *) s->pdata)->peers, p);
-}
-
 const pnc_proto_ops pnc_proto_xreq0 = {
 	.name = "req",
 	.peer_name = "rep",
@@ -383,44 +357,13 @@ const pnc_proto_ops pnc_proto_xreq0 = {
 	.raw = 1,
 	.init = req0_init,
 	.fini = req0_fini,
-	.pipe_start = xreq0_pipe_start,
-	.pipe_stop = xreq0_pipe_stop,
-	.pipe_writable = xreq0_pipe_writable,
-	.send = xreq0_send,
+	.pipe_start = pnc_pipeset_pipe_start,
+	.pipe_stop = pnc_pipeset_pipe_stop,
+	.pipe_writable = pnc_pipeset_pipe_writable,
+	.send = pnc_pipeset_send_raw,
 	.recv = pnc_sock_queue_recv,
 	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = xreq0_deliver,
 };
 
-const pnc_proto_ops pnc_proto_rep0 = {
-	.name = "rep",
-	.peer_name = "req",
-	.self_id = 0x31,
-	.peer_id = 0x30,
-	.contexts = 1,
-	.ctx_size = sizeof(pnc_replier_ctx),
-	.init = pnc_replier_init,
-	.fini = pnc_replier_fini,
-	.send = pnc_replier_send,
-	.recv = pnc_replier_recv,
-	.unrecv = pnc_replier_unrecv,
-	.deliver = pnc_replier_deliver,
-	.set_int = pnc_replier_set_int,
-	.get_int = pnc_replier_get_int,
-};
-
-const pnc_proto_ops pnc_proto_xrep0 = {
-	.name = "rep",
-	.peer_name = "req",
-	.self_id = 0x31,
-	.peer_id = 0x30,
-	.raw = 1,
-	.init = pnc_replier_init,
-	.fini = pnc_replier_fini,
-	.send = pnc_replier_raw_send,
-	.recv = pnc_sock_queue_recv,
-	.unrecv = pnc_sock_queue_unrecv,
-	.deliver = pnc_replier_raw_deliver,
-	.set_int = pnc_replier_set_int,
-	.get_int = pnc_replier_get_int,
-};
+PNC_REPLIER_PROTOCOLS(pnc_proto_rep0, pnc_proto_xrep0, "rep", "req", 0x31, 0x30);

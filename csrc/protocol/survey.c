@@ -261,35 +261,5 @@ const pnc_proto_ops pnc_proto_xsurveyor0 = {
 	.get_int = surveyor_get_int,
 };
 
-const pnc_proto_ops pnc_proto_respondent0 = {
-	.name = "respondent",
-	.peer_name = "surveyor",
-	.self_id = 0x63,
-	.peer_id = 0x62,
-	.contexts = 1,
-	.ctx_size = sizeof(pnc_replier_ctx),
-	.init = pnc_replier_init,
-	.fini = pnc_replier_fini,
-	.send = pnc_replier_send,
-	.recv = pnc_replier_recv,
-	.unrecv = pnc_replier_unrecv,
-	.deliver = pnc_replier_deliver,
-	.set_int = pnc_replier_set_int,
-	.get_int = pnc_replier_get_int,
-};
-
-const pnc_proto_ops pnc_proto_xrespondent0 = {
-	.name = "respondent",
-	.peer_name = "surveyor",
-	.self_id = 0x63,
-	.peer_id = 0x62,
-	.raw = 1,
-	.init = pnc_replier_init,
-	.fini = pnc_replier_fini,
-	.send = pnc_replier_raw_send,
-	.recv = pnc_sock_queue_recv,
-	.unrecv = pnc_sock_queue_unrecv,
-	.deliver = pnc_replier_raw_deliver,
-	.set_int = pnc_replier_set_int,
-	.get_int = pnc_replier_get_int,
-};
+PNC_REPLIER_PROTOCOLS(pnc_proto_respondent0, pnc_proto_xrespondent0, "respondent",
+    "surveyor", 0x63, 0x62);
