@@ -12,14 +12,26 @@ from .sendrecv import SLICE_MS
 _ESLICE = lib.PNC_ESLICE
 
 
+def _check_pair(a, b):
+    cooked = [s for s in (a, b) if s is not None and not s.raw]
+    if cooked:
+        raise exception_for(lib.PNC_EINVAL, "device(%r, %r): %s not raw; open device "
+                            "sockets with raw=True" % (a, b, ", ".join(map(repr, cooked))))
+    if b is None and a.peer != a.protocol:
+        raise exception_for(lib.PNC_EINVAL, "device(%r): one socket can only reflect "
+                            "when it is its own peer (Bus0, Pair1)" % a)
+    if b is not None and (a.peer != b.protocol or b.peer != a.protocol):
+        raise exception_for(lib.PNC_EINVAL, "device(%r, %r): %s and %s are not each "
+                            "other's peers" % (a, b, a.protocol_name, b.protocol_name))
+
+
 def device(a, b=None):
     """Forwards until either socket closes (or Ctrl-C); then returns."""
+    _check_pair(a, b)
     pp = ffi.new("pnc_device **")
     rv = lib.pnc_device_start(a._sock, b._sock if b is not None else ffi.NULL, pp)
     if rv:
-        raise exception_for(rv, "device(%r, %r): needs raw sockets that are each "
-                                "other's peers, or one raw socket that is its own peer"
-                            % (a, b))
+        raise exception_for(rv, "device(%r, %r)" % (a, b))
     try:
         rv = lib.pnc_device_wait(pp[0], SLICE_MS)
         while rv == _ESLICE:

@@ -7,7 +7,7 @@ message can be filled in place before it is sent) and keeps the memory
 alive for as long as the view lives; ``bytes`` is a copy.  Sending hands
 the memory to the core, or a copy of it when views of it are still alive.
 """
-import sys
+import weakref
 
 from ._core import ffi, lib
 from .exceptions import MessageStateError, check
@@ -26,7 +26,7 @@ class Message:
     through ``buffer``.
     """
 
-    __slots__ = ("_op", "pipe_id", "__weakref__")
+    __slots__ = ("_op", "_views", "pipe_id", "__weakref__")
 
     def __init__(self, data=b"", pipe=None, *, size=None, header=None):
         pp = ffi.new("pnc_msg **")
@@ -51,6 +51,7 @@ class Message:
         op.body = ffi.cast("char *", lib.pnc_msg_body(pp[0]))
         op.len = lib.pnc_msg_len(pp[0])
         self._op = op
+        self._views = None
         self.pipe_id = getattr(pipe, "id", pipe) if pipe is not None else 0
 
     @classmethod
@@ -58,6 +59,7 @@ class Message:
         """A received message: the Message now shares the op that owns it."""
         self = cls.__new__(cls)
         self._op = op
+        self._views = None
         self.pipe_id = lib.pnc_msg_pipe_id(op.msg)
         return self
 
@@ -71,8 +73,12 @@ class Message:
     def buffer(self):
         """A writable memoryview of the body: the core's memory, no copy."""
         op = self._live_op()
-        # The view's pointer keeps the op (the owner) alive through the lambda.
+        # The view's pointer keeps the op (the owner) alive through the lambda,
+        # and is watched, so a send knows whether a view is still alive.
         body = ffi.gc(op.body, lambda _body, owner=op: None)
+        if self._views is None:
+            self._views = weakref.WeakSet()
+        self._views.add(body)
         return memoryview(ffi.buffer(body, op.len))
 
     @property
@@ -107,13 +113,12 @@ class Message:
         """(core message, is_copy) to send.  The Message stays as it is until
         ``_sent`` says the core took it."""
         op = self._live_op()
-        # Only our reference (and getrefcount's argument)?  Then no view of
-        # the memory is alive and the core may take it as it is.
         lib.pnc_msg_set_pipe_id(op.msg, self.pipe_id)
-        if hasattr(sys, "getrefcount") and sys.getrefcount(op) <= 2:
+        if not self._views:
             return op.msg, False
+        # A view of this memory is alive: the core must not take it.
         pp = ffi.new("pnc_msg **")
-        check(lib.pnc_msg_from(pp, op.body, op.len), "copy of a viewed Message")
+        check(lib.pnc_msg_dup(pp, op.msg), "copy of a viewed Message")
         return pp[0], True
 
     def _sent(self, was_copy):
@@ -125,6 +130,7 @@ class Message:
     def close(self):
         """Lets go of the memory (at once, unless views of it are alive)."""
         self._op = None
+        self._views = None
 
     def __enter__(self):
         return self

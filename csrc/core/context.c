@@ -165,7 +165,9 @@ op_wait(pnc_op *op, int64_t timeout, int slice_ms, pnc_wait *w)
 {
 	int64_t now = pnc_clock_ms();
 
-	if (op->deadline == 0)
+	w->first = op->deadline == 0;
+	w->note = &op->note;
+	if (w->first)
 		op->deadline = timeout < 0 ? PNC_FOREVER : now + timeout;
 	w->deadline = op->deadline;
 	w->until = slice_ms > 0 && now + slice_ms < op->deadline ? now + slice_ms

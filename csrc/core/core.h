@@ -83,7 +83,6 @@ int pnc_msg_body_pull_u32(pnc_msg *m, uint32_t *vp); /* body word -> header */
 void pnc_msg_header_clear(pnc_msg *m);
 int pnc_msg_header_set(pnc_msg *m, const void *h, size_t len);
 int pnc_msg_header_pop_u32(pnc_msg *m, uint32_t *vp); /* the first word */
-int pnc_msg_dup(pnc_msg **dup, const pnc_msg *m);
 /*
  * Moves a request backtrace (words up to and including the first with its
  * top bit set) from the body to the header.  PNC_EPROTO if the body ends
@@ -187,11 +186,14 @@ int pnc_io_on_thread(void);
  * How long an operation step may wait: `until` is the end of this call
  * (its slice), `deadline` the operation's own.  A wait that reaches `until`
  * first says PNC_ESLICE (the caller will come back), one that reaches the
- * deadline PNC_ETIMEDOUT.
+ * deadline PNC_ETIMEDOUT.  What a protocol must remember across slices
+ * (which request a recv waits for) goes in *note, set on the first call.
  */
 typedef struct pnc_wait {
 	int64_t until;
 	int64_t deadline;
+	int first;      /* the operation's first call (its first slice) */
+	uint64_t *note; /* the protocol's note about the operation */
 } pnc_wait;
 
 /* Protocols: each a table of operations. */

@@ -76,6 +76,8 @@ int pnc_msg_alloc(pnc_msg **msgp, size_t size);
 /* data NULL: the body is zeroed. */
 int pnc_msg_from(pnc_msg **msgp, const void *data, size_t size);
 void pnc_msg_free(pnc_msg *msg);
+/* A copy with the same header and pipe id. */
+int pnc_msg_dup(pnc_msg **dupp, const pnc_msg *msg);
 void *pnc_msg_body(pnc_msg *msg);
 size_t pnc_msg_len(const pnc_msg *msg);
 void *pnc_msg_header(pnc_msg *msg);
@@ -111,7 +113,8 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  */
 typedef struct pnc_op {
 	int64_t deadline;
-	pnc_ctx *ctx; /* the context it ran in */
+	uint64_t note; /* the protocol's, kept from one slice to the next */
+	pnc_ctx *ctx;  /* the context it ran in */
 	pnc_msg *msg;
 	char *body;
 	size_t len;

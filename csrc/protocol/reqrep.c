@@ -232,9 +232,13 @@ req0_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	req0_ctx *r = c->pdata;
-	uint32_t gen = r->gen;
+	uint32_t gen;
 	int rv;
 
+	/* The request this recv is for: a send between slices cancels it. */
+	if (w->first)
+		*w->note = r->gen;
+	gen = (uint32_t) *w->note;
 	for (;;) {
 		if (r->reply != NULL) {
 			*mp = r->reply;

@@ -133,23 +133,27 @@ surveyor_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	surveyor_ctx *sc = c->pdata;
-	uint32_t gen = sc->gen;
-	int waited = 0, rv;
+	uint32_t gen;
+	int began_active, rv;
 
+	/* Which survey this recv is for, and whether it was still running. */
+	if (w->first)
+		*w->note = ((uint64_t) sc->gen << 1) | (sc->state == SURVEY_ACTIVE);
+	gen = (uint32_t) (*w->note >> 1);
+	began_active = (int) (*w->note & 1);
 	for (;;) {
 		if ((*mp = pnc_ring_get(&sc->responses)) != NULL)
 			return 0;
 		if (sc->gen != gen)
 			return PNC_ECANCELED; /* a newer survey took over */
 		if (sc->state != SURVEY_ACTIVE)
-			/* The survey ran out while this call waited for it. */
-			return waited && sc->state == SURVEY_EXPIRED ? PNC_ETIMEDOUT
-			                                             : PNC_ESTATE;
+			/* The survey ran out while this recv waited for it. */
+			return began_active && sc->state == SURVEY_EXPIRED ? PNC_ETIMEDOUT
+			                                                   : PNC_ESTATE;
 		if (flags & PNC_FLAG_NONBLOCK)
 			return PNC_EAGAIN;
 		if ((rv = pnc_ctx_wait(c, &s->cv_recv, &s->recv_waiters, w)) != 0)
 			return rv;
-		waited = 1;
 	}
 }
 
