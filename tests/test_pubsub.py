@@ -1,0 +1,141 @@
+"""pub/sub semantics (wire.md section 3): topic prefix filtering inside SUB,
+empty topic, no topic, unsubscribe, NotSupported directions, PUB never
+blocks, and a SUB peer that breaks the protocol by sending."""
+
+import pytest
+
+from pynng_core import NoEntry, NotSupported, Pub0, Sub0, Timeout
+from peers import closed_by_peer
+from protocol_peers import (
+    RawPeer, recv_all, recv_skipping, send_until_received, sock,
+)
+
+TRANSPORTS = ["tcp", "ipc", "inproc"]
+MESSAGES = [b"", b"a", b"ab", b"abc", b"b", b"ba", b"\x00a", b"xyz"]
+
+
+def pubsub(url, **sub_kwargs):
+    pub = sock(Pub0, listen=url)
+    sub = sock(Sub0, **sub_kwargs)
+    sub.dial(url, block=True)
+    return pub, sub
+
+
+def published(pub, sub, messages):
+    """Sync over the b"sync" topic, publish ``messages``, return what sub
+    received (sync leftovers removed) until it is quiet."""
+    sub.subscribe(b"sync")
+    send_until_received(pub, sub, b"sync")
+    sub.unsubscribe(b"sync")
+    for m in messages:
+        pub.send(m)
+    pub.send(b"sync-end")  # not subscribed any more: never seen
+    return [m for m in recv_all(sub) if not m.startswith(b"sync")]
+
+
+@pytest.mark.parametrize("topics,expected", [
+    ([b"a"], [b"a", b"ab", b"abc"]),
+    ([b"ab"], [b"ab", b"abc"]),
+    (["a", "x"], [b"a", b"ab", b"abc", b"xyz"]),
+    (b"b", [b"b", b"ba"]),
+    ("ba", [b"ba"]),
+    ([b"\x00"], [b"\x00a"]),
+    ([b"abcd"], []),
+    ([b""], MESSAGES),
+    ([b"", b"a"], MESSAGES),  # overlapping topics: still one copy each
+])
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_topic_prefix_matching(transport, topics, expected, make_url):
+    pub, sub = pubsub(make_url(transport), topics=topics)
+    with pub, sub:
+        assert published(pub, sub, MESSAGES) == expected
+
+
+def test_subscribe_method_and_no_subscription(make_url):
+    pub, sub = pubsub(make_url("tcp"))
+    with pub, sub:
+        assert published(pub, sub, MESSAGES) == []  # no topic: nothing
+        sub.subscribe("ab")
+        sub.subscribe(b"x")
+        assert published(pub, sub, MESSAGES) == [b"ab", b"abc", b"xyz"]
+
+
+def test_unsubscribe(make_url):
+    pub, sub = pubsub(make_url("tcp"), topics=[b"a", b"b"])
+    with pub, sub:
+        assert published(pub, sub, [b"a1", b"b1", b"c1"]) == [b"a1", b"b1"]
+        sub.unsubscribe(b"a")
+        assert published(pub, sub, [b"a2", b"b2", b"c2"]) == [b"b2"]
+        sub.unsubscribe("b")
+        assert published(pub, sub, [b"a3", b"b3"]) == []
+        with pytest.raises(NoEntry):
+            sub.unsubscribe(b"b")
+        with pytest.raises(NoEntry):
+            sub.unsubscribe(b"never subscribed")
+
+
+def test_unsubscribe_unknown_on_context(make_url):
+    with sock(Sub0) as sub:
+        ctx = sub.new_context()
+        ctx.subscribe(b"t")
+        ctx.unsubscribe(b"t")
+        with pytest.raises(NoEntry):
+            ctx.unsubscribe(b"t")
+
+
+def test_sub_send_and_pub_recv_not_supported():
+    with sock(Sub0) as sub, sock(Pub0) as pub:
+        with pytest.raises(NotSupported):
+            sub.send(b"x")
+        with pytest.raises(NotSupported):
+            pub.recv()
+
+
+@pytest.mark.timeout(120)
+def test_pub_never_blocks_on_a_subscriber_that_does_not_read(make_url):
+    """100k messages to a subscriber that never reads: every send returns
+    (PUB drops for a slow subscriber); afterwards the subscriber still gets
+    the newest messages, in order."""
+    pub, sub = pubsub(make_url("tcp"), topics=b"")
+    with pub, sub:
+        send_until_received(pub, sub, b"sync")
+        pub.send_timeout = 2000  # a blocked send would raise Timeout
+        payload = b"x" * 100
+        for i in range(100_000):
+            pub.send(b"%06d" % i + payload)
+        pub.send(b"final")
+        seen = []
+        while True:
+            m = recv_skipping(sub, b"sync")
+            if m == b"final":
+                break
+            seen.append(int(m[:6]))
+        assert seen == sorted(seen), "messages reordered"
+        # Fresh messages still flow.
+        pub.send(b"after")
+        assert sub.recv() == b"after"
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_sub_peer_that_sends_is_disconnected(transport, make_url):
+    url = make_url(transport)
+    pub, good = pubsub(url, topics=b"")
+    with pub, good:
+        with RawPeer(url, "sub0", expect_peer="pub0") as bad:
+            # The raw SUB is connected: it receives what PUB sends.
+            bad.sock.settimeout(0.05)
+            for _ in range(200):
+                pub.send(b"hello raw")
+                try:
+                    got = bad.recv(timeout=0.05)
+                except OSError:
+                    continue
+                assert got == b"hello raw"
+                break
+            else:
+                pytest.fail("raw SUB peer never received a message")
+            bad.send(b"a SUB must never send")
+            assert closed_by_peer(bad.sock), "PUB kept a SUB peer that sent data"
+        # The well-behaved subscriber is unaffected.
+        pub.send(b"still here")
+        assert recv_skipping(good, b"hello raw") == b"still here"
