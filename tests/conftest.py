@@ -5,7 +5,11 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import pynng_core.poller  # noqa: E402
 from peers import UrlFactory  # noqa: E402
+
+# The core's I/O pollers: the whole suite runs under each.
+POLLERS = ["epoll", "poll"] if sys.platform.startswith("linux") else ["poll"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -13,6 +17,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(60))
+
+
+@pytest.fixture(autouse=True, params=POLLERS)
+def poller(request):
+    """Every test runs once per I/O poller (live connections move along)."""
+    pynng_core.poller.use(request.param)
+    assert pynng_core.poller.current() == request.param
+    return request.param
 
 
 @pytest.fixture

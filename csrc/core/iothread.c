@@ -24,6 +24,7 @@ static struct {
 	pnc_list timers;   /* sorted by deadline */
 	pnc_list tasks;
 	const pnc_poller_ops *want_ops; /* a switch asked for */
+	pnc_cv switched;
 } io = { .mtx = PNC_MTX_INITIALIZER };
 
 static uint32_t last_id;
@@ -193,8 +194,10 @@ io_switch_poller_locked(void)
 	void *state;
 
 	io.want_ops = NULL;
-	if (ops == io.ops || ops->open(&state) != 0)
+	if (ops == io.ops || ops->open(&state) != 0) {
+		pnc_cv_wake(&io.switched);
 		return;
+	}
 	PNC_LIST_EACH(&io.registry, n) {
 		pnc_pollfd *pfd = PNC_CONTAINER(n, pnc_pollfd, node);
 		ops->add(state, pfd->fd, pfd->events, pfd);
@@ -202,6 +205,7 @@ io_switch_poller_locked(void)
 	io.ops->close(io.state);
 	io.ops = ops;
 	io.state = state;
+	pnc_cv_wake(&io.switched);
 }
 
 static int
@@ -331,6 +335,7 @@ pnc_io_start(void)
 		pnc_atfork_child(io_forget_parent);
 		atfork_set = 1;
 	}
+	pnc_cv_init(&io.switched);
 	pnc_list_init(&io.registry);
 	pnc_list_init(&io.timers);
 	pnc_list_init(&io.tasks);
@@ -374,8 +379,12 @@ pnc_poller_set(const char *name)
 		return PNC_ENOTSUP;
 	pnc_mtx_lock(&io.mtx);
 	io.want_ops = ops;
-	if (io.running)
+	if (io.running && !pnc_thread_is_self(&io.thread)) {
+		/* Back only once every descriptor is on the new poller. */
 		io_wake_locked();
+		while (io.want_ops != NULL)
+			pnc_cv_wait_until(&io.switched, &io.mtx, PNC_FOREVER);
+	}
 	pnc_mtx_unlock(&io.mtx);
 	return 0;
 }

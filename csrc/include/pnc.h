@@ -66,7 +66,8 @@ const char *pnc_version(void);
 
 /*
  * The I/O poller: "epoll" (Linux) or "poll" (portable).  Switching moves
- * every registered descriptor to the new poller on the I/O thread.
+ * every registered descriptor to the new poller on the I/O thread, and
+ * returns when that is done.
  */
 int pnc_poller_set(const char *name);
 const char *pnc_poller_name(void);
