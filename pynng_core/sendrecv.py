@@ -6,7 +6,11 @@ received message stays owned by its operation record until the receiving
 method returns; an exception before that (Ctrl-C lands after any C call)
 puts it back at the front of its queue, so an interrupt loses nothing.
 """
+import functools
+
+from . import aio
 from ._core import ffi, lib
+from . import exceptions
 from .exceptions import exception_for
 from .message import Message, new_op
 
@@ -28,7 +32,8 @@ def _flags(block):
 
 
 class SendRecv:
-    """Subclasses set ``_handle`` (the core object) and the core functions."""
+    """Subclasses set ``_handle`` (the core object), ``_ctx`` (the core
+    context async operations run in) and the core functions."""
 
     _send_data_fn = None
     _send_fn = None
@@ -101,6 +106,80 @@ class SendRecv:
         except BaseException:
             lib.pnc_op_unget(op)
             raise
+
+    # -- async: asyncio or trio, whichever runs the coroutine --------------
+
+    async def asend(self, data):
+        """Sends bytes or any buffer, without blocking the event loop."""
+        src = data if type(data) is bytes else ffi.from_buffer(data)
+        pp = ffi.new("pnc_msg **")
+        rv = lib.pnc_msg_from(pp, src, len(src))
+        if rv:
+            raise self._error(rv, "asend")
+        try:
+            await self._asend_core(pp[0], "asend")
+        except BaseException:
+            lib.pnc_msg_free(pp[0])  # not sent: the core did not take it
+            raise
+
+    async def asend_msg(self, msg):
+        """Sends a Message (its memory handed over, as send_msg)."""
+        ptr, was_copy = msg._for_send()
+        try:
+            await self._asend_core(ptr, "asend_msg")
+        except BaseException:
+            if was_copy:
+                lib.pnc_msg_free(ptr)
+            raise
+        msg._sent(was_copy)
+
+    async def _asend_core(self, msg_ptr, what):
+        step = functools.partial(lib.pnc_ctx_send_async, self._ctx, msg_ptr)
+        rv = await aio.run(step, ffi.new("pnc_op *"))
+        if rv:
+            raise self._error(rv, what)
+
+    async def _atake(self, op, what):
+        step = functools.partial(lib.pnc_ctx_recv_async, self._ctx)
+        rv = await aio.run(step, op)
+        if rv:
+            raise self._error(rv, what)
+
+    async def arecv(self):
+        """Receives the next message as bytes, without blocking the loop."""
+        op = new_op()
+        try:
+            await self._atake(op, "arecv")
+            return ffi.unpack(op.body, op.len)
+        except BaseException:
+            lib.pnc_op_unget(op)
+            raise
+
+    async def arecv_msg(self):
+        """Receives a Message (zero copy), without blocking the loop."""
+        op = new_op()
+        try:
+            await self._atake(op, "arecv_msg")
+            return Message._wrap(op)
+        except BaseException:
+            lib.pnc_op_unget(op)
+            raise
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        """``async for msg in sock``: messages as bytes until it closes."""
+        try:
+            return await self.arecv()
+        except exceptions.Closed:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
 
     def _error(self, rv, what):
         return exception_for(rv, "%s on %s" % (what, self._describe()))

@@ -76,9 +76,9 @@ pnc_ctx_close_locked(pnc_ctx *c)
 	pnc_list_remove(&c->sock_node);
 	if (s->proto->ctx_close != NULL)
 		s->proto->ctx_close(c);
-	/* Its waiters sleep on the socket's condition variables. */
-	pnc_cv_wake(&s->cv_recv);
-	pnc_cv_wake(&s->cv_send);
+	/* Its waiters look again, and find it closed. */
+	pnc_sock_wake(s, PNC_WAKE_RECV, 1, c);
+	pnc_sock_wake(s, PNC_WAKE_SEND, 1, c);
 }
 
 int
@@ -174,9 +174,8 @@ op_wait(pnc_op *op, int64_t timeout, int slice_ms, pnc_wait *w)
 	                                                         : op->deadline;
 }
 
-/* Runs one send or recv step with the socket locked. */
-static int
-ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
+int
+pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 {
 	pnc_socket *s = c->sock;
 	const pnc_proto_ops *proto = s->proto;
@@ -199,7 +198,7 @@ pnc_ctx_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 	int rv;
 
 	pnc_mtx_lock(&c->sock->mtx);
-	rv = ctx_run(c, m, flags, op, slice_ms);
+	rv = pnc_ctx_run(c, m, flags, op, slice_ms);
 	pnc_mtx_unlock(&c->sock->mtx);
 	return rv;
 }
@@ -210,7 +209,7 @@ pnc_ctx_recv(pnc_ctx *c, int flags, pnc_op *op, int slice_ms)
 	int rv;
 
 	pnc_mtx_lock(&c->sock->mtx);
-	rv = ctx_run(c, NULL, flags, op, slice_ms);
+	rv = pnc_ctx_run(c, NULL, flags, op, slice_ms);
 	pnc_mtx_unlock(&c->sock->mtx);
 	if (rv == 0) {
 		op->body = (char *) pnc_msg_body(op->msg);
@@ -275,7 +274,8 @@ pnc_op_unget(pnc_op *op)
 	if (c->closed || s->closed || s->proto->unrecv == NULL ||
 	    s->proto->unrecv(c, m) != 0)
 		pnc_msg_free(m);
-	pnc_cv_wake(&s->cv_recv);
+	else
+		pnc_sock_wake(s, PNC_WAKE_RECV, 0, NULL);
 	pnc_mtx_unlock(&s->mtx);
 }
 
@@ -363,4 +363,16 @@ pnc_socket_set_bytes(pnc_socket *s, const char *name, const void *data,
     size_t len)
 {
 	return pnc_ctx_set_bytes(s->dflt, name, data, len);
+}
+
+pnc_ctx *
+pnc_socket_context(pnc_socket *s)
+{
+	return s->dflt;
+}
+
+int64_t
+pnc_clock_now_ms(void)
+{
+	return pnc_clock_ms();
 }

@@ -260,6 +260,8 @@ void pnc_ctx_rele(pnc_ctx *c);
 int pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, const pnc_wait *w);
 void pnc_ctx_close_locked(pnc_ctx *c);
 int pnc_sock_ctx_init(pnc_socket *s); /* makes the default context */
+/* One send (m) or recv step, socket locked. */
+int pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms);
 /*
  * A context's timer holds a reference to it while armed; its callback
  * ends with pnc_ctx_rele, outside the socket lock.
@@ -290,6 +292,7 @@ struct pnc_socket {
 	pnc_idmap pipe_ids; /* the attached pipes by id */
 	pnc_list paused; /* pipes not read while recvq is full */
 	pnc_list endpoints;
+	pnc_list waiters[2]; /* async operations waiting: recv, send */
 	/* options */
 	int64_t recv_timeout;
 	int64_t send_timeout;
@@ -304,6 +307,14 @@ struct pnc_socket {
 
 void pnc_sock_hold(pnc_socket *s);
 void pnc_sock_rele(pnc_socket *s);
+/*
+ * Wakes what waits to receive (or send): blocked threads and async waiters,
+ * one or all, or all of one context's.  Protocols call it wherever their
+ * state changed in a way a waiter must look at.
+ */
+#define PNC_WAKE_RECV 0
+#define PNC_WAKE_SEND 1
+void pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only);
 /* The generic receive queue, bounded by recv-buffer (at least 1). */
 int pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 int pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w);

@@ -52,8 +52,8 @@ pipeset_drain(pnc_socket *s, pnc_pipeset *ps)
 			(void) pnc_ring_unget(&s->sendq, m); /* pipe gone: keep it */
 		pipeset_requeue(ps, p);
 	}
-	if (s->send_waiters > 0 && !pnc_list_empty(&ps->ready))
-		pnc_cv_wake_one(&s->cv_send);
+	if (!pnc_list_empty(&ps->ready))
+		pnc_sock_wake(s, PNC_WAKE_SEND, 0, NULL);
 }
 
 void
@@ -96,8 +96,8 @@ pnc_pipeset_try_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m,
 			if (sentp != NULL)
 				*sentp = p;
 			/* Another sender may be waiting for a pipe we left ready. */
-			if (s->send_waiters > 0 && !pnc_list_empty(&ps->ready))
-				pnc_cv_wake_one(&s->cv_send);
+			if (!pnc_list_empty(&ps->ready))
+				pnc_sock_wake(s, PNC_WAKE_SEND, 0, NULL);
 			return 0;
 		}
 		/* That pipe went away meanwhile: try the next. */

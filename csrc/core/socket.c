@@ -38,6 +38,8 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw)
 	pnc_list_init(&s->paused);
 	pnc_list_init(&s->endpoints);
 	pnc_list_init(&s->ctxs);
+	pnc_list_init(&s->waiters[PNC_WAKE_RECV]);
+	pnc_list_init(&s->waiters[PNC_WAKE_SEND]);
 	s->recv_timeout = -1;
 	s->send_timeout = -1;
 	s->recv_buffer = 1;
@@ -148,8 +150,7 @@ pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 		pnc_msg_free(m); /* out of memory: drop, as a full queue would */
 		return PNC_EAGAIN;
 	}
-	if (s->recv_waiters > 0)
-		pnc_cv_wake_one(&s->cv_recv);
+	pnc_sock_wake(s, PNC_WAKE_RECV, 0, NULL);
 	return (int) s->recvq.len >= sock_recv_limit(s) ? PNC_EAGAIN : 0;
 }
 

@@ -50,6 +50,8 @@
  * before its deadline, so the caller can look at signals and call again.
  */
 #define PNC_ESLICE -1
+/* Not an NNG code: an async operation is waiting; its waiter will fire. */
+#define PNC_EPENDING -2
 
 /* Flags for send, recv, dial and listen (NNG's values). */
 #define PNC_FLAG_NONBLOCK 2
@@ -186,6 +188,30 @@ int pnc_dialer_close(pnc_dialer *d);
 void pnc_dialer_release(pnc_dialer *d);
 int pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *valuep);
 const char *pnc_dialer_url(const pnc_dialer *d);
+
+/*
+ * Async operations for event loops.  A completion queue has a descriptor
+ * the loop watches; drain gives the tokens of the waiters that fired.  An
+ * async send or recv either completes at once (0, or an error) or returns
+ * PNC_EPENDING with a waiter registered; when its token comes out of the
+ * queue, try again with the same op and release the old waiter.  `final`
+ * is the last try when the op's deadline passed (PNC_ETIMEDOUT if nothing
+ * came).  release(w, 1) on a waiter given up (a cancelled coroutine) passes
+ * its wake-up, if it had one, to another waiter.
+ */
+typedef struct pnc_aioq pnc_aioq;
+typedef struct pnc_waiter pnc_waiter;
+int pnc_aioq_open(pnc_aioq **qp);
+void pnc_aioq_close(pnc_aioq *q);
+int pnc_aioq_fd(const pnc_aioq *q);
+int pnc_aioq_drain(pnc_aioq *q, uint64_t *tokens, int max);
+int pnc_ctx_recv_async(pnc_ctx *ctx, pnc_op *op, pnc_aioq *q, uint64_t token,
+    int final, pnc_waiter **wp);
+int pnc_ctx_send_async(pnc_ctx *ctx, pnc_msg *msg, pnc_op *op, pnc_aioq *q,
+    uint64_t token, int final, pnc_waiter **wp);
+void pnc_waiter_release(pnc_waiter *w, int pass_on);
+pnc_ctx *pnc_socket_context(pnc_socket *sock); /* its default context */
+int64_t pnc_clock_now_ms(void);                /* the clock of op deadlines */
 
 /*
  * Devices forward between two raw sockets that are each other's peers (or

@@ -149,7 +149,7 @@ sub0_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 	}
 	if (first != NULL) {
 		sub0_enqueue(s, first->pdata, m);
-		pnc_cv_wake(&s->cv_recv);
+		pnc_sock_wake(s, PNC_WAKE_RECV, 1, NULL);
 	} else {
 		pnc_msg_free(m);
 	}

@@ -183,7 +183,7 @@ req0_pipe_stop(pnc_socket *s, pnc_pipe *p)
 		} else {
 			req0_end(r);
 			r->err = PNC_ECONNRESET;
-			pnc_cv_wake(&s->cv_recv);
+			pnc_sock_wake(s, PNC_WAKE_RECV, 1, r->ctx);
 		}
 	}
 }
@@ -294,7 +294,7 @@ req0_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 	m->pipe_id = p->id;
 	req0_end(r);
 	r->reply = m;
-	pnc_cv_wake(&s->cv_recv);
+	pnc_sock_wake(s, PNC_WAKE_RECV, 1, r->ctx);
 	return 0;
 }
 

@@ -96,7 +96,7 @@ surveyor_timer_cb(void *arg)
 	pnc_mtx_lock(&s->mtx);
 	if (sc->state == SURVEY_ACTIVE) {
 		surveyor_end(sc, SURVEY_EXPIRED);
-		pnc_cv_wake(&s->cv_recv);
+		pnc_sock_wake(s, PNC_WAKE_RECV, 1, c);
 	}
 	pnc_mtx_unlock(&s->mtx);
 	pnc_ctx_rele(c);
@@ -182,7 +182,7 @@ surveyor_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 	}
 	pnc_msg_header_clear(m);
 	m->pipe_id = p->id;
-	pnc_cv_wake(&s->cv_recv);
+	pnc_sock_wake(s, PNC_WAKE_RECV, 1, sc->ctx);
 	return 0;
 }
 

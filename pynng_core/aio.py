@@ -1,0 +1,155 @@
+"""Async send and receive under asyncio and trio (detected at call time).
+
+Each event loop (each trio run) gets a completion queue from the core; its
+descriptor is watched by the loop, and one wake-up drains every operation
+that became ready.  The core never calls Python: a ready operation only
+makes its coroutine try again.  Because the core takes nothing for a
+coroutine until it tries, a cancelled await (a timeout, a task cancel)
+loses no message; a later receive gets it.
+"""
+import asyncio
+import itertools
+import weakref
+
+from ._core import ffi, lib
+from .exceptions import check
+
+PENDING = lib.PNC_EPENDING
+_FOREVER = 2 ** 63 - 1
+_BATCH = 256
+
+
+def _library():
+    """"asyncio" or "trio": whichever is running this coroutine."""
+    try:
+        import sniffio
+        return sniffio.current_async_library()
+    except ImportError:
+        return "asyncio"
+
+
+class _Completions:
+    """A core completion queue and the wake-ups waiting on it."""
+
+    def __init__(self):
+        qp = ffi.new("pnc_aioq **")
+        check(lib.pnc_aioq_open(qp), "an async completion queue")
+        self.queue = qp[0]
+        self.fd = lib.pnc_aioq_fd(self.queue)
+        self._tokens = ffi.new("uint64_t[]", _BATCH)
+        self._counter = itertools.count(1)
+        self._wakers = {}  # token -> callable waking its coroutine
+
+    def token(self):
+        return next(self._counter)
+
+    def drain(self):
+        """Wakes every coroutine whose operation is ready (many per call)."""
+        while True:
+            n = lib.pnc_aioq_drain(self.queue, self._tokens, _BATCH)
+            for i in range(n):
+                wake = self._wakers.pop(self._tokens[i], None)
+                if wake is not None:
+                    wake()
+            if n < _BATCH:
+                return
+
+    def __del__(self):
+        # A waiter still registered would fire into this queue: keep it then.
+        if not self._wakers and lib is not None:
+            lib.pnc_aioq_close(self.queue)
+
+
+class _AsyncioCompletions(_Completions):
+    def __init__(self, loop):
+        super().__init__()
+        self._loop = loop
+        loop.add_reader(self.fd, self.drain)
+
+    async def wait(self, token, deadline_ms):
+        """Until the token fires (False) or the deadline passes (True)."""
+        future = self._loop.create_future()
+        self._wakers[token] = lambda: future.done() or future.set_result(False)
+        timer = None
+        if deadline_ms != _FOREVER:
+            delay = max(0, deadline_ms - lib.pnc_clock_now_ms()) / 1000
+            timer = self._loop.call_later(delay, lambda: future.done() or future.set_result(True))
+        try:
+            return await future
+        finally:
+            self._wakers.pop(token, None)
+            if timer is not None:
+                timer.cancel()
+
+
+class _TrioCompletions(_Completions):
+    def __init__(self):
+        import trio
+        super().__init__()
+        self._trio = trio
+        trio.lowlevel.spawn_system_task(self._watch, name="pynng_core completions")
+
+    async def _watch(self):
+        while True:
+            await self._trio.lowlevel.wait_readable(self.fd)
+            self.drain()
+
+    async def wait(self, token, deadline_ms):
+        trio = self._trio
+        event = trio.Event()
+        self._wakers[token] = event.set
+        delay = _FOREVER if deadline_ms == _FOREVER else \
+            max(0, deadline_ms - lib.pnc_clock_now_ms()) / 1000
+        try:
+            with trio.move_on_after(delay if delay != _FOREVER else float("inf")) as scope:
+                await event.wait()
+            return scope.cancelled_caught
+        finally:
+            self._wakers.pop(token, None)
+
+
+_asyncio_queues = weakref.WeakKeyDictionary()
+_trio_queue = None  # a trio RunVar, made on first use
+
+
+def completions():
+    """The completion queue of the running event loop (made on first use)."""
+    global _trio_queue
+    if _library() == "trio":
+        import trio
+        if _trio_queue is None:
+            _trio_queue = trio.lowlevel.RunVar("pynng_core_completions")
+        try:
+            return _trio_queue.get()
+        except LookupError:
+            q = _TrioCompletions()
+            _trio_queue.set(q)
+            return q
+    loop = asyncio.get_running_loop()
+    q = _asyncio_queues.get(loop)
+    if q is None:
+        q = _asyncio_queues[loop] = _AsyncioCompletions(loop)
+    return q
+
+
+async def run(step, op):
+    """Runs an async operation: ``step(op, queue, token, final, waiter_out)``
+    is one core try; between tries the coroutine sleeps until its waiter
+    fires or its deadline passes.  Returns the core's final code."""
+    comp = completions()
+    final = False
+    while True:
+        out = ffi.new("pnc_waiter **")
+        token = comp.token()
+        rv = step(op, comp.queue, token, final, out)
+        if rv != PENDING:
+            return rv
+        waiter = out[0]
+        # No await between the try and here: the loop cannot drain the
+        # token before its waker is in place.
+        try:
+            final = await comp.wait(token, op.deadline)
+        except BaseException:
+            lib.pnc_waiter_release(waiter, 1)  # pass on a wake-up it got
+            raise
+        lib.pnc_waiter_release(waiter, 0)
