@@ -34,6 +34,9 @@ class Context(SendRecv):
     def id(self):
         return lib.pnc_ctx_id(self._handle)
 
+    def _owner(self):
+        return self.socket
+
     def _get_option(self, nng_name, kind):
         out = ffi.new("int64_t *")
         rv = lib.pnc_ctx_get_int(self._handle, nng_name.encode(), out)

@@ -1,6 +1,7 @@
 """Listener and Dialer: the endpoints a socket listens and dials with."""
 from ._core import ffi, lib
 from .exceptions import check
+from .sockaddr import from_core
 
 _ECLOSED = lib.PNC_ECLOSED
 _ESTATE = lib.PNC_ESTATE
@@ -10,6 +11,7 @@ class _Endpoint:
     _close_fn = None
     _release_fn = None
     _get_int_fn = None
+    _id_fn = None
 
     def __init__(self, socket, ptr, url):
         self._ptr = ffi.gc(ptr, type(self)._release_fn)
@@ -23,6 +25,17 @@ class _Endpoint:
             self._closed = True
             type(self)._close_fn(self._ptr)
             self.socket._forget_endpoint(self)
+
+    @property
+    def id(self):
+        return type(self)._id_fn(self._ptr)
+
+    # Options of the connections it makes (the socket's, as nng copies them).
+    recv_max_size = property(lambda self: self._get_int("recv-size-max"))
+    reconnect_time_min = property(lambda self: self._get_int("reconnect-time-min"))
+    reconnect_time_max = property(lambda self: self._get_int("reconnect-time-max"))
+    tcp_nodelay = property(lambda self: bool(self._get_int("tcp-nodelay")))
+    tcp_keepalive = property(lambda self: bool(self._get_int("tcp-keepalive")))
 
     def _get_int(self, nng_name):
         value = ffi.new("int64_t *")
@@ -47,11 +60,19 @@ class Listener(_Endpoint):
     _close_fn = lib.pnc_listener_close
     _release_fn = lib.pnc_listener_release
     _get_int_fn = lib.pnc_listener_get_int
+    _id_fn = lib.pnc_listener_id
 
     @property
     def port(self):
         """The bound TCP port (the real one when the URL asked for port 0)."""
         return self._get_int("tcp-bound-port")
+
+    @property
+    def local_address(self):
+        """The address it listens on (the real port for port 0)."""
+        out = ffi.new("pnc_addr *")
+        check(lib.pnc_listener_addr(self._ptr, out), "address of %r" % self)
+        return from_core(out)
 
 
 class Dialer(_Endpoint):
@@ -60,3 +81,4 @@ class Dialer(_Endpoint):
     _close_fn = lib.pnc_dialer_close
     _release_fn = lib.pnc_dialer_release
     _get_int_fn = lib.pnc_dialer_get_int
+    _id_fn = lib.pnc_dialer_id

@@ -26,7 +26,7 @@ class Message:
     through ``buffer``.
     """
 
-    __slots__ = ("_op", "_views", "pipe_id", "__weakref__")
+    __slots__ = ("_op", "_views", "pipe_id", "_targeted", "_socket", "__weakref__")
 
     def __init__(self, data=b"", pipe=None, *, size=None, header=None):
         pp = ffi.new("pnc_msg **")
@@ -52,16 +52,35 @@ class Message:
         op.len = lib.pnc_msg_len(pp[0])
         self._op = op
         self._views = None
-        self.pipe_id = getattr(pipe, "id", pipe) if pipe is not None else 0
+        self._socket = None
+        self.pipe_id, self._targeted = 0, False
+        if pipe is not None:
+            self.pipe = pipe
 
     @classmethod
-    def _wrap(cls, op):
+    def _wrap(cls, op, socket):
         """A received message: the Message now shares the op that owns it."""
         self = cls.__new__(cls)
         self._op = op
         self._views = None
+        self._socket = socket
         self.pipe_id = lib.pnc_msg_pipe_id(op.msg)
+        self._targeted = False
         return self
+
+    @property
+    def pipe(self):
+        """The Pipe it came in on (received), or the one it is sent to."""
+        if not self.pipe_id or self._socket is None:
+            return None
+        return self._socket._pipe(self.pipe_id)
+
+    @pipe.setter
+    def pipe(self, pipe):
+        """Send it to this peer only (a Pipe, or a pipe id)."""
+        self.pipe_id = getattr(pipe, "id", pipe)
+        self._socket = getattr(pipe, "socket", self._socket)
+        self._targeted = True
 
     def _live_op(self):
         op = self._op
@@ -113,7 +132,8 @@ class Message:
         """(core message, is_copy) to send.  The Message stays as it is until
         ``_sent`` says the core took it."""
         op = self._live_op()
-        lib.pnc_msg_set_pipe_id(op.msg, self.pipe_id)
+        if self._targeted:
+            lib.pnc_msg_set_pipe_id(op.msg, self.pipe_id)
         if not self._views:
             return op.msg, False
         # A view of this memory is alive: the core must not take it.

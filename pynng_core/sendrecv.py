@@ -102,7 +102,7 @@ class SendRecv:
         op = new_op()
         try:
             self._take(op, block, "recv_msg")
-            return Message._wrap(op)
+            return Message._wrap(op, self._owner())
         except BaseException:
             lib.pnc_op_unget(op)
             raise
@@ -160,7 +160,7 @@ class SendRecv:
         op = new_op()
         try:
             await self._atake(op, "arecv_msg")
-            return Message._wrap(op)
+            return Message._wrap(op, self._owner())
         except BaseException:
             lib.pnc_op_unget(op)
             raise
@@ -185,6 +185,10 @@ class SendRecv:
         return exception_for(rv, "%s on %s" % (what, self._describe()))
 
     def _describe(self):
+        raise NotImplementedError
+
+    def _owner(self):
+        """The socket whose pipes its messages come in on."""
         raise NotImplementedError
 
     def __enter__(self):

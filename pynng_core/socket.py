@@ -4,6 +4,8 @@ from .context import Context
 from .endpoints import Dialer, Listener
 from .exceptions import exception_for
 from .options import Option
+from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, Pipe, events,
+                   run_callbacks, stats_dict)
 from .sendrecv import NONBLOCK, SendRecv
 
 # A blocking dial that fails with one of these is not retried in the background.
@@ -34,6 +36,7 @@ class Socket(SendRecv):
     protocol = Option("protocol", readonly=True, doc="The protocol's number.")
     peer = Option("peer", readonly=True, doc="The peer protocol's number.")
     raw = Option("raw", bool, readonly=True, doc="True for a raw socket.")
+    tcp_keepalive = Option("tcp-keepalive", bool, doc="SO_KEEPALIVE on new tcp connections.")
     ttl_max = Option("ttl-max", doc="Most hops a message may take (pair1, rep, respondent).")
 
     def __init__(self, *, dial=None, listen=None, recv_timeout=None,
@@ -54,6 +57,8 @@ class Socket(SendRecv):
         self._dialers = []
         self._listeners = []
         self._closed = False
+        self._pipes = {}  # id -> Pipe, made on first sight
+        self._callbacks = {PRE_CONNECT: [], POST_CONNECT: [], POST_REMOVE: []}
         for attr, value in (("recv_timeout", recv_timeout), ("send_timeout", send_timeout),
                             ("recv_buffer_size", recv_buffer_size),
                             ("send_buffer_size", send_buffer_size),
@@ -167,6 +172,96 @@ class Socket(SendRecv):
         for group in (self._listeners, self._dialers):
             if endpoint in group:
                 group.remove(endpoint)
+
+    # -- pipes and their events -------------------------------------------
+
+    def _pipe_ids(self):
+        ids = ffi.new("uint32_t[]", 256)
+        n = lib.pnc_socket_pipes(self._sock, ids, 256)
+        if n > 256:
+            ids = ffi.new("uint32_t[]", n + 64)
+            n = min(lib.pnc_socket_pipes(self._sock, ids, n + 64), n + 64)
+        return [ids[i] for i in range(n)]
+
+    def _pipe(self, pipe_id):
+        pipe = self._pipes.get(pipe_id)
+        if pipe is None:
+            pipe = self._pipes[pipe_id] = Pipe(self, pipe_id)
+        return pipe
+
+    @property
+    def pipes(self):
+        """The connections this socket has now."""
+        return [self._pipe(i) for i in self._pipe_ids()]
+
+    def _endpoint_by_id(self, endpoint_id):
+        for endpoint in self._listeners + self._dialers:
+            if endpoint.id == endpoint_id:
+                return endpoint
+        return None
+
+    def _add_callback(self, kind, callback):
+        self._callbacks[kind].append(callback)
+        self._watch_pipes()
+
+    def _remove_callback(self, kind, callback):
+        self._callbacks[kind].remove(callback)
+        self._watch_pipes()
+
+    def _watch_pipes(self):
+        mask = sum(kind for kind, cbs in self._callbacks.items() if cbs)
+        if mask:
+            events.watch(self)
+        rv = lib.pnc_socket_watch_pipes(self._sock, mask)
+        if rv:
+            raise exception_for(rv, "pipe callbacks on %s" % self._describe())
+
+    def add_pre_pipe_connect_cb(self, callback):
+        """callback(pipe) before a new pipe joins; closing it refuses the peer."""
+        self._add_callback(PRE_CONNECT, callback)
+
+    def add_post_pipe_connect_cb(self, callback):
+        """callback(pipe) once a new pipe has joined the socket."""
+        self._add_callback(POST_CONNECT, callback)
+
+    def add_post_pipe_remove_cb(self, callback):
+        """callback(pipe) once a pipe has left the socket."""
+        self._add_callback(POST_REMOVE, callback)
+
+    def remove_pre_pipe_connect_cb(self, callback):
+        self._remove_callback(PRE_CONNECT, callback)
+
+    def remove_post_pipe_connect_cb(self, callback):
+        self._remove_callback(POST_CONNECT, callback)
+
+    def remove_post_pipe_remove_cb(self, callback):
+        self._remove_callback(POST_REMOVE, callback)
+
+    def _pipe_event(self, pipe_id, kind):
+        """On the events thread: run this socket's callbacks for a pipe."""
+        pipe = self._pipe(pipe_id)
+        if kind == PRE_CONNECT:
+            run_callbacks(self._callbacks[PRE_CONNECT], pipe, "pre-connect")
+            # Admitted unless a callback closed it (then this is a no-op).
+            lib.pnc_pipe_admit(self._sock, pipe_id, 0 if pipe._closed else 1)
+        elif kind == POST_CONNECT:
+            run_callbacks(self._callbacks[POST_CONNECT], pipe, "post-connect")
+        else:
+            run_callbacks(self._callbacks[POST_REMOVE], pipe, "post-remove")
+            pipe._closed = True
+            self._pipes.pop(pipe_id, None)
+
+    @property
+    def stats(self):
+        """Counters: messages and bytes in and out, pipes opened, closed and
+        refused, messages dropped as too large, with a bad header, or for a
+        full queue."""
+        out = ffi.new("pnc_stats *")
+        lib.pnc_socket_stats(self._sock, out)
+        return stats_dict(out, STAT_FIELDS)
+
+    def _owner(self):
+        return self
 
     def new_context(self):
         """A Context: independent protocol state on this socket (req, rep,

@@ -21,6 +21,7 @@
 #include "../platform/platform.h"
 
 #define PNC_FOREVER INT64_MAX
+#define PNC_STAT(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
 #define PNC_CONTAINER(ptr, type, member) \
 	((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 
@@ -49,6 +50,7 @@ pnc_node *pnc_list_first(const pnc_list *l);
 struct pnc_msg {
 	int refs;         /* fan-out shares one body (pub, bus) */
 	uint32_t pipe_id; /* the pipe it came in on, or the one to send to */
+	int targeted;     /* pipe_id was set to send to that pipe only */
 	size_t cap;       /* bytes in data[] */
 	size_t off;       /* where the body starts in data[] */
 	size_t len;       /* body length */
@@ -290,6 +292,9 @@ struct pnc_socket {
 	pnc_ring sendq; /* messages waiting for a writable pipe */
 	pnc_list pipes;
 	pnc_idmap pipe_ids; /* the attached pipes by id */
+	pnc_list held;      /* new pipes waiting for a pre-connect verdict */
+	int watch;          /* pipe events reported (PNC_PIPE_*) */
+	pnc_stats stats;
 	pnc_list paused; /* pipes not read while recvq is full */
 	pnc_list endpoints;
 	pnc_list waiters[2]; /* async operations waiting: recv, send */
@@ -302,6 +307,7 @@ struct pnc_socket {
 	int64_t reconnect_min;
 	int64_t reconnect_max;
 	int64_t tcp_nodelay;
+	int64_t tcp_keepalive;
 	char name[64];
 };
 
@@ -323,7 +329,12 @@ int pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m);
 int pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 void pnc_sock_resume_pipes(pnc_socket *s);
 int pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p);
-/* Gives m to every pipe that takes more, except pipe `skip`; consumes m. */
+/* To the pipe m->pipe_id names, waiting for it to take more; consumes m. */
+int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
+/*
+ * Gives m to every pipe that takes more (to its target pipe only, if it has
+ * one), except pipe `skip`; consumes m.
+ */
 void pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip);
 
 /*
@@ -362,6 +373,9 @@ typedef struct pnc_endpoint pnc_endpoint;
 typedef struct pnc_pipe_ops {
 	/* Never blocks.  0: taken; PNC_ECLOSED: the pipe is gone, msg kept. */
 	int (*send)(pnc_pipe *p, pnc_msg *m);
+	void (*started)(pnc_pipe *p); /* joined its socket (optional) */
+	int (*addr)(pnc_pipe *p, int remote, pnc_addr *a);
+	int (*get_int)(pnc_pipe *p, const char *name, int64_t *vp); /* optional */
 	int (*writable)(pnc_pipe *p);
 	void (*pause)(pnc_pipe *p, int paused);
 	void (*close)(pnc_pipe *p);
@@ -380,6 +394,7 @@ struct pnc_pipe {
 	pnc_endpoint *ep; /* the dialer or listener it came from */
 	pnc_node sock_node;
 	pnc_node paused_node;
+	pnc_stats stats; /* the message counters */
 	/* for the protocol's use */
 	pnc_node proto_node;
 	int proto_ready;
@@ -392,6 +407,12 @@ void pnc_pipe_hold(pnc_pipe *p);
 void pnc_pipe_rele(pnc_pipe *p);
 /* Detaches from socket and protocol, then has the transport close it. */
 void pnc_pipe_close(pnc_pipe *p);
+/*
+ * The transport's handshake is done: the pipe joins its socket now, or
+ * after a pre-connect verdict; a dialer hears how it went either way.
+ */
+void pnc_pipe_attach(pnc_pipe *p);
+void pnc_pipe_post_event(pnc_socket *s, pnc_pipe *p, int kind); /* socket locked */
 /* Hands received messages up: 1 if reading must pause, -1 if it closed. */
 int pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n);
 void pnc_pipe_became_writable(pnc_pipe *p);
@@ -418,12 +439,14 @@ typedef struct pnc_tran_ops {
 	void (*connect)(pnc_endpoint *ep);
 	void (*ep_close)(pnc_endpoint *ep); /* on the I/O thread */
 	int (*get_int)(pnc_endpoint *ep, const char *name, int64_t *vp);
+	int (*addr)(pnc_endpoint *ep, pnc_addr *a); /* a listener's bound address */
 } pnc_tran_ops;
 
 const pnc_tran_ops *pnc_tran_find(const char *scheme);
 
 /* Dialers and listeners. */
 struct pnc_endpoint {
+	uint32_t id;
 	int refs;
 	int listener;
 	int closed;

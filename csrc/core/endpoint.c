@@ -50,6 +50,7 @@ ep_create(pnc_socket *s, const char *url, int listener, int flags,
 	if ((ep = calloc(1, sizeof(*ep) + tran->ep_size)) == NULL)
 		return PNC_ENOMEM;
 	ep->refs = 2; /* the caller's, and the socket's while attached */
+	ep->id = pnc_next_id();
 	ep->listener = listener;
 	ep->flags = flags;
 	ep->sock = s;
@@ -369,4 +370,22 @@ const char *
 pnc_dialer_url(const pnc_dialer *d)
 {
 	return d->ep.url_text;
+}
+
+uint32_t
+pnc_listener_id(const pnc_listener *l)
+{
+	return l->ep.id;
+}
+
+uint32_t
+pnc_dialer_id(const pnc_dialer *d)
+{
+	return d->ep.id;
+}
+
+int
+pnc_listener_addr(pnc_listener *l, pnc_addr *a)
+{
+	return l->ep.tran->addr(&l->ep, a);
 }

@@ -19,6 +19,7 @@ pnc_msg_alloc(pnc_msg **msgp, size_t size)
 		return PNC_ENOMEM;
 	m->refs = 1;
 	m->pipe_id = 0;
+	m->targeted = 0;
 	m->cap = cap;
 	m->off = PNC_MSG_HEADROOM;
 	m->len = size;
@@ -131,6 +132,7 @@ pnc_msg_dup(pnc_msg **dup, const pnc_msg *m)
 
 	if (rv == 0) {
 		(*dup)->pipe_id = m->pipe_id;
+		(*dup)->targeted = m->targeted;
 		rv = pnc_msg_header_set(*dup, m->data + m->off - m->hlen, m->hlen);
 		if (rv != 0)
 			pnc_msg_free(*dup);
@@ -166,6 +168,7 @@ void
 pnc_msg_set_pipe_id(pnc_msg *m, uint32_t pipe_id)
 {
 	m->pipe_id = pipe_id;
+	m->targeted = pipe_id != 0;
 }
 
 int

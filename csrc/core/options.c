@@ -33,6 +33,7 @@ static const sock_option sock_options[] = {
 	SOPT("reconnect-time-min", OPT_I64, reconnect_min, 0, INT32_MAX),
 	SOPT("reconnect-time-max", OPT_I64, reconnect_max, 0, INT32_MAX),
 	SOPT("tcp-nodelay", OPT_I64, tcp_nodelay, 0, 1),
+	SOPT("tcp-keepalive", OPT_I64, tcp_keepalive, 0, 1),
 	SOPT("socket-name", OPT_STRING, name, 0, 63),
 };
 

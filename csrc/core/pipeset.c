@@ -114,6 +114,8 @@ pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
 
 	if (sentp != NULL)
 		*sentp = NULL;
+	if (m->targeted)
+		return pnc_sock_send_to(c, m, flags, w);
 	for (;;) {
 		/* Queued messages go first, to keep the order. */
 		if (s->sendq.len == 0 && pnc_pipeset_try_send(s, ps, m, sentp) == 0)

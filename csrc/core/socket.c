@@ -34,6 +34,7 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw)
 	pnc_ring_init(&s->recvq);
 	pnc_ring_init(&s->sendq);
 	pnc_list_init(&s->pipes);
+	pnc_list_init(&s->held);
 	pnc_idmap_init(&s->pipe_ids);
 	pnc_list_init(&s->paused);
 	pnc_list_init(&s->endpoints);
@@ -104,6 +105,14 @@ pnc_socket_close(pnc_socket *s)
 		pnc_ep_rele(ep);
 		pnc_mtx_lock(&s->mtx);
 	}
+	while (!pnc_list_empty(&s->held)) {
+		pnc_pipe *p = PNC_CONTAINER(pnc_list_first(&s->held), pnc_pipe,
+		    sock_node);
+		uint32_t id = p->id;
+		pnc_mtx_unlock(&s->mtx);
+		(void) pnc_pipe_admit(s, id, 0);
+		pnc_mtx_lock(&s->mtx);
+	}
 	while (!pnc_list_empty(&s->pipes)) {
 		pnc_pipe *p = PNC_CONTAINER(pnc_list_first(&s->pipes),
 		    pnc_pipe, sock_node);
@@ -147,6 +156,7 @@ pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 {
 	m->pipe_id = p->id;
 	if (pnc_ring_put(&s->recvq, m) != 0) {
+		PNC_STAT(s->stats.dropped_queue_full, 1);
 		pnc_msg_free(m); /* out of memory: drop, as a full queue would */
 		return PNC_EAGAIN;
 	}
@@ -192,10 +202,18 @@ pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 {
 	int rv;
 
+	size_t len = m->len;
+
 	pnc_pipe_hold(p);
 	pnc_mtx_unlock(&s->mtx);
 	rv = p->ops->send(p, m);
 	pnc_mtx_lock(&s->mtx);
+	if (rv == 0) {
+		PNC_STAT(p->stats.msgs_out, 1);
+		PNC_STAT(p->stats.bytes_out, len);
+		PNC_STAT(s->stats.msgs_out, 1);
+		PNC_STAT(s->stats.bytes_out, len);
+	}
 	pnc_pipe_rele(p);
 	return rv;
 }
@@ -231,6 +249,27 @@ pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p)
 	return rv;
 }
 
+int
+pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+{
+	pnc_socket *s = c->sock;
+	int rv;
+
+	for (;;) {
+		pnc_pipe *p = pnc_idmap_get(&s->pipe_ids, m->pipe_id);
+		if (p == NULL) {
+			pnc_msg_free(m); /* that peer is gone: nowhere to go, as nng */
+			return 0;
+		}
+		if (p->ops->writable(p) && pnc_sock_pipe_send(s, p, m) == 0)
+			return 0;
+		if (flags & PNC_FLAG_NONBLOCK)
+			return PNC_EAGAIN;
+		if ((rv = pnc_ctx_wait(c, &s->cv_send, &s->send_waiters, w)) != 0)
+			return rv;
+	}
+}
+
 void
 pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 {
@@ -247,17 +286,28 @@ pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 	PNC_LIST_EACH(&s->pipes, node) {
 		pnc_pipe *p = PNC_CONTAINER(node, pnc_pipe, sock_node);
 		/* A pipe that takes no more misses this one: fan-out never blocks. */
-		if (n < max && p->id != skip && p->ops->writable(p)) {
+		if (p->id == skip)
+			continue;
+		if (n < max && p->ops->writable(p)) {
 			pnc_pipe_hold(p);
 			targets[n++] = p;
+		} else {
+			PNC_STAT(s->stats.dropped_queue_full, 1);
 		}
 	}
 	pnc_mtx_unlock(&s->mtx);
 	for (size_t i = 0; i < n; i++) {
+		pnc_pipe *p = targets[i];
 		pnc_msg_hold(m);
-		if (targets[i]->ops->send(targets[i], m) != 0)
+		if (p->ops->send(p, m) != 0) {
 			pnc_msg_free(m);
-		pnc_pipe_rele(targets[i]);
+		} else {
+			PNC_STAT(p->stats.msgs_out, 1);
+			PNC_STAT(p->stats.bytes_out, m->len);
+			PNC_STAT(s->stats.msgs_out, 1);
+			PNC_STAT(s->stats.bytes_out, m->len);
+		}
+		pnc_pipe_rele(p);
 	}
 	pnc_mtx_lock(&s->mtx);
 	pnc_msg_free(m);

@@ -86,6 +86,7 @@ size_t pnc_msg_len(const pnc_msg *msg);
 void *pnc_msg_header(pnc_msg *msg);
 size_t pnc_msg_header_len(const pnc_msg *msg);
 uint32_t pnc_msg_pipe_id(const pnc_msg *msg);
+/* Sends it to that pipe only (where the protocol sends to one or all). */
 void pnc_msg_set_pipe_id(pnc_msg *msg, uint32_t pipe_id);
 /* Raw sockets read and write the protocol header. */
 int pnc_msg_set_header(pnc_msg *msg, const void *header, size_t size);
@@ -212,6 +213,78 @@ int pnc_ctx_send_async(pnc_ctx *ctx, pnc_msg *msg, pnc_op *op, pnc_aioq *q,
 void pnc_waiter_release(pnc_waiter *w, int pass_on);
 pnc_ctx *pnc_socket_context(pnc_socket *sock); /* its default context */
 int64_t pnc_clock_now_ms(void);                /* the clock of op deadlines */
+
+/*
+ * Pipes (connections), by id.  Addresses use nng's families; ports are in
+ * host order.  A pipe that is gone answers PNC_ECLOSED.
+ */
+#define PNC_AF_UNSPEC 0
+#define PNC_AF_INPROC 1
+#define PNC_AF_IPC 2
+#define PNC_AF_INET 3
+#define PNC_AF_INET6 4
+
+typedef struct pnc_addr {
+	uint16_t family;
+	uint16_t port;
+	uint8_t ip[16];
+	char path[256]; /* ipc path or inproc name */
+} pnc_addr;
+
+typedef struct pnc_pipe_info {
+	uint32_t id;
+	uint32_t endpoint_id; /* the dialer or listener it came from */
+	int from_listener;
+	pnc_addr local;
+	pnc_addr remote;
+} pnc_pipe_info;
+
+/* Fills up to max ids; returns how many pipes there are. */
+int pnc_socket_pipes(pnc_socket *sock, uint32_t *ids, int max);
+int pnc_pipe_info_get(pnc_socket *sock, uint32_t pipe_id, pnc_pipe_info *info);
+int pnc_pipe_get_int(pnc_socket *sock, uint32_t pipe_id, const char *name,
+    int64_t *valuep);
+int pnc_pipe_close_id(pnc_socket *sock, uint32_t pipe_id);
+uint32_t pnc_listener_id(const pnc_listener *l);
+uint32_t pnc_dialer_id(const pnc_dialer *d);
+int pnc_listener_addr(pnc_listener *l, pnc_addr *addr);
+
+/*
+ * Pipe events, for the sockets that watch them (mask of the kinds below),
+ * from one queue for the whole process.  While a socket watches
+ * PRE_CONNECT, a new pipe waits for pnc_pipe_admit before it joins.
+ */
+#define PNC_PIPE_PRE_CONNECT 1
+#define PNC_PIPE_POST_CONNECT 2
+#define PNC_PIPE_POST_REMOVE 4
+
+typedef struct pnc_pipe_event {
+	uint32_t socket_id;
+	uint32_t pipe_id;
+	int kind;
+} pnc_pipe_event;
+
+int pnc_socket_watch_pipes(pnc_socket *sock, int mask);
+/* 0 and an event, or PNC_ESLICE when none came within slice_ms. */
+int pnc_pipe_events_next(pnc_pipe_event *ev, int slice_ms);
+int pnc_pipe_admit(pnc_socket *sock, uint32_t pipe_id, int accept);
+
+/* Statistics, counted without locks; a pipe has the message counters. */
+typedef struct pnc_stats {
+	uint64_t msgs_in;
+	uint64_t bytes_in;
+	uint64_t msgs_out;
+	uint64_t bytes_out;
+	uint64_t pipes_opened;
+	uint64_t pipes_closed;
+	uint64_t pipes_rejected;
+	uint64_t dropped_too_large; /* over recv-size-max */
+	uint64_t dropped_bad_header;
+	uint64_t dropped_queue_full;
+} pnc_stats;
+
+int pnc_socket_stats(pnc_socket *sock, pnc_stats *stats);
+int pnc_pipe_stats(pnc_socket *sock, uint32_t pipe_id, pnc_stats *stats);
 
 /*
  * Devices forward between two raw sockets that are each other's peers (or

@@ -95,6 +95,11 @@ int pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np);
 void pnc_net_close(pnc_fd fd);
 int pnc_net_local_port(pnc_fd fd, int *portp);
 void pnc_net_set_nodelay(pnc_fd fd, int on);
+void pnc_net_set_keepalive(pnc_fd fd, int on);
+/* "tcp-nodelay" or "tcp-keepalive" as the kernel has it. */
+int pnc_net_get_tcp_option(pnc_fd fd, const char *name, int64_t *vp);
+/* The socket's own (remote 0) or its peer's (remote 1) address. */
+int pnc_net_addr(pnc_fd fd, int remote, pnc_addr *a);
 /* Removes a socket file left behind by a listener that is gone. */
 int pnc_net_ipc_clean_stale(const char *path);
 void pnc_net_ipc_unlink(const char *path);

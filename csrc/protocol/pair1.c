@@ -44,35 +44,18 @@ pair1_pipe_start(pnc_socket *s, pnc_pipe *p)
 	return 0;
 }
 
-
-/* A polyamorous message addressed to one pipe: to it, or nowhere. */
-static int
-pair1_send_to(pnc_socket *s, pnc_msg *m)
-{
-	PNC_LIST_EACH(&s->pipes, n) {
-		pnc_pipe *p = PNC_CONTAINER(n, pnc_pipe, sock_node);
-		if (p->id == m->pipe_id) {
-			if (p->ops->writable(p) && pnc_sock_pipe_send(s, p, m) == 0)
-				return 0;
-			break;
-		}
-	}
-	pnc_msg_free(m); /* nng drops what the chosen pipe cannot take */
-	return 0;
-}
-
 static int
 pair1_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 {
-	pnc_socket *s = c->sock;
-	pair1 *pr = s->pdata;
+	pair1 *pr = c->sock->pdata;
 	int rv;
 
 	pnc_msg_header_clear(m);
 	if ((rv = pnc_msg_header_push_u32(m, 1)) != 0)
 		return rv;
+	/* nng: in polyamorous mode even a received message goes back to its pipe. */
 	if (pr->poly && m->pipe_id != 0)
-		return pair1_send_to(s, m);
+		return pnc_sock_send_to(c, m, flags, w);
 	return pnc_pipeset_send(c, &pr->peers, m, flags, w, NULL);
 }
 

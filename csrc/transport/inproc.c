@@ -4,6 +4,7 @@
  * bytes copied, no thread involved.  When the peer's queue is full the link
  * is congested and our pipe stops taking messages until the peer drains.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../core/core.h"
@@ -14,7 +15,8 @@ typedef struct inproc_link {
 	pnc_mtx mtx;
 	inproc_pipe *end[2]; /* NULL once that end is destroyed */
 	int refs;
-	int ready; /* both ends attached to their sockets */
+	int started; /* ends that joined their sockets */
+	int ready;   /* both did */
 } inproc_link;
 
 struct inproc_pipe {
@@ -142,8 +144,41 @@ inproc_destroy(pnc_pipe *p)
 	free(ip);
 }
 
+/* When the second end has joined its socket, the link carries messages. */
+static void
+inproc_started(pnc_pipe *p)
+{
+	inproc_pipe *ip = (inproc_pipe *) p;
+	inproc_pipe *peer = NULL;
+
+	pnc_mtx_lock(&ip->link->mtx);
+	if (++ip->link->started == 2) {
+		__atomic_store_n(&ip->link->ready, 1, __ATOMIC_RELEASE);
+		if ((peer = ip->link->end[1 - ip->side]) != NULL)
+			pnc_pipe_hold(&peer->p);
+	}
+	pnc_mtx_unlock(&ip->link->mtx);
+	if (peer != NULL) {
+		pnc_pipe_became_writable(&peer->p);
+		pnc_pipe_became_writable(p);
+		pnc_pipe_rele(&peer->p);
+	}
+}
+
+static int
+inproc_addr(pnc_pipe *p, int remote, pnc_addr *a)
+{
+	(void) remote;
+	memset(a, 0, sizeof(*a));
+	a->family = PNC_AF_INPROC;
+	snprintf(a->path, sizeof(a->path), "%s", p->ep->url.addr);
+	return 0;
+}
+
 static const pnc_pipe_ops inproc_pipe_ops = {
 	.send = inproc_send,
+	.started = inproc_started,
+	.addr = inproc_addr,
 	.writable = inproc_writable,
 	.pause = inproc_pause,
 	.close = inproc_close,
@@ -218,10 +253,15 @@ inproc_connect(pnc_endpoint *ep)
 	pnc_endpoint *lep = inproc_find_listener(ep->url.addr);
 	inproc_link *link;
 	inproc_pipe *d, *l;
-	int rv;
 
 	if (lep == NULL) {
 		pnc_ep_connect_failed(ep, PNC_ECONNREFUSED);
+		return;
+	}
+	if (lep->sock->proto->peer_id != ep->sock->proto->self_id ||
+	    ep->sock->proto->peer_id != lep->sock->proto->self_id) {
+		pnc_ep_rele(lep);
+		pnc_ep_connect_failed(ep, PNC_EPROTO);
 		return;
 	}
 	if ((link = calloc(1, sizeof(*link))) == NULL) {
@@ -247,16 +287,9 @@ inproc_connect(pnc_endpoint *ep)
 		pnc_ep_connect_failed(ep, PNC_ENOMEM);
 		return;
 	}
-	if ((rv = pnc_sock_add_pipe(l->p.sock, &l->p)) != 0 ||
-	    (rv = pnc_sock_add_pipe(d->p.sock, &d->p)) != 0) {
-		pnc_ep_connect_failed(ep, rv);
-		pnc_pipe_close(&d->p); /* closes both ends */
-		return;
-	}
-	__atomic_store_n(&link->ready, 1, __ATOMIC_RELEASE);
-	pnc_pipe_became_writable(&l->p);
-	pnc_pipe_became_writable(&d->p);
-	pnc_ep_connected(ep, &d->p);
+	/* Each end joins its socket (maybe after a pre-connect verdict). */
+	pnc_pipe_attach(&l->p);
+	pnc_pipe_attach(&d->p);
 }
 
 static void
@@ -271,7 +304,17 @@ inproc_ep_close(pnc_endpoint *ep)
 	pnc_mtx_unlock(&registry.mtx);
 }
 
+static int
+inproc_ep_addr(pnc_endpoint *ep, pnc_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = PNC_AF_INPROC;
+	snprintf(a->path, sizeof(a->path), "%s", ep->url.addr);
+	return 0;
+}
+
 const pnc_tran_ops pnc_tran_inproc = {
+	.addr = inproc_ep_addr,
 	.scheme = "inproc",
 	.ep_size = sizeof(inproc_ep),
 	.ep_init = inproc_ep_init,

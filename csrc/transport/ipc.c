@@ -37,6 +37,7 @@ const pnc_tran_ops pnc_tran_ipc = {
 	.ep_init = ipc_ep_init,
 	.bind = ipc_bind,
 	.connect = pnc_stream_connect,
+	.addr = pnc_stream_ep_addr,
 	.ep_close = ipc_ep_close,
 };
 
@@ -46,5 +47,6 @@ const pnc_tran_ops pnc_tran_unix = {
 	.ep_init = ipc_ep_init,
 	.bind = ipc_bind,
 	.connect = pnc_stream_connect,
+	.addr = pnc_stream_ep_addr,
 	.ep_close = ipc_ep_close,
 };

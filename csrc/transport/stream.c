@@ -12,6 +12,7 @@
  * message.  A peer's length is checked against recv-size-max before any
  * allocation.  Anything malformed closes this pipe and nothing else.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "stream.h"
@@ -90,6 +91,8 @@ stream_fail(stream_pipe *sp, int err)
 	if (sp->failed)
 		return;
 	sp->failed = 1;
+	if (!sp->handshaken)
+		PNC_STAT(sp->p.sock->stats.pipes_rejected, 1);
 	pnc_mtx_lock(&sp->wmtx);
 	if (sp->werr == 0)
 		sp->werr = err; /* nothing more gets written, nothing lingers */
@@ -264,11 +267,13 @@ stream_parse(stream_pipe *sp)
 		pnc_msg *m;
 
 		if (sp->plen == 9 && h[0] != 0x01) {
+			PNC_STAT(sp->p.sock->stats.dropped_bad_header, 1);
 			rv = PNC_EPROTO;
 			break;
 		}
 		len = get_u64(h + sp->plen - 8);
 		if ((max != 0 && len > max) || len > ((uint64_t) 1 << 62)) {
+			PNC_STAT(sp->p.sock->stats.dropped_too_large, 1);
 			rv = PNC_EMSGSIZE;
 			break;
 		}
@@ -370,15 +375,13 @@ stream_handshake_io(stream_pipe *sp, unsigned events)
 	}
 	if (sp->hs_got < 8 || sp->hs_sent < 8)
 		return;
-	if ((rv = stream_handshake_check(sp)) != 0 ||
-	    (rv = pnc_sock_add_pipe(sp->p.sock, &sp->p)) != 0) {
+	if ((rv = stream_handshake_check(sp)) != 0) {
 		stream_fail(sp, rv);
 		return;
 	}
 	sp->handshaken = 1;
 	pnc_timer_cancel(&sp->timer);
-	if (sp->p.ep != NULL && !sp->p.ep->listener)
-		pnc_ep_connected(sp->p.ep, &sp->p);
+	pnc_pipe_attach(&sp->p);
 }
 
 static void
@@ -461,8 +464,30 @@ stream_destroy(pnc_pipe *p)
 	free(sp);
 }
 
+static int
+stream_addr(pnc_pipe *p, int remote, pnc_addr *a)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	if (sp->plen == 9) { /* ipc: both ends go by the listener's path */
+		memset(a, 0, sizeof(*a));
+		a->family = PNC_AF_IPC;
+		snprintf(a->path, sizeof(a->path), "%s", p->ep->url.addr);
+		return 0;
+	}
+	return pnc_net_addr(sp->fd, remote, a);
+}
+
+static int
+stream_get_int(pnc_pipe *p, const char *name, int64_t *vp)
+{
+	return pnc_net_get_tcp_option(((stream_pipe *) p)->fd, name, vp);
+}
+
 static const pnc_pipe_ops stream_pipe_ops = {
 	.send = stream_send,
+	.addr = stream_addr,
+	.get_int = stream_get_int,
 	.writable = stream_writable,
 	.pause = stream_pause,
 	.close = stream_close,
@@ -495,8 +520,10 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	sp->hs_out[2] = 'P';
 	sp->hs_out[4] = (uint8_t) (s->proto->self_id >> 8);
 	sp->hs_out[5] = (uint8_t) s->proto->self_id;
-	if (se->tcp)
+	if (se->tcp) {
 		pnc_net_set_nodelay(fd, (int) s->tcp_nodelay);
+		pnc_net_set_keepalive(fd, (int) s->tcp_keepalive);
+	}
 	if ((rv = pnc_pollfd_add(&sp->pfd, fd, PNC_POLL_IN | PNC_POLL_OUT,
 	         stream_pipe_cb, sp)) != 0) {
 		sp->pfd.fd = PNC_FD_NONE;
@@ -614,6 +641,22 @@ pnc_stream_connect(pnc_endpoint *ep)
 	} else {
 		pnc_ep_connect_failed(ep, rv);
 	}
+}
+
+int
+pnc_stream_ep_addr(pnc_endpoint *ep, pnc_addr *a)
+{
+	pnc_stream_ep *se = ep->tdata;
+
+	if (se->prefix_len == 9) {
+		memset(a, 0, sizeof(*a));
+		a->family = PNC_AF_IPC;
+		snprintf(a->path, sizeof(a->path), "%s", ep->url.addr);
+		return 0;
+	}
+	if (se->fd == PNC_FD_NONE)
+		return PNC_ESTATE;
+	return pnc_net_addr(se->fd, 0, a);
 }
 
 void

@@ -20,5 +20,6 @@ void pnc_stream_ep_setup(pnc_endpoint *ep, size_t prefix_len, int tcp);
 int pnc_stream_bind(pnc_endpoint *ep);
 void pnc_stream_connect(pnc_endpoint *ep);
 void pnc_stream_ep_close(pnc_endpoint *ep);
+int pnc_stream_ep_addr(pnc_endpoint *ep, pnc_addr *a);
 
 #endif

@@ -39,6 +39,7 @@ const pnc_tran_ops pnc_tran_tcp = {
 	.ep_init = tcp_ep_init,
 	.bind = pnc_stream_bind,
 	.connect = pnc_stream_connect,
+	.addr = pnc_stream_ep_addr,
 	.ep_close = pnc_stream_ep_close,
 	.get_int = tcp_get_int,
 };

@@ -290,6 +290,61 @@ pnc_net_set_nodelay(pnc_fd fd, int on)
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
+void
+pnc_net_set_keepalive(pnc_fd fd, int on)
+{
+	(void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+}
+
+int
+pnc_net_get_tcp_option(pnc_fd fd, const char *name, int64_t *vp)
+{
+	int level, opt, on = 0;
+	socklen_t len = sizeof(on);
+
+	if (strcmp(name, "tcp-nodelay") == 0) {
+		level = IPPROTO_TCP;
+		opt = TCP_NODELAY;
+	} else if (strcmp(name, "tcp-keepalive") == 0) {
+		level = SOL_SOCKET;
+		opt = SO_KEEPALIVE;
+	} else {
+		return PNC_ENOTSUP;
+	}
+	if (getsockopt(fd, level, opt, &on, &len) != 0)
+		return errno == ENOPROTOOPT || errno == EOPNOTSUPP ? PNC_ENOTSUP
+		                                                   : errno_to_pnc(errno);
+	*vp = on != 0;
+	return 0;
+}
+
+int
+pnc_net_addr(pnc_fd fd, int remote, pnc_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int rv = remote ? getpeername(fd, (struct sockaddr *) &ss, &len)
+	                : getsockname(fd, (struct sockaddr *) &ss, &len);
+
+	if (rv != 0)
+		return errno_to_pnc(errno);
+	memset(a, 0, sizeof(*a));
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *) &ss;
+		a->family = PNC_AF_INET;
+		a->port = ntohs(in->sin_port);
+		memcpy(a->ip, &in->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+		a->family = PNC_AF_INET6;
+		a->port = ntohs(in6->sin6_port);
+		memcpy(a->ip, &in6->sin6_addr, 16);
+	} else {
+		return PNC_ENOTSUP;
+	}
+	return 0;
+}
+
 int
 pnc_net_ipc_clean_stale(const char *path)
 {

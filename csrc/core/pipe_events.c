@@ -1,0 +1,92 @@
+/*
+ * pipe_events.c: pipe events (pre-connect, post-connect, post-remove) of the
+ * sockets that watch them, in one queue for the process.  Python reads it
+ * on a thread of its own and runs the callbacks there, never on a core
+ * thread; a pre-connect event holds its pipe until Python's verdict.
+ */
+#include <stdlib.h>
+
+#include "core.h"
+
+static struct {
+	pnc_mtx mtx;
+	pnc_cv cv;
+	int cv_ready;
+	pnc_pipe_event *items;
+	size_t cap; /* a power of two */
+	size_t head;
+	size_t len;
+} events = { .mtx = PNC_MTX_INITIALIZER };
+
+static void
+events_cv(void)
+{
+	/* A condition variable needs its clock set: done once, lazily. */
+	if (!events.cv_ready) {
+		pnc_cv_init(&events.cv);
+		events.cv_ready = 1;
+	}
+}
+
+void
+pnc_pipe_post_event(pnc_socket *s, pnc_pipe *p, int kind)
+{
+	if (!(s->watch & kind))
+		return;
+	pnc_mtx_lock(&events.mtx);
+	events_cv();
+	if (events.len == events.cap) {
+		size_t ncap = events.cap ? events.cap * 2 : 64;
+		pnc_pipe_event *items = malloc(ncap * sizeof(*items));
+		if (items == NULL) {
+			pnc_mtx_unlock(&events.mtx);
+			return; /* out of memory: the event is lost, the pipe is not */
+		}
+		for (size_t i = 0; i < events.len; i++)
+			items[i] = events.items[(events.head + i) & (events.cap - 1)];
+		free(events.items);
+		events.items = items;
+		events.cap = ncap;
+		events.head = 0;
+	}
+	pnc_pipe_event *ev = &events.items[(events.head + events.len) & (events.cap - 1)];
+	ev->socket_id = s->id;
+	ev->pipe_id = p->id;
+	ev->kind = kind;
+	events.len++;
+	pnc_cv_wake_one(&events.cv);
+	pnc_mtx_unlock(&events.mtx);
+}
+
+int
+pnc_pipe_events_next(pnc_pipe_event *ev, int slice_ms)
+{
+	int rv = PNC_ESLICE;
+
+	pnc_mtx_lock(&events.mtx);
+	events_cv();
+	if (events.len == 0)
+		pnc_cv_wait_until(&events.cv, &events.mtx, pnc_clock_ms() + slice_ms);
+	if (events.len > 0) {
+		*ev = events.items[events.head];
+		events.head = (events.head + 1) & (events.cap - 1);
+		events.len--;
+		rv = 0;
+	}
+	pnc_mtx_unlock(&events.mtx);
+	return rv;
+}
+
+int
+pnc_socket_watch_pipes(pnc_socket *s, int mask)
+{
+	int rv = 0;
+
+	pnc_mtx_lock(&s->mtx);
+	if (s->closed)
+		rv = PNC_ECLOSED;
+	else
+		s->watch = mask;
+	pnc_mtx_unlock(&s->mtx);
+	return rv;
+}

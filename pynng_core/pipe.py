@@ -1,0 +1,153 @@
+"""Pipe: one connection of a socket to one peer, and the pipe events.
+
+Pipe events (pynng's ``add_pre_pipe_connect_cb`` and friends) come from the
+core through one queue for the process; a Python thread of ours reads it
+and runs the callbacks, in order, never on a core thread.  A pre-connect
+callback runs before the pipe joins its socket: closing the pipe there
+refuses the peer.  An exception in a callback is logged, not lost.
+"""
+import logging
+import threading
+import weakref
+
+from ._core import ffi, lib
+from .exceptions import exception_for
+from .message import Message
+from .sockaddr import from_core
+
+PRE_CONNECT = lib.PNC_PIPE_PRE_CONNECT
+POST_CONNECT = lib.PNC_PIPE_POST_CONNECT
+POST_REMOVE = lib.PNC_PIPE_POST_REMOVE
+_ESLICE = lib.PNC_ESLICE
+
+log = logging.getLogger("pynng_core")
+
+STAT_FIELDS = ("msgs_in", "bytes_in", "msgs_out", "bytes_out", "pipes_opened",
+               "pipes_closed", "pipes_rejected", "dropped_too_large",
+               "dropped_bad_header", "dropped_queue_full")
+PIPE_STAT_FIELDS = STAT_FIELDS[:4]
+
+
+def stats_dict(struct, fields):
+    return {name: getattr(struct, name) for name in fields}
+
+
+class Pipe:
+    """A connection of ``socket`` to one peer (pynng's Pipe)."""
+
+    def __init__(self, socket, pipe_id):
+        self.socket = socket
+        self.id = pipe_id
+        self._closed = False
+        info = ffi.new("pnc_pipe_info *")
+        # A pipe already gone keeps its id; its addresses stay unknown.
+        if lib.pnc_pipe_info_get(socket._sock, pipe_id, info) == 0:
+            self.local_address = from_core(info.local)
+            self.remote_address = from_core(info.remote)
+            self._endpoint_id = info.endpoint_id
+            self._from_listener = bool(info.from_listener)
+        else:
+            self.local_address = self.remote_address = None
+            self._endpoint_id, self._from_listener = 0, False
+
+    @property
+    def dialer(self):
+        """The Dialer it came from (TypeError when it came from a listener)."""
+        if self._from_listener or not self._endpoint_id:
+            raise TypeError("pipe %d has no dialer: it was accepted by a listener" % self.id)
+        return self.socket._endpoint_by_id(self._endpoint_id)
+
+    @property
+    def listener(self):
+        """The Listener that accepted it (TypeError when it was dialed)."""
+        if not self._from_listener:
+            raise TypeError("pipe %d has no listener: it was dialed" % self.id)
+        return self.socket._endpoint_by_id(self._endpoint_id)
+
+    @property
+    def closed(self):
+        return self._closed or self.id not in self.socket._pipe_ids()
+
+    def _get_int(self, nng_name):
+        out = ffi.new("int64_t *")
+        rv = lib.pnc_pipe_get_int(self.socket._sock, self.id, nng_name.encode(), out)
+        if rv:
+            raise exception_for(rv, "%s of pipe %d" % (nng_name, self.id))
+        return out[0]
+
+    @property
+    def tcp_nodelay(self):
+        return bool(self._get_int("tcp-nodelay"))
+
+    @property
+    def tcp_keepalive(self):
+        return bool(self._get_int("tcp-keepalive"))
+
+    @property
+    def stats(self):
+        """Messages and bytes in and out on this pipe."""
+        out = ffi.new("pnc_stats *")
+        rv = lib.pnc_pipe_stats(self.socket._sock, self.id, out)
+        if rv:
+            raise exception_for(rv, "stats of pipe %d" % self.id)
+        return stats_dict(out, PIPE_STAT_FIELDS)
+
+    def send(self, data, block=True):
+        """Sends to this peer only."""
+        self.socket.send_msg(Message(data, pipe=self), block=block)
+
+    def send_msg(self, msg, block=True):
+        msg.pipe = self
+        self.socket.send_msg(msg, block=block)
+
+    async def asend(self, data):
+        await self.socket.asend_msg(Message(data, pipe=self))
+
+    async def asend_msg(self, msg):
+        msg.pipe = self
+        await self.socket.asend_msg(msg)
+
+    def close(self):
+        """Closes this connection (in a pre-connect callback: refuses it)."""
+        self._closed = True
+        lib.pnc_pipe_close_id(self.socket._sock, self.id)
+
+    def __repr__(self):
+        return "<Pipe %d %s -> %s>" % (self.id, self.local_address, self.remote_address)
+
+
+class _Events:
+    """The thread that reads the core's pipe events and runs the callbacks."""
+
+    def __init__(self):
+        self._sockets = weakref.WeakValueDictionary()  # socket id -> Socket
+        self._lock = threading.Lock()
+        self._thread = None
+
+    def watch(self, socket):
+        with self._lock:
+            self._sockets[socket.id] = socket
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="pynng_core pipe events")
+                self._thread.start()
+
+    def _run(self):
+        ev = ffi.new("pnc_pipe_event *")
+        while True:
+            if lib.pnc_pipe_events_next(ev, 200) == _ESLICE:
+                continue
+            socket = self._sockets.get(ev.socket_id)
+            if socket is not None:
+                socket._pipe_event(ev.pipe_id, ev.kind)
+
+
+events = _Events()
+
+
+def run_callbacks(callbacks, pipe, what):
+    for callback in list(callbacks):
+        try:
+            callback(pipe)
+        except Exception:
+            log.exception("pynng_core: %s callback %r failed for %r", what, callback, pipe)
