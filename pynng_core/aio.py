@@ -9,6 +9,7 @@ loses no message; a later receive gets it.
 """
 import asyncio
 import itertools
+import sys
 import weakref
 
 from ._core import ffi, lib
@@ -19,13 +20,7 @@ _FOREVER = 2 ** 63 - 1
 _BATCH = 256
 
 
-def _library():
-    """"asyncio" or "trio": whichever is running this coroutine."""
-    try:
-        import sniffio
-        return sniffio.current_async_library()
-    except ImportError:
-        return "asyncio"
+_running_loop = asyncio._get_running_loop  # the C-accelerated, cheap one
 
 
 class _Completions:
@@ -115,7 +110,13 @@ _trio_queue = None  # a trio RunVar, made on first use
 def completions():
     """The completion queue of the running event loop (made on first use)."""
     global _trio_queue
-    if _library() == "trio":
+    loop = _running_loop()
+    if loop is not None:
+        q = _asyncio_queues.get(loop)
+        if q is None:
+            q = _asyncio_queues[loop] = _AsyncioCompletions(loop)
+        return q
+    if "trio" in sys.modules:  # not asyncio: trio is the other one we serve
         import trio
         if _trio_queue is None:
             _trio_queue = trio.lowlevel.RunVar("pynng_core_completions")
@@ -125,21 +126,25 @@ def completions():
             q = _TrioCompletions()
             _trio_queue.set(q)
             return q
-    loop = asyncio.get_running_loop()
-    q = _asyncio_queues.get(loop)
-    if q is None:
-        q = _asyncio_queues[loop] = _AsyncioCompletions(loop)
-    return q
+    raise RuntimeError("pynng_core async calls need a running asyncio loop or trio")
+
+
+_NO_WAITER = ffi.new("pnc_waiter **")  # the fast path registers none
+EAGAIN = lib.PNC_EAGAIN
 
 
 async def run(step, op):
     """Runs an async operation: ``step(op, queue, token, final, waiter_out)``
     is one core try; between tries the coroutine sleeps until its waiter
     fires or its deadline passes.  Returns the core's final code."""
+    # Most operations complete at once: no queue, no waiter, no event loop.
+    rv = step(op, ffi.NULL, 0, 0, _NO_WAITER)
+    if rv != EAGAIN:
+        return rv
     comp = completions()
+    out = ffi.new("pnc_waiter **")
     final = False
     while True:
-        out = ffi.new("pnc_waiter **")
         token = comp.token()
         rv = step(op, comp.queue, token, final, out)
         if rv != PENDING:

@@ -150,7 +150,8 @@ aio_try(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q, uint64_t token,
 	} else {
 		rv = pnc_ctx_run(c, m, PNC_FLAG_NONBLOCK, op, 0);
 	}
-	if (rv == PNC_EAGAIN && !final) {
+	/* Without a queue the caller only wanted to know (its fast path). */
+	if (rv == PNC_EAGAIN && !final && q != NULL) {
 		if ((w = calloc(1, sizeof(*w))) == NULL) {
 			rv = PNC_ENOMEM;
 		} else {

@@ -197,8 +197,9 @@ const char *pnc_dialer_url(const pnc_dialer *d);
  * PNC_EPENDING with a waiter registered; when its token comes out of the
  * queue, try again with the same op and release the old waiter.  `final`
  * is the last try when the op's deadline passed (PNC_ETIMEDOUT if nothing
- * came).  release(w, 1) on a waiter given up (a cancelled coroutine) passes
- * its wake-up, if it had one, to another waiter.
+ * came).  With q NULL nothing is registered: PNC_EAGAIN says it would wait.
+ * release(w, 1) on a waiter given up (a cancelled coroutine) passes its
+ * wake-up, if it had one, to another waiter.
  */
 typedef struct pnc_aioq pnc_aioq;
 typedef struct pnc_waiter pnc_waiter;
