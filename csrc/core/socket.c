@@ -286,7 +286,7 @@ pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 	PNC_LIST_EACH(&s->pipes, node) {
 		pnc_pipe *p = PNC_CONTAINER(node, pnc_pipe, sock_node);
 		/* A pipe that takes no more misses this one: fan-out never blocks. */
-		if (p->id == skip)
+		if (p->id == skip || (m->targeted && p->id != m->pipe_id))
 			continue;
 		if (n < max && p->ops->writable(p)) {
 			pnc_pipe_hold(p);

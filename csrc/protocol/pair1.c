@@ -70,6 +70,7 @@ pair1_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 		return PNC_EPROTO;
 	}
 	if (hops > (uint32_t) pr->ttl) {
+		PNC_STAT(s->stats.dropped_bad_header, 1); /* too many hops */
 		pnc_msg_free(m);
 		return 0;
 	}

@@ -115,6 +115,7 @@ sub0_enqueue(pnc_socket *s, sub0_ctx *sc, pnc_msg *m)
 	int64_t limit = s->recv_buffer > 0 ? s->recv_buffer : 1;
 
 	if ((int64_t) sc->queue.len >= limit) {
+		PNC_STAT(s->stats.dropped_queue_full, 1);
 		if (!((sub0_sock *) s->pdata)->prefnew) {
 			pnc_msg_free(m);
 			return;

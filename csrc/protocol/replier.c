@@ -34,7 +34,10 @@ pnc_replier_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 
 	if (rv != 0) {
 		pnc_msg_free(m);
-		return rv == PNC_EMSGSIZE ? 0 : rv; /* too many hops: dropped */
+		if (rv != PNC_EMSGSIZE)
+			return rv;
+		PNC_STAT(s->stats.dropped_bad_header, 1); /* too many hops: dropped */
+		return 0;
 	}
 	return pnc_sock_queue_deliver(s, p, m);
 }

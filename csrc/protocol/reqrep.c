@@ -199,6 +199,7 @@ req0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 
 	req0_end(r); /* a new request replaces the old */
 	r->gen++;
+	pnc_sock_wake(s, PNC_WAKE_RECV, 1, c); /* its receiver: canceled */
 	pnc_msg_free(r->reply);
 	r->reply = NULL;
 	r->err = 0;

@@ -114,6 +114,7 @@ surveyor_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 	(void) w;
 	surveyor_end(sc, SURVEY_NONE); /* a new survey ends the old */
 	sc->gen++;
+	pnc_sock_wake(s, PNC_WAKE_RECV, 1, c); /* its receiver: canceled */
 	do {
 		ss->next_id = (ss->next_id + 1) | 0x80000000u;
 	} while (pnc_idmap_get(&ss->surveys, ss->next_id) != NULL);
@@ -175,6 +176,8 @@ surveyor_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 		return PNC_EPROTO;
 	}
 	sc = pnc_idmap_get(&ss->surveys, id);
+	if (sc != NULL && sc->responses.len >= MAX_RESPONSES)
+		PNC_STAT(s->stats.dropped_queue_full, 1);
 	if (sc == NULL || sc->responses.len >= MAX_RESPONSES ||
 	    pnc_ring_put(&sc->responses, m) != 0) {
 		pnc_msg_free(m); /* unknown, expired, or too many: dropped */

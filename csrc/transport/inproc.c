@@ -171,7 +171,7 @@ inproc_addr(pnc_pipe *p, int remote, pnc_addr *a)
 	(void) remote;
 	memset(a, 0, sizeof(*a));
 	a->family = PNC_AF_INPROC;
-	snprintf(a->path, sizeof(a->path), "%s", p->ep->url.addr);
+	snprintf(a->path, sizeof(a->path), "%s", p->ep->url_text); /* nng: the URL */
 	return 0;
 }
 
@@ -309,7 +309,7 @@ inproc_ep_addr(pnc_endpoint *ep, pnc_addr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->family = PNC_AF_INPROC;
-	snprintf(a->path, sizeof(a->path), "%s", ep->url.addr);
+	snprintf(a->path, sizeof(a->path), "%s", ep->url_text);
 	return 0;
 }
 
