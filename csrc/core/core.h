@@ -431,7 +431,6 @@ int pnc_url_hostport(pnc_url *u, int listener);
 
 /* Transports. */
 typedef struct pnc_tran_ops {
-	const char *scheme;
 	size_t ep_size; /* bytes of transport state after the endpoint */
 	int (*ep_init)(pnc_endpoint *ep);
 	int (*bind)(pnc_endpoint *ep);
@@ -454,7 +453,7 @@ struct pnc_endpoint {
 	pnc_socket *sock;
 	const pnc_tran_ops *tran;
 	pnc_url url;
-	char url_text[288];
+	char url_text[256];
 	pnc_node sock_node;
 	pnc_timer timer;     /* redial or rebind */
 	pnc_task close_task;

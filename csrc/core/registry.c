@@ -23,7 +23,6 @@ PROTOCOL(xbus0);
 
 extern const pnc_tran_ops pnc_tran_tcp;
 extern const pnc_tran_ops pnc_tran_ipc;
-extern const pnc_tran_ops pnc_tran_unix;
 extern const pnc_tran_ops pnc_tran_inproc;
 
 /*
@@ -48,11 +47,14 @@ static const struct {
 	{ "bus0", &pnc_proto_bus0, &pnc_proto_xbus0 },
 };
 
-static const pnc_tran_ops *const transports[] = {
-	&pnc_tran_tcp,
-	&pnc_tran_ipc,
-	&pnc_tran_unix,
-	&pnc_tran_inproc,
+static const struct {
+	const char *scheme;
+	const pnc_tran_ops *ops;
+} transports[] = {
+	{ "tcp", &pnc_tran_tcp },
+	{ "ipc", &pnc_tran_ipc },
+	{ "unix", &pnc_tran_ipc },
+	{ "inproc", &pnc_tran_inproc },
 };
 
 const pnc_proto_ops *
@@ -68,7 +70,7 @@ const pnc_tran_ops *
 pnc_tran_find(const char *scheme)
 {
 	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
-		if (strcmp(transports[i]->scheme, scheme) == 0)
-			return transports[i];
+		if (strcmp(transports[i].scheme, scheme) == 0)
+			return transports[i].ops;
 	return NULL;
 }

@@ -15,7 +15,7 @@ pnc_url_parse(const char *url, pnc_url *u)
 	size_t n;
 
 	memset(u, 0, sizeof(*u));
-	if (sep == NULL || sep == url)
+	if (sep == NULL || sep == url || strlen(url) >= 256)
 		return PNC_EADDRINVAL;
 	n = (size_t) (sep - url);
 	if (n >= sizeof(u->scheme))

@@ -315,7 +315,6 @@ inproc_ep_addr(pnc_endpoint *ep, pnc_addr *a)
 
 const pnc_tran_ops pnc_tran_inproc = {
 	.addr = inproc_ep_addr,
-	.scheme = "inproc",
 	.ep_size = sizeof(inproc_ep),
 	.ep_init = inproc_ep_init,
 	.bind = inproc_bind,

@@ -1,5 +1,5 @@
 /*
- * ipc.c: ipc:///absolute/path, ipc://relative/path (unix:// the same).
+ * ipc.c: ipc:///absolute/path, ipc://relative/path (unix:// is an alias).
  * Frames carry a type byte before the length.  A socket file left by a
  * listener that is gone (nobody answers on it) is removed before binding;
  * a listener removes its file when it closes.
@@ -32,17 +32,6 @@ ipc_ep_close(pnc_endpoint *ep)
 }
 
 const pnc_tran_ops pnc_tran_ipc = {
-	.scheme = "ipc",
-	.ep_size = sizeof(pnc_stream_ep),
-	.ep_init = ipc_ep_init,
-	.bind = ipc_bind,
-	.connect = pnc_stream_connect,
-	.addr = pnc_stream_ep_addr,
-	.ep_close = ipc_ep_close,
-};
-
-const pnc_tran_ops pnc_tran_unix = {
-	.scheme = "unix",
 	.ep_size = sizeof(pnc_stream_ep),
 	.ep_init = ipc_ep_init,
 	.bind = ipc_bind,

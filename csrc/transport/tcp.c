@@ -34,7 +34,6 @@ tcp_get_int(pnc_endpoint *ep, const char *name, int64_t *vp)
 }
 
 const pnc_tran_ops pnc_tran_tcp = {
-	.scheme = "tcp",
 	.ep_size = sizeof(pnc_stream_ep),
 	.ep_init = tcp_ep_init,
 	.bind = pnc_stream_bind,
