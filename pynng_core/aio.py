@@ -27,13 +27,14 @@ class _Completions:
     """A core completion queue and the wake-ups waiting on it."""
 
     def __init__(self):
+        self._wakers = {}  # token -> callable waking its coroutine
+        self.queue = None
         qp = ffi.new("pnc_aioq **")
         check(lib.pnc_aioq_open(qp), "an async completion queue")
         self.queue = qp[0]
         self.fd = lib.pnc_aioq_fd(self.queue)
         self._tokens = ffi.new("uint64_t[]", _BATCH)
         self._counter = itertools.count(1)
-        self._wakers = {}  # token -> callable waking its coroutine
 
     def token(self):
         return next(self._counter)
@@ -51,24 +52,26 @@ class _Completions:
 
     def __del__(self):
         # A waiter still registered would fire into this queue: keep it then.
-        if not self._wakers and lib is not None:
+        if self.queue is not None and not self._wakers and lib is not None:
             lib.pnc_aioq_close(self.queue)
 
 
 class _AsyncioCompletions(_Completions):
     def __init__(self, loop):
         super().__init__()
-        self._loop = loop
+        # Weakly: the loop's cache entry (and this queue) go with the loop.
+        self._loop_ref = weakref.ref(loop)
         loop.add_reader(self.fd, self.drain)
 
     async def wait(self, token, deadline_ms):
         """Until the token fires (False) or the deadline passes (True)."""
-        future = self._loop.create_future()
+        loop = self._loop_ref()
+        future = loop.create_future()
         self._wakers[token] = lambda: future.done() or future.set_result(False)
         timer = None
         if deadline_ms != _FOREVER:
             delay = max(0, deadline_ms - lib.pnc_clock_now_ms()) / 1000
-            timer = self._loop.call_later(delay, lambda: future.done() or future.set_result(True))
+            timer = loop.call_later(delay, lambda: future.done() or future.set_result(True))
         try:
             return await future
         finally:
