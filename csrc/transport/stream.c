@@ -481,7 +481,11 @@ stream_addr(pnc_pipe *p, int remote, pnc_addr *a)
 static int
 stream_get_int(pnc_pipe *p, const char *name, int64_t *vp)
 {
-	return pnc_net_get_tcp_option(((stream_pipe *) p)->fd, name, vp);
+	stream_pipe *sp = (stream_pipe *) p;
+
+	if (sp->plen != 8)
+		return PNC_ENOTSUP; /* ipc has no TCP options */
+	return pnc_net_get_tcp_option(sp->fd, name, vp);
 }
 
 static const pnc_pipe_ops stream_pipe_ops = {
