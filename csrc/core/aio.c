@@ -113,6 +113,12 @@ pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 {
 	pnc_node *n, *next;
 
+	/* A thread reading its pipe itself sleeps in poll(), not on the cv. */
+	if (kind == PNC_WAKE_RECV && s->inline_reader && !s->inline_signaled &&
+	    !pnc_thread_is_self(&s->inline_thread)) {
+		s->inline_signaled = 1;
+		pnc_wakefd_signal(&s->inline_wake);
+	}
 	if (kind == PNC_WAKE_RECV ? s->recv_waiters : s->send_waiters) {
 		pnc_cv *cv = kind == PNC_WAKE_RECV ? &s->cv_recv : &s->cv_send;
 		if (all || only != NULL)

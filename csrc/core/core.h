@@ -298,6 +298,12 @@ struct pnc_socket {
 	pnc_list paused; /* pipes not read while recvq is full */
 	pnc_list endpoints;
 	pnc_list waiters[2]; /* async operations waiting: recv, send */
+	/* a receiving thread reading its one pipe itself (see pnc_pipe_ops) */
+	int inline_reader;
+	int inline_signaled;
+	int inline_wake_open;
+	pnc_thread inline_thread;
+	pnc_wakefd inline_wake;
 	/* options */
 	int64_t recv_timeout;
 	int64_t send_timeout;
@@ -376,6 +382,16 @@ typedef struct pnc_pipe_ops {
 	void (*started)(pnc_pipe *p); /* joined its socket (optional) */
 	int (*addr)(pnc_pipe *p, int remote, pnc_addr *a);
 	int (*get_int)(pnc_pipe *p, const char *name, int64_t *vp); /* optional */
+	/*
+	 * Optional: a caller about to wait for input reads the pipe itself,
+	 * with no thread hop.  begin takes the pipe's read side from the I/O
+	 * thread (socket locked; PNC_EBUSY if it cannot), wait reads what comes
+	 * until `until` or a wake-up (socket unlocked), end gives it back
+	 * (socket locked).
+	 */
+	int (*read_begin)(pnc_pipe *p);
+	void (*read_wait)(pnc_pipe *p, pnc_fd wake, int64_t until);
+	void (*read_end)(pnc_pipe *p);
 	int (*writable)(pnc_pipe *p);
 	void (*pause)(pnc_pipe *p, int paused);
 	void (*close)(pnc_pipe *p);

@@ -76,6 +76,8 @@ pnc_sock_rele(pnc_socket *s)
 	pnc_ring_fini(&s->recvq);
 	pnc_ring_fini(&s->sendq);
 	pnc_idmap_fini(&s->pipe_ids);
+	if (s->inline_wake_open)
+		pnc_wakefd_close(&s->inline_wake);
 	pnc_cv_fini(&s->cv_recv);
 	pnc_cv_fini(&s->cv_send);
 	pnc_mtx_fini(&s->mtx);

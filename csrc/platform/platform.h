@@ -35,6 +35,7 @@ void pnc_cv_wake_one(pnc_cv *cv);
 int pnc_thread_start(pnc_thread *t, void (*fn)(void *), void *arg);
 void pnc_thread_join(pnc_thread *t);
 int pnc_thread_is_self(const pnc_thread *t);
+void pnc_thread_self(pnc_thread *t);
 /* Runs fn in a child process after fork(), before anything else. */
 void pnc_atfork_child(void (*fn)(void));
 int pnc_process_id(void);
@@ -93,6 +94,8 @@ int pnc_net_connect_result(pnc_fd fd);
 int pnc_net_read(pnc_fd fd, void *buf, size_t size, size_t *np);
 int pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np);
 void pnc_net_close(pnc_fd fd);
+/* Waits until fd or wake is readable or timeout_ms passes; 1 if fd is. */
+int pnc_net_wait_readable(pnc_fd fd, pnc_fd wake, int timeout_ms);
 int pnc_net_local_port(pnc_fd fd, int *portp);
 void pnc_net_set_nodelay(pnc_fd fd, int on);
 void pnc_net_set_keepalive(pnc_fd fd, int on);

@@ -25,6 +25,8 @@
 #define ACCEPT_PAUSE_MS 100
 #define DELIVER_BATCH 64
 
+enum { READ_FREE, READ_IO, READ_CALLER };
+
 typedef struct stream_pipe {
 	pnc_pipe p;
 	size_t plen;
@@ -35,6 +37,8 @@ typedef struct stream_pipe {
 	int handshaken;
 	int failed;
 	int finished;
+	int read_owner;      /* READ_FREE, READ_IO or READ_CALLER (atomic) */
+	int finish_deferred; /* the close waits for a caller to give reads back */
 	int draining;
 	uint8_t hs_in[8];
 	size_t hs_got;
@@ -74,7 +78,17 @@ put_u64(uint8_t *b, uint64_t v)
 static void
 stream_finish(stream_pipe *sp)
 {
+	pnc_socket *s = sp->p.sock;
+	int caller_reads;
+
 	if (sp->finished)
+		return;
+	/* Never close the descriptor under a caller polling it: it comes back. */
+	pnc_mtx_lock(&s->mtx);
+	caller_reads = __atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) == READ_CALLER;
+	sp->finish_deferred = caller_reads;
+	pnc_mtx_unlock(&s->mtx);
+	if (caller_reads)
 		return;
 	sp->finished = 1;
 	pnc_timer_cancel(&sp->timer);
@@ -384,6 +398,50 @@ stream_handshake_io(stream_pipe *sp, unsigned events)
 	pnc_pipe_attach(&sp->p);
 }
 
+/* Whoever reads holds the read side: the I/O thread, or a waiting caller. */
+static int
+stream_read_take(stream_pipe *sp, int who)
+{
+	int expected = READ_FREE;
+
+	return __atomic_compare_exchange_n(&sp->read_owner, &expected, who, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static int
+stream_read_begin(pnc_pipe *p)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	if (sp->draining || !stream_read_take(sp, READ_CALLER))
+		return PNC_EBUSY;
+	pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
+	return 0;
+}
+
+static void
+stream_read_wait(pnc_pipe *p, pnc_fd wake, int64_t until)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+	int64_t left = until - pnc_clock_ms();
+
+	if (pnc_net_wait_readable(sp->fd, wake,
+	        until == PNC_FOREVER ? -1 : (int) (left > 0 ? left : 0)))
+		stream_on_readable(sp);
+}
+
+static void
+stream_read_end(pnc_pipe *p)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
+	if (sp->finish_deferred)
+		pnc_task_post(&sp->close_task);
+	else if (!p->paused && !p->closed)
+		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0);
+}
+
 static void
 stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
 {
@@ -396,8 +454,10 @@ stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
 	if (events & PNC_POLL_OUT)
 		stream_on_writable(sp);
 	if ((events & (PNC_POLL_IN | PNC_POLL_ERR)) && !sp->finished &&
-	    !sp->draining)
+	    !sp->draining && stream_read_take(sp, READ_IO)) {
 		stream_on_readable(sp);
+		__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
+	}
 }
 
 static void
@@ -448,8 +508,8 @@ stream_pause(pnc_pipe *p, int paused)
 
 	if (paused)
 		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
-	else
-		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0);
+	else if (__atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) != READ_CALLER)
+		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0); /* else: when it gives back */
 }
 
 static void
@@ -490,6 +550,9 @@ stream_get_int(pnc_pipe *p, const char *name, int64_t *vp)
 
 static const pnc_pipe_ops stream_pipe_ops = {
 	.send = stream_send,
+	.read_begin = stream_read_begin,
+	.read_wait = stream_read_wait,
+	.read_end = stream_read_end,
 	.addr = stream_addr,
 	.get_int = stream_get_int,
 	.writable = stream_writable,

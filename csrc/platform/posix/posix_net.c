@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -258,6 +259,16 @@ pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
 		return errno_to_pnc(errno);
 	*np = (size_t) n;
 	return 0;
+}
+
+int
+pnc_net_wait_readable(pnc_fd fd, pnc_fd wake, int timeout_ms)
+{
+	struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { wake, POLLIN, 0 } };
+
+	if (poll(pfd, 2, timeout_ms) <= 0)
+		return 0;
+	return (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 }
 
 void

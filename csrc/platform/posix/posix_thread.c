@@ -138,6 +138,12 @@ pnc_thread_is_self(const pnc_thread *t)
 }
 
 void
+pnc_thread_self(pnc_thread *t)
+{
+	*t = pthread_self();
+}
+
+void
 pnc_atfork_child(void (*fn)(void))
 {
 	pthread_atfork(NULL, NULL, fn);
