@@ -63,21 +63,29 @@ class _AsyncioCompletions(_Completions):
         self._loop_ref = weakref.ref(loop)
         loop.add_reader(self.fd, self.drain)
 
-    async def wait(self, token, deadline_ms):
-        """Until the token fires (False) or the deadline passes (True)."""
+    async def wait(self, token, deadline_ms, waiter):
+        """Until the token fires (False) or the deadline passes (True).
+
+        A receive on a one-pipe socket has the loop watch the pipe itself:
+        the reply then comes with no hop through the core's I/O thread."""
         loop = self._loop_ref()
         future = loop.create_future()
-        self._wakers[token] = lambda: future.done() or future.set_result(False)
+        wake = self._wakers[token] = lambda: future.done() or future.set_result(False)
         timer = None
         if deadline_ms != _FOREVER:
             delay = max(0, deadline_ms - lib.pnc_clock_now_ms()) / 1000
             timer = loop.call_later(delay, lambda: future.done() or future.set_result(True))
+        fd = lib.pnc_waiter_watch_fd(waiter)
+        if fd >= 0:
+            loop.add_reader(fd, lambda: (lib.pnc_waiter_read(waiter), wake()))
         try:
             return await future
         finally:
             self._wakers.pop(token, None)
             if timer is not None:
                 timer.cancel()
+            if fd >= 0:
+                loop.remove_reader(fd)
 
 
 class _TrioCompletions(_Completions):
@@ -92,7 +100,7 @@ class _TrioCompletions(_Completions):
             await self._trio.lowlevel.wait_readable(self.fd)
             self.drain()
 
-    async def wait(self, token, deadline_ms):
+    async def wait(self, token, deadline_ms, waiter):
         trio = self._trio
         event = trio.Event()
         self._wakers[token] = event.set
@@ -156,7 +164,7 @@ async def run(step, op):
         # No await between the try and here: the loop cannot drain the
         # token before its waker is in place.
         try:
-            final = await comp.wait(token, op.deadline)
+            final = await comp.wait(token, op.deadline, waiter)
         except BaseException:
             lib.pnc_waiter_release(waiter, 1)  # pass on a wake-up it got
             raise

@@ -36,6 +36,7 @@ struct pnc_waiter {
 	int kind;
 	waiter_state state;
 	pnc_node node;
+	pnc_pipe *read_pipe; /* the loop reads it itself while this waits */
 };
 
 int
@@ -194,6 +195,33 @@ pnc_ctx_send_async(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q,
 	return aio_try(c, m, op, q, token, final, wp);
 }
 
+int
+pnc_waiter_watch_fd(pnc_waiter *w)
+{
+	pnc_socket *s = w->ctx->sock;
+	pnc_pipe *p;
+	int fd = -1;
+
+	pnc_mtx_lock(&s->mtx);
+	if (w->kind == PNC_WAKE_RECV && w->read_pipe == NULL &&
+	    (p = pnc_sock_sole_pipe(s)) != NULL && p->ops->read_begin(p) == 0) {
+		pnc_pipe_hold(p);
+		w->read_pipe = p;
+		fd = (int) p->ops->read_fd(p);
+	}
+	pnc_mtx_unlock(&s->mtx);
+	return fd;
+}
+
+void
+pnc_waiter_read(pnc_waiter *w)
+{
+	pnc_pipe *p = w->read_pipe;
+
+	if (p != NULL)
+		p->ops->read_wait(p, PNC_FD_NONE, 0); /* what is there, no waiting */
+}
+
 void
 pnc_waiter_release(pnc_waiter *w, int pass_on)
 {
@@ -202,6 +230,10 @@ pnc_waiter_release(pnc_waiter *w, int pass_on)
 	int woken = 0;
 
 	pnc_mtx_lock(&s->mtx);
+	if (w->read_pipe != NULL) {
+		w->read_pipe->ops->read_end(w->read_pipe);
+		pnc_pipe_rele(w->read_pipe);
+	}
 	if (w->state == WAITER_REGISTERED) {
 		pnc_list_remove(&w->node);
 	} else {

@@ -139,16 +139,24 @@ pnc_ctx_id(const pnc_ctx *c)
  * reads that pipe itself instead of sleeping until the I/O thread has: the
  * reply comes with no thread hop.  Socket locked on entry and exit.
  */
-static int
-sock_read_inline(pnc_socket *s, int64_t until)
+pnc_pipe *
+pnc_sock_sole_pipe(pnc_socket *s)
 {
 	pnc_pipe *p;
 
 	if (s->inline_reader || s->pipes.head.next == &s->pipes.head ||
 	    s->pipes.head.next->next != &s->pipes.head)
-		return PNC_EAGAIN; /* not exactly one pipe, or taken */
+		return NULL; /* not exactly one pipe, or a reader has it */
 	p = PNC_CONTAINER(s->pipes.head.next, pnc_pipe, sock_node);
-	if (p->ops->read_begin == NULL || p->paused)
+	return p->ops->read_begin == NULL || p->paused ? NULL : p;
+}
+
+static int
+sock_read_inline(pnc_socket *s, int64_t until)
+{
+	pnc_pipe *p = pnc_sock_sole_pipe(s);
+
+	if (p == NULL)
 		return PNC_EAGAIN;
 	if (!s->inline_wake_open) {
 		if (pnc_wakefd_open(&s->inline_wake) != 0)

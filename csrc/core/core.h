@@ -335,6 +335,8 @@ int pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m);
 int pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 void pnc_sock_resume_pipes(pnc_socket *s);
 int pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p);
+/* The one pipe a receiver may read itself, or NULL; socket locked. */
+pnc_pipe *pnc_sock_sole_pipe(pnc_socket *s);
 /* To the pipe m->pipe_id names, waiting for it to take more; consumes m. */
 int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
 /*
@@ -392,6 +394,7 @@ typedef struct pnc_pipe_ops {
 	int (*read_begin)(pnc_pipe *p);
 	void (*read_wait)(pnc_pipe *p, pnc_fd wake, int64_t until);
 	void (*read_end)(pnc_pipe *p);
+	pnc_fd (*read_fd)(pnc_pipe *p); /* what an event loop reading it watches */
 	int (*writable)(pnc_pipe *p);
 	void (*pause)(pnc_pipe *p, int paused);
 	void (*close)(pnc_pipe *p);

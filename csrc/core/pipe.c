@@ -62,8 +62,7 @@ pnc_pipe_close(pnc_pipe *p)
 		PNC_STAT(s->stats.pipes_closed, 1);
 		pnc_pipe_post_event(s, p, PNC_PIPE_POST_REMOVE);
 		/* A receiver reading this pipe itself stops polling it. */
-		if (s->inline_reader)
-			pnc_sock_wake(s, PNC_WAKE_RECV, 0, NULL);
+		pnc_sock_wake(s, PNC_WAKE_RECV, 1, NULL);
 	} else if (pnc_node_linked(&p->sock_node)) {
 		pnc_list_remove(&p->sock_node); /* refused while held */
 		PNC_STAT(s->stats.pipes_rejected, 1);

@@ -212,6 +212,13 @@ int pnc_ctx_recv_async(pnc_ctx *ctx, pnc_op *op, pnc_aioq *q, uint64_t token,
 int pnc_ctx_send_async(pnc_ctx *ctx, pnc_msg *msg, pnc_op *op, pnc_aioq *q,
     uint64_t token, int final, pnc_waiter **wp);
 void pnc_waiter_release(pnc_waiter *w, int pass_on);
+/*
+ * An event loop may read a receive waiter's socket pipe itself: watch_fd
+ * gives the descriptor to watch (-1: none, rely on the queue), read takes in
+ * what it has when it is readable.  release gives the pipe back.
+ */
+int pnc_waiter_watch_fd(pnc_waiter *w);
+void pnc_waiter_read(pnc_waiter *w);
 pnc_ctx *pnc_socket_context(pnc_socket *sock); /* its default context */
 int64_t pnc_clock_now_ms(void);                /* the clock of op deadlines */
 

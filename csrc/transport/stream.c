@@ -548,8 +548,15 @@ stream_get_int(pnc_pipe *p, const char *name, int64_t *vp)
 	return pnc_net_get_tcp_option(sp->fd, name, vp);
 }
 
+static pnc_fd
+stream_read_fd(pnc_pipe *p)
+{
+	return ((stream_pipe *) p)->fd;
+}
+
 static const pnc_pipe_ops stream_pipe_ops = {
 	.send = stream_send,
+	.read_fd = stream_read_fd,
 	.read_begin = stream_read_begin,
 	.read_wait = stream_read_wait,
 	.read_end = stream_read_end,
