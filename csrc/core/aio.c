@@ -37,7 +37,6 @@ struct pnc_waiter {
 	waiter_state state;
 	pnc_node node;
 	pnc_pipe *read_pipe; /* the loop reads it itself while this waits */
-	int reading;         /* the loop is in that read: it looks again anyway */
 };
 
 int
@@ -131,7 +130,7 @@ pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 	for (n = s->waiters[kind].head.next; n != &s->waiters[kind].head; n = next) {
 		pnc_waiter *w = PNC_CONTAINER(n, pnc_waiter, node);
 		next = n->next;
-		if ((only != NULL && w->ctx != only) || w->reading)
+		if (only != NULL && w->ctx != only)
 			continue;
 		waiter_fire(w);
 		if (!all && only == NULL)
@@ -218,17 +217,9 @@ void
 pnc_waiter_read(pnc_waiter *w)
 {
 	pnc_pipe *p = w->read_pipe;
-	pnc_socket *s = w->ctx->sock;
 
-	if (p == NULL)
-		return;
-	pnc_mtx_lock(&s->mtx);
-	w->reading = 1;
-	pnc_mtx_unlock(&s->mtx);
-	p->ops->read_wait(p, PNC_FD_NONE, 0); /* what is there, no waiting */
-	pnc_mtx_lock(&s->mtx);
-	w->reading = 0;
-	pnc_mtx_unlock(&s->mtx);
+	if (p != NULL)
+		p->ops->read_wait(p, PNC_FD_NONE, 0); /* what is there, no waiting */
 }
 
 void
