@@ -7,6 +7,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pynng_core.poller  # noqa: E402
 from peers import UrlFactory  # noqa: E402
+from protocol_peers import sock  # noqa: E402
 
 # The core's I/O pollers: the whole suite runs under each.
 POLLERS = ["epoll", "poll"] if sys.platform.startswith("linux") else ["poll"]
@@ -25,6 +26,21 @@ def poller(request):
     pynng_core.poller.use(request.param)
     assert pynng_core.poller.current() == request.param
     return request.param
+
+
+@pytest.fixture
+def socks():
+    """Collects sockets and closes them at the end of the test."""
+    opened = []
+
+    def make(cls, **kwargs):
+        s = sock(cls, **kwargs)
+        opened.append(s)
+        return s
+
+    yield make
+    for s in reversed(opened):
+        s.close()
 
 
 @pytest.fixture

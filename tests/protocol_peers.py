@@ -18,7 +18,7 @@ import time
 import pynng_core
 from peers import (
     DEFAULT_TIMEOUT, SOCKET_TIMEOUT_MS, frame, raw_connect, read_frame,
-    recv_exactly, require_tool, sp_header,
+    recv_exactly, require_tool, sp_header, wait_until,
 )
 
 # wire.md section 1: protocol ids (u16 = proto*16 + role).
@@ -240,3 +240,34 @@ def _cat_seconds(tool, seconds):
     if tool == "nngcat":
         return str(max(1, int(-(-seconds // 1))))
     return repr(float(seconds))
+
+
+def pipe_ids(s):
+    return {p.id for p in s.pipes}
+
+
+def listen_url(transport, make_url):
+    """A URL to listen on: tcp on port 0 (the real port comes from the
+    Listener), ipc and inproc fresh."""
+    return "tcp://127.0.0.1:0" if transport == "tcp" else make_url(transport)
+
+
+def dial_url(listener):
+    if listener.url.startswith("tcp://"):
+        return "tcp://127.0.0.1:%d" % listener.port
+    return listener.url
+
+
+def connect_one(server, client, url, **dial_kwargs):
+    """``client`` dials ``url``; waits for the new pipe on both sides and
+    returns (server-side pipe, client-side pipe)."""
+    before = pipe_ids(server)
+    assert not client.pipes
+    client.dial(url, **dial_kwargs)
+    new = wait_until(lambda: pipe_ids(server) - before,
+                     message="no new pipe on %r after dialing %s" % (server, url))
+    assert len(new) == 1, new
+    wait_until(lambda: len(client.pipes) == 1)
+    (sid,) = new
+    (spipe,) = [p for p in server.pipes if p.id == sid]
+    return spipe, client.pipes[0]

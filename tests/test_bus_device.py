@@ -5,7 +5,6 @@ import threading
 
 import pytest
 
-import pynng_core
 from pynng_core import (
     Bus0, Message, NNGException, Pair1, Pub0, Rep0, Req0, Sub0, Timeout, device,
 )

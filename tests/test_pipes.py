@@ -16,56 +16,10 @@ from pynng_core import (
 )
 from pynng_core.sockaddr import In6Addr, InAddr, InprocAddr, IPCAddr
 from peers import ipc_path, is_listening, wait_until
-from protocol_peers import FAST_RECONNECT, recv_all, sock
+from protocol_peers import FAST_RECONNECT, connect_one, dial_url, listen_url, pipe_ids, recv_all
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]
 EVENTS_THREAD = "pynng_core pipe events"
-
-
-@pytest.fixture
-def socks():
-    """Collects sockets and closes them at the end of the test."""
-    opened = []
-
-    def make(cls, **kwargs):
-        s = sock(cls, **kwargs)
-        opened.append(s)
-        return s
-
-    yield make
-    for s in reversed(opened):
-        s.close()
-
-
-def pipe_ids(s):
-    return {p.id for p in s.pipes}
-
-
-def listen_url(transport, make_url):
-    """A URL to listen on: tcp on port 0 (the real port comes from the
-    Listener), ipc and inproc fresh."""
-    return "tcp://127.0.0.1:0" if transport == "tcp" else make_url(transport)
-
-
-def dial_url(listener):
-    if listener.url.startswith("tcp://"):
-        return "tcp://127.0.0.1:%d" % listener.port
-    return listener.url
-
-
-def connect_one(server, client, url, **dial_kwargs):
-    """``client`` dials ``url``; waits for the new pipe on both sides and
-    returns (server-side pipe, client-side pipe)."""
-    before = pipe_ids(server)
-    assert not client.pipes
-    client.dial(url, **dial_kwargs)
-    new = wait_until(lambda: pipe_ids(server) - before,
-                     message="no new pipe on %r after dialing %s" % (server, url))
-    assert len(new) == 1, new
-    wait_until(lambda: len(client.pipes) == 1)
-    (sid,) = new
-    (spipe,) = [p for p in server.pipes if p.id == sid]
-    return spipe, client.pipes[0]
 
 
 def expected_inproc_name(url):

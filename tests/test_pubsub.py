@@ -4,7 +4,7 @@ blocks, and a SUB peer that breaks the protocol by sending."""
 
 import pytest
 
-from pynng_core import NoEntry, NotSupported, Pub0, Sub0, Timeout
+from pynng_core import NoEntry, NotSupported, Pub0, Sub0
 from peers import closed_by_peer
 from protocol_peers import (
     RawPeer, recv_all, recv_skipping, send_until_received, sock,

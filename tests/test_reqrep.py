@@ -8,9 +8,8 @@ import time
 
 import pytest
 
-import pynng_core
 from pynng_core import (
-    BadState, Canceled, Closed, ConnectionReset, Message, Rep0, Req0, Sub0, Pub0, Timeout,
+    BadState, Canceled, Closed, ConnectionReset, Rep0, Req0, Sub0, Pub0, Timeout,
 )
 from peers import DEFAULT_TIMEOUT
 from protocol_peers import (

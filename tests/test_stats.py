@@ -8,7 +8,7 @@ import pytest
 
 from pynng_core import Pair0, Pair1, Pub0, Pull0, Push0, Sub0
 from peers import closed_by_peer, wait_until
-from protocol_peers import FAST_RECONNECT, RawPeer, recv_all, sock
+from protocol_peers import FAST_RECONNECT, RawPeer, connect_one, dial_url, listen_url, recv_all
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]
 STREAMS = ["tcp", "ipc"]
@@ -17,43 +17,6 @@ SOCKET_FIELDS = {"msgs_in", "bytes_in", "msgs_out", "bytes_out", "pipes_opened",
                  "pipes_closed", "pipes_rejected", "dropped_too_large",
                  "dropped_bad_header", "dropped_queue_full"}
 PIPE_FIELDS = {"msgs_in", "bytes_in", "msgs_out", "bytes_out"}
-
-
-@pytest.fixture
-def socks():
-    opened = []
-
-    def make(cls, **kwargs):
-        s = sock(cls, **kwargs)
-        opened.append(s)
-        return s
-
-    yield make
-    for s in reversed(opened):
-        s.close()
-
-
-def listen_url(transport, make_url):
-    return "tcp://127.0.0.1:0" if transport == "tcp" else make_url(transport)
-
-
-def dial_url(listener):
-    if listener.url.startswith("tcp://"):
-        return "tcp://127.0.0.1:%d" % listener.port
-    return listener.url
-
-
-def pipe_ids(s):
-    return {p.id for p in s.pipes}
-
-
-def connect_one(server, client, url, **kwargs):
-    before = pipe_ids(server)
-    client.dial(url, **kwargs)
-    new = wait_until(lambda: pipe_ids(server) - before)
-    wait_until(lambda: client.pipes)
-    (sid,) = new
-    return [p for p in server.pipes if p.id == sid][0], client.pipes[0]
 
 
 def subset(stats, **expected):
