@@ -342,11 +342,6 @@ pnc_listener_get_int(pnc_listener *l, const char *name, int64_t *vp)
 	return ep_get_int(&l->ep, name, vp);
 }
 
-const char *
-pnc_listener_url(const pnc_listener *l)
-{
-	return l->ep.url_text;
-}
 
 int
 pnc_dialer_close(pnc_dialer *d)
@@ -366,11 +361,6 @@ pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *vp)
 	return ep_get_int(&d->ep, name, vp);
 }
 
-const char *
-pnc_dialer_url(const pnc_dialer *d)
-{
-	return d->ep.url_text;
-}
 
 uint32_t
 pnc_listener_id(const pnc_listener *l)

@@ -182,13 +182,11 @@ int pnc_listen(pnc_socket *sock, const char *url, int flags,
 int pnc_listener_close(pnc_listener *l);
 void pnc_listener_release(pnc_listener *l);
 int pnc_listener_get_int(pnc_listener *l, const char *name, int64_t *valuep);
-const char *pnc_listener_url(const pnc_listener *l);
 
 int pnc_dial(pnc_socket *sock, const char *url, int flags, pnc_dialer **dp);
 int pnc_dialer_close(pnc_dialer *d);
 void pnc_dialer_release(pnc_dialer *d);
 int pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *valuep);
-const char *pnc_dialer_url(const pnc_dialer *d);
 
 /*
  * Async operations for event loops.  A completion queue has a descriptor
