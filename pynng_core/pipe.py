@@ -22,9 +22,9 @@ _ESLICE = lib.PNC_ESLICE
 
 log = logging.getLogger("pynng_core")
 
-STAT_FIELDS = ("msgs_in", "bytes_in", "msgs_out", "bytes_out", "pipes_opened",
-               "pipes_closed", "pipes_rejected", "dropped_too_large",
-               "dropped_bad_header", "dropped_queue_full")
+# The counters, as the core's pnc_stats struct names them; a pipe has the
+# message and byte ones, which come first.
+STAT_FIELDS = tuple(name for name, _ in ffi.typeof("pnc_stats").fields)
 PIPE_STAT_FIELDS = STAT_FIELDS[:4]
 
 

@@ -4,8 +4,8 @@
  * An event loop owns a completion queue whose descriptor it watches.  An
  * async operation first tries at once; if it would block, a waiter is
  * registered on the socket in the same locked step, so no wake-up can slip
- * between the two.  Whenever the core wakes blocked threads it also hands
- * matching waiters to their queues; the loop drains a whole batch of tokens
+ * between the two.  Whenever the core wakes blocked threads
+ * (pnc_sock_wake) it also hands matching waiters to their queues; the loop drains a whole batch of tokens
  * per wake-up and the woken coroutines try again.
  *
  * Nothing is taken for a coroutine until it tries itself, so cancelling one
@@ -110,23 +110,10 @@ waiter_fire(pnc_waiter *w)
 }
 
 void
-pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
+pnc_aio_fire(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 {
 	pnc_node *n, *next;
 
-	/* A thread reading its pipe itself sleeps in poll(), not on the cv. */
-	if (kind == PNC_WAKE_RECV && s->inline_reader && !s->inline_signaled &&
-	    !pnc_thread_is_self(&s->inline_thread)) {
-		s->inline_signaled = 1;
-		pnc_wakefd_signal(&s->inline_wake);
-	}
-	if (kind == PNC_WAKE_RECV ? s->recv_waiters : s->send_waiters) {
-		pnc_cv *cv = kind == PNC_WAKE_RECV ? &s->cv_recv : &s->cv_send;
-		if (all || only != NULL)
-			pnc_cv_wake(cv);
-		else
-			pnc_cv_wake_one(cv);
-	}
 	for (n = s->waiters[kind].head.next; n != &s->waiters[kind].head; n = next) {
 		pnc_waiter *w = PNC_CONTAINER(n, pnc_waiter, node);
 		next = n->next;

@@ -327,6 +327,8 @@ void pnc_sock_rele(pnc_socket *s);
 #define PNC_WAKE_RECV 0
 #define PNC_WAKE_SEND 1
 void pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only);
+/* The async part of it: hands matching waiters to their queues (aio.c). */
+void pnc_aio_fire(pnc_socket *s, int kind, int all, const pnc_ctx *only);
 /* The generic receive queue, bounded by recv-buffer (at least 1). */
 int pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 int pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w);

@@ -316,3 +316,22 @@ pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 	if (targets != local)
 		free(targets);
 }
+
+void
+pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
+{
+	/* A thread reading its pipe itself sleeps in poll(), not on the cv. */
+	if (kind == PNC_WAKE_RECV && s->inline_reader && !s->inline_signaled &&
+	    !pnc_thread_is_self(&s->inline_thread)) {
+		s->inline_signaled = 1;
+		pnc_wakefd_signal(&s->inline_wake);
+	}
+	if (kind == PNC_WAKE_RECV ? s->recv_waiters : s->send_waiters) {
+		pnc_cv *cv = kind == PNC_WAKE_RECV ? &s->cv_recv : &s->cv_send;
+		if (all || only != NULL)
+			pnc_cv_wake(cv);
+		else
+			pnc_cv_wake_one(cv);
+	}
+	pnc_aio_fire(s, kind, all, only);
+}

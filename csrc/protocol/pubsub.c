@@ -126,28 +126,29 @@ sub0_enqueue(pnc_socket *s, sub0_ctx *sc, pnc_msg *m)
 		pnc_msg_free(m);
 }
 
+/* Offers m to one context: the first that wants it gets m, later ones a copy. */
+static void
+sub0_offer(pnc_socket *s, pnc_ctx *c, pnc_msg *m, pnc_ctx **first)
+{
+	pnc_msg *copy;
+
+	if (c->closed || !sub0_matches(c->pdata, m))
+		return;
+	if (*first == NULL)
+		*first = c; /* it gets m itself, once the others have their copies */
+	else if (pnc_msg_dup(&copy, m) == 0)
+		sub0_enqueue(s, c->pdata, copy);
+}
+
 static int
 sub0_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 {
 	pnc_ctx *first = NULL;
 
 	m->pipe_id = p->id;
-	/* The default context, then the others. */
-	for (pnc_node *n = NULL;; n = n == NULL ? s->ctxs.head.next : n->next) {
-		pnc_ctx *c;
-		pnc_msg *copy;
-		if (n == &s->ctxs.head)
-			break;
-		c = n == NULL ? s->dflt : PNC_CONTAINER(n, pnc_ctx, sock_node);
-		if (c->closed || !sub0_matches(c->pdata, m))
-			continue;
-		if (first == NULL) {
-			first = c;
-			continue; /* it gets m itself, last */
-		}
-		if (pnc_msg_dup(&copy, m) == 0)
-			sub0_enqueue(s, c->pdata, copy);
-	}
+	sub0_offer(s, s->dflt, m, &first);
+	PNC_LIST_EACH(&s->ctxs, n)
+		sub0_offer(s, PNC_CONTAINER(n, pnc_ctx, sock_node), m, &first);
 	if (first != NULL) {
 		sub0_enqueue(s, first->pdata, m);
 		pnc_sock_wake(s, PNC_WAKE_RECV, 1, NULL);
