@@ -14,10 +14,6 @@ from .sendrecv import SendRecv
 class Context(SendRecv):
     """Made by ``socket.new_context()``; send and recv as on a socket."""
 
-    _send_data_fn = lib.pnc_ctx_send_data
-    _send_fn = lib.pnc_ctx_send
-    _recv_fn = lib.pnc_ctx_recv
-
     recv_timeout = Option("recv-timeout", doc="Receive timeout in ms (-1: none).")
     send_timeout = Option("send-timeout", doc="Send timeout in ms (-1: none).")
 
@@ -26,40 +22,40 @@ class Context(SendRecv):
         rv = lib.pnc_ctx_open(socket._sock, pp)
         if rv:
             raise exception_for(rv, "new_context() on %s" % socket._describe())
-        self._handle = self._ctx = ffi.gc(pp[0], lib.pnc_ctx_release)
+        self._ctx = ffi.gc(pp[0], lib.pnc_ctx_release)
         self.socket = socket
         self._closed = False
 
     @property
     def id(self):
-        return lib.pnc_ctx_id(self._handle)
+        return lib.pnc_ctx_id(self._ctx)
 
     def _owner(self):
         return self.socket
 
     def _get_option(self, nng_name, kind):
         out = ffi.new("int64_t *")
-        rv = lib.pnc_ctx_get_int(self._handle, nng_name.encode(), out)
+        rv = lib.pnc_ctx_get_int(self._ctx, nng_name.encode(), out)
         if rv:
             raise exception_for(rv, "%s of %s" % (nng_name, self._describe()))
         return out[0]
 
     def _set_option(self, nng_name, kind, value):
-        return lib.pnc_ctx_set_int(self._handle, nng_name.encode(), value)
+        return lib.pnc_ctx_set_int(self._ctx, nng_name.encode(), value)
 
     def subscribe(self, topic):
         """Sub0 contexts: receive messages that start with ``topic``."""
-        self.socket._topic_option(lib.pnc_ctx_set_bytes, self._handle, "sub:subscribe", topic)
+        self.socket._topic_option(lib.pnc_ctx_set_bytes, self._ctx, "sub:subscribe", topic)
 
     def unsubscribe(self, topic):
         """Sub0 contexts: stop receiving ``topic`` (NoEntry if it was not there)."""
-        self.socket._topic_option(lib.pnc_ctx_set_bytes, self._handle, "sub:unsubscribe", topic)
+        self.socket._topic_option(lib.pnc_ctx_set_bytes, self._ctx, "sub:unsubscribe", topic)
 
     def close(self):
         """Closes the context; its blocked calls wake with Closed."""
         if not self._closed:
             self._closed = True
-            lib.pnc_ctx_close(self._handle)
+            lib.pnc_ctx_close(self._ctx)
 
     def _describe(self):
         return "context %d of %s" % (self.id, self.socket._describe())

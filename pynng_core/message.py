@@ -13,9 +13,12 @@ from ._core import ffi, lib
 from .exceptions import MessageStateError, check
 
 
+OP_TYPE = ffi.typeof("pnc_op *")
+
+
 def new_op():
     """An operation record that frees whatever message it still owns."""
-    return ffi.gc(ffi.new("pnc_op *"), lib.pnc_op_release)
+    return ffi.gc(ffi.new(OP_TYPE), lib.pnc_op_release)
 
 
 class Message:

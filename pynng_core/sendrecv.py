@@ -5,6 +5,11 @@ Python between slices, so Ctrl-C raises KeyboardInterrupt promptly.  A
 received message stays owned by its operation record until the receiving
 method returns; an exception before that (Ctrl-C lands after any C call)
 puts it back at the front of its queue, so an interrupt loses nothing.
+
+These are the hot paths, so they are written for speed: a send first tries
+once without an operation record (the core takes the message at once or
+says it would block), and recv reuses one record per socket (see
+``_spare_op``) instead of making one per call.
 """
 import functools
 
@@ -12,11 +17,16 @@ from . import aio
 from ._core import ffi, lib
 from . import exceptions
 from .exceptions import exception_for
-from .message import Message, new_op
+from .message import OP_TYPE, Message, new_op
 
 SLICE_MS = 50
 NONBLOCK = lib.PNC_FLAG_NONBLOCK
+_EAGAIN = lib.PNC_EAGAIN
 _ESLICE = lib.PNC_ESLICE
+_NULL = ffi.NULL
+_send_data = lib.pnc_ctx_send_data
+_send_msg = lib.pnc_ctx_send
+_recv = lib.pnc_ctx_recv
 
 
 def wait(fn, args, op):
@@ -27,31 +37,31 @@ def wait(fn, args, op):
     return rv
 
 
-def _flags(block):
-    return 0 if block else NONBLOCK
-
-
 class SendRecv:
-    """Subclasses set ``_handle`` (the core object), ``_ctx`` (the core
-    context async operations run in) and the core functions."""
+    """Subclasses set ``_ctx`` (the core context their calls run in)."""
 
-    _send_data_fn = None
-    _send_fn = None
-    _recv_fn = None
+    # An operation record a finished recv left behind for the next one.  It
+    # may still own the message that recv returned: the next recv frees it
+    # before it starts.  Taking it and putting it back are attribute
+    # stores, which no interrupt or thread switch can split.
+    _spare_op = None
 
     def send(self, data, block=True):
         """Sends bytes or any buffer-protocol object (copied into the core)."""
         if type(data) is not bytes:
             data = ffi.from_buffer(data)
-        rv = wait(type(self)._send_data_fn, (self._handle, data, len(data), _flags(block)),
-                  ffi.new("pnc_op *"))
+        rv = _send_data(self._ctx, data, len(data), NONBLOCK, _NULL, 0)
+        if rv == _EAGAIN and block:
+            rv = wait(_send_data, (self._ctx, data, len(data), 0), ffi.new(OP_TYPE))
         if rv:
             raise self._error(rv, "send")
 
     def send_msg(self, msg, block=True):
         """Sends a Message, handing its memory to the core without a copy."""
         ptr, was_copy = msg._for_send()
-        rv = wait(type(self)._send_fn, (self._handle, ptr, _flags(block)), ffi.new("pnc_op *"))
+        rv = _send_msg(self._ctx, ptr, NONBLOCK, _NULL, 0)
+        if rv == _EAGAIN and block:
+            rv = wait(_send_msg, (self._ctx, ptr, 0), ffi.new(OP_TYPE))
         if rv:
             if was_copy:
                 lib.pnc_msg_free(ptr)
@@ -63,19 +73,31 @@ class SendRecv:
 
         The caller makes ``op`` before its ``try``: an interrupt may land
         anywhere in here, even after the message was taken."""
-        rv = wait(type(self)._recv_fn, (self._handle, _flags(block)), op)
+        rv = _recv(self._ctx, 0 if block else NONBLOCK, op, SLICE_MS)
+        while rv == _ESLICE:
+            rv = _recv(self._ctx, 0 if block else NONBLOCK, op, SLICE_MS)
         if rv:
             raise self._error(rv, what)
 
+    def _reused_op(self):
+        op = self._spare_op
+        if op is None:
+            return new_op()
+        self._spare_op = None
+        lib.pnc_op_release(op)  # the message an earlier recv returned
+        return op
+
     def recv(self, block=True):
         """Receives the next message as bytes."""
-        op = new_op()
+        op = self._reused_op()
         try:
             self._take(op, block, "recv")
-            return ffi.unpack(op.body, op.len)
+            data = ffi.unpack(op.body, op.len)
         except BaseException:
             lib.pnc_op_unget(op)
             raise
+        self._spare_op = op
+        return data
 
     def recv_into(self, buffer, block=True):
         """Receives into ``buffer``: copies what fits, returns the full length.
@@ -88,14 +110,16 @@ class SendRecv:
         except BufferError:
             raise TypeError("recv_into needs a writable buffer (bytearray, memoryview, "
                             "array), not %s" % type(buffer).__name__) from None
-        op = new_op()
+        op = self._reused_op()
         try:
             self._take(op, block, "recv_into")
             lib.pnc_op_copy(op, target, len(target))
-            return op.len
+            size = op.len
         except BaseException:
             lib.pnc_op_unget(op)
             raise
+        self._spare_op = op
+        return size
 
     def recv_msg(self, block=True):
         """Receives a Message whose buffer is the core's memory (no copy)."""
@@ -135,7 +159,7 @@ class SendRecv:
 
     async def _asend_core(self, msg_ptr, what):
         step = functools.partial(lib.pnc_ctx_send_async, self._ctx, msg_ptr)
-        rv = await aio.run(step, ffi.new("pnc_op *"))
+        rv = await aio.run(step, ffi.new(OP_TYPE))
         if rv:
             raise self._error(rv, what)
 

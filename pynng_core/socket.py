@@ -20,9 +20,6 @@ class Socket(SendRecv):
     """
 
     _protocol = None  # the core's protocol name, set by each subclass
-    _send_data_fn = lib.pnc_send_data
-    _send_fn = lib.pnc_send
-    _recv_fn = lib.pnc_recv
 
     recv_timeout = Option("recv-timeout", doc="Receive timeout in ms (-1: none).")
     send_timeout = Option("send-timeout", doc="Send timeout in ms (-1: none).")
@@ -52,7 +49,7 @@ class Socket(SendRecv):
         rv = lib.pnc_socket_open(pp, self._protocol.encode(), bool(raw))
         if rv:
             raise exception_for(rv, "opening a %s socket" % type(self).__name__)
-        self._sock = self._handle = ffi.gc(pp[0], lib.pnc_socket_release)
+        self._sock = ffi.gc(pp[0], lib.pnc_socket_release)
         self._ctx = lib.pnc_socket_context(self._sock)
         self._dialers = []
         self._listeners = []

@@ -244,8 +244,13 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 int
 pnc_ctx_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 {
+	pnc_op once = { 0 };
 	int rv;
 
+	if (op == NULL) {
+		op = &once;
+		flags |= PNC_FLAG_NONBLOCK;
+	}
 	pnc_mtx_lock(&c->sock->mtx);
 	rv = pnc_ctx_run(c, m, flags, op, slice_ms);
 	pnc_mtx_unlock(&c->sock->mtx);
@@ -268,12 +273,6 @@ pnc_ctx_recv(pnc_ctx *c, int flags, pnc_op *op, int slice_ms)
 }
 
 int
-pnc_send(pnc_socket *s, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
-{
-	return pnc_ctx_send(s->dflt, m, flags, op, slice_ms);
-}
-
-int
 pnc_ctx_send_data(pnc_ctx *c, const void *data, size_t size, int flags,
     pnc_op *op, int slice_ms)
 {
@@ -287,23 +286,17 @@ pnc_ctx_send_data(pnc_ctx *c, const void *data, size_t size, int flags,
 	return rv;
 }
 
-int
-pnc_send_data(pnc_socket *s, const void *data, size_t size, int flags,
-    pnc_op *op, int slice_ms)
-{
-	return pnc_ctx_send_data(s->dflt, data, size, flags, op, slice_ms);
-}
-
-int
-pnc_recv(pnc_socket *s, int flags, pnc_op *op, int slice_ms)
-{
-	return pnc_ctx_recv(s->dflt, flags, op, slice_ms);
-}
-
 void
 pnc_op_copy(const pnc_op *op, void *buf, size_t size)
 {
 	memcpy(buf, op->body, op->len < size ? op->len : size);
+}
+
+/* An op is as new after these two: ready for the next operation. */
+static void
+op_reset(pnc_op *op)
+{
+	memset(op, 0, sizeof(*op));
 }
 
 void
@@ -313,10 +306,9 @@ pnc_op_unget(pnc_op *op)
 	pnc_ctx *c = op->ctx;
 	pnc_socket *s;
 
+	op_reset(op);
 	if (m == NULL)
 		return;
-	op->msg = NULL;
-	op->body = NULL;
 	s = c->sock;
 	pnc_mtx_lock(&s->mtx);
 	/* Back where it was: the next receive gets it first. */
@@ -332,8 +324,7 @@ void
 pnc_op_release(pnc_op *op)
 {
 	pnc_msg_free(op->msg);
-	op->msg = NULL;
-	op->body = NULL;
+	op_reset(op);
 }
 
 int

@@ -48,8 +48,8 @@ device_op(pnc_device *d, pnc_socket *s, pnc_msg *m, pnc_op *op)
 
 	op->deadline = PNC_FOREVER; /* socket timeouts do not end a device */
 	do {
-		rv = m != NULL ? pnc_send(s, m, 0, op, DEVICE_SLICE_MS)
-		               : pnc_recv(s, 0, op, DEVICE_SLICE_MS);
+		rv = m != NULL ? pnc_ctx_send(s->dflt, m, 0, op, DEVICE_SLICE_MS)
+		               : pnc_ctx_recv(s->dflt, 0, op, DEVICE_SLICE_MS);
 	} while (rv == PNC_ESLICE && !device_stopping(d));
 	return rv;
 }

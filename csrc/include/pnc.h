@@ -113,7 +113,11 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * recv leaves the message it took in op->msg (body and len filled in): the
  * op owns it until pnc_op_release.  Until then pnc_op_unget can still put it
  * back at the front of the queue: that is how an interrupted caller (Ctrl-C
- * between taking a message and returning it) loses nothing.
+ * between taking a message and returning it) loses nothing.  Either leaves
+ * the op zeroed, ready for the next operation.
+ *
+ * A send with op NULL is one non-blocking attempt: the fast path, with no
+ * operation record to make.
  */
 typedef struct pnc_op {
 	int64_t deadline;
@@ -124,11 +128,6 @@ typedef struct pnc_op {
 	size_t len;
 } pnc_op;
 
-int pnc_send(pnc_socket *sock, pnc_msg *msg, int flags, pnc_op *op,
-    int slice_ms);
-int pnc_send_data(pnc_socket *sock, const void *data, size_t size, int flags,
-    pnc_op *op, int slice_ms);
-int pnc_recv(pnc_socket *sock, int flags, pnc_op *op, int slice_ms);
 /* Copies min(size, op->len) bytes of the body (nn_recv's truncation rule). */
 void pnc_op_copy(const pnc_op *op, void *buf, size_t size);
 void pnc_op_unget(pnc_op *op);

@@ -41,6 +41,9 @@ void pnc_atfork_child(void (*fn)(void));
 int pnc_process_id(void);
 
 int64_t pnc_clock_ms(void);
+int64_t pnc_clock_ns(void);
+/* Lets another runnable thread on this CPU go first. */
+void pnc_thread_yield(void);
 uint32_t pnc_random(void);
 
 /* Atomics for reference counts and statistics. */

@@ -2,9 +2,13 @@
  * stream.c: pipes over stream sockets (tcp, ipc).
  *
  * Writes: a send on an idle pipe goes to the kernel from the caller's
- * thread; whatever the kernel does not take waits in the pipe's queue, and
- * the I/O thread flushes the whole queue with one writev when the socket
- * drains.  The wire prefix is written into each message's headroom, so a
+ * thread, so a request costs no thread hop.  Sends that come in a burst
+ * (closer together than CORK_GAP_NS) are corked instead: they wait in the
+ * pipe's queue until CORK_BYTES are there, which the sender then writes
+ * with one writev, or until the I/O thread, woken once per burst, flushes
+ * the tail.  A syscall per message is what caps small-message throughput.
+ * Whatever the kernel does not take waits in the queue for the socket to
+ * drain.  The wire prefix is written into each message's headroom, so a
  * message is one iovec.
  *
  * Reads (I/O thread): a chunk at a time, every whole frame in it handed up
@@ -24,6 +28,8 @@
 #define WQ_MAX_BYTES (4u << 20)
 #define ACCEPT_PAUSE_MS 100
 #define DELIVER_BATCH 64
+#define CORK_GAP_NS 4000
+#define CORK_BYTES 32768
 
 enum { READ_FREE, READ_IO, READ_CALLER };
 
@@ -34,6 +40,7 @@ typedef struct stream_pipe {
 	pnc_pollfd pfd;
 	pnc_timer timer; /* handshake deadline, then linger limit */
 	pnc_task close_task;
+	pnc_task flush_task;
 	int handshaken;
 	int failed;
 	int finished;
@@ -49,6 +56,9 @@ typedef struct stream_pipe {
 	pnc_ring wq;
 	size_t wq_bytes;
 	size_t wsent; /* bytes of the first queued message already written */
+	int64_t last_send_ns;
+	int wblocked;      /* the kernel took no more: POLL_OUT flushes */
+	int flush_posted;  /* the I/O thread will flush a corked burst */
 	int wfull;
 	int wclosed;
 	int werr;
@@ -182,6 +192,26 @@ stream_full_locked(const stream_pipe *sp)
 	return sp->wq.len >= WQ_MAX_MSGS || sp->wq_bytes >= WQ_MAX_BYTES;
 }
 
+static void
+stream_wait_writable_locked(stream_pipe *sp)
+{
+	sp->wblocked = 1;
+	pnc_pollfd_want(&sp->pfd, PNC_POLL_OUT, 0);
+}
+
+/* Write on the sender's thread: a lone message, or a burst's full batch. */
+static int
+stream_send_now_locked(stream_pipe *sp)
+{
+	int64_t now = pnc_clock_ns();
+	int burst = now - sp->last_send_ns < CORK_GAP_NS;
+
+	sp->last_send_ns = now;
+	if (sp->wblocked)
+		return 0;
+	return (sp->wq.len == 1 && !burst) || sp->wq_bytes >= CORK_BYTES;
+}
+
 static int
 stream_send(pnc_pipe *p, pnc_msg *m)
 {
@@ -199,13 +229,17 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
 	}
 	sp->wq_bytes += stream_frame_len(sp, m);
-	if (sp->wq.len == 1) {
-		/* Idle pipe: write now, on this thread. */
+	if (stream_send_now_locked(sp)) {
 		rv = stream_flush_locked(sp);
 		if (rv == PNC_EAGAIN)
-			pnc_pollfd_want(&sp->pfd, PNC_POLL_OUT, 0);
+			stream_wait_writable_locked(sp);
 		else if (rv != 0)
 			sp->werr = rv;
+	} else if (!sp->wblocked && !sp->flush_posted) {
+		sp->flush_posted = 1;
+		pnc_pipe_hold(p);
+		if (!pnc_task_post(&sp->flush_task))
+			pnc_pipe_rele(p); /* still queued from before, with its hold */
 	}
 	if (stream_full_locked(sp))
 		sp->wfull = 1;
@@ -233,11 +267,16 @@ stream_on_writable(stream_pipe *sp)
 	int rv, notify, drained;
 
 	pnc_mtx_lock(&sp->wmtx);
+	sp->flush_posted = 0; /* this flush is the one it asked for */
 	rv = sp->werr ? sp->werr : stream_flush_locked(sp);
-	if (rv == 0)
+	if (rv == 0) {
+		sp->wblocked = 0;
 		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_OUT);
-	else if (rv != PNC_EAGAIN)
+	} else if (rv == PNC_EAGAIN) {
+		stream_wait_writable_locked(sp);
+	} else {
 		sp->werr = rv;
+	}
 	/* Tell the protocol once the queue is down to half. */
 	notify = sp->wfull && sp->wq.len <= WQ_MAX_MSGS / 2 &&
 	    sp->wq_bytes <= WQ_MAX_BYTES / 2;
@@ -460,6 +499,19 @@ stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
 	}
 }
 
+/* The tail of a corked burst, on the I/O thread. */
+static void
+stream_flush_task(void *arg)
+{
+	stream_pipe *sp = arg;
+
+	/* A sender on this CPU that woke us may have more to add: let it. */
+	pnc_thread_yield();
+	if (!sp->finished)
+		stream_on_writable(sp);
+	pnc_pipe_rele(&sp->p);
+}
+
 static void
 stream_timer_cb(void *arg)
 {
@@ -590,6 +642,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	pnc_ring_init(&sp->wq);
 	pnc_timer_init(&sp->timer, stream_timer_cb, sp);
 	pnc_task_init(&sp->close_task, stream_close_on_io, sp);
+	pnc_task_init(&sp->flush_task, stream_flush_task, sp);
 	sp->hs_out[1] = 'S';
 	sp->hs_out[2] = 'P';
 	sp->hs_out[4] = (uint8_t) (s->proto->self_id >> 8);

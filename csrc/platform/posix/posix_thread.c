@@ -1,6 +1,7 @@
 /* posix_thread.c: locks, condition variables, threads, clock, randomness. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
@@ -158,10 +159,22 @@ pnc_process_id(void)
 int64_t
 pnc_clock_ms(void)
 {
+	return pnc_clock_ns() / 1000000;
+}
+
+int64_t
+pnc_clock_ns(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+pnc_thread_yield(void)
+{
+	sched_yield();
 }
 
 uint32_t
