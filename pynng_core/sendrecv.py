@@ -6,7 +6,8 @@ received message stays owned by its operation record until the receiving
 method returns; an exception before that (Ctrl-C lands after any C call)
 puts it back at the front of its queue, so an interrupt loses nothing.
 
-These are the hot paths, so they are written for speed: a send first tries
+These are the hot paths, so they are written for speed: every C call
+costs a GIL round trip, so the common case makes one.  A send first tries
 once without an operation record (the core takes the message at once or
 says it would block), and recv reuses one record per socket (see
 ``_spare_op``) instead of making one per call.
@@ -27,6 +28,7 @@ _NULL = ffi.NULL
 _send_data = lib.pnc_ctx_send_data
 _send_msg = lib.pnc_ctx_send
 _recv = lib.pnc_ctx_recv
+_unpack = ffi.unpack
 
 
 def wait(fn, args, op):
@@ -41,9 +43,10 @@ class SendRecv:
     """Subclasses set ``_ctx`` (the core context their calls run in)."""
 
     # An operation record a finished recv left behind for the next one.  It
-    # may still own the message that recv returned: the next recv frees it
-    # before it starts.  Taking it and putting it back are attribute
-    # stores, which no interrupt or thread switch can split.
+    # still owns the message that recv returned, which the core frees when
+    # the next recv starts; no interrupt can land in between, since Python
+    # looks for one only after a call.  Taking the record and putting it
+    # back are attribute stores, which no thread switch can split either.
     _spare_op = None
 
     def send(self, data, block=True):
@@ -68,31 +71,38 @@ class SendRecv:
             raise self._error(rv, "send_msg")
         msg._sent(was_copy)
 
-    def _take(self, op, block, what):
+    def _take(self, ctx, op, flags, what):
         """Waits for a message, which ``op`` then owns (see the module doc).
 
         The caller makes ``op`` before its ``try``: an interrupt may land
         anywhere in here, even after the message was taken."""
-        rv = _recv(self._ctx, 0 if block else NONBLOCK, op, SLICE_MS)
+        rv = _recv(ctx, flags, op, SLICE_MS)
         while rv == _ESLICE:
-            rv = _recv(self._ctx, 0 if block else NONBLOCK, op, SLICE_MS)
+            rv = _recv(ctx, flags, op, SLICE_MS)
         if rv:
             raise self._error(rv, what)
 
-    def _reused_op(self):
-        op = self._spare_op
-        if op is None:
-            return new_op()
+    def _spare(self):
+        """The spare op with its last message freed: safe to unget from
+        even if an interrupt lands before the next receive starts."""
+        op = self._spare_op or new_op()
         self._spare_op = None
-        lib.pnc_op_release(op)  # the message an earlier recv returned
+        lib.pnc_op_release(op)
         return op
 
     def recv(self, block=True):
         """Receives the next message as bytes."""
-        op = self._reused_op()
+        op = self._spare_op or new_op()
+        self._spare_op = None
+        ctx, flags = self._ctx, 0 if block else NONBLOCK
         try:
-            self._take(op, block, "recv")
-            data = ffi.unpack(op.body, op.len)
+            # _take, inlined: this is the hottest path there is.
+            rv = _recv(ctx, flags, op, SLICE_MS)
+            while rv == _ESLICE:
+                rv = _recv(ctx, flags, op, SLICE_MS)
+            if rv:
+                raise self._error(rv, "recv")
+            data = _unpack(op.body, op.len)
         except BaseException:
             lib.pnc_op_unget(op)
             raise
@@ -110,9 +120,10 @@ class SendRecv:
         except BufferError:
             raise TypeError("recv_into needs a writable buffer (bytearray, memoryview, "
                             "array), not %s" % type(buffer).__name__) from None
-        op = self._reused_op()
+        op = self._spare()
+        ctx, flags = self._ctx, 0 if block else NONBLOCK
         try:
-            self._take(op, block, "recv_into")
+            self._take(ctx, op, flags, "recv_into")
             lib.pnc_op_copy(op, target, len(target))
             size = op.len
         except BaseException:
@@ -124,8 +135,9 @@ class SendRecv:
     def recv_msg(self, block=True):
         """Receives a Message whose buffer is the core's memory (no copy)."""
         op = new_op()
+        ctx, flags = self._ctx, 0 if block else NONBLOCK
         try:
-            self._take(op, block, "recv_msg")
+            self._take(ctx, op, flags, "recv_msg")
             return Message._wrap(op, self._owner())
         except BaseException:
             lib.pnc_op_unget(op)

@@ -157,6 +157,7 @@ aio_try(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q, uint64_t token,
 			pnc_ctx_hold(c);
 			pnc_list_append(&s->waiters[kind], &w->node);
 			*wp = w;
+			pnc_op_deadline_start(op, m != NULL);
 			rv = PNC_EPENDING;
 		}
 	}

@@ -151,6 +151,12 @@ pnc_sock_sole_pipe(pnc_socket *s)
 	return p->ops->read_begin == NULL || p->paused ? NULL : p;
 }
 
+int
+pnc_sock_reading_here(const pnc_socket *s)
+{
+	return s->inline_reader && pnc_thread_is_self(&s->inline_thread);
+}
+
 static int
 sock_read_inline(pnc_socket *s, int64_t until)
 {
@@ -181,15 +187,41 @@ sock_read_inline(pnc_socket *s, int64_t until)
 	return 0;
 }
 
+/* An operation under way whose deadline its first wait will set. */
+#define DEADLINE_LATER (-1)
+
+static void
+op_deadline_set(pnc_op *op, int64_t timeout, int64_t now)
+{
+	if (op->deadline == DEADLINE_LATER)
+		op->deadline = timeout < 0 ? PNC_FOREVER : now + timeout;
+}
+
+/* The first wait of a step: the deadline, if new, and the slice's end. */
+static void
+wait_start(pnc_wait *w, int64_t now)
+{
+	pnc_op *op = w->op;
+
+	op_deadline_set(op, w->timeout, now);
+	w->until = w->slice_ms > 0 && now + w->slice_ms < op->deadline
+	    ? now + w->slice_ms : op->deadline;
+}
+
 int
-pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, const pnc_wait *w)
+pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 
+	int64_t now;
+
 	if (c->closed || s->closed)
 		return PNC_ECLOSED;
-	if (pnc_clock_ms() >= w->until)
-		return w->until < w->deadline ? PNC_ESLICE : PNC_ETIMEDOUT;
+	now = pnc_clock_ms();
+	if (w->until == 0)
+		wait_start(w, now);
+	if (now >= w->until)
+		return w->until < w->op->deadline ? PNC_ESLICE : PNC_ETIMEDOUT;
 	if (cv == &s->cv_recv && sock_read_inline(s, w->until) == 0)
 		return c->closed || s->closed ? PNC_ECLOSED : 0;
 	(*waiters)++;
@@ -208,19 +240,23 @@ ctx_timeout(const pnc_ctx *c, int sending)
 	return t;
 }
 
-/* How long this step may wait: to the deadline, or the slice if sooner. */
+void
+pnc_op_deadline_start(pnc_op *op, int sending)
+{
+	op_deadline_set(op, ctx_timeout(op->ctx, sending), pnc_clock_ms());
+}
+
 static void
 op_wait(pnc_op *op, int64_t timeout, int slice_ms, pnc_wait *w)
 {
-	int64_t now = pnc_clock_ms();
-
+	w->op = op;
+	w->timeout = timeout;
+	w->slice_ms = slice_ms;
+	w->until = 0;
 	w->first = op->deadline == 0;
 	w->note = &op->note;
 	if (w->first)
-		op->deadline = timeout < 0 ? PNC_FOREVER : now + timeout;
-	w->deadline = op->deadline;
-	w->until = slice_ms > 0 && now + slice_ms < op->deadline ? now + slice_ms
-	                                                         : op->deadline;
+		op->deadline = DEADLINE_LATER;
 }
 
 int
@@ -230,6 +266,7 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 	const pnc_proto_ops *proto = s->proto;
 	int sending = m != NULL;
 	pnc_wait w;
+	int rv;
 
 	op->ctx = c;
 	if (c->closed || s->closed)
@@ -237,8 +274,11 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 	if ((sending ? (void *) proto->send : (void *) proto->recv) == NULL)
 		return PNC_ENOTSUP;
 	op_wait(op, ctx_timeout(c, sending), slice_ms, &w);
-	return sending ? proto->send(c, m, flags, &w)
-	               : proto->recv(c, &op->msg, flags, &w);
+	if (sending)
+		return proto->send(c, m, flags, &w);
+	if ((rv = proto->recv(c, &op->msg, flags, &w)) == 0)
+		__atomic_store_n(&s->recvs, s->recvs + 1, __ATOMIC_RELAXED);
+	return rv;
 }
 
 int
@@ -262,12 +302,18 @@ pnc_ctx_recv(pnc_ctx *c, int flags, pnc_op *op, int slice_ms)
 {
 	int rv;
 
+	if (op->msg != NULL)
+		pnc_op_release(op); /* what an earlier receive returned */
 	pnc_mtx_lock(&c->sock->mtx);
 	rv = pnc_ctx_run(c, NULL, flags, op, slice_ms);
 	pnc_mtx_unlock(&c->sock->mtx);
 	if (rv == 0) {
 		op->body = (char *) pnc_msg_body(op->msg);
 		op->len = op->msg->len;
+	}
+	if (rv != PNC_ESLICE) {
+		op->deadline = 0; /* over: the op may serve the next receive */
+		op->note = 0;
 	}
 	return rv;
 }

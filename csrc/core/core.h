@@ -185,17 +185,21 @@ int pnc_io_start(void);
 int pnc_io_on_thread(void);
 
 /*
- * How long an operation step may wait: `until` is the end of this call
- * (its slice), `deadline` the operation's own.  A wait that reaches `until`
- * first says PNC_ESLICE (the caller will come back), one that reaches the
- * deadline PNC_ETIMEDOUT.  What a protocol must remember across slices
- * (which request a recv waits for) goes in *note, set on the first call.
+ * How long an operation step may wait: to the end of this call (its slice)
+ * or the operation's deadline, whichever comes first.  Both are worked out
+ * at the step's first wait, so a step that never waits never reads the
+ * clock.  A wait that reaches the slice's end first says PNC_ESLICE (the
+ * caller will come back), one that reaches the deadline PNC_ETIMEDOUT.
+ * What a protocol must remember across slices (which request a recv waits
+ * for) goes in *note, set on the first call.
  */
 typedef struct pnc_wait {
-	int64_t until;
-	int64_t deadline;
-	int first;      /* the operation's first call (its first slice) */
-	uint64_t *note; /* the protocol's note about the operation */
+	pnc_op *op;      /* holds the deadline from one slice to the next */
+	int64_t timeout; /* ms from the first wait (< 0: none) */
+	int slice_ms;
+	int64_t until;   /* this call's end; 0 until its first wait */
+	int first;       /* the operation's first call (its first slice) */
+	uint64_t *note;  /* the protocol's note about the operation */
 } pnc_wait;
 
 /* Protocols: each a table of operations. */
@@ -227,8 +231,8 @@ struct pnc_proto_ops {
 	int (*pipe_start)(pnc_socket *s, pnc_pipe *p); /* non-zero rejects */
 	void (*pipe_stop)(pnc_socket *s, pnc_pipe *p);
 	void (*pipe_writable)(pnc_socket *s, pnc_pipe *p);
-	int (*send)(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
-	int (*recv)(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w);
+	int (*send)(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
+	int (*recv)(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w);
 	/* Takes back a message recv gave out, as if it had not been taken. */
 	int (*unrecv)(pnc_ctx *c, pnc_msg *m);
 	int (*deliver)(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
@@ -259,7 +263,9 @@ void pnc_ctx_rele(pnc_ctx *c);
  * PNC_ESLICE or PNC_ETIMEDOUT when the time ran out (see pnc_wait),
  * PNC_ECLOSED if the context or its socket closed.
  */
-int pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, const pnc_wait *w);
+int pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w);
+/* An operation about to wait outside pnc_ctx_wait (async) sets its deadline. */
+void pnc_op_deadline_start(pnc_op *op, int sending);
 void pnc_ctx_close_locked(pnc_ctx *c);
 int pnc_sock_ctx_init(pnc_socket *s); /* makes the default context */
 /* One send (m) or recv step, socket locked. */
@@ -289,6 +295,7 @@ struct pnc_socket {
 	pnc_ctx *dflt;  /* the context socket-level send and recv use */
 	pnc_list ctxs;  /* the others */
 	pnc_ring recvq; /* used by protocols that queue inbound messages */
+	size_t recvq_bytes;
 	pnc_ring sendq; /* messages waiting for a writable pipe */
 	pnc_list pipes;
 	pnc_idmap pipe_ids; /* the attached pipes by id */
@@ -304,6 +311,7 @@ struct pnc_socket {
 	int inline_wake_open;
 	pnc_thread inline_thread;
 	pnc_wakefd inline_wake;
+	unsigned recvs; /* messages received: a send after one is no stream */
 	/* options */
 	int64_t recv_timeout;
 	int64_t send_timeout;
@@ -331,7 +339,7 @@ void pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only);
 void pnc_aio_fire(pnc_socket *s, int kind, int all, const pnc_ctx *only);
 /* The generic receive queue, bounded by recv-buffer (at least 1). */
 int pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
-int pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w);
+int pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w);
 int pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m);
 /* Sends to one pipe, dropping the socket lock meanwhile (see core.h top). */
 int pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
@@ -339,8 +347,10 @@ void pnc_sock_resume_pipes(pnc_socket *s);
 int pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p);
 /* The one pipe a receiver may read itself, or NULL; socket locked. */
 pnc_pipe *pnc_sock_sole_pipe(pnc_socket *s);
+/* True on the thread that is reading the socket's pipe itself. */
+int pnc_sock_reading_here(const pnc_socket *s);
 /* To the pipe m->pipe_id names, waiting for it to take more; consumes m. */
-int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
+int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 /*
  * Gives m to every pipe that takes more (to its target pipe only, if it has
  * one), except pipe `skip`; consumes m.
@@ -363,16 +373,16 @@ void pnc_pipeset_remove(pnc_pipeset *ps, pnc_pipe *p);
 void pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
 /* *sentp (if given) is the pipe that took it, NULL if it was queued. */
 int pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
-    const pnc_wait *w, pnc_pipe **sentp);
+    pnc_wait *w, pnc_pipe **sentp);
 /* Protocol hooks for a socket state that starts with its pnc_pipeset. */
 int pnc_pipeset_proto_init(pnc_socket *s);
 void pnc_pipeset_proto_fini(pnc_socket *s);
 int pnc_pipeset_pipe_start(pnc_socket *s, pnc_pipe *p);
 void pnc_pipeset_pipe_stop(pnc_socket *s, pnc_pipe *p);
 void pnc_pipeset_pipe_writable(pnc_socket *s, pnc_pipe *p);
-int pnc_pipeset_send_raw(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
+int pnc_pipeset_send_raw(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 int pnc_pipeset_send_cooked(pnc_ctx *c, pnc_msg *m, int flags,
-    const pnc_wait *w);
+    pnc_wait *w);
 /* To a ready pipe now, or PNC_EAGAIN; never queues, never waits. */
 int pnc_pipeset_try_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m,
     pnc_pipe **sentp);
@@ -401,6 +411,13 @@ typedef struct pnc_pipe_ops {
 	void (*pause)(pnc_pipe *p, int paused);
 	void (*close)(pnc_pipe *p);
 	void (*destroy)(pnc_pipe *p);
+	/*
+	 * What the pipe may deliver past recv-buffer before it is paused, as
+	 * a kernel socket buffer holds for tcp: without it a transport with no
+	 * such buffer (inproc) would pause and resume at every message.
+	 */
+	int slack_msgs;
+	size_t slack_bytes;
 } pnc_pipe_ops;
 
 struct pnc_pipe {

@@ -107,7 +107,7 @@ pnc_pipeset_try_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m,
 
 int
 pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
-    const pnc_wait *w, pnc_pipe **sentp)
+    pnc_wait *w, pnc_pipe **sentp)
 {
 	pnc_socket *s = c->sock;
 	int rv;
@@ -171,13 +171,13 @@ pnc_pipeset_pipe_writable(pnc_socket *s, pnc_pipe *p)
 }
 
 int
-pnc_pipeset_send_raw(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+pnc_pipeset_send_raw(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	return pnc_pipeset_send(c, c->sock->pdata, m, flags, w, NULL);
 }
 
 int
-pnc_pipeset_send_cooked(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+pnc_pipeset_send_cooked(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	pnc_msg_header_clear(m); /* a cooked socket sends no header of the caller's */
 	return pnc_pipeset_send(c, c->sock->pdata, m, flags, w, NULL);

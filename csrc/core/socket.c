@@ -150,7 +150,26 @@ pnc_socket_protocol(const pnc_socket *s, int peer)
 int
 pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m)
 {
-	return pnc_ring_unget(&c->sock->recvq, m);
+	pnc_socket *s = c->sock;
+	int rv = pnc_ring_unget(&s->recvq, m);
+
+	if (rv == 0)
+		s->recvq_bytes += m->len;
+	return rv;
+}
+
+/* PNC_EAGAIN once the queue is full, counting what the pipe may add. */
+static int
+sock_queue_full(const pnc_socket *s, const pnc_pipe *p)
+{
+	int limit = sock_recv_limit(s);
+
+	if ((int) s->recvq.len < limit)
+		return 0;
+	if ((int) s->recvq.len < limit + p->ops->slack_msgs &&
+	    s->recvq_bytes < p->ops->slack_bytes)
+		return 0;
+	return PNC_EAGAIN;
 }
 
 int
@@ -162,12 +181,13 @@ pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 		pnc_msg_free(m); /* out of memory: drop, as a full queue would */
 		return PNC_EAGAIN;
 	}
+	s->recvq_bytes += m->len;
 	pnc_sock_wake(s, PNC_WAKE_RECV, 0, NULL);
-	return (int) s->recvq.len >= sock_recv_limit(s) ? PNC_EAGAIN : 0;
+	return sock_queue_full(s, p);
 }
 
 int
-pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
+pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	int rv;
@@ -175,6 +195,7 @@ pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
 	for (;;) {
 		pnc_msg *m = pnc_ring_get(&s->recvq);
 		if (m != NULL) {
+			s->recvq_bytes -= m->len;
 			if ((int) s->recvq.len < sock_recv_limit(s))
 				pnc_sock_resume_pipes(s);
 			*mp = m;
@@ -252,7 +273,7 @@ pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p)
 }
 
 int
-pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	int rv;
@@ -322,7 +343,7 @@ pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 {
 	/* A thread reading its pipe itself sleeps in poll(), not on the cv. */
 	if (kind == PNC_WAKE_RECV && s->inline_reader && !s->inline_signaled &&
-	    !pnc_thread_is_self(&s->inline_thread)) {
+	    !pnc_sock_reading_here(s)) {
 		s->inline_signaled = 1;
 		pnc_wakefd_signal(&s->inline_wake);
 	}

@@ -114,7 +114,9 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * op owns it until pnc_op_release.  Until then pnc_op_unget can still put it
  * back at the front of the queue: that is how an interrupted caller (Ctrl-C
  * between taking a message and returning it) loses nothing.  Either leaves
- * the op zeroed, ready for the next operation.
+ * the op zeroed, ready for the next operation.  So does the end of a
+ * receive, except that the op still owns its message: the next receive
+ * with the same op frees it first.
  *
  * A send with op NULL is one non-blocking attempt: the fast path, with no
  * operation record to make.

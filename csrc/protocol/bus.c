@@ -16,7 +16,7 @@ bus0_init(pnc_socket *s)
 
 
 static int
-bus0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+bus0_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	(void) flags;
 	(void) w;
@@ -26,7 +26,7 @@ bus0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 }
 
 static int
-xbus0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+xbus0_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	uint32_t from = 0;
 

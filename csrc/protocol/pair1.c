@@ -45,7 +45,7 @@ pair1_pipe_start(pnc_socket *s, pnc_pipe *p)
 }
 
 static int
-pair1_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+pair1_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	pair1 *pr = c->sock->pdata;
 	int rv;
@@ -153,7 +153,7 @@ xpair1_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 }
 
 static int
-xpair1_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+xpair1_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	uint32_t hops;
 	int rv;

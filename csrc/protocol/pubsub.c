@@ -6,7 +6,9 @@
  * its own subscriptions and queue; a message goes to every context that
  * wants it (a copy each after the first, since a receiver owns its
  * message).  A full queue drops its oldest message ("sub:prefnew", nng's
- * default) or the new one.  A subscriber never sends: pub closes a pipe
+ * default) or the new one; but not while the receiving thread itself reads
+ * the pipe: then the queue only looks full because a whole read's batch
+ * arrives at once, and the receiver is right there to take it.  A subscriber never sends: pub closes a pipe
  * that does.  Raw sub takes everything.
  */
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 
 
 static int
-pub0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+pub0_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	(void) flags;
 	(void) w;
@@ -114,7 +116,7 @@ sub0_enqueue(pnc_socket *s, sub0_ctx *sc, pnc_msg *m)
 {
 	int64_t limit = s->recv_buffer > 0 ? s->recv_buffer : 1;
 
-	if ((int64_t) sc->queue.len >= limit) {
+	if ((int64_t) sc->queue.len >= limit && !pnc_sock_reading_here(s)) {
 		PNC_STAT(s->stats.dropped_queue_full, 1);
 		if (!((sub0_sock *) s->pdata)->prefnew) {
 			pnc_msg_free(m);
@@ -159,7 +161,7 @@ sub0_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 }
 
 static int
-sub0_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
+sub0_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	sub0_ctx *sc = c->pdata;

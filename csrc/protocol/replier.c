@@ -54,7 +54,7 @@ pnc_replier_raw_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 }
 
 int
-pnc_replier_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
+pnc_replier_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 {
 	pnc_replier_ctx *rc = c->pdata;
 	pnc_msg *m;
@@ -95,7 +95,7 @@ replier_send_to(pnc_socket *s, uint32_t pipe_id, pnc_msg *m)
 }
 
 int
-pnc_replier_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+pnc_replier_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	pnc_replier_ctx *rc = c->pdata;
 	int rv;
@@ -111,7 +111,7 @@ pnc_replier_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 }
 
 int
-pnc_replier_raw_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+pnc_replier_raw_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	uint32_t pipe_id;
 

@@ -19,11 +19,11 @@ typedef struct pnc_replier_ctx {
 int pnc_replier_init(pnc_socket *s);
 void pnc_replier_fini(pnc_socket *s);
 int pnc_replier_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
-int pnc_replier_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w);
+int pnc_replier_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w);
 int pnc_replier_unrecv(pnc_ctx *c, pnc_msg *m);
-int pnc_replier_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
+int pnc_replier_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 int pnc_replier_raw_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
-int pnc_replier_raw_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w);
+int pnc_replier_raw_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 int pnc_replier_set_int(pnc_socket *s, const char *name, int64_t v);
 int pnc_replier_get_int(pnc_socket *s, const char *name, int64_t *vp);
 

@@ -189,7 +189,7 @@ req0_pipe_stop(pnc_socket *s, pnc_pipe *p)
 }
 
 static int
-req0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+req0_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	req0_sock *rs = s->pdata;
@@ -229,7 +229,7 @@ req0_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 }
 
 static int
-req0_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
+req0_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	req0_ctx *r = c->pdata;

@@ -103,7 +103,7 @@ surveyor_timer_cb(void *arg)
 }
 
 static int
-surveyor_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+surveyor_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	surveyor_sock *ss = s->pdata;
@@ -130,7 +130,7 @@ surveyor_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
 }
 
 static int
-surveyor_recv(pnc_ctx *c, pnc_msg **mp, int flags, const pnc_wait *w)
+surveyor_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	surveyor_ctx *sc = c->pdata;
@@ -232,7 +232,7 @@ const pnc_proto_ops pnc_proto_surveyor0 = {
 
 /* Raw surveyor: surveys go to all as the caller made them; responses keep their id. */
 static int
-xsurveyor_send(pnc_ctx *c, pnc_msg *m, int flags, const pnc_wait *w)
+xsurveyor_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	(void) flags;
 	(void) w;

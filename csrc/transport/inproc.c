@@ -1,13 +1,18 @@
 /*
  * inproc.c: inproc://name, within one process.  A connection is two pipes
  * joined by a link; a send hands the message pointer to the peer socket, no
- * bytes copied, no thread involved.  When the peer's queue is full the link
- * is congested and our pipe stops taking messages until the peer drains.
+ * bytes copied, no thread involved.  When the peer's queue is full (its
+ * recv-buffer and the slack below, which stands in for the socket buffer a
+ * kernel gives tcp) the link is congested and our pipe stops taking
+ * messages until the peer has drained to its recv-buffer.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../core/core.h"
+
+#define INPROC_SLACK_MSGS 256
+#define INPROC_SLACK_BYTES (1u << 20)
 
 typedef struct inproc_pipe inproc_pipe;
 
@@ -183,6 +188,8 @@ static const pnc_pipe_ops inproc_pipe_ops = {
 	.pause = inproc_pause,
 	.close = inproc_close,
 	.destroy = inproc_destroy,
+	.slack_msgs = INPROC_SLACK_MSGS,
+	.slack_bytes = INPROC_SLACK_BYTES,
 };
 
 static int

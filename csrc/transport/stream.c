@@ -2,11 +2,13 @@
  * stream.c: pipes over stream sockets (tcp, ipc).
  *
  * Writes: a send on an idle pipe goes to the kernel from the caller's
- * thread, so a request costs no thread hop.  Sends that come in a burst
- * (closer together than CORK_GAP_NS) are corked instead: they wait in the
- * pipe's queue until CORK_BYTES are there, which the sender then writes
- * with one writev, or until the I/O thread, woken once per burst, flushes
- * the tail.  A syscall per message is what caps small-message throughput.
+ * thread, so a request costs no thread hop.  Sends that come in a stream
+ * (within CORK_WINDOW_NS of the last, with nothing received between) are
+ * corked instead: they wait in the pipe's queue until CORK_BYTES are
+ * there, which the sender then writes with one writev, or until the I/O
+ * thread, woken once per burst, flushes the tail.  A syscall per message
+ * is what caps small-message throughput, and on a shared CPU each write
+ * that wakes a waiting peer also hands it the CPU.
  * Whatever the kernel does not take waits in the queue for the socket to
  * drain.  The wire prefix is written into each message's headroom, so a
  * message is one iovec.
@@ -28,7 +30,7 @@
 #define WQ_MAX_BYTES (4u << 20)
 #define ACCEPT_PAUSE_MS 100
 #define DELIVER_BATCH 64
-#define CORK_GAP_NS 4000
+#define CORK_WINDOW_NS 200000
 #define CORK_BYTES 32768
 
 enum { READ_FREE, READ_IO, READ_CALLER };
@@ -57,6 +59,7 @@ typedef struct stream_pipe {
 	size_t wq_bytes;
 	size_t wsent; /* bytes of the first queued message already written */
 	int64_t last_send_ns;
+	unsigned recvs_at_send; /* the socket's receive count then */
 	int wblocked;      /* the kernel took no more: POLL_OUT flushes */
 	int flush_posted;  /* the I/O thread will flush a corked burst */
 	int wfull;
@@ -204,12 +207,15 @@ static int
 stream_send_now_locked(stream_pipe *sp)
 {
 	int64_t now = pnc_clock_ns();
-	int burst = now - sp->last_send_ns < CORK_GAP_NS;
+	unsigned recvs = __atomic_load_n(&sp->p.sock->recvs, __ATOMIC_RELAXED);
+	int lone = now - sp->last_send_ns >= CORK_WINDOW_NS ||
+	    recvs != sp->recvs_at_send;
 
 	sp->last_send_ns = now;
+	sp->recvs_at_send = recvs;
 	if (sp->wblocked)
 		return 0;
-	return (sp->wq.len == 1 && !burst) || sp->wq_bytes >= CORK_BYTES;
+	return (sp->wq.len == 1 && lone) || sp->wq_bytes >= CORK_BYTES;
 }
 
 static int
