@@ -20,14 +20,16 @@ from . import exceptions
 from .exceptions import exception_for
 from .message import OP_TYPE, Message, new_op
 
-SLICE_MS = 50
+SLICE_MS = lib.PNC_SLICE_MS
 NONBLOCK = lib.PNC_FLAG_NONBLOCK
 _EAGAIN = lib.PNC_EAGAIN
 _ESLICE = lib.PNC_ESLICE
-_NULL = ffi.NULL
 _send_data = lib.pnc_ctx_send_data
 _send_msg = lib.pnc_ctx_send
+_try_send_data = lib.pnc_ctx_try_send_data
+_try_send_msg = lib.pnc_ctx_try_send
 _recv = lib.pnc_ctx_recv
+_op_recv = lib.pnc_op_recv
 _unpack = ffi.unpack
 
 
@@ -53,7 +55,7 @@ class SendRecv:
         """Sends bytes or any buffer-protocol object (copied into the core)."""
         if type(data) is not bytes:
             data = ffi.from_buffer(data)
-        rv = _send_data(self._ctx, data, len(data), NONBLOCK, _NULL, 0)
+        rv = _try_send_data(self._ctx, data, len(data))
         if rv == _EAGAIN and block:
             rv = wait(_send_data, (self._ctx, data, len(data), 0), ffi.new(OP_TYPE))
         if rv:
@@ -62,7 +64,7 @@ class SendRecv:
     def send_msg(self, msg, block=True):
         """Sends a Message, handing its memory to the core without a copy."""
         ptr, was_copy = msg._for_send()
-        rv = _send_msg(self._ctx, ptr, NONBLOCK, _NULL, 0)
+        rv = _try_send_msg(self._ctx, ptr)
         if rv == _EAGAIN and block:
             rv = wait(_send_msg, (self._ctx, ptr, 0), ffi.new(OP_TYPE))
         if rv:
@@ -82,24 +84,29 @@ class SendRecv:
         if rv:
             raise self._error(rv, what)
 
+    def _new_spare(self):
+        """An op for this object's receives (pnc_op_recv runs in op.ctx)."""
+        op = new_op()
+        op.ctx = self._ctx
+        return op
+
     def _spare(self):
         """The spare op with its last message freed: safe to unget from
         even if an interrupt lands before the next receive starts."""
-        op = self._spare_op or new_op()
+        op = self._spare_op or self._new_spare()
         self._spare_op = None
         lib.pnc_op_release(op)
         return op
 
     def recv(self, block=True):
         """Receives the next message as bytes."""
-        op = self._spare_op or new_op()
+        op = self._spare_op or self._new_spare()
         self._spare_op = None
-        ctx, flags = self._ctx, 0 if block else NONBLOCK
         try:
-            # _take, inlined: this is the hottest path there is.
-            rv = _recv(ctx, flags, op, SLICE_MS)
+            # _take, inlined and with the fewest arguments: the hottest path.
+            rv = _op_recv(op) if block else _recv(self._ctx, NONBLOCK, op, 0)
             while rv == _ESLICE:
-                rv = _recv(ctx, flags, op, SLICE_MS)
+                rv = _op_recv(op)
             if rv:
                 raise self._error(rv, "recv")
             data = _unpack(op.body, op.len)

@@ -284,13 +284,8 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 int
 pnc_ctx_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 {
-	pnc_op once = { 0 };
 	int rv;
 
-	if (op == NULL) {
-		op = &once;
-		flags |= PNC_FLAG_NONBLOCK;
-	}
 	pnc_mtx_lock(&c->sock->mtx);
 	rv = pnc_ctx_run(c, m, flags, op, slice_ms);
 	pnc_mtx_unlock(&c->sock->mtx);
@@ -319,6 +314,22 @@ pnc_ctx_recv(pnc_ctx *c, int flags, pnc_op *op, int slice_ms)
 }
 
 int
+pnc_ctx_try_send(pnc_ctx *c, pnc_msg *m)
+{
+	pnc_op once = { 0 };
+
+	return pnc_ctx_send(c, m, PNC_FLAG_NONBLOCK, &once, 0);
+}
+
+int
+pnc_ctx_try_send_data(pnc_ctx *c, const void *data, size_t size)
+{
+	pnc_op once = { 0 };
+
+	return pnc_ctx_send_data(c, data, size, PNC_FLAG_NONBLOCK, &once, 0);
+}
+
+int
 pnc_ctx_send_data(pnc_ctx *c, const void *data, size_t size, int flags,
     pnc_op *op, int slice_ms)
 {
@@ -332,17 +343,27 @@ pnc_ctx_send_data(pnc_ctx *c, const void *data, size_t size, int flags,
 	return rv;
 }
 
+int
+pnc_op_recv(pnc_op *op)
+{
+	return pnc_ctx_recv(op->ctx, 0, op, PNC_SLICE_MS);
+}
+
 void
 pnc_op_copy(const pnc_op *op, void *buf, size_t size)
 {
 	memcpy(buf, op->body, op->len < size ? op->len : size);
 }
 
-/* An op is as new after these two: ready for the next operation. */
+/* An op is as new after these two, ready for the next operation (in the
+ * context it last ran in, as far as pnc_op_recv is concerned). */
 static void
 op_reset(pnc_op *op)
 {
+	pnc_ctx *c = op->ctx;
+
 	memset(op, 0, sizeof(*op));
+	op->ctx = c;
 }
 
 void

@@ -114,13 +114,19 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * op owns it until pnc_op_release.  Until then pnc_op_unget can still put it
  * back at the front of the queue: that is how an interrupted caller (Ctrl-C
  * between taking a message and returning it) loses nothing.  Either leaves
- * the op zeroed, ready for the next operation.  So does the end of a
+ * the op zeroed but for op->ctx, ready for the next operation.  So does the end of a
  * receive, except that the op still owns its message: the next receive
  * with the same op frees it first.
  *
- * A send with op NULL is one non-blocking attempt: the fast path, with no
- * operation record to make.
+ * The hot paths have entry points of their own with as few arguments as
+ * will do, since each one costs a caller such as cffi a conversion:
+ * pnc_ctx_try_send and pnc_ctx_try_send_data make one non-blocking attempt
+ * with no op at all, and pnc_op_recv is a blocking receive in slices of
+ * PNC_SLICE_MS on the context the op last ran in (op->ctx, which only
+ * pnc_ctx_run changes).
  */
+#define PNC_SLICE_MS 50
+
 typedef struct pnc_op {
 	int64_t deadline;
 	uint64_t note; /* the protocol's, kept from one slice to the next */
@@ -130,6 +136,7 @@ typedef struct pnc_op {
 	size_t len;
 } pnc_op;
 
+int pnc_op_recv(pnc_op *op);
 /* Copies min(size, op->len) bytes of the body (nn_recv's truncation rule). */
 void pnc_op_copy(const pnc_op *op, void *buf, size_t size);
 void pnc_op_unget(pnc_op *op);
@@ -150,6 +157,8 @@ int pnc_ctx_send(pnc_ctx *ctx, pnc_msg *msg, int flags, pnc_op *op,
     int slice_ms);
 int pnc_ctx_send_data(pnc_ctx *ctx, const void *data, size_t size, int flags,
     pnc_op *op, int slice_ms);
+int pnc_ctx_try_send(pnc_ctx *ctx, pnc_msg *msg);
+int pnc_ctx_try_send_data(pnc_ctx *ctx, const void *data, size_t size);
 int pnc_ctx_recv(pnc_ctx *ctx, int flags, pnc_op *op, int slice_ms);
 int pnc_ctx_set_int(pnc_ctx *ctx, const char *name, int64_t value);
 /* Byte-string options: "sub:subscribe", "sub:unsubscribe". */
