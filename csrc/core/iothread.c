@@ -22,6 +22,7 @@ static struct {
 	int wake_pending;
 	pnc_list registry; /* every pnc_pollfd */
 	pnc_list timers;   /* sorted by deadline */
+	int64_t sleep_until; /* when the thread wakes by itself, timers allowing */
 	pnc_list tasks;
 	const pnc_poller_ops *want_ops; /* a switch asked for */
 	pnc_cv switched;
@@ -133,7 +134,12 @@ pnc_timer_arm(pnc_timer *t, int64_t delay_ms)
 	t->node.prev = at->prev;
 	at->prev->next = &t->node;
 	at->prev = &t->node;
-	if (io.timers.head.next == &t->node)
+	/*
+	 * Only a timer due before the thread's own wake-up needs a kick.  A
+	 * request's resend timer is re-armed at every request; waking the
+	 * thread for each would cost a thread switch per request.
+	 */
+	if (io.timers.head.next == &t->node && t->when < io.sleep_until)
 		io_wake_locked();
 	pnc_mtx_unlock(&io.mtx);
 	return was_armed;
@@ -280,6 +286,7 @@ io_main(void *arg)
 		if (io.want_ops != NULL)
 			io_switch_poller_locked();
 		timeout = io_next_timeout_locked();
+		io.sleep_until = timeout < 0 ? PNC_FOREVER : pnc_clock_ms() + timeout;
 		ops = io.ops;
 		state = io.state;
 		pnc_mtx_unlock(&io.mtx);

@@ -102,6 +102,7 @@ int pnc_net_wait_readable(pnc_fd fd, pnc_fd wake, int timeout_ms);
 int pnc_net_local_port(pnc_fd fd, int *portp);
 void pnc_net_set_nodelay(pnc_fd fd, int on);
 void pnc_net_set_keepalive(pnc_fd fd, int on);
+void pnc_net_set_buffers(pnc_fd fd, int bytes);
 /* "tcp-nodelay" or "tcp-keepalive" as the kernel has it. */
 int pnc_net_get_tcp_option(pnc_fd fd, const char *name, int64_t *vp);
 /* The socket's own (remote 0) or its peer's (remote 1) address. */

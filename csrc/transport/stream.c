@@ -32,6 +32,12 @@
 #define DELIVER_BATCH 64
 #define CORK_WINDOW_NS 200000
 #define CORK_BYTES 32768
+/*
+ * ipc socket buffers: the default (~200 KiB) splits a large message into
+ * many writes, each a wake-up of the I/O thread and of the reader.  tcp
+ * sizes its own buffers, better than a fixed number would.
+ */
+#define IPC_BUFFER_BYTES (1 << 20)
 
 enum { READ_FREE, READ_IO, READ_CALLER };
 
@@ -65,6 +71,7 @@ typedef struct stream_pipe {
 	int wfull;
 	int wclosed;
 	int werr;
+	int wok; /* none of the three: read without the lock by the protocol */
 	/* the read side, I/O thread only */
 	uint8_t *rbuf;
 	size_t rlen;
@@ -111,6 +118,13 @@ stream_finish(stream_pipe *sp)
 	pnc_pipe_rele(&sp->p);
 }
 
+static void
+stream_wok_update_locked(stream_pipe *sp)
+{
+	__atomic_store_n(&sp->wok, !sp->wfull && !sp->wclosed && !sp->werr,
+	    __ATOMIC_RELEASE);
+}
+
 /* A failure on the I/O thread: the pipe closes, and a dialer hears why. */
 static void
 stream_fail(stream_pipe *sp, int err)
@@ -123,6 +137,7 @@ stream_fail(stream_pipe *sp, int err)
 	pnc_mtx_lock(&sp->wmtx);
 	if (sp->werr == 0)
 		sp->werr = err; /* nothing more gets written, nothing lingers */
+	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
 	if (!sp->handshaken && sp->p.ep != NULL && !sp->p.ep->listener)
 		pnc_ep_connect_failed(sp->p.ep, err);
@@ -249,6 +264,7 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 	}
 	if (stream_full_locked(sp))
 		sp->wfull = 1;
+	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
 	if (rv != 0 && rv != PNC_EAGAIN)
 		pnc_pipe_close(p); /* the message went down with the connection */
@@ -259,12 +275,8 @@ static int
 stream_writable(pnc_pipe *p)
 {
 	stream_pipe *sp = (stream_pipe *) p;
-	int ok;
 
-	pnc_mtx_lock(&sp->wmtx);
-	ok = !sp->wfull && !sp->wclosed && !sp->werr;
-	pnc_mtx_unlock(&sp->wmtx);
-	return ok;
+	return __atomic_load_n(&sp->wok, __ATOMIC_ACQUIRE);
 }
 
 static void
@@ -289,6 +301,7 @@ stream_on_writable(stream_pipe *sp)
 	if (notify)
 		sp->wfull = 0;
 	drained = sp->draining && (sp->wq.len == 0 || sp->werr);
+	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
 	if (rv != 0 && rv != PNC_EAGAIN)
 		pnc_pipe_close(&sp->p);
@@ -555,6 +568,7 @@ stream_close(pnc_pipe *p)
 
 	pnc_mtx_lock(&sp->wmtx);
 	sp->wclosed = 1;
+	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
 	pnc_task_post(&sp->close_task);
 }
@@ -646,6 +660,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	sp->fd = fd;
 	pnc_mtx_init(&sp->wmtx);
 	pnc_ring_init(&sp->wq);
+	sp->wok = 1;
 	pnc_timer_init(&sp->timer, stream_timer_cb, sp);
 	pnc_task_init(&sp->close_task, stream_close_on_io, sp);
 	pnc_task_init(&sp->flush_task, stream_flush_task, sp);
@@ -656,6 +671,8 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	if (se->tcp) {
 		pnc_net_set_nodelay(fd, (int) s->tcp_nodelay);
 		pnc_net_set_keepalive(fd, (int) s->tcp_keepalive);
+	} else {
+		pnc_net_set_buffers(fd, IPC_BUFFER_BYTES);
 	}
 	if ((rv = pnc_pollfd_add(&sp->pfd, fd, PNC_POLL_IN | PNC_POLL_OUT,
 	         stream_pipe_cb, sp)) != 0) {

@@ -302,6 +302,14 @@ pnc_net_set_nodelay(pnc_fd fd, int on)
 }
 
 void
+pnc_net_set_buffers(pnc_fd fd, int bytes)
+{
+	/* The kernel caps these at its own limits: a request, not a demand. */
+	(void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+	(void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+void
 pnc_net_set_keepalive(pnc_fd fd, int on)
 {
 	(void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
