@@ -73,11 +73,12 @@ class SendRecv:
             raise self._error(rv, "send_msg")
         msg._sent(was_copy)
 
-    def _take(self, ctx, op, flags, what):
+    def _take(self, op, block, what):
         """Waits for a message, which ``op`` then owns (see the module doc).
 
         The caller makes ``op`` before its ``try``: an interrupt may land
         anywhere in here, even after the message was taken."""
+        ctx, flags = self._ctx, 0 if block else NONBLOCK
         rv = _recv(ctx, flags, op, SLICE_MS)
         while rv == _ESLICE:
             rv = _recv(ctx, flags, op, SLICE_MS)
@@ -128,9 +129,8 @@ class SendRecv:
             raise TypeError("recv_into needs a writable buffer (bytearray, memoryview, "
                             "array), not %s" % type(buffer).__name__) from None
         op = self._spare()
-        ctx, flags = self._ctx, 0 if block else NONBLOCK
         try:
-            self._take(ctx, op, flags, "recv_into")
+            self._take(op, block, "recv_into")
             lib.pnc_op_copy(op, target, len(target))
             size = op.len
         except BaseException:
@@ -142,9 +142,8 @@ class SendRecv:
     def recv_msg(self, block=True):
         """Receives a Message whose buffer is the core's memory (no copy)."""
         op = new_op()
-        ctx, flags = self._ctx, 0 if block else NONBLOCK
         try:
-            self._take(ctx, op, flags, "recv_msg")
+            self._take(op, block, "recv_msg")
             return Message._wrap(op, self._owner())
         except BaseException:
             lib.pnc_op_unget(op)

@@ -212,7 +212,6 @@ int
 pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
-
 	int64_t now;
 
 	if (c->closed || s->closed)

@@ -114,16 +114,16 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * op owns it until pnc_op_release.  Until then pnc_op_unget can still put it
  * back at the front of the queue: that is how an interrupted caller (Ctrl-C
  * between taking a message and returning it) loses nothing.  Either leaves
- * the op zeroed but for op->ctx, ready for the next operation.  So does the end of a
- * receive, except that the op still owns its message: the next receive
- * with the same op frees it first.
+ * the op zeroed but for op->ctx, ready for the next operation.  So does
+ * the end of a receive, except that the op still owns its message: the
+ * next receive with the same op frees it first.
  *
  * The hot paths have entry points of their own with as few arguments as
  * will do, since each one costs a caller such as cffi a conversion:
  * pnc_ctx_try_send and pnc_ctx_try_send_data make one non-blocking attempt
  * with no op at all, and pnc_op_recv is a blocking receive in slices of
- * PNC_SLICE_MS on the context the op last ran in (op->ctx, which only
- * pnc_ctx_run changes).
+ * PNC_SLICE_MS on op->ctx (set it before the first call; every operation
+ * sets it to the context it ran in).
  */
 #define PNC_SLICE_MS 50
 

@@ -8,8 +8,9 @@
  * message).  A full queue drops its oldest message ("sub:prefnew", nng's
  * default) or the new one; but not while the receiving thread itself reads
  * the pipe: then the queue only looks full because a whole read's batch
- * arrives at once, and the receiver is right there to take it.  A subscriber never sends: pub closes a pipe
- * that does.  Raw sub takes everything.
+ * arrives at once, and the receiver is right there to take it.  A
+ * subscriber never sends: pub closes a pipe that does.  Raw sub takes
+ * everything.
  */
 #include <stdlib.h>
 
