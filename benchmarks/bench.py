@@ -80,6 +80,11 @@ import traceback
 
 BACKENDS = ["pynng_core", "pynng", "pyzmq"]
 RAW = "raw"
+# pynng_core's batch API (send_many / recv_many) in the small-message
+# push/pull tests: a column of its own, beside the per-message figures.
+# (Batches are for small messages: a large one costs far more than a call.)
+BATCH = "pynng_core-batch"
+BATCH_SIZE = 64
 ALL_TESTS = ["reqrep", "pushpull", "pubsub", "memory"]
 ALL_TRANSPORTS = ["tcp", "ipc", "inproc"]
 PP_SIZES = [64, 1024, 65536, 1 << 20]
@@ -103,7 +108,7 @@ def pin(enabled):
 
 
 def import_backend(name):
-    if name == "pynng_core":
+    if name in ("pynng_core", BATCH):
         import pynng_core
         return pynng_core
     if name == "pynng":
@@ -121,6 +126,8 @@ def backend_version(name):
     lib = import_backend(name)
     if name == "pyzmq":
         return "pyzmq %s (libzmq %s)" % (lib.pyzmq_version(), lib.zmq_version())
+    if name == BATCH:
+        return "%s = send_many/recv_many, %d per send" % (BATCH, BATCH_SIZE)
     return "%s %s" % (name, getattr(lib, "__version__", "?"))
 
 
@@ -342,6 +349,50 @@ def pp_send_loop(send, size, t_stop, marker=MARK):
     return n
 
 
+def pp_send_many_loop(send_many, send, size, t_stop, marker=MARK):
+    batch = [b"x" * size] * BATCH_SIZE
+    clock = time.monotonic
+    n = 0
+    while clock() < t_stop:
+        send_many(batch)
+        n += BATCH_SIZE
+    send(marker)
+    return n
+
+
+def pp_recv_many_loop(recv_many, t0, t1):
+    """pp_recv_loop for batches (the end marker is always a batch's last)."""
+    clock = time.monotonic
+    while True:
+        got = recv_many()
+        if len(got[-1]) == 1:
+            raise RuntimeError("end marker before the window opened")
+        if clock() >= t0:
+            break
+    count, nbytes = len(got), sum(map(len, got))
+    while True:
+        got = recv_many()
+        if clock() >= t1:
+            break
+        count += len(got)
+        nbytes += sum(map(len, got))
+    while len(got[-1]) != 1:
+        got = recv_many()
+    return count, nbytes
+
+
+def pp_sender(s, backend, size, t_stop):
+    if backend == BATCH:
+        return pp_send_many_loop(s.send_many, s.send, size, t_stop)
+    return pp_send_loop(s.send, size, t_stop)
+
+
+def pp_receiver(s, backend, t0, t1):
+    if backend == BATCH:
+        return pp_recv_many_loop(s.recv_many, t0, t1)
+    return pp_recv_loop(s.recv, t0, t1)
+
+
 def pp_recv_loop(recv, t0, t1):
     clock = time.monotonic
     while True:  # warm-up: discard until t0
@@ -475,7 +526,7 @@ def job_pp_recv(ctl, backend, url, transport, workdir):
     try:
         ctl.notify(url)
         _, t0, t1 = ctl.wait()
-        return pp_recv_loop(s.recv, t0, t1)
+        return pp_receiver(s, backend, t0, t1)
     finally:
         close_sock(s)
 
@@ -504,7 +555,7 @@ def job_pp_send(ctl, backend, addr, transport, size, tail):
     try:
         ctl.notify("ready")
         _, t0, t1 = ctl.wait()
-        n = pp_send_loop(s.send, size, t1 + tail)
+        n = pp_sender(s, backend, size, t1 + tail)
         ctl.wait()  # "done": closing earlier could drop queued messages
         return n
     finally:
@@ -517,8 +568,8 @@ def job_pp_inproc(ctl, backend, url, size, warmup, duration, tail):
     try:
         t0 = time.monotonic() + warmup
         t1 = t0 + duration
-        th = Thread(pp_send_loop, tx.send, size, t1 + tail)
-        res = pp_recv_loop(rx.recv, t0, t1)
+        th = Thread(pp_sender, tx, backend, size, t1 + tail)
+        res = pp_receiver(rx, backend, t0, t1)
         th.join(10)
         return res
     finally:
@@ -1022,15 +1073,17 @@ def main(argv=None):
 
     # which backends import (each in its own worker process)
     available = []
-    for b in backends + ([] if args.no_raw else [RAW]):
+    extra = [BATCH] if "pynng_core" in backends and "pushpull" in tests else []
+    for b in backends + extra + ([] if args.no_raw else [RAW]):
         try:
             versions[b] = pools.get(b, 0, pinned).version
-            if b != RAW:
+            if b not in (RAW, BATCH):
                 available.append(b)
         except JobFailed as exc:
             log("skipping %s: %s" % (b, str(exc).strip().splitlines()[-1]))
     backends = available
     with_raw = RAW in versions
+    with_batch = BATCH in versions
 
     # results[key][backend] -> list over rounds
     rr, pp, ps, mem = {}, {}, {}, {}
@@ -1057,7 +1110,8 @@ def main(argv=None):
                 for tr in transports:
                     for size in PP_SIZES:
                         pin_here = bw_pinned if size in BW_SIZES else pinned
-                        bl = order + ([RAW] if with_raw and tr != "inproc" else [])
+                        bl = order + ([BATCH] if with_batch and size not in BW_SIZES else [])
+                        bl += [RAW] if with_raw and tr != "inproc" else []
                         for b in bl:
                             record(pp, (tr, size), b,
                                    lambda: m_pushpull(pools, urls, b, tr, size, args, pin_here))
@@ -1094,7 +1148,7 @@ def main(argv=None):
     p("")
     p("%s; %s; %d CPUs; %s; %d round(s), medians over rounds; streaming window %.2f s "
       "after %.2f s warm-up; req/rep %d timed trips after %d." % (
-          ", ".join(versions[b] for b in cols if b in versions),
+          ", ".join(versions[b] for b in cols + [BATCH] if b in versions),
           platform.platform(terse=True), os.cpu_count() or 0,
           "all peers pinned to CPU 0" if pinned else "not pinned",
           args.rounds, args.duration, args.warmup, args.rr_n, args.rr_warmup))
@@ -1133,9 +1187,10 @@ def main(argv=None):
     if pp:
         p("### 2. push/pull throughput at the receiver (higher is better)")
         p("")
-        p("| transport | size | unit |" + "".join(" %s |" % b for b in cols)
-          + " core/pyzmq | core/pynng | core/raw |")
-        p("|---|---|---|" + "---:|" * (len(cols) + 3))
+        pp_cols = backends + ([BATCH] if with_batch else []) + ([RAW] if with_raw else [])
+        p("| transport | size | unit |" + "".join(" %s |" % b for b in pp_cols)
+          + " core/pyzmq | core/pynng | core/raw | batch/pyzmq | batch/raw |")
+        p("|---|---|---|" + "---:|" * (len(pp_cols) + 5))
         for tr in transports:
             for size in PP_SIZES:
                 key = (tr, size)
@@ -1146,14 +1201,17 @@ def main(argv=None):
                 if size in BW_SIZES and pinned and not bw_pinned:
                     unit += " (unpinned)"
                 row = "| %s | %s | %s |" % (tr, SIZE_LABEL[size], unit)
-                for b in cols:
-                    row += " %s |" % ("-" if (b == RAW and tr == "inproc")
-                                      else fnum(get(pp, key, b, field)))
-                c = get(pp, key, "pynng_core", field)
-                row += " %s | %s | %s |" % (
+                for b in pp_cols:
+                    skip = (b == RAW and tr == "inproc") or (b == BATCH and size in BW_SIZES)
+                    row += " %s |" % ("-" if skip else fnum(get(pp, key, b, field)))
+                c, cb = get(pp, key, "pynng_core", field), get(pp, key, BATCH, field)
+                raw = get(pp, key, RAW, field) if tr != "inproc" else None
+                row += " %s | %s | %s | %s | %s |" % (
                     fratio(ratio(c, get(pp, key, "pyzmq", field))),
                     fratio(ratio(c, get(pp, key, "pynng", field))),
-                    fratio(ratio(c, get(pp, key, RAW, field))) if tr != "inproc" else "-")
+                    fratio(ratio(c, raw)),
+                    fratio(ratio(cb, get(pp, key, "pyzmq", field))),
+                    fratio(ratio(cb, raw)))
                 p(row)
         p("")
         p("raw = sendall loop of length-prefixed frames, read back through a 256 KiB "
@@ -1235,25 +1293,24 @@ def main(argv=None):
                 goal("req/rep 64 B p50 %s vs raw socket ping-pong" % tr,
                      ratio(get(rr, tr, "pynng_core", "p50"), get(rr, tr, RAW, "p50")),
                      lambda v: v <= 2.5, "target <= 2.5x")
-    if pp:
-        for size in (64, 1024):
+    # push/pull goals, for the per-message API and then for the batch API
+    for api, b in (("", "pynng_core"), (" (send_many/recv_many)", BATCH)):
+        if b == BATCH and not with_batch:
+            continue
+        for size in (64, 1024) if b == BATCH else PP_SIZES:
+            field, unit = ("mbps", "MB/s") if size in BW_SIZES else ("msgs", "msg/s")
             for tr in transports:
                 if (tr, size) in pp:
-                    goal("push/pull %s msg/s %s vs pyzmq" % (SIZE_LABEL[size], tr),
-                         ratio(get(pp, (tr, size), "pynng_core", "msgs"),
-                               get(pp, (tr, size), "pyzmq", "msgs")),
+                    goal("push/pull %s %s %s vs pyzmq%s" % (SIZE_LABEL[size], unit, tr, api),
+                         ratio(get(pp, (tr, size), b, field),
+                               get(pp, (tr, size), "pyzmq", field)),
                          lambda v: v >= 1.2, "target >= 1.2x")
-        for size in (65536, 1 << 20):
-            for tr in transports:
-                if (tr, size) in pp:
-                    goal("push/pull %s MB/s %s vs pyzmq" % (SIZE_LABEL[size], tr),
-                         ratio(get(pp, (tr, size), "pynng_core", "mbps"),
-                               get(pp, (tr, size), "pyzmq", "mbps")),
-                         lambda v: v >= 1.2, "target >= 1.2x")
+            if size not in BW_SIZES:
+                continue
             for tr in transports:
                 if tr != "inproc" and (tr, size) in pp:
-                    goal("push/pull %s MB/s %s vs raw loop" % (SIZE_LABEL[size], tr),
-                         ratio(get(pp, (tr, size), "pynng_core", "mbps"),
+                    goal("push/pull %s MB/s %s vs raw loop%s" % (SIZE_LABEL[size], tr, api),
+                         ratio(get(pp, (tr, size), b, "mbps"),
                                get(pp, (tr, size), RAW, "mbps")),
                          lambda v: v >= 0.85, "target >= 0.85x")
     if ps:

@@ -13,6 +13,7 @@ says it would block), and recv reuses one record per socket (see
 ``_spare_op``) instead of making one per call.
 """
 import functools
+from itertools import accumulate
 
 from . import aio
 from ._core import ffi, lib
@@ -31,6 +32,21 @@ _try_send_msg = lib.pnc_ctx_try_send
 _recv = lib.pnc_ctx_recv
 _op_recv = lib.pnc_op_recv
 _unpack = ffi.unpack
+_batch_recv = lib.pnc_batch_recv
+_batch_send = lib.pnc_batch_send
+_BATCH_TYPE = ffi.typeof("pnc_batch *")
+_OFFSETS_TYPE = ffi.typeof("size_t[]")
+
+
+def _size_of(message):
+    """Bytes in one message of a batch; a clear error for what is not one."""
+    if type(message) is bytes:
+        return len(message)
+    try:
+        return memoryview(message).nbytes
+    except TypeError:
+        raise TypeError("send_many needs bytes or buffers, not %s"
+                        % type(message).__name__) from None
 
 
 def wait(fn, args, op):
@@ -50,6 +66,8 @@ class SendRecv:
     # looks for one only after a call.  Taking the record and putting it
     # back are attribute stores, which no thread switch can split either.
     _spare_op = None
+    # The same for recv_many: the batch it left behind (see recv_many).
+    _spare_batch = None
 
     def send(self, data, block=True):
         """Sends bytes or any buffer-protocol object (copied into the core)."""
@@ -72,6 +90,71 @@ class SendRecv:
                 lib.pnc_msg_free(ptr)
             raise self._error(rv, "send_msg")
         msg._sent(was_copy)
+
+    def send_many(self, messages, block=True):
+        """Sends each of ``messages`` (bytes or buffers) in turn, as that many
+        send() calls would, but in one call into the core.
+
+        Returns how many were sent: all of them, or with ``block=False``
+        those the socket could take at once.  An error part way (Timeout,
+        Closed, Ctrl-C...) carries in its ``sent`` attribute how many went
+        before it; the rest were not sent.
+        """
+        if not isinstance(messages, (list, tuple)):
+            messages = list(messages)
+        offsets = ffi.new(_OFFSETS_TYPE, [0, *accumulate(map(_size_of, messages))])
+        data = b"".join(messages)
+        batch = ffi.new(_BATCH_TYPE)
+        batch.op.ctx = self._ctx
+        flags = 0 if block else NONBLOCK
+        try:
+            rv = _batch_send(batch, data, offsets, len(messages), flags)
+            while rv == _ESLICE:
+                rv = _batch_send(batch, data, offsets, len(messages), flags)
+            if rv and not (rv == _EAGAIN and not block):
+                raise self._error(rv, "send_many")
+        except BaseException as e:
+            e.sent = batch.count
+            raise
+        return batch.count
+
+    def recv_many(self, max_messages=1024, block=True):
+        """Receives the messages ready now, as a list of bytes in order.
+
+        Waits for the first as recv does (or raises TryAgain with
+        ``block=False``), then takes what else has arrived without waiting:
+        at most ``max_messages``, and no more once they hold 1 MiB.  Cooked
+        req, rep and respondent sockets, whose every receive sets the
+        state for the next send, return one at a time.
+        """
+        if type(max_messages) is not int or max_messages < 1:
+            raise ValueError("recv_many: max_messages must be a positive int, not %r"
+                             % (max_messages,))
+        batch = self._spare_batch or self._new_batch()
+        self._spare_batch = None
+        flags = 0 if block else NONBLOCK
+        try:
+            rv = _batch_recv(batch, flags, max_messages)
+            while rv == _ESLICE:
+                rv = _batch_recv(batch, flags, max_messages)
+            if rv:
+                raise self._error(rv, "recv_many")
+            count = batch.count
+            offsets = _unpack(batch.offs, count + 1)
+            data = _unpack(batch.data, offsets[count])
+            messages = list(map(data.__getitem__, map(slice, offsets, offsets[1:])))
+        except BaseException:
+            lib.pnc_batch_unget(batch)
+            raise
+        self._spare_batch = batch
+        return messages
+
+    def _new_batch(self):
+        out = ffi.new("pnc_batch **")
+        rv = lib.pnc_batch_open(self._ctx, out)
+        if rv:
+            raise self._error(rv, "recv_many")
+        return ffi.gc(out[0], lib.pnc_batch_free)
 
     def _take(self, op, block, what):
         """Waits for a message, which ``op`` then owns (see the module doc).

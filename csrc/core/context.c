@@ -305,11 +305,17 @@ pnc_ctx_recv(pnc_ctx *c, int flags, pnc_op *op, int slice_ms)
 		op->body = (char *) pnc_msg_body(op->msg);
 		op->len = op->msg->len;
 	}
+	pnc_op_step_end(op, rv);
+	return rv;
+}
+
+void
+pnc_op_step_end(pnc_op *op, int rv)
+{
 	if (rv != PNC_ESLICE) {
-		op->deadline = 0; /* over: the op may serve the next receive */
+		op->deadline = 0; /* over: the op may serve the next operation */
 		op->note = 0;
 	}
-	return rv;
 }
 
 int
@@ -377,13 +383,23 @@ pnc_op_unget(pnc_op *op)
 		return;
 	s = c->sock;
 	pnc_mtx_lock(&s->mtx);
-	/* Back where it was: the next receive gets it first. */
-	if (c->closed || s->closed || s->proto->unrecv == NULL ||
-	    s->proto->unrecv(c, m) != 0)
-		pnc_msg_free(m);
-	else
+	if (pnc_ctx_unrecv(c, m))
 		pnc_sock_wake(s, PNC_WAKE_RECV, 0, NULL);
 	pnc_mtx_unlock(&s->mtx);
+}
+
+int
+pnc_ctx_unrecv(pnc_ctx *c, pnc_msg *m)
+{
+	pnc_socket *s = c->sock;
+
+	/* Back where it was: the next receive gets it first. */
+	if (c->closed || s->closed || s->proto->unrecv == NULL ||
+	    s->proto->unrecv(c, m) != 0) {
+		pnc_msg_free(m);
+		return 0;
+	}
+	return 1;
 }
 
 void

@@ -222,6 +222,7 @@ struct pnc_proto_ops {
 	uint16_t peer_id;
 	int raw;         /* headers exposed, no state machine */
 	int contexts;    /* pnc_ctx_open allowed */
+	int recv_many;   /* receives hold no state: a batch may take several */
 	size_t ctx_size; /* protocol state per context, zeroed */
 	/* Hooks left NULL have nothing to do. */
 	int (*init)(pnc_socket *s);
@@ -270,6 +271,10 @@ void pnc_ctx_close_locked(pnc_ctx *c);
 int pnc_sock_ctx_init(pnc_socket *s); /* makes the default context */
 /* One send (m) or recv step, socket locked. */
 int pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms);
+/* After a step: unless it ran out of slice, the operation is over. */
+void pnc_op_step_end(pnc_op *op, int rv);
+/* Puts back a message a receive took (freed if it can't): 1 if put back. */
+int pnc_ctx_unrecv(pnc_ctx *c, pnc_msg *m);
 /*
  * A context's timer holds a reference to it while armed; its callback
  * ends with pnc_ctx_rele, outside the socket lock.

@@ -56,6 +56,7 @@ const pnc_proto_ops pnc_proto_bus0 = {
 	.init = bus0_init,
 	.send = bus0_send,
 	.recv = pnc_sock_queue_recv,
+	.recv_many = 1,
 	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = pnc_sock_queue_deliver,
 };
@@ -69,6 +70,7 @@ const pnc_proto_ops pnc_proto_xbus0 = {
 	.init = bus0_init,
 	.send = xbus0_send,
 	.recv = pnc_sock_queue_recv,
+	.recv_many = 1,
 	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = xbus0_deliver,
 };

@@ -38,6 +38,7 @@ const pnc_proto_ops pnc_proto_pull0 = {
 	.self_id = 0x51,
 	.peer_id = 0x50,
 	.recv = pnc_sock_queue_recv,
+	.recv_many = 1,
 	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = pnc_sock_queue_deliver,
 };

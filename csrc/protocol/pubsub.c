@@ -261,6 +261,7 @@ const pnc_proto_ops pnc_proto_sub0 = {
 	.ctx_init = sub0_ctx_init,
 	.ctx_close = sub0_ctx_close,
 	.recv = sub0_recv,
+	.recv_many = 1,
 	.unrecv = sub0_unrecv,
 	.deliver = sub0_deliver,
 	.ctx_set_bytes = sub0_ctx_set_bytes,
@@ -277,6 +278,7 @@ const pnc_proto_ops pnc_proto_xsub0 = {
 	.init = sub0_init,
 	.fini = sub0_fini,
 	.recv = pnc_sock_queue_recv,
+	.recv_many = 1,
 	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = pnc_sock_queue_deliver,
 };

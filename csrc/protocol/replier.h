@@ -55,6 +55,7 @@ int pnc_replier_get_int(pnc_socket *s, const char *name, int64_t *vp);
 		.fini = pnc_replier_fini,                                   \
 		.send = pnc_replier_raw_send,                               \
 		.recv = pnc_sock_queue_recv,                                \
+		.recv_many = 1,                                             \
 		.unrecv = pnc_sock_queue_unrecv,                            \
 		.deliver = pnc_replier_raw_deliver,                         \
 		.set_int = pnc_replier_set_int,                             \

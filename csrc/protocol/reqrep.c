@@ -367,6 +367,7 @@ const pnc_proto_ops pnc_proto_xreq0 = {
 	.pipe_writable = pnc_pipeset_pipe_writable,
 	.send = pnc_pipeset_send_raw,
 	.recv = pnc_sock_queue_recv,
+	.recv_many = 1,
 	.unrecv = pnc_sock_queue_unrecv,
 	.deliver = xreq0_deliver,
 };
