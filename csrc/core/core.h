@@ -21,7 +21,17 @@
 #include "../platform/platform.h"
 
 #define PNC_FOREVER INT64_MAX
+/*
+ * Statistics, read without locks.  PNC_STAT is for counters written from
+ * anywhere; PNC_STAT_LOCKED for those whose every writer holds the socket
+ * lock (messages and bytes in and out of a socket, in through a pipe):
+ * a plain load and store, since an atomic add per counter per message
+ * costs the hot path more than all the rest of its bookkeeping.
+ */
 #define PNC_STAT(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
+#define PNC_STAT_LOCKED(field, n) \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), \
+	    __ATOMIC_RELAXED)
 #define PNC_CONTAINER(ptr, type, member) \
 	((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 

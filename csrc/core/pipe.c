@@ -90,10 +90,10 @@ pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n)
 	pnc_mtx_lock(&s->mtx);
 	if (p->attached) {
 		for (; i < n; i++) {
-			PNC_STAT(p->stats.msgs_in, 1);
-			PNC_STAT(p->stats.bytes_in, msgs[i]->len);
-			PNC_STAT(s->stats.msgs_in, 1);
-			PNC_STAT(s->stats.bytes_in, msgs[i]->len);
+			PNC_STAT_LOCKED(p->stats.msgs_in, 1);
+			PNC_STAT_LOCKED(p->stats.bytes_in, msgs[i]->len);
+			PNC_STAT_LOCKED(s->stats.msgs_in, 1);
+			PNC_STAT_LOCKED(s->stats.bytes_in, msgs[i]->len);
 			rv = s->proto->deliver(s, p, msgs[i]);
 			if (rv == PNC_EAGAIN)
 				pause = 1;

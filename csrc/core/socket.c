@@ -232,10 +232,10 @@ pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 	rv = p->ops->send(p, m);
 	pnc_mtx_lock(&s->mtx);
 	if (rv == 0) {
-		PNC_STAT(p->stats.msgs_out, 1);
+		PNC_STAT(p->stats.msgs_out, 1); /* broadcast counts these unlocked */
 		PNC_STAT(p->stats.bytes_out, len);
-		PNC_STAT(s->stats.msgs_out, 1);
-		PNC_STAT(s->stats.bytes_out, len);
+		PNC_STAT_LOCKED(s->stats.msgs_out, 1);
+		PNC_STAT_LOCKED(s->stats.bytes_out, len);
 	}
 	pnc_pipe_rele(p);
 	return rv;
@@ -297,7 +297,7 @@ void
 pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 {
 	pnc_pipe *local[32], **targets = local;
-	size_t n = 0, max = 32;
+	size_t n = 0, max = 32, sent = 0;
 
 	PNC_LIST_EACH(&s->pipes, node)
 		n++;
@@ -327,12 +327,13 @@ pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 		} else {
 			PNC_STAT(p->stats.msgs_out, 1);
 			PNC_STAT(p->stats.bytes_out, m->len);
-			PNC_STAT(s->stats.msgs_out, 1);
-			PNC_STAT(s->stats.bytes_out, m->len);
+			sent++;
 		}
 		pnc_pipe_rele(p);
 	}
 	pnc_mtx_lock(&s->mtx);
+	PNC_STAT_LOCKED(s->stats.msgs_out, sent);
+	PNC_STAT_LOCKED(s->stats.bytes_out, sent * m->len);
 	pnc_msg_free(m);
 	if (targets != local)
 		free(targets);
