@@ -2,10 +2,85 @@
  * message.c: messages are one allocation, with headroom in front of the body
  * where the protocol header and the wire prefix are written, so a message
  * goes to the kernel as one piece without being copied.
+ *
+ * Large blocks are recycled.  malloc gives big freed blocks back to the
+ * system, and the next message gets fresh pages that the kernel faults in
+ * and zeroes one by one: for 1 MiB messages that costs more than copying
+ * them.  So a few recently freed large messages wait in a small cache for
+ * the next one of about their size; the newest takes the place of an old
+ * one when the slots are full, so the cache follows the sizes in use.  Its
+ * slots are swapped atomically: no lock, so any thread (and a forked
+ * child) may use it.
  */
 #include <stdlib.h>
 
 #include "core.h"
+
+#define CACHE_MIN_CAP (32u << 10) /* malloc's own bins serve smaller ones well */
+#define CACHE_MAX_CAP (4u << 20)
+#define CACHE_SLOTS 8
+#define CACHE_MAX_BYTES (16u << 20) /* all slots together */
+
+static pnc_msg *cache[CACHE_SLOTS];
+static size_t cache_caps[CACHE_SLOTS]; /* hints: whose slot fits, checked after */
+static size_t cache_bytes;
+static unsigned cache_evict; /* the slot the next newcomer takes when full */
+
+static int
+cache_fits(size_t have, size_t want)
+{
+	return have >= want && have / 2 <= want;
+}
+
+static pnc_msg *
+cache_take(size_t cap)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		pnc_msg *m = __atomic_load_n(&cache[i], __ATOMIC_ACQUIRE);
+
+		if (m == NULL || !cache_fits(__atomic_load_n(&cache_caps[i], __ATOMIC_RELAXED), cap) ||
+		    !__atomic_compare_exchange_n(&cache[i], &m, NULL, 0, __ATOMIC_ACQUIRE,
+		        __ATOMIC_RELAXED))
+			continue;
+		__atomic_sub_fetch(&cache_bytes, m->cap, __ATOMIC_RELAXED);
+		if (cache_fits(m->cap, cap))
+			return m;
+		free(m); /* the hint was stale: another block took the slot */
+	}
+	return NULL;
+}
+
+/* 1 if the cache kept m. */
+static int
+cache_put(pnc_msg *m)
+{
+	unsigned slot;
+	pnc_msg *old;
+
+	if (m->cap < CACHE_MIN_CAP || m->cap > CACHE_MAX_CAP)
+		return 0;
+	if (__atomic_add_fetch(&cache_bytes, m->cap, __ATOMIC_RELAXED) > CACHE_MAX_BYTES) {
+		__atomic_sub_fetch(&cache_bytes, m->cap, __ATOMIC_RELAXED);
+		return 0;
+	}
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		pnc_msg *empty = NULL;
+
+		if (__atomic_load_n(&cache[i], __ATOMIC_RELAXED) != NULL)
+			continue;
+		__atomic_store_n(&cache_caps[i], m->cap, __ATOMIC_RELAXED);
+		if (__atomic_compare_exchange_n(&cache[i], &empty, m, 0, __ATOMIC_RELEASE,
+		        __ATOMIC_RELAXED))
+			return 1;
+	}
+	slot = __atomic_fetch_add(&cache_evict, 1, __ATOMIC_RELAXED) % CACHE_SLOTS;
+	__atomic_store_n(&cache_caps[slot], m->cap, __ATOMIC_RELAXED);
+	if ((old = __atomic_exchange_n(&cache[slot], m, __ATOMIC_ACQ_REL)) != NULL) {
+		__atomic_sub_fetch(&cache_bytes, old->cap, __ATOMIC_RELAXED);
+		free(old);
+	}
+	return 1;
+}
 
 int
 pnc_msg_alloc(pnc_msg **msgp, size_t size)
@@ -15,7 +90,9 @@ pnc_msg_alloc(pnc_msg **msgp, size_t size)
 
 	if (size > SIZE_MAX - PNC_MSG_HEADROOM - sizeof(*m))
 		return PNC_ENOMEM;
-	if ((m = malloc(sizeof(*m) + cap)) == NULL)
+	if (cap >= CACHE_MIN_CAP && (m = cache_take(cap)) != NULL)
+		cap = m->cap;
+	else if ((m = malloc(sizeof(*m) + cap)) == NULL)
 		return PNC_ENOMEM;
 	m->refs = 1;
 	m->pipe_id = 0;
@@ -51,7 +128,7 @@ pnc_msg_hold(pnc_msg *m)
 void
 pnc_msg_free(pnc_msg *m)
 {
-	if (m != NULL && pnc_atomic_dec(&m->refs) == 0)
+	if (m != NULL && pnc_atomic_dec(&m->refs) == 0 && !cache_put(m))
 		free(m);
 }
 
