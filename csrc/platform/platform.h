@@ -95,6 +95,7 @@ int pnc_net_connect(const pnc_sockaddr *sa, pnc_fd *fdp);
 int pnc_net_connect_result(pnc_fd fd);
 /* 0 and *np > 0, PNC_EAGAIN when nothing is ready, PNC_ECONNSHUT at EOF. */
 int pnc_net_read(pnc_fd fd, void *buf, size_t size, size_t *np);
+int pnc_net_readv(pnc_fd fd, pnc_iov *iov, int niov, size_t *np);
 int pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np);
 void pnc_net_close(pnc_fd fd);
 /* Waits until fd or wake is readable or timeout_ms passes; 1 if fd is. */

@@ -378,36 +378,59 @@ stream_parse(stream_pipe *sp)
 	return rv;
 }
 
+/*
+ * The rest of a large frame goes straight into its message, and the next
+ * frame's prefix into the buffer behind it, in one read: if that frame is
+ * large too, it is read in place from its first byte, never copied.
+ */
+static int
+stream_read_in_place(stream_pipe *sp)
+{
+	pnc_msg *m = sp->rmsg;
+	size_t left = m->len - sp->rgot, n, one = 1;
+	pnc_iov iov[2];
+	int rv;
+
+	PNC_IOV_BASE(&iov[0]) = (uint8_t *) pnc_msg_body(m) + sp->rgot;
+	PNC_IOV_LEN(&iov[0]) = left;
+	PNC_IOV_BASE(&iov[1]) = sp->rbuf; /* empty while a frame is read in place */
+	PNC_IOV_LEN(&iov[1]) = sp->plen;
+	if ((rv = pnc_net_readv(sp->fd, iov, 2, &n)) != 0)
+		return rv;
+	if (n < left) {
+		sp->rgot += n;
+		return 0;
+	}
+	sp->rmsg = NULL;
+	sp->rlen = n - left;
+	if (stream_deliver(sp, &m, &one))
+		return PNC_ECLOSED;
+	return sp->rlen > 0 ? stream_parse(sp) : 0;
+}
+
 static void
 stream_on_readable(stream_pipe *sp)
 {
 	size_t n;
 	int rv;
 
+	if (sp->rbuf == NULL && (sp->rbuf = malloc(RBUF_SIZE)) == NULL) {
+		stream_fail(sp, PNC_ENOMEM);
+		return;
+	}
 	if (sp->rmsg != NULL) {
-		pnc_msg *m = sp->rmsg;
-		rv = pnc_net_read(sp->fd, (uint8_t *) pnc_msg_body(m) + sp->rgot,
-		    m->len - sp->rgot, &n);
-		if (rv == 0 && (sp->rgot += n) == m->len) {
-			size_t one = 1;
-			sp->rmsg = NULL;
-			stream_deliver(sp, &m, &one);
-		}
+		rv = stream_read_in_place(sp);
 	} else {
-		if (sp->rbuf == NULL && (sp->rbuf = malloc(RBUF_SIZE)) == NULL) {
-			stream_fail(sp, PNC_ENOMEM);
-			return;
-		}
 		rv = pnc_net_read(sp->fd, sp->rbuf + sp->rlen, RBUF_SIZE - sp->rlen, &n);
 		if (rv == 0) {
 			sp->rlen += n;
 			rv = stream_parse(sp);
 		}
-		if (sp->rlen == 0) {
-			/* An idle connection keeps no buffer. */
-			free(sp->rbuf);
-			sp->rbuf = NULL;
-		}
+	}
+	if (sp->rlen == 0 && sp->rmsg == NULL) {
+		/* An idle connection keeps no buffer. */
+		free(sp->rbuf);
+		sp->rbuf = NULL;
 	}
 	if (rv != 0 && rv != PNC_EAGAIN && rv != PNC_ECLOSED)
 		stream_fail(sp, rv);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -226,10 +227,20 @@ pnc_net_connect_result(pnc_fd fd)
 int
 pnc_net_read(pnc_fd fd, void *buf, size_t size, size_t *np)
 {
+	pnc_iov iov;
+
+	PNC_IOV_BASE(&iov) = buf;
+	PNC_IOV_LEN(&iov) = size;
+	return pnc_net_readv(fd, &iov, 1, np);
+}
+
+int
+pnc_net_readv(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
+{
 	ssize_t n;
 
 	do {
-		n = recv(fd, buf, size, 0);
+		n = readv(fd, iov, niov);
 	} while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		*np = (size_t) n;
