@@ -2,6 +2,7 @@
 received exactly as send() and recv() would, in order, none lost."""
 
 import threading
+import time
 
 import pytest
 
@@ -257,3 +258,25 @@ def test_batches_with_pynng_peers(transport, make_url):
         got, _ = receive_all(pull.recv_many, len(theirs))
         sender.join(10)
     assert got == theirs
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_burst_serves_every_blocked_receiver(transport, socks, make_url):
+    """Four threads blocked in recv on one socket each get one message of a
+    burst that arrives together: none lost, none twice."""
+    pull, push = connected(socks, make_url(transport), Pull0, Push0, recv_timeout=5000)
+    got, lock = [], threading.Lock()
+
+    def receive():
+        m = pull.recv()
+        with lock:
+            got.append(m)
+
+    threads = [threading.Thread(target=receive) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)  # all four blocked in recv before the burst comes
+    push.send_many([b"m%d" % i for i in range(4)])
+    for t in threads:
+        t.join(10)
+    assert sorted(got) == [b"m0", b"m1", b"m2", b"m3"]

@@ -304,6 +304,15 @@ struct pnc_socket {
 	int raw;
 	uint32_t id;
 	int recv_waiters;
+	/*
+	 * While pnc_pipe_deliver holds the lock, receivers' wake-ups wait for
+	 * it to unlock (recv_wake_due 1: wake one, 2: wake all): a receiver
+	 * woken while the lock is still held only wakes to sleep on the lock,
+	 * and on a shared CPU that is two context switches more per message
+	 * handed over.
+	 */
+	int recv_wakes_held;
+	int recv_wake_due;
 	int send_waiters;
 	const pnc_proto_ops *proto;
 	void *pdata;

@@ -85,9 +85,10 @@ pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n)
 {
 	pnc_socket *s = p->sock;
 	size_t i = 0;
-	int rv = 0, pause = 0;
+	int rv = 0, pause = 0, wake;
 
 	pnc_mtx_lock(&s->mtx);
+	s->recv_wakes_held = 1;
 	if (p->attached) {
 		for (; i < n; i++) {
 			PNC_STAT_LOCKED(p->stats.msgs_in, 1);
@@ -107,7 +108,15 @@ pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n)
 			p->ops->pause(p, 1);
 		}
 	}
+	s->recv_wakes_held = 0;
+	wake = s->recv_wake_due;
+	s->recv_wake_due = 0;
 	pnc_mtx_unlock(&s->mtx);
+	/* The pipe's caller holds it, and it holds the socket: still there. */
+	if (wake == 1)
+		pnc_cv_wake_one(&s->cv_recv);
+	else if (wake == 2)
+		pnc_cv_wake(&s->cv_recv);
 	/* Messages a detached pipe brought, or that came after a violation. */
 	for (size_t j = (i < n && rv != 0) ? i + 1 : i; j < n; j++)
 		pnc_msg_free(msgs[j]);

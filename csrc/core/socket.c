@@ -348,7 +348,10 @@ pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 		s->inline_signaled = 1;
 		pnc_wakefd_signal(&s->inline_wake);
 	}
-	if (kind == PNC_WAKE_RECV ? s->recv_waiters : s->send_waiters) {
+	if (kind == PNC_WAKE_RECV && s->recv_wakes_held && s->recv_waiters) {
+		/* More than one wake-up wakes all: each finds its message. */
+		s->recv_wake_due = all || only != NULL || s->recv_wake_due ? 2 : 1;
+	} else if (kind == PNC_WAKE_RECV ? s->recv_waiters : s->send_waiters) {
 		pnc_cv *cv = kind == PNC_WAKE_RECV ? &s->cv_recv : &s->cv_send;
 		if (all || only != NULL)
 			pnc_cv_wake(cv);
