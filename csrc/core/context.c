@@ -187,6 +187,9 @@ sock_read_inline(pnc_socket *s, int64_t until)
 	return 0;
 }
 
+/* Smaller bodies are copied: the copy costs less than the checks. */
+#define LEND_MIN_BYTES (32u << 10)
+
 /* An operation under way whose deadline its first wait will set. */
 #define DEADLINE_LATER (-1)
 
@@ -341,7 +344,10 @@ pnc_ctx_send_data(pnc_ctx *c, const void *data, size_t size, int flags,
 	pnc_msg *m;
 	int rv;
 
-	if ((rv = pnc_msg_from(&m, data, size)) != 0)
+	/* A large body may go to the kernel straight from the caller's memory. */
+	rv = size >= LEND_MIN_BYTES && c->sock->proto->lends ? pnc_msg_lend(&m, data, size)
+	                                                      : pnc_msg_from(&m, data, size);
+	if (rv != 0)
 		return rv;
 	if ((rv = pnc_ctx_send(c, m, flags, op, slice_ms)) != 0)
 		pnc_msg_free(m);

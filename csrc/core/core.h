@@ -65,6 +65,7 @@ struct pnc_msg {
 	size_t off;       /* where the body starts in data[] */
 	size_t len;       /* body length */
 	size_t hlen;      /* header bytes, just before the body */
+	const uint8_t *lent; /* the body, still the sender's (pnc_msg_lend) */
 	uint8_t data[];
 };
 
@@ -90,6 +91,18 @@ pnc_msg_header_unsplit(pnc_msg *m)
 }
 
 void pnc_msg_hold(pnc_msg *m);
+/*
+ * A large send need not copy its body if the transport writes the whole
+ * frame before the send call returns.  pnc_msg_lend makes a message whose
+ * body is still the caller's memory (room for it allocated, not filled);
+ * whatever would keep the message past the send call, or read its body
+ * any other way, first calls pnc_msg_keep, which copies the body in (but
+ * for its first `skip` bytes, if they went to the wire already).
+ * Only protocols with `lends` set and pipes with `takes_lent` set ever
+ * see a lent message; pnc_sock_pipe_send keeps it for any other pipe.
+ */
+int pnc_msg_lend(pnc_msg **msgp, const void *data, size_t size);
+void pnc_msg_keep(pnc_msg *m, size_t skip);
 int pnc_msg_header_push_u32(pnc_msg *m, uint32_t v);
 int pnc_msg_body_pull_u32(pnc_msg *m, uint32_t *vp); /* body word -> header */
 void pnc_msg_header_clear(pnc_msg *m);
@@ -231,6 +244,7 @@ struct pnc_proto_ops {
 	uint16_t self_id;
 	uint16_t peer_id;
 	int raw;         /* headers exposed, no state machine */
+	int lends;       /* send keeps a message only through pnc_pipeset_send */
 	int contexts;    /* pnc_ctx_open allowed */
 	int recv_many;   /* receives hold no state: a batch may take several */
 	size_t ctx_size; /* protocol state per context, zeroed */
@@ -442,6 +456,7 @@ typedef struct pnc_pipe_ops {
 	 */
 	int slack_msgs;
 	size_t slack_bytes;
+	int takes_lent; /* send writes a lent body at once or keeps it */
 } pnc_pipe_ops;
 
 struct pnc_pipe {

@@ -101,8 +101,28 @@ pnc_msg_alloc(pnc_msg **msgp, size_t size)
 	m->off = PNC_MSG_HEADROOM;
 	m->len = size;
 	m->hlen = 0;
+	m->lent = NULL;
 	*msgp = m;
 	return 0;
+}
+
+int
+pnc_msg_lend(pnc_msg **msgp, const void *data, size_t size)
+{
+	int rv = pnc_msg_alloc(msgp, size);
+
+	if (rv == 0)
+		(*msgp)->lent = data;
+	return rv;
+}
+
+void
+pnc_msg_keep(pnc_msg *m, size_t skip)
+{
+	if (m->lent != NULL) {
+		memcpy(m->data + m->off + skip, m->lent + skip, m->len - skip);
+		m->lent = NULL;
+	}
 }
 
 int

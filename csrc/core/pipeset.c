@@ -120,8 +120,10 @@ pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
 		/* Queued messages go first, to keep the order. */
 		if (s->sendq.len == 0 && pnc_pipeset_try_send(s, ps, m, sentp) == 0)
 			return 0;
-		if ((int64_t) s->sendq.len < s->send_buffer)
+		if ((int64_t) s->sendq.len < s->send_buffer) {
+			pnc_msg_keep(m, 0);
 			return pnc_ring_put(&s->sendq, m);
+		}
 		if (flags & PNC_FLAG_NONBLOCK)
 			return PNC_EAGAIN;
 		if ((rv = pnc_ctx_wait(c, &s->cv_send, &s->send_waiters, w)) != 0)

@@ -227,6 +227,8 @@ pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 
 	size_t len = m->len;
 
+	if (!p->ops->takes_lent)
+		pnc_msg_keep(m, 0);
 	pnc_pipe_hold(p);
 	pnc_mtx_unlock(&s->mtx);
 	rv = p->ops->send(p, m);

@@ -238,6 +238,33 @@ stream_send_now_locked(stream_pipe *sp)
 	return (sp->wq.len == 1 && lone) || sp->wq_bytes >= CORK_BYTES;
 }
 
+/*
+ * A lent body (see pnc_msg_lend) goes to the kernel from the sender's own
+ * memory when nothing is queued before it.  What the kernel does not take
+ * at once is copied in and waits at the head of the queue.  0: all of it
+ * went.
+ */
+static int
+stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
+{
+	size_t head = sp->plen + m->hlen, done = 0;
+	pnc_iov iov[2];
+
+	if (sp->wq.len == 0 && !sp->wblocked) {
+		PNC_IOV_BASE(&iov[0]) = pnc_msg_wire(m) - sp->plen;
+		PNC_IOV_LEN(&iov[0]) = head;
+		PNC_IOV_BASE(&iov[1]) = (void *) m->lent;
+		PNC_IOV_LEN(&iov[1]) = m->len;
+		if (pnc_net_writev(sp->fd, iov, 2, &done) != 0)
+			done = 0; /* the flush that follows meets the error again */
+		if (done == head + m->len)
+			return 0;
+		sp->wsent = done; /* the queue is empty: m is about to head it */
+	}
+	pnc_msg_keep(m, done > head ? done - head : 0);
+	return 1;
+}
+
 static int
 stream_send(pnc_pipe *p, pnc_msg *m)
 {
@@ -250,7 +277,21 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 		return PNC_ECLOSED;
 	}
 	stream_write_prefix(sp, m);
+	if (m->lent != NULL && stream_write_lent_locked(sp, m) == 0) {
+		pnc_mtx_unlock(&sp->wmtx);
+		pnc_msg_free(m);
+		return 0;
+	}
 	if (pnc_ring_put(&sp->wq, m) != 0) {
+		if (sp->wq.len == 0 && sp->wsent != 0) {
+			/* Part of a lent frame is on the wire: this pipe is done. */
+			sp->wsent = 0;
+			sp->werr = PNC_ENOMEM;
+			pnc_mtx_unlock(&sp->wmtx);
+			pnc_msg_free(m);
+			pnc_pipe_close(p);
+			return 0;
+		}
 		pnc_mtx_unlock(&sp->wmtx);
 		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
 	}
@@ -656,6 +697,7 @@ stream_read_fd(pnc_pipe *p)
 
 static const pnc_pipe_ops stream_pipe_ops = {
 	.send = stream_send,
+	.takes_lent = 1,
 	.read_fd = stream_read_fd,
 	.read_begin = stream_read_begin,
 	.read_wait = stream_read_wait,
