@@ -25,7 +25,12 @@
 
 #define HANDSHAKE_MS 10000 /* nng's */
 #define LINGER_MS 1000     /* how long a closing pipe may flush its queue */
-#define RBUF_SIZE 65536
+/*
+ * Reads take up to RBUF_SIZE at a time: several 64 KiB frames per syscall.
+ * The buffer is a message block, so it comes from the block cache and goes
+ * back to it when the connection falls idle (see message.c).
+ */
+#define RBUF_SIZE (256u << 10)
 #define WQ_MAX_MSGS 1024
 #define WQ_MAX_BYTES (4u << 20)
 #define ACCEPT_PAUSE_MS 100
@@ -73,6 +78,7 @@ typedef struct stream_pipe {
 	int werr;
 	int wok; /* none of the three: read without the lock by the protocol */
 	/* the read side, I/O thread only */
+	pnc_msg *rblock; /* holds rbuf */
 	uint8_t *rbuf;
 	size_t rlen;
 	pnc_msg *rmsg; /* a large frame being read in place */
@@ -455,9 +461,12 @@ stream_on_readable(stream_pipe *sp)
 	size_t n;
 	int rv;
 
-	if (sp->rbuf == NULL && (sp->rbuf = malloc(RBUF_SIZE)) == NULL) {
-		stream_fail(sp, PNC_ENOMEM);
-		return;
+	if (sp->rbuf == NULL) {
+		if (pnc_msg_alloc(&sp->rblock, RBUF_SIZE) != 0) {
+			stream_fail(sp, PNC_ENOMEM);
+			return;
+		}
+		sp->rbuf = pnc_msg_body(sp->rblock);
 	}
 	if (sp->rmsg != NULL) {
 		rv = stream_read_in_place(sp);
@@ -470,7 +479,8 @@ stream_on_readable(stream_pipe *sp)
 	}
 	if (sp->rlen == 0 && sp->rmsg == NULL) {
 		/* An idle connection keeps no buffer. */
-		free(sp->rbuf);
+		pnc_msg_free(sp->rblock);
+		sp->rblock = NULL;
 		sp->rbuf = NULL;
 	}
 	if (rv != 0 && rv != PNC_EAGAIN && rv != PNC_ECLOSED)
@@ -660,7 +670,7 @@ stream_destroy(pnc_pipe *p)
 
 	pnc_ring_fini(&sp->wq);
 	pnc_msg_free(sp->rmsg);
-	free(sp->rbuf);
+	pnc_msg_free(sp->rblock);
 	pnc_mtx_fini(&sp->wmtx);
 	free(sp);
 }
