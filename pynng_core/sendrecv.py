@@ -49,6 +49,11 @@ def _size_of(message):
                         % type(message).__name__) from None
 
 
+def _check_max_messages(value, what):
+    if type(value) is not int or value < 1:
+        raise ValueError("%s: max_messages must be a positive int, not %r" % (what, value))
+
+
 def wait(fn, args, op):
     """Calls ``fn(*args, op, SLICE_MS)`` until its wait is over."""
     rv = fn(*args, op, SLICE_MS)
@@ -127,9 +132,7 @@ class SendRecv:
         req, rep and respondent sockets, whose every receive sets the
         state for the next send, return one at a time.
         """
-        if type(max_messages) is not int or max_messages < 1:
-            raise ValueError("recv_many: max_messages must be a positive int, not %r"
-                             % (max_messages,))
+        _check_max_messages(max_messages, "recv_many")
         batch = self._spare_batch or self._new_batch()
         self._spare_batch = None
         flags = 0 if block else NONBLOCK
@@ -279,6 +282,42 @@ class SendRecv:
         except BaseException:
             lib.pnc_op_unget(op)
             raise
+
+    async def asend_many(self, messages):
+        """send_many without blocking the event loop: what the socket takes
+        at once goes in one call, and an await waits for room for the next.
+        Returns how many were sent; an error or a cancellation part way
+        carries that count in its ``sent`` attribute."""
+        if not isinstance(messages, (list, tuple)):
+            messages = list(messages)
+        sent = 0
+        try:
+            while sent < len(messages):
+                sent += self.send_many(messages[sent:], block=False)
+                if sent < len(messages):
+                    await self.asend(messages[sent])
+                    sent += 1
+        except BaseException as e:
+            e.sent = sent + getattr(e, "sent", 0)
+            raise
+        return sent
+
+    async def arecv_many(self, max_messages=1024):
+        """recv_many without blocking the event loop: awaits the first
+        message, then returns it with what else is ready (see recv_many)."""
+        _check_max_messages(max_messages, "arecv_many")
+        while True:
+            op = new_op()
+            try:
+                await self._atake(op, "arecv_many")
+            finally:
+                # Back at the front: recv_many takes it with what followed,
+                # as many as the protocol allows.
+                lib.pnc_op_unget(op)
+            try:
+                return self.recv_many(max_messages, block=False)
+            except exceptions.TryAgain:
+                continue  # another receiver took it meanwhile: wait again
 
     async def arecv_msg(self):
         """Receives a Message (zero copy), without blocking the loop."""

@@ -1,5 +1,5 @@
-"""The async API (asend / arecv / asend_msg / arecv_msg, async with,
-async for) under asyncio and trio: round trips on every protocol and
+"""The async API (asend / arecv / asend_msg / arecv_msg, asend_many /
+arecv_many, async with, async for) under asyncio and trio: round trips on every protocol and
 transport, many concurrent awaits, contexts, cancellation (single and in
 storms: no message lost or duplicated), backpressure, timeouts, closing,
 interpreter exit with pending operations, and mixing with sync threads.
@@ -1288,3 +1288,102 @@ def test_interpreter_exit_with_pending_async_ops(scenario, transport, make_url, 
     assert "Fatal Python error" not in stderr, stderr
     assert "Segmentation fault" not in stderr, stderr
     assert proc.returncode == 0, "rc=%d, stderr:\n%s" % (proc.returncode, stderr)
+
+
+# --------------------------------------------------------------------------
+# Batches: asend_many / arecv_many
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_async_batches_keep_order(alib, transport, make_url):
+    url = make_url(transport)
+    msgs = [b"m%05d" % i + b"x" * (i % 200) for i in range(3000)]
+
+    async def main():
+        with sock(Pull0, listen=url) as pull, sock(Push0) as push:
+            push.dial(url, block=True)
+
+            async def sender():
+                return await push.asend_many(msgs)
+
+            async def receiver():
+                got, sizes = [], []
+                while len(got) < len(msgs):
+                    batch = await pull.arecv_many()
+                    got += batch
+                    sizes.append(len(batch))
+                return got, sizes
+
+            sent, (got, sizes) = await alib.gather(sender, receiver)
+            assert sent == len(msgs)
+            assert got == msgs
+            assert max(sizes) > 1, "every arecv_many returned one message"
+            with pytest.raises(ValueError, match="arecv_many: max_messages"):
+                await pull.arecv_many(0)
+
+    alib.run(main)
+
+
+def test_arecv_many_on_rep_takes_one_request(alib, make_url):
+    url = make_url("tcp")
+
+    async def main():
+        with sock(Rep0, listen=url) as rep, sock(Req0) as r1, sock(Req0) as r2:
+            r1.dial(url, block=True)
+            r2.dial(url, block=True)
+            await r1.asend(b"one")
+            await r2.asend(b"two")
+            answered = []
+            for _ in range(2):
+                batch = await rep.arecv_many()
+                assert len(batch) == 1
+                await rep.asend(batch[0] + b"!")
+                answered.append(batch[0])
+            assert sorted(answered) == [b"one", b"two"]
+            assert await r1.arecv() == b"one!"
+            assert await r2.arecv() == b"two!"
+
+    alib.run(main)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_cancelled_arecv_many_loses_nothing(alib, transport, make_url):
+    url = make_url(transport)
+
+    async def main():
+        with sock(Pull0, listen=url) as pull, sock(Push0) as push:
+            push.dial(url, block=True)
+            done, _ = await alib.within(0.1, pull.arecv_many)
+            assert not done
+            await push.asend_many([b"a", b"b", b"c"])
+            got = []
+            while len(got) < 3:
+                got += await pull.arecv_many()
+            assert got == [b"a", b"b", b"c"]
+
+    alib.run(main)
+
+
+def test_asend_many_error_part_way_says_how_many_went(alib, make_url):
+    url = make_url("inproc")
+
+    async def main():
+        with sock(Push0, send_timeout=100) as lonely:
+            with pytest.raises(Timeout) as info:
+                await lonely.asend_many([b"a", b"b"])
+            assert info.value.sent == 0
+        with sock(Pull0, listen=url) as pull, sock(Push0, send_timeout=100) as push:
+            push.dial(url, block=True)
+            msgs = [b"%d" % i for i in range(20000)]
+            with pytest.raises(Timeout) as info:
+                await push.asend_many(msgs)
+            sent = info.value.sent
+            assert 0 < sent < len(msgs)
+            got = []
+            while len(got) < sent:
+                got += pull.recv_many(block=False)
+            assert got == msgs[:sent]
+            with pytest.raises(pynng_core.TryAgain):
+                pull.recv(block=False)
+
+    alib.run(main)
