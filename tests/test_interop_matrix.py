@@ -26,7 +26,7 @@ import pytest
 
 import pynng_core
 from pynng_core import Timeout
-from peers import CliPeer, UrlFactory, wait_for_listener, wait_until
+from peers import CliPeer, UrlFactory, is_listening, wait_until
 from protocol_peers import cat_argv, sock, tool_speaks
 
 # name -> (role A, role B)
@@ -197,6 +197,27 @@ def open_core(proto_name):
     return sock(CLASSES[proto_name], **kwargs)
 
 
+def start_listening_cli(tool, theirs, transport, urls, opts):
+    """The CLI listening on a fresh URL, and that URL.  A tcp port picked in
+    advance can be taken before the CLI binds it (as the source port of a
+    concurrent case's connection): a CLI that exits without listening is
+    tried again on another port."""
+    for _ in range(3):
+        url = urls(transport)
+        cli = CliPeer(cat_argv(tool, theirs, "listen", url, **opts))
+        try:
+            wait_until(lambda: cli.proc.poll() is not None or is_listening(url),
+                       CASE_TIMEOUT, interval=0.01,
+                       message="nothing listening on %s after %.0fs" % (url, CASE_TIMEOUT))
+        except BaseException:
+            cli.stop()
+            raise
+        if cli.proc.poll() is None:
+            return cli, url
+        cli.stop()
+    raise AssertionError("%s never listened (3 ports tried): %s" % (tool, cli.stderr.strip()))
+
+
 def run_case(tool, proto, transport, core_role, listener, urls):
     a, b = PROTOCOLS[proto]
     mine, theirs = (a, b) if core_role == "A" else (b, a)
@@ -205,19 +226,19 @@ def run_case(tool, proto, transport, core_role, listener, urls):
     if theirs in ("pair0", "pair1", "bus0") and core_role == "A":
         opts = {}  # the CLI is the B side: it only receives and prints
     with open_core(mine) as core:
-        if core_listens and transport == "tcp":
-            # Port 0: a port picked in advance could meanwhile become the
-            # source port of a concurrent case's connection.
-            url = "tcp://127.0.0.1:%d" % core.listen("tcp://127.0.0.1:0").port
+        if not core_listens:
+            cli, url = start_listening_cli(tool, theirs, transport, urls, opts)
         else:
-            url = urls(transport)
-            if core_listens:
+            if transport == "tcp":
+                # Port 0: a port picked in advance could meanwhile become the
+                # source port of a concurrent case's connection.
+                url = "tcp://127.0.0.1:%d" % core.listen("tcp://127.0.0.1:0").port
+            else:
+                url = urls(transport)
                 core.listen(url)
-        argv = cat_argv(tool, theirs, "dial" if core_listens else "listen", url, **opts)
-        cli = CliPeer(argv)
+            cli = CliPeer(cat_argv(tool, theirs, "dial", url, **opts))
         try:
             if not core_listens:
-                wait_for_listener(url, timeout=CASE_TIMEOUT)
                 core.dial(url, block=True)
             exchange(proto, core_role, core, cli)
         finally:
