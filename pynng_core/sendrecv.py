@@ -36,6 +36,7 @@ _batch_recv = lib.pnc_batch_recv
 _batch_send = lib.pnc_batch_send
 _BATCH_TYPE = ffi.typeof("pnc_batch *")
 _OFFSETS_TYPE = ffi.typeof("size_t[]")
+_ASEND_CHUNK = 1024  # messages per send_many of asend_many
 
 
 def _size_of(message):
@@ -54,11 +55,12 @@ def _check_max_messages(value, what):
         raise ValueError("%s: max_messages must be a positive int, not %r" % (what, value))
 
 
-def wait(fn, args, op):
-    """Calls ``fn(*args, op, SLICE_MS)`` until its wait is over."""
-    rv = fn(*args, op, SLICE_MS)
+def wait(fn, *args):
+    """Calls ``fn(*args)`` until its wait is over (it stops saying its
+    slice ran out); Python looks for signals between calls."""
+    rv = fn(*args)
     while rv == _ESLICE:
-        rv = fn(*args, op, SLICE_MS)
+        rv = fn(*args)
     return rv
 
 
@@ -80,7 +82,7 @@ class SendRecv:
             data = ffi.from_buffer(data)
         rv = _try_send_data(self._ctx, data, len(data))
         if rv == _EAGAIN and block:
-            rv = wait(_send_data, (self._ctx, data, len(data), 0), ffi.new(OP_TYPE))
+            rv = wait(_send_data, self._ctx, data, len(data), 0, ffi.new(OP_TYPE), SLICE_MS)
         if rv:
             raise self._error(rv, "send")
 
@@ -89,7 +91,7 @@ class SendRecv:
         ptr, was_copy = msg._for_send()
         rv = _try_send_msg(self._ctx, ptr)
         if rv == _EAGAIN and block:
-            rv = wait(_send_msg, (self._ctx, ptr, 0), ffi.new(OP_TYPE))
+            rv = wait(_send_msg, self._ctx, ptr, 0, ffi.new(OP_TYPE), SLICE_MS)
         if rv:
             if was_copy:
                 lib.pnc_msg_free(ptr)
@@ -113,9 +115,7 @@ class SendRecv:
         batch.op.ctx = self._ctx
         flags = 0 if block else NONBLOCK
         try:
-            rv = _batch_send(batch, data, offsets, len(messages), flags)
-            while rv == _ESLICE:
-                rv = _batch_send(batch, data, offsets, len(messages), flags)
+            rv = wait(_batch_send, batch, data, offsets, len(messages), flags)
             if rv and not (rv == _EAGAIN and not block):
                 raise self._error(rv, "send_many")
         except BaseException as e:
@@ -137,9 +137,7 @@ class SendRecv:
         self._spare_batch = None
         flags = 0 if block else NONBLOCK
         try:
-            rv = _batch_recv(batch, flags, max_messages)
-            while rv == _ESLICE:
-                rv = _batch_recv(batch, flags, max_messages)
+            rv = wait(_batch_recv, batch, flags, max_messages)
             if rv:
                 raise self._error(rv, "recv_many")
             count = batch.count
@@ -164,10 +162,7 @@ class SendRecv:
 
         The caller makes ``op`` before its ``try``: an interrupt may land
         anywhere in here, even after the message was taken."""
-        ctx, flags = self._ctx, 0 if block else NONBLOCK
-        rv = _recv(ctx, flags, op, SLICE_MS)
-        while rv == _ESLICE:
-            rv = _recv(ctx, flags, op, SLICE_MS)
+        rv = wait(_recv, self._ctx, 0 if block else NONBLOCK, op, SLICE_MS)
         if rv:
             raise self._error(rv, what)
 
@@ -293,8 +288,12 @@ class SendRecv:
         sent = 0
         try:
             while sent < len(messages):
-                sent += self.send_many(messages[sent:], block=False)
-                if sent < len(messages):
+                # A bounded slice: what the socket refuses is joined again
+                # next time round, so a whole long list would be re-copied.
+                chunk = messages[sent:sent + _ASEND_CHUNK]
+                took = self.send_many(chunk, block=False)
+                sent += took
+                if took < len(chunk):
                     await self.asend(messages[sent])
                     sent += 1
         except BaseException as e:

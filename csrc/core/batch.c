@@ -42,11 +42,18 @@ pnc_batch_free(pnc_batch *b)
 	free(b);
 }
 
+/* Where the next body goes in b->data. */
+static size_t
+batch_end(const pnc_batch *b)
+{
+	return b->offs != NULL ? b->offs[b->count] : 0;
+}
+
 /* Room for one more message of `len` bytes. */
 static int
 batch_reserve(pnc_batch *b, size_t len)
 {
-	size_t end = b->count ? b->offs[b->count] : 0;
+	size_t end = batch_end(b);
 
 	if (b->count == b->room) {
 		size_t room = b->room ? 2 * b->room : 64;
@@ -58,6 +65,7 @@ batch_reserve(pnc_batch *b, size_t len)
 		b->msgs = msgs;
 		if ((offs = realloc(b->offs, (room + 1) * sizeof(*offs))) == NULL)
 			return PNC_ENOMEM;
+		offs[0] = 0; /* the first body starts the data */
 		b->offs = offs;
 		b->room = room;
 	}
@@ -88,9 +96,8 @@ batch_add(pnc_batch *b)
 		pnc_ctx_unrecv(b->op.ctx, m);
 		return rv;
 	}
-	end = b->count ? b->offs[b->count] : 0;
+	end = batch_end(b);
 	memcpy(b->data + end, pnc_msg_body(m), m->len);
-	b->offs[0] = 0;
 	b->offs[b->count + 1] = end + m->len;
 	b->msgs[b->count++] = m;
 	return 0;
@@ -110,7 +117,7 @@ pnc_batch_recv(pnc_batch *b, int flags, size_t max)
 		rv = batch_add(b);
 	if (rv == 0 && s->proto->recv_many) {
 		/* What else is ready: the protocol says PNC_EAGAIN when none is. */
-		while (b->count < max && b->offs[b->count] < PNC_BATCH_BYTES &&
+		while (b->count < max && batch_end(b) < PNC_BATCH_BYTES &&
 		    pnc_ctx_run(c, NULL, PNC_FLAG_NONBLOCK, &b->op, 0) == 0 &&
 		    batch_add(b) == 0)
 			;

@@ -318,15 +318,8 @@ struct pnc_socket {
 	int raw;
 	uint32_t id;
 	int recv_waiters;
-	/*
-	 * While pnc_pipe_deliver holds the lock, receivers' wake-ups wait for
-	 * it to unlock (recv_wake_due 1: wake one, 2: wake all): a receiver
-	 * woken while the lock is still held only wakes to sleep on the lock,
-	 * and on a shared CPU that is two context switches more per message
-	 * handed over.
-	 */
-	int recv_wakes_held;
-	int recv_wake_due;
+	int wakes_held;     /* see pnc_sock_lock_holding_wakes */
+	int wake_due[2];    /* per PNC_WAKE_*: 1 wake one, 2 wake all */
 	int send_waiters;
 	const pnc_proto_ops *proto;
 	void *pdata;
@@ -373,6 +366,15 @@ void pnc_sock_rele(pnc_socket *s);
 #define PNC_WAKE_RECV 0
 #define PNC_WAKE_SEND 1
 void pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only);
+/*
+ * Locks the socket with the cv wake-ups held back until the unlock: a
+ * thread woken while the lock is still held only wakes to sleep on the
+ * lock, and on a shared CPU that is two context switches more per message
+ * handed over.  For the hand-over paths: the pipe's caller holds the pipe,
+ * and the pipe the socket, so the socket is still there after the unlock.
+ */
+void pnc_sock_lock_holding_wakes(pnc_socket *s);
+void pnc_sock_unlock_waking(pnc_socket *s);
 /* The async part of it: hands matching waiters to their queues (aio.c). */
 void pnc_aio_fire(pnc_socket *s, int kind, int all, const pnc_ctx *only);
 /* The generic receive queue, bounded by recv-buffer (at least 1). */

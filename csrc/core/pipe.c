@@ -85,10 +85,9 @@ pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n)
 {
 	pnc_socket *s = p->sock;
 	size_t i = 0;
-	int rv = 0, pause = 0, wake;
+	int rv = 0, pause = 0;
 
-	pnc_mtx_lock(&s->mtx);
-	s->recv_wakes_held = 1;
+	pnc_sock_lock_holding_wakes(s);
 	if (p->attached) {
 		for (; i < n; i++) {
 			PNC_STAT_LOCKED(p->stats.msgs_in, 1);
@@ -108,15 +107,7 @@ pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n)
 			p->ops->pause(p, 1);
 		}
 	}
-	s->recv_wakes_held = 0;
-	wake = s->recv_wake_due;
-	s->recv_wake_due = 0;
-	pnc_mtx_unlock(&s->mtx);
-	/* The pipe's caller holds it, and it holds the socket: still there. */
-	if (wake == 1)
-		pnc_cv_wake_one(&s->cv_recv);
-	else if (wake == 2)
-		pnc_cv_wake(&s->cv_recv);
+	pnc_sock_unlock_waking(s);
 	/* Messages a detached pipe brought, or that came after a violation. */
 	for (size_t j = (i < n && rv != 0) ? i + 1 : i; j < n; j++)
 		pnc_msg_free(msgs[j]);
@@ -133,10 +124,10 @@ pnc_pipe_became_writable(pnc_pipe *p)
 {
 	pnc_socket *s = p->sock;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock_holding_wakes(s);
 	if (p->attached && s->proto->pipe_writable != NULL)
 		s->proto->pipe_writable(s, p);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock_waking(s);
 }
 
 /* Joins the socket now: the protocol may still refuse it. */

@@ -341,6 +341,18 @@ pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 		free(targets);
 }
 
+/* how: 1 wakes one waiter, 2 all of them. */
+static void
+sock_cv_wake(pnc_socket *s, int kind, int how)
+{
+	pnc_cv *cv = kind == PNC_WAKE_RECV ? &s->cv_recv : &s->cv_send;
+
+	if (how == 2)
+		pnc_cv_wake(cv);
+	else
+		pnc_cv_wake_one(cv);
+}
+
 void
 pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 {
@@ -350,15 +362,32 @@ pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 		s->inline_signaled = 1;
 		pnc_wakefd_signal(&s->inline_wake);
 	}
-	if (kind == PNC_WAKE_RECV && s->recv_wakes_held && s->recv_waiters) {
-		/* More than one wake-up wakes all: each finds its message. */
-		s->recv_wake_due = all || only != NULL || s->recv_wake_due ? 2 : 1;
-	} else if (kind == PNC_WAKE_RECV ? s->recv_waiters : s->send_waiters) {
-		pnc_cv *cv = kind == PNC_WAKE_RECV ? &s->cv_recv : &s->cv_send;
-		if (all || only != NULL)
-			pnc_cv_wake(cv);
+	if (kind == PNC_WAKE_RECV ? s->recv_waiters : s->send_waiters) {
+		if (s->wakes_held)
+			/* More than one wake-up wakes all: each finds its message. */
+			s->wake_due[kind] = all || only != NULL || s->wake_due[kind] ? 2 : 1;
 		else
-			pnc_cv_wake_one(cv);
+			sock_cv_wake(s, kind, all || only != NULL ? 2 : 1);
 	}
 	pnc_aio_fire(s, kind, all, only);
+}
+
+void
+pnc_sock_lock_holding_wakes(pnc_socket *s)
+{
+	pnc_mtx_lock(&s->mtx);
+	s->wakes_held = 1;
+}
+
+void
+pnc_sock_unlock_waking(pnc_socket *s)
+{
+	int due[2] = { s->wake_due[PNC_WAKE_RECV], s->wake_due[PNC_WAKE_SEND] };
+
+	s->wakes_held = 0;
+	s->wake_due[PNC_WAKE_RECV] = s->wake_due[PNC_WAKE_SEND] = 0;
+	pnc_mtx_unlock(&s->mtx);
+	for (int kind = 0; kind < 2; kind++)
+		if (due[kind])
+			sock_cv_wake(s, kind, due[kind]);
 }

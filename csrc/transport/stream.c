@@ -78,8 +78,7 @@ typedef struct stream_pipe {
 	int werr;
 	int wok; /* none of the three: read without the lock by the protocol */
 	/* the read side, I/O thread only */
-	pnc_msg *rblock; /* holds rbuf */
-	uint8_t *rbuf;
+	pnc_msg *rblock; /* the read buffer (stream_rbuf), while reading */
 	size_t rlen;
 	pnc_msg *rmsg; /* a large frame being read in place */
 	size_t rgot;
@@ -245,10 +244,10 @@ stream_send_now_locked(stream_pipe *sp)
 }
 
 /*
- * A lent body (see pnc_msg_lend) goes to the kernel from the sender's own
- * memory when nothing is queued before it.  What the kernel does not take
- * at once is copied in and waits at the head of the queue.  0: all of it
- * went.
+ * A lent body (see pnc_msg_lend), just queued, goes to the kernel from the
+ * sender's own memory when nothing is queued before it.  What the kernel
+ * does not take at once is copied in and waits at the head of the queue.
+ * 0: all of it went.
  */
 static int
 stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
@@ -256,7 +255,7 @@ stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
 	size_t head = sp->plen + m->hlen, done = 0;
 	pnc_iov iov[2];
 
-	if (sp->wq.len == 0 && !sp->wblocked) {
+	if (sp->wq.len == 1 && !sp->wblocked) {
 		PNC_IOV_BASE(&iov[0]) = pnc_msg_wire(m) - sp->plen;
 		PNC_IOV_LEN(&iov[0]) = head;
 		PNC_IOV_BASE(&iov[1]) = (void *) m->lent;
@@ -265,7 +264,7 @@ stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
 			done = 0; /* the flush that follows meets the error again */
 		if (done == head + m->len)
 			return 0;
-		sp->wsent = done; /* the queue is empty: m is about to head it */
+		sp->wsent = done; /* m heads the queue */
 	}
 	pnc_msg_keep(m, done > head ? done - head : 0);
 	return 1;
@@ -283,23 +282,15 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 		return PNC_ECLOSED;
 	}
 	stream_write_prefix(sp, m);
+	if (pnc_ring_put(&sp->wq, m) != 0) {
+		pnc_mtx_unlock(&sp->wmtx);
+		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
+	}
 	if (m->lent != NULL && stream_write_lent_locked(sp, m) == 0) {
+		(void) pnc_ring_get(&sp->wq); /* all of it went: out again */
 		pnc_mtx_unlock(&sp->wmtx);
 		pnc_msg_free(m);
 		return 0;
-	}
-	if (pnc_ring_put(&sp->wq, m) != 0) {
-		if (sp->wq.len == 0 && sp->wsent != 0) {
-			/* Part of a lent frame is on the wire: this pipe is done. */
-			sp->wsent = 0;
-			sp->werr = PNC_ENOMEM;
-			pnc_mtx_unlock(&sp->wmtx);
-			pnc_msg_free(m);
-			pnc_pipe_close(p);
-			return 0;
-		}
-		pnc_mtx_unlock(&sp->wmtx);
-		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
 	}
 	sp->wq_bytes += stream_frame_len(sp, m);
 	if (stream_send_now_locked(sp)) {
@@ -375,17 +366,24 @@ stream_deliver(stream_pipe *sp, pnc_msg **batch, size_t *nb)
 	return rv < 0;
 }
 
+static uint8_t *
+stream_rbuf(stream_pipe *sp)
+{
+	return pnc_msg_body(sp->rblock);
+}
+
 /* Every whole frame in the buffer goes up; a too-big one is read in place. */
 static int
 stream_parse(stream_pipe *sp)
 {
 	pnc_msg *batch[DELIVER_BATCH];
+	uint8_t *rbuf = stream_rbuf(sp);
 	size_t nb = 0, pos = 0;
 	size_t max = pnc_atomic_load_size(&sp->p.sock->recv_max);
 	int rv = 0;
 
 	while (sp->rlen - pos >= sp->plen) {
-		const uint8_t *h = sp->rbuf + pos;
+		const uint8_t *h = rbuf + pos;
 		size_t avail = sp->rlen - pos - sp->plen;
 		uint64_t len;
 		pnc_msg *m;
@@ -420,7 +418,7 @@ stream_parse(stream_pipe *sp)
 	}
 	if (stream_deliver(sp, batch, &nb))
 		return PNC_ECLOSED;
-	memmove(sp->rbuf, sp->rbuf + pos, sp->rlen - pos);
+	memmove(rbuf, rbuf + pos, sp->rlen - pos);
 	sp->rlen -= pos;
 	return rv;
 }
@@ -440,7 +438,7 @@ stream_read_in_place(stream_pipe *sp)
 
 	PNC_IOV_BASE(&iov[0]) = (uint8_t *) pnc_msg_body(m) + sp->rgot;
 	PNC_IOV_LEN(&iov[0]) = left;
-	PNC_IOV_BASE(&iov[1]) = sp->rbuf; /* empty while a frame is read in place */
+	PNC_IOV_BASE(&iov[1]) = stream_rbuf(sp); /* empty while a frame is read in place */
 	PNC_IOV_LEN(&iov[1]) = sp->plen;
 	if ((rv = pnc_net_readv(sp->fd, iov, 2, &n)) != 0)
 		return rv;
@@ -461,17 +459,14 @@ stream_on_readable(stream_pipe *sp)
 	size_t n;
 	int rv;
 
-	if (sp->rbuf == NULL) {
-		if (pnc_msg_alloc(&sp->rblock, RBUF_SIZE) != 0) {
-			stream_fail(sp, PNC_ENOMEM);
-			return;
-		}
-		sp->rbuf = pnc_msg_body(sp->rblock);
+	if (sp->rblock == NULL && pnc_msg_alloc(&sp->rblock, RBUF_SIZE) != 0) {
+		stream_fail(sp, PNC_ENOMEM);
+		return;
 	}
 	if (sp->rmsg != NULL) {
 		rv = stream_read_in_place(sp);
 	} else {
-		rv = pnc_net_read(sp->fd, sp->rbuf + sp->rlen, RBUF_SIZE - sp->rlen, &n);
+		rv = pnc_net_read(sp->fd, stream_rbuf(sp) + sp->rlen, RBUF_SIZE - sp->rlen, &n);
 		if (rv == 0) {
 			sp->rlen += n;
 			rv = stream_parse(sp);
@@ -481,7 +476,6 @@ stream_on_readable(stream_pipe *sp)
 		/* An idle connection keeps no buffer. */
 		pnc_msg_free(sp->rblock);
 		sp->rblock = NULL;
-		sp->rbuf = NULL;
 	}
 	if (rv != 0 && rv != PNC_EAGAIN && rv != PNC_ECLOSED)
 		stream_fail(sp, rv);
