@@ -10,7 +10,9 @@ These are the hot paths, so they are written for speed: every C call
 costs a GIL round trip, so the common case makes one.  A send first tries
 once without an operation record (the core takes the message at once or
 says it would block), and recv reuses one record per socket (see
-``_spare_op``) instead of making one per call.
+``_spare_rx``) instead of making one per call.  The record has a buffer
+that the core copies a small body into, so that recv reads no field of it:
+each read of a C field from Python costs more than that copy.
 """
 import functools
 from itertools import accumulate
@@ -31,6 +33,9 @@ _try_send_data = lib.pnc_ctx_try_send_data
 _try_send_msg = lib.pnc_ctx_try_send
 _recv = lib.pnc_ctx_recv
 _op_recv = lib.pnc_op_recv
+_op_try_recv = lib.pnc_op_try_recv
+_COPY_CAP = 2048  # bodies up to this size come to recv through the op's buffer
+_VIEWS_KEPT = 8  # views of that buffer kept, one per body size (see _view_of)
 _unpack = ffi.unpack
 _batch_recv = lib.pnc_batch_recv
 _batch_send = lib.pnc_batch_send
@@ -55,6 +60,19 @@ def _check_max_messages(value, what):
         raise ValueError("%s: max_messages must be a positive int, not %r" % (what, value))
 
 
+def _view_of(views, size):
+    """A view of the first ``size`` bytes of a recv copy buffer, kept in
+    ``views`` for the next body of that size: a kept view is the cheapest
+    way from Python to the bytes of a body (slicing one costs as much again).
+    ``views[_COPY_CAP]`` is the whole buffer, always kept."""
+    whole = views[_COPY_CAP]
+    if len(views) > _VIEWS_KEPT:
+        views.clear()
+        views[_COPY_CAP] = whole
+    views[size] = view = whole[:size]
+    return view
+
+
 def wait(fn, *args):
     """Calls ``fn(*args)`` until its wait is over (it stops saying its
     slice ran out); Python looks for signals between calls."""
@@ -67,12 +85,13 @@ def wait(fn, *args):
 class SendRecv:
     """Subclasses set ``_ctx`` (the core context their calls run in)."""
 
-    # An operation record a finished recv left behind for the next one.  It
-    # still owns the message that recv returned, which the core frees when
-    # the next recv starts; no interrupt can land in between, since Python
-    # looks for one only after a call.  Taking the record and putting it
-    # back are attribute stores, which no thread switch can split either.
-    _spare_op = None
+    # An operation record a finished recv left behind for the next one, with
+    # the views of its copy buffer (see _view_of).  It still owns the message that recv
+    # returned, which the core frees when the next recv starts; no interrupt
+    # can land in between, since Python looks for one only after a call.
+    # Taking the record and putting it back are attribute stores, which no
+    # thread switch can split either.
+    _spare_rx = None
     # The same for recv_many: the batch it left behind (see recv_many).
     _spare_batch = None
 
@@ -167,35 +186,45 @@ class SendRecv:
             raise self._error(rv, what)
 
     def _new_spare(self):
-        """An op for this object's receives (pnc_op_recv runs in op.ctx)."""
+        """An op for this object's receives (pnc_op_recv runs in op.ctx)
+        and the views of the buffer it copies small bodies to."""
         op = new_op()
         op.ctx = self._ctx
-        return op
+        op.copy_to = copy_to = ffi.new("char[]", _COPY_CAP)
+        op.copy_cap = _COPY_CAP
+        return op, {_COPY_CAP: memoryview(ffi.buffer(copy_to))}
 
     def _spare(self):
-        """The spare op with its last message freed: safe to unget from
-        even if an interrupt lands before the next receive starts."""
-        op = self._spare_op or self._new_spare()
-        self._spare_op = None
-        lib.pnc_op_release(op)
-        return op
+        """The spare op and views, with its last message freed: safe to
+        unget from even if an interrupt lands before the next receive."""
+        spare = self._spare_rx or self._new_spare()
+        self._spare_rx = None
+        lib.pnc_op_release(spare[0])
+        return spare
 
     def recv(self, block=True):
         """Receives the next message as bytes."""
-        op = self._spare_op or self._new_spare()
-        self._spare_op = None
+        spare = self._spare_rx or self._new_spare()
+        self._spare_rx = None
+        op, views = spare
         try:
             # _take, inlined and with the fewest arguments: the hottest path.
-            rv = _op_recv(op) if block else _recv(self._ctx, NONBLOCK, op, 0)
-            while rv == _ESLICE:
-                rv = _op_recv(op)
-            if rv:
-                raise self._error(rv, "recv")
-            data = _unpack(op.body, op.len)
+            size = _op_recv(op) if block else _op_try_recv(op)
+            while size == _ESLICE:
+                size = _op_recv(op)
+            if size < 0:
+                raise self._error(-size, "recv")
+            if size > _COPY_CAP:
+                data = _unpack(op.body, op.len)
+            else:
+                try:
+                    data = views[size].tobytes()
+                except KeyError:
+                    data = _view_of(views, size).tobytes()
         except BaseException:
             lib.pnc_op_unget(op)
             raise
-        self._spare_op = op
+        self._spare_rx = spare
         return data
 
     def recv_into(self, buffer, block=True):
@@ -209,7 +238,8 @@ class SendRecv:
         except BufferError:
             raise TypeError("recv_into needs a writable buffer (bytearray, memoryview, "
                             "array), not %s" % type(buffer).__name__) from None
-        op = self._spare()
+        spare = self._spare()
+        op = spare[0]
         try:
             self._take(op, block, "recv_into")
             lib.pnc_op_copy(op, target, len(target))
@@ -217,7 +247,7 @@ class SendRecv:
         except BaseException:
             lib.pnc_op_unget(op)
             raise
-        self._spare_op = op
+        self._spare_rx = spare
         return size
 
     def recv_msg(self, block=True):

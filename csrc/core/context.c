@@ -354,10 +354,28 @@ pnc_ctx_send_data(pnc_ctx *c, const void *data, size_t size, int flags,
 	return rv;
 }
 
-int
+static int64_t
+op_recv(pnc_op *op, int flags, int slice_ms)
+{
+	int rv = pnc_ctx_recv(op->ctx, flags, op, slice_ms);
+
+	if (rv != 0)
+		return rv == PNC_ESLICE ? rv : -rv;
+	if (op->copy_to != NULL && op->len <= op->copy_cap)
+		memcpy(op->copy_to, op->body, op->len);
+	return op->len < INT64_MAX ? (int64_t) op->len : INT64_MAX;
+}
+
+int64_t
 pnc_op_recv(pnc_op *op)
 {
-	return pnc_ctx_recv(op->ctx, 0, op, PNC_SLICE_MS);
+	return op_recv(op, 0, PNC_SLICE_MS);
+}
+
+int64_t
+pnc_op_try_recv(pnc_op *op)
+{
+	return op_recv(op, PNC_FLAG_NONBLOCK, 0);
 }
 
 void
@@ -367,14 +385,14 @@ pnc_op_copy(const pnc_op *op, void *buf, size_t size)
 }
 
 /* An op is as new after these two, ready for the next operation (in the
- * context it last ran in, as far as pnc_op_recv is concerned). */
+ * context it last ran in, and copying to the same place, as far as
+ * pnc_op_recv is concerned). */
 static void
 op_reset(pnc_op *op)
 {
-	pnc_ctx *c = op->ctx;
+	pnc_op kept = { .ctx = op->ctx, .copy_to = op->copy_to, .copy_cap = op->copy_cap };
 
-	memset(op, 0, sizeof(*op));
-	op->ctx = c;
+	*op = kept;
 }
 
 void

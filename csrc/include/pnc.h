@@ -46,12 +46,14 @@
 #define PNC_EINTERNAL 1000
 
 /*
- * Not an NNG code: a blocking call returns it when its wait slice ended
- * before its deadline, so the caller can look at signals and call again.
+ * Not NNG codes, and negative, unlike every negated code, so a call that
+ * returns a size or a negated code (pnc_op_recv) can return these too.
+ * PNC_ESLICE: a blocking call's wait slice ended before its deadline, so
+ * the caller can look at signals and call again.  PNC_EPENDING: an async
+ * operation is waiting; its waiter will fire.
  */
-#define PNC_ESLICE -1
-/* Not an NNG code: an async operation is waiting; its waiter will fire. */
-#define PNC_EPENDING -2
+#define PNC_ESLICE -100
+#define PNC_EPENDING -101
 
 /* Flags for send, recv, dial and listen (NNG's values). */
 #define PNC_FLAG_NONBLOCK 2
@@ -114,16 +116,20 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * op owns it until pnc_op_release.  Until then pnc_op_unget can still put it
  * back at the front of the queue: that is how an interrupted caller (Ctrl-C
  * between taking a message and returning it) loses nothing.  Either leaves
- * the op zeroed but for op->ctx, ready for the next operation.  So does
- * the end of a receive, except that the op still owns its message: the
- * next receive with the same op frees it first.
+ * the op zeroed but for op->ctx and op->copy_to/copy_cap, ready for the
+ * next operation.  So does the end of a receive, except that the op still
+ * owns its message: the next receive with the same op frees it first.
  *
  * The hot paths have entry points of their own with as few arguments as
  * will do, since each one costs a caller such as cffi a conversion:
  * pnc_ctx_try_send and pnc_ctx_try_send_data make one non-blocking attempt
- * with no op at all, and pnc_op_recv is a blocking receive in slices of
- * PNC_SLICE_MS on op->ctx (set it before the first call; every operation
- * sets it to the context it ran in).
+ * with no op at all, and pnc_op_recv receives on op->ctx (set it before the
+ * first call; every operation sets it to the context it ran in), blocking
+ * in slices of PNC_SLICE_MS; pnc_op_try_recv does not block.  They return
+ * the body's length (INT64_MAX at most), PNC_ESLICE, or a negated error
+ * code, and when the body fits in op->copy_to (copy_cap bytes, both set by
+ * the caller and kept by every operation) copy it there: a caller that pays
+ * for each field it reads (cffi) then reads none.
  */
 #define PNC_SLICE_MS 50
 
@@ -134,9 +140,12 @@ typedef struct pnc_op {
 	pnc_msg *msg;
 	char *body;
 	size_t len;
+	char *copy_to;
+	size_t copy_cap;
 } pnc_op;
 
-int pnc_op_recv(pnc_op *op);
+int64_t pnc_op_recv(pnc_op *op);
+int64_t pnc_op_try_recv(pnc_op *op);
 /* Copies min(size, op->len) bytes of the body (nn_recv's truncation rule). */
 void pnc_op_copy(const pnc_op *op, void *buf, size_t size);
 void pnc_op_unget(pnc_op *op);
