@@ -13,7 +13,11 @@ be imported) plus a plain-Python-socket "raw limit" where it means something:
    frames read back (and copied out as ``bytes``) by a buffered reader.
    For 64 B and 1 KiB, a ``pynng_core-batch`` column measures pynng_core's
    batch API too: ``send_many`` of 64 messages, ``recv_many`` at the
-   receiver (the goals are judged for both APIs, on separate lines).
+   receiver.  For 64 KiB and 1 MiB, a ``pynng_core-recv_msg`` column
+   measures its zero-copy receive: ``recv_msg`` at the receiver, which
+   returns the core's buffer instead of copying it into ``bytes`` (as the
+   raw loop's large frames are read straight into the ``bytearray`` it
+   returns).  The goals are judged for each API, on separate lines.
 3. **pub/sub 1 -> 4** delivered messages per second (sum over subscribers,
    64-byte messages, tcp), the 4 subscribers as 4 threads of one process and
    as 4 processes.
@@ -83,11 +87,19 @@ import traceback
 
 BACKENDS = ["pynng_core", "pynng", "pyzmq"]
 RAW = "raw"
-# pynng_core's batch API (send_many / recv_many) in the small-message
-# push/pull tests: a column of its own, beside the per-message figures.
-# (Batches are for small messages: a large one costs far more than a call.)
+# Other APIs of pynng_core in the push/pull tests, each a column of its own
+# beside the per-message figures, at the sizes it is for: the batch API
+# (send_many / recv_many) for small messages, whose cost is the call, and
+# the zero-copy receive (recv_msg) for large ones, whose cost is the copy.
 BATCH = "pynng_core-batch"
 BATCH_SIZE = 64
+ZERO_COPY = "pynng_core-recv_msg"
+VARIANTS = {
+    BATCH: dict(sizes=(64, 1024), api="send_many/recv_many",
+                about="send_many of %d messages, recv_many at the receiver" % BATCH_SIZE),
+    ZERO_COPY: dict(sizes=(64 << 10, 1 << 20), api="recv_msg",
+                    about="send, and recv_msg (the core's buffer, no copy) at the receiver"),
+}
 ALL_TESTS = ["reqrep", "pushpull", "pubsub", "memory"]
 ALL_TRANSPORTS = ["tcp", "ipc", "inproc"]
 PP_SIZES = [64, 1024, 65536, 1 << 20]
@@ -111,7 +123,7 @@ def pin(enabled):
 
 
 def import_backend(name):
-    if name in ("pynng_core", BATCH):
+    if name == "pynng_core" or name in VARIANTS:
         import pynng_core
         return pynng_core
     if name == "pynng":
@@ -129,8 +141,8 @@ def backend_version(name):
     lib = import_backend(name)
     if name == "pyzmq":
         return "pyzmq %s (libzmq %s)" % (lib.pyzmq_version(), lib.zmq_version())
-    if name == BATCH:
-        return "%s = send_many/recv_many, %d per send" % (BATCH, BATCH_SIZE)
+    if name in VARIANTS:
+        return "%s = %s" % (name, VARIANTS[name]["about"])
     return "%s %s" % (name, getattr(lib, "__version__", "?"))
 
 
@@ -393,7 +405,7 @@ def pp_sender(s, backend, size, t_stop):
 def pp_receiver(s, backend, t0, t1):
     if backend == BATCH:
         return pp_recv_many_loop(s.recv_many, t0, t1)
-    return pp_recv_loop(s.recv, t0, t1)
+    return pp_recv_loop(s.recv_msg if backend == ZERO_COPY else s.recv, t0, t1)
 
 
 def pp_recv_loop(recv, t0, t1):
@@ -1076,17 +1088,21 @@ def main(argv=None):
 
     # which backends import (each in its own worker process)
     available = []
-    extra = [BATCH] if "pynng_core" in backends and "pushpull" in tests else []
+    extra = list(VARIANTS) if "pynng_core" in backends and "pushpull" in tests else []
     for b in backends + extra + ([] if args.no_raw else [RAW]):
         try:
             versions[b] = pools.get(b, 0, pinned).version
-            if b not in (RAW, BATCH):
+            if b != RAW and b not in VARIANTS:
                 available.append(b)
         except JobFailed as exc:
             log("skipping %s: %s" % (b, str(exc).strip().splitlines()[-1]))
     backends = available
     with_raw = RAW in versions
-    with_batch = BATCH in versions
+    variants = [b for b in VARIANTS if b in versions]
+
+    def variant_at(size):
+        """The other pynng_core API measured at this message size, if any."""
+        return next((b for b in variants if size in VARIANTS[b]["sizes"]), None)
 
     # results[key][backend] -> list over rounds
     rr, pp, ps, mem = {}, {}, {}, {}
@@ -1113,7 +1129,7 @@ def main(argv=None):
                 for tr in transports:
                     for size in PP_SIZES:
                         pin_here = bw_pinned if size in BW_SIZES else pinned
-                        bl = order + ([BATCH] if with_batch and size not in BW_SIZES else [])
+                        bl = order + [b for b in [variant_at(size)] if b]
                         bl += [RAW] if with_raw and tr != "inproc" else []
                         for b in bl:
                             record(pp, (tr, size), b,
@@ -1151,7 +1167,7 @@ def main(argv=None):
     p("")
     p("%s; %s; %d CPUs; %s; %d round(s), medians over rounds; streaming window %.2f s "
       "after %.2f s warm-up; req/rep %d timed trips after %d." % (
-          ", ".join(versions[b] for b in cols + [BATCH] if b in versions),
+          ", ".join(versions[b] for b in cols + variants),
           platform.platform(terse=True), os.cpu_count() or 0,
           "all peers pinned to CPU 0" if pinned else "not pinned",
           args.rounds, args.duration, args.warmup, args.rr_n, args.rr_warmup))
@@ -1190,9 +1206,9 @@ def main(argv=None):
     if pp:
         p("### 2. push/pull throughput at the receiver (higher is better)")
         p("")
-        pp_cols = backends + ([BATCH] if with_batch else []) + ([RAW] if with_raw else [])
+        pp_cols = backends + variants + ([RAW] if with_raw else [])
         p("| transport | size | unit |" + "".join(" %s |" % b for b in pp_cols)
-          + " core/pyzmq | core/pynng | core/raw | batch/pyzmq | batch/raw |")
+          + " core/pyzmq | core/pynng | core/raw | other API/pyzmq | other API/raw |")
         p("|---|---|---|" + "---:|" * (len(pp_cols) + 5))
         for tr in transports:
             for size in PP_SIZES:
@@ -1205,9 +1221,9 @@ def main(argv=None):
                     unit += " (unpinned)"
                 row = "| %s | %s | %s |" % (tr, SIZE_LABEL[size], unit)
                 for b in pp_cols:
-                    skip = (b == RAW and tr == "inproc") or (b == BATCH and size in BW_SIZES)
+                    skip = (b == RAW and tr == "inproc") or (b in VARIANTS and b != variant_at(size))
                     row += " %s |" % ("-" if skip else fnum(get(pp, key, b, field)))
-                c, cb = get(pp, key, "pynng_core", field), get(pp, key, BATCH, field)
+                c, cb = get(pp, key, "pynng_core", field), get(pp, key, variant_at(size), field)
                 raw = get(pp, key, RAW, field) if tr != "inproc" else None
                 row += " %s | %s | %s | %s | %s |" % (
                     fratio(ratio(c, get(pp, key, "pyzmq", field))),
@@ -1296,11 +1312,11 @@ def main(argv=None):
                 goal("req/rep 64 B p50 %s vs raw socket ping-pong" % tr,
                      ratio(get(rr, tr, "pynng_core", "p50"), get(rr, tr, RAW, "p50")),
                      lambda v: v <= 2.5, "target <= 2.5x")
-    # push/pull goals, for the per-message API and then for the batch API
-    for api, b in (("", "pynng_core"), (" (send_many/recv_many)", BATCH)):
-        if b == BATCH and not with_batch:
-            continue
-        for size in (64, 1024) if b == BATCH else PP_SIZES:
+    # push/pull goals, for the per-message API and then for each other API
+    apis = [("", "pynng_core", PP_SIZES)]
+    apis += [(" (%s)" % VARIANTS[b]["api"], b, VARIANTS[b]["sizes"]) for b in variants]
+    for api, b, sizes in apis:
+        for size in sizes:
             field, unit = ("mbps", "MB/s") if size in BW_SIZES else ("msgs", "msg/s")
             for tr in transports:
                 if (tr, size) in pp:
