@@ -91,6 +91,17 @@ def test_recv_many_max_messages(socks, make_url):
             pull.recv_many(bad)
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_batch_of_only_empty_messages(transport, socks, make_url):
+    # A batch whose bodies hold no byte at all, first on a fresh socket.
+    pull, push = connected(socks, make_url(transport), Pull0, Push0)
+    push.send(b"")
+    assert pull.recv_many() == [b""]
+    push.send_many([b"", b""])
+    got, _ = receive_all(pull.recv_many, 2)
+    assert got == [b"", b""]
+
+
 def test_recv_many_stops_at_a_mebibyte(socks, make_url):
     pull, push = connected(socks, make_url("inproc"), Pull0, Push0)
     big = [bytes([i]) * (300 * 1024) for i in range(8)]

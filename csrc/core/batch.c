@@ -69,7 +69,7 @@ batch_reserve(pnc_batch *b, size_t len)
 		b->offs = offs;
 		b->room = room;
 	}
-	if (end + len > b->data_room) {
+	if (b->data == NULL || end + len > b->data_room) { /* empty bodies need data too */
 		size_t want = b->data_room ? b->data_room : 4096;
 		char *data;
 
