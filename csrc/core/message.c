@@ -11,6 +11,16 @@
  * one when the slots are full, so the cache follows the sizes in use.  Its
  * slots are swapped atomically: no lock, so any thread (and a forked
  * child) may use it.
+ *
+ * Small blocks are pooled too, for another reason: a message is made on
+ * one thread and freed on another (the sender's and the receiver's, or the
+ * I/O thread's), which malloc's per-thread caches do not serve, so each
+ * small message went through malloc's shared bins.  A small block's size is
+ * rounded up to a power of two, and each size has a bounded lock-free queue
+ * of free blocks (D. Vyukov's): one compare-and-swap to take or to give.
+ * A full queue frees the block; an empty one mallocs a new block.  A
+ * forked child whose parent was part way through a queue operation finds
+ * that queue empty or full from there on: it only mallocs more.
  */
 #include <stdlib.h>
 
@@ -25,6 +35,91 @@ static pnc_msg *cache[CACHE_SLOTS];
 static size_t cache_caps[CACHE_SLOTS]; /* hints: whose slot fits, checked after */
 static size_t cache_bytes;
 static unsigned cache_evict; /* the slot the next newcomer takes when full */
+
+#define POOL_MIN_CAP 256u /* the smallest block, headroom included */
+#define POOL_CLASSES 5    /* 256 B to 4 KiB */
+#define POOL_MAX_CAP (POOL_MIN_CAP << (POOL_CLASSES - 1))
+#define POOL_CELLS 128    /* per class: 512 KiB at most in the 4 KiB one */
+
+typedef struct {
+	size_t seq; /* minus the cell's index, so that zero is the start */
+	pnc_msg *m;
+} pool_cell;
+
+typedef struct {
+	pool_cell cells[POOL_CELLS];
+	size_t head; /* the next cell to take from */
+	size_t tail; /* the next cell to give to */
+} msg_pool;
+
+static msg_pool pools[POOL_CLASSES];
+
+/* The class of a block of `cap` bytes or less: the smallest that holds it. */
+static unsigned
+pool_class(size_t cap)
+{
+	unsigned k = 0;
+
+	while ((POOL_MIN_CAP << k) < cap)
+		k++;
+	return k;
+}
+
+/* A cell is ready to give to at pos when seq == pos, and to take from when
+ * seq == pos + 1; one lap later it is the same cell again. */
+static intptr_t
+pool_lag(pool_cell *c, size_t i, size_t pos)
+{
+	return (intptr_t) (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) + i - pos);
+}
+
+static pnc_msg *
+pool_take(msg_pool *q)
+{
+	size_t pos = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
+
+	for (;;) {
+		size_t i = pos % POOL_CELLS;
+		pool_cell *c = &q->cells[i];
+		intptr_t lag = pool_lag(c, i, pos + 1);
+
+		if (lag < 0)
+			return NULL; /* empty */
+		if (lag > 0) {
+			pos = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
+		} else if (__atomic_compare_exchange_n(&q->head, &pos, pos + 1, 1,
+		               __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			pnc_msg *m = c->m;
+
+			__atomic_store_n(&c->seq, pos + POOL_CELLS - i, __ATOMIC_RELEASE);
+			return m;
+		}
+	}
+}
+
+/* 1 if the pool kept m. */
+static int
+pool_give(msg_pool *q, pnc_msg *m)
+{
+	size_t pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+
+	for (;;) {
+		size_t i = pos % POOL_CELLS;
+		pool_cell *c = &q->cells[i];
+		intptr_t lag = pool_lag(c, i, pos);
+
+		if (lag < 0)
+			return 0; /* full */
+		if (lag > 0) {
+			pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+		} else if (__atomic_compare_exchange_n(&q->tail, &pos, pos + 1, 1,
+		               __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			c->m = m;
+			__atomic_store_n(&c->seq, pos + 1 - i, __ATOMIC_RELEASE);
+			return 1;
+		}
+	}
+}
 
 static int
 cache_fits(size_t have, size_t want)
@@ -90,9 +185,17 @@ pnc_msg_alloc(pnc_msg **msgp, size_t size)
 
 	if (size > SIZE_MAX - PNC_MSG_HEADROOM - sizeof(*m))
 		return PNC_ENOMEM;
-	if (cap >= CACHE_MIN_CAP && (m = cache_take(cap)) != NULL)
-		cap = m->cap;
-	else if ((m = malloc(sizeof(*m) + cap)) == NULL)
+	if (cap <= POOL_MAX_CAP) {
+		unsigned k = pool_class(cap);
+
+		cap = POOL_MIN_CAP << k;
+		m = pool_take(&pools[k]);
+	} else {
+		m = cap >= CACHE_MIN_CAP ? cache_take(cap) : NULL;
+		if (m != NULL)
+			cap = m->cap;
+	}
+	if (m == NULL && (m = malloc(sizeof(*m) + cap)) == NULL)
 		return PNC_ENOMEM;
 	m->refs = 1;
 	m->pipe_id = 0;
@@ -148,7 +251,9 @@ pnc_msg_hold(pnc_msg *m)
 void
 pnc_msg_free(pnc_msg *m)
 {
-	if (m != NULL && pnc_atomic_dec(&m->refs) == 0 && !cache_put(m))
+	if (m == NULL || pnc_atomic_dec(&m->refs) != 0)
+		return;
+	if (m->cap <= POOL_MAX_CAP ? !pool_give(&pools[pool_class(m->cap)], m) : !cache_put(m))
 		free(m);
 }
 
