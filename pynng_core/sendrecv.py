@@ -86,11 +86,11 @@ class SendRecv:
     """Subclasses set ``_ctx`` (the core context their calls run in)."""
 
     # An operation record a finished recv left behind for the next one, with
-    # the views of its copy buffer (see _view_of).  It still owns the message that recv
-    # returned, which the core frees when the next recv starts; no interrupt
-    # can land in between, since Python looks for one only after a call.
-    # Taking the record and putting it back are attribute stores, which no
-    # thread switch can split either.
+    # the views of its copy buffer (see _view_of).  It still owns the message
+    # that recv returned, which the core frees when the next recv starts; no
+    # interrupt can land in between, since Python looks for one only after a
+    # call.  Taking the record and putting it back are attribute stores,
+    # which no thread switch can split either.
     _spare_rx = None
     # The same for recv_many: the batch it left behind (see recv_many).
     _spare_batch = None

@@ -173,15 +173,7 @@ def test_every_small_size_arrives_whole(transport, make_url):
         assert transfer(push, pull, payloads) == payloads
         for payload in (b"1", b"", b"22"):
             push.send(payload)
-            assert wait_until(lambda: _recv_ready(pull)) == [payload]
-
-
-def _recv_ready(receiver):
-    """[message] if one was there at once, else []."""
-    try:
-        return [receiver.recv(block=False)]
-    except TryAgain:
-        return []
+            assert _collect_from([pull], 1) == {0: [payload]}
 
 
 @pytest.mark.parametrize("size", [(1 << 20) + 17, 8 << 20])

@@ -363,7 +363,7 @@ op_recv(pnc_op *op, int flags, int slice_ms)
 		return rv == PNC_ESLICE ? rv : -rv;
 	if (op->copy_to != NULL && op->len <= op->copy_cap)
 		memcpy(op->copy_to, op->body, op->len);
-	return op->len < INT64_MAX ? (int64_t) op->len : INT64_MAX;
+	return (int64_t) op->len; /* an object's size fits (PTRDIFF_MAX) */
 }
 
 int64_t

@@ -130,6 +130,8 @@ cache_fits(size_t have, size_t want)
 static pnc_msg *
 cache_take(size_t cap)
 {
+	if (cap < CACHE_MIN_CAP || cap > CACHE_MAX_CAP)
+		return NULL;
 	for (int i = 0; i < CACHE_SLOTS; i++) {
 		pnc_msg *m = __atomic_load_n(&cache[i], __ATOMIC_ACQUIRE);
 
@@ -177,6 +179,31 @@ cache_put(pnc_msg *m)
 	return 1;
 }
 
+/* A freed block for `*cap` bytes, or NULL; *cap becomes the size of the
+ * block to use, reused or not (a pooled size is rounded up). */
+static pnc_msg *
+block_reuse(size_t *cap)
+{
+	pnc_msg *m;
+
+	if (*cap <= POOL_MAX_CAP) {
+		unsigned k = pool_class(*cap);
+
+		*cap = POOL_MIN_CAP << k;
+		return pool_take(&pools[k]);
+	}
+	if ((m = cache_take(*cap)) != NULL)
+		*cap = m->cap;
+	return m;
+}
+
+/* 1 if m's block was kept for reuse. */
+static int
+block_keep(pnc_msg *m)
+{
+	return m->cap <= POOL_MAX_CAP ? pool_give(&pools[pool_class(m->cap)], m) : cache_put(m);
+}
+
 int
 pnc_msg_alloc(pnc_msg **msgp, size_t size)
 {
@@ -185,17 +212,7 @@ pnc_msg_alloc(pnc_msg **msgp, size_t size)
 
 	if (size > SIZE_MAX - PNC_MSG_HEADROOM - sizeof(*m))
 		return PNC_ENOMEM;
-	if (cap <= POOL_MAX_CAP) {
-		unsigned k = pool_class(cap);
-
-		cap = POOL_MIN_CAP << k;
-		m = pool_take(&pools[k]);
-	} else {
-		m = cap >= CACHE_MIN_CAP ? cache_take(cap) : NULL;
-		if (m != NULL)
-			cap = m->cap;
-	}
-	if (m == NULL && (m = malloc(sizeof(*m) + cap)) == NULL)
+	if ((m = block_reuse(&cap)) == NULL && (m = malloc(sizeof(*m) + cap)) == NULL)
 		return PNC_ENOMEM;
 	m->refs = 1;
 	m->pipe_id = 0;
@@ -251,9 +268,7 @@ pnc_msg_hold(pnc_msg *m)
 void
 pnc_msg_free(pnc_msg *m)
 {
-	if (m == NULL || pnc_atomic_dec(&m->refs) != 0)
-		return;
-	if (m->cap <= POOL_MAX_CAP ? !pool_give(&pools[pool_class(m->cap)], m) : !cache_put(m))
+	if (m != NULL && pnc_atomic_dec(&m->refs) == 0 && !block_keep(m))
 		free(m);
 }
 

@@ -126,10 +126,10 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * with no op at all, and pnc_op_recv receives on op->ctx (set it before the
  * first call; every operation sets it to the context it ran in), blocking
  * in slices of PNC_SLICE_MS; pnc_op_try_recv does not block.  They return
- * the body's length (INT64_MAX at most), PNC_ESLICE, or a negated error
- * code, and when the body fits in op->copy_to (copy_cap bytes, both set by
- * the caller and kept by every operation) copy it there: a caller that pays
- * for each field it reads (cffi) then reads none.
+ * the body's length, PNC_ESLICE, or a negated error code, and when the
+ * body fits in op->copy_to (copy_cap bytes, both set by the caller and kept
+ * by every operation) copy it there: a caller that pays for each field it
+ * reads (cffi) then reads none.
  */
 #define PNC_SLICE_MS 50
 
