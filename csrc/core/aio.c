@@ -218,10 +218,6 @@ pnc_waiter_release(pnc_waiter *w, int pass_on)
 	int woken = 0;
 
 	pnc_mtx_lock(&s->mtx);
-	if (w->read_pipe != NULL) {
-		w->read_pipe->ops->read_end(w->read_pipe);
-		pnc_pipe_rele(w->read_pipe);
-	}
 	if (w->state == WAITER_REGISTERED) {
 		pnc_list_remove(&w->node);
 	} else {
@@ -229,6 +225,10 @@ pnc_waiter_release(pnc_waiter *w, int pass_on)
 		pnc_list_remove(&w->node); /* still on the ready list, if not drained */
 		pnc_mtx_unlock(&w->q->mtx);
 		woken = 1;
+	}
+	if (w->read_pipe != NULL) {
+		w->read_pipe->ops->read_end(w->read_pipe, !pnc_sock_recv_waited(s));
+		pnc_pipe_rele(w->read_pipe);
 	}
 	/* A wake-up this waiter will not use goes to another one. */
 	if (woken && pass_on)

@@ -152,6 +152,12 @@ pnc_sock_sole_pipe(pnc_socket *s)
 }
 
 int
+pnc_sock_recv_waited(const pnc_socket *s)
+{
+	return s->recv_waiters > 0 || !pnc_list_empty(&s->waiters[PNC_WAKE_RECV]);
+}
+
+int
 pnc_sock_reading_here(const pnc_socket *s)
 {
 	return s->inline_reader && pnc_thread_is_self(&s->inline_thread);
@@ -182,7 +188,7 @@ sock_read_inline(pnc_socket *s, int64_t until)
 		pnc_wakefd_drain(&s->inline_wake);
 	}
 	s->inline_reader = 0;
-	p->ops->read_end(p);
+	p->ops->read_end(p, !pnc_sock_recv_waited(s));
 	pnc_pipe_rele(p);
 	return 0;
 }
@@ -278,7 +284,14 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 	op_wait(op, ctx_timeout(c, sending), slice_ms, &w);
 	if (sending)
 		return proto->send(c, m, flags, &w);
-	if ((rv = proto->recv(c, &op->msg, flags, &w)) == 0)
+	rv = proto->recv(c, &op->msg, flags, &w);
+	/*
+	 * Nothing queued: a lone pipe whose reads a caller keeps (stream.c)
+	 * may hold the message in the kernel still.  Look there, no waiting.
+	 */
+	if (rv == PNC_EAGAIN && (flags & PNC_FLAG_NONBLOCK) && sock_read_inline(s, 0) == 0)
+		rv = proto->recv(c, &op->msg, flags, &w);
+	if (rv == 0)
 		__atomic_store_n(&s->recvs, s->recvs + 1, __ATOMIC_RELAXED);
 	return rv;
 }

@@ -389,6 +389,8 @@ int pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p);
 pnc_pipe *pnc_sock_sole_pipe(pnc_socket *s);
 /* True on the thread that is reading the socket's pipe itself. */
 int pnc_sock_reading_here(const pnc_socket *s);
+/* Whether a receiver waits on the cv or asynchronously (socket locked). */
+int pnc_sock_recv_waited(const pnc_socket *s);
 /* To the pipe m->pipe_id names, waiting for it to take more; consumes m. */
 int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 /*
@@ -441,11 +443,12 @@ typedef struct pnc_pipe_ops {
 	 * with no thread hop.  begin takes the pipe's read side from the I/O
 	 * thread (socket locked; PNC_EBUSY if it cannot), wait reads what comes
 	 * until `until` or a wake-up (socket unlocked), end gives it back
-	 * (socket locked).
+	 * (socket locked); `alone`: no other receiver waits, so the pipe may
+	 * keep its reads for this caller's next receive.
 	 */
 	int (*read_begin)(pnc_pipe *p);
 	void (*read_wait)(pnc_pipe *p, pnc_fd wake, int64_t until);
-	void (*read_end)(pnc_pipe *p);
+	void (*read_end)(pnc_pipe *p, int alone);
 	pnc_fd (*read_fd)(pnc_pipe *p); /* what an event loop reading it watches */
 	int (*writable)(pnc_pipe *p);
 	void (*pause)(pnc_pipe *p, int paused);

@@ -13,9 +13,11 @@
  * drain.  The wire prefix is written into each message's headroom, so a
  * message is one iovec.
  *
- * Reads (I/O thread): a chunk at a time, every whole frame in it handed up
- * in one batch; a frame too big for the chunk is read straight into its
- * message.  A peer's length is checked against recv-size-max before any
+ * Reads: a chunk at a time, every whole frame in it handed up in one
+ * batch; a frame too big for the chunk is read straight into its message.
+ * The I/O thread reads, unless a lone receiver waits on the pipe: that
+ * one reads it itself, and keeps the reads while it comes back for more
+ * (HANDBACK_MS).  A peer's length is checked against recv-size-max before any
  * allocation.  Anything malformed closes this pipe and nothing else.
  */
 #include <stdio.h>
@@ -43,6 +45,14 @@
  * sizes its own buffers, better than a fixed number would.
  */
 #define IPC_BUFFER_BYTES (1 << 20)
+/*
+ * Reads lent to callers: while a lone receiver keeps coming back, the
+ * pipe's read interest stays off between its reads, so no epoll_ctl pair
+ * per receive and no I/O thread wake-up competes with it for the data.
+ * Once no caller has read for a whole HANDBACK_MS, the I/O thread takes
+ * the reads back; until then a message waits in the kernel, never lost.
+ */
+#define HANDBACK_MS 1
 
 enum { READ_FREE, READ_IO, READ_CALLER };
 
@@ -59,6 +69,12 @@ typedef struct stream_pipe {
 	int finished;
 	int read_owner;      /* READ_FREE, READ_IO or READ_CALLER (atomic) */
 	int finish_deferred; /* the close waits for a caller to give reads back */
+	/* reads lent to callers, under the socket's lock */
+	int reads_lent;
+	int handback_lapsed; /* the timer found a caller reading: end re-arms it */
+	unsigned lent_reads; /* receives that ended */
+	unsigned lent_reads_seen; /* at the timer's last look */
+	pnc_timer handback_timer;
 	int draining;
 	uint8_t hs_in[8];
 	size_t hs_got;
@@ -117,6 +133,7 @@ stream_finish(stream_pipe *sp)
 		return;
 	sp->finished = 1;
 	pnc_timer_cancel(&sp->timer);
+	pnc_timer_cancel(&sp->handback_timer);
 	pnc_pollfd_del(&sp->pfd);
 	pnc_net_close(sp->fd);
 	sp->fd = PNC_FD_NONE;
@@ -546,7 +563,11 @@ stream_read_begin(pnc_pipe *p)
 
 	if (sp->draining || !stream_read_take(sp, READ_CALLER))
 		return PNC_EBUSY;
-	pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
+	if (!sp->reads_lent) {
+		sp->reads_lent = 1;
+		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
+		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
+	}
 	return 0;
 }
 
@@ -556,21 +577,59 @@ stream_read_wait(pnc_pipe *p, pnc_fd wake, int64_t until)
 	stream_pipe *sp = (stream_pipe *) p;
 	int64_t left = until - pnc_clock_ms();
 
-	if (pnc_net_wait_readable(sp->fd, wake,
-	        until == PNC_FOREVER ? -1 : (int) (left > 0 ? left : 0)))
+	/* No waiting: a read says as much as a poll would, in one call. */
+	if (left <= 0 || pnc_net_wait_readable(sp->fd, wake,
+	                     until == PNC_FOREVER ? -1 : (int) left))
 		stream_on_readable(sp);
 }
 
+/* The I/O thread reads again (socket locked). */
 static void
-stream_read_end(pnc_pipe *p)
+stream_reads_back(stream_pipe *sp)
+{
+	sp->reads_lent = 0;
+	sp->handback_lapsed = 0;
+	if (!sp->p.paused && !sp->p.closed)
+		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0);
+}
+
+static void
+stream_read_end(pnc_pipe *p, int alone)
 {
 	stream_pipe *sp = (stream_pipe *) p;
 
 	__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
-	if (sp->finish_deferred)
+	sp->lent_reads++;
+	if (sp->finish_deferred) {
 		pnc_task_post(&sp->close_task);
-	else if (!p->paused && !p->closed)
-		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0);
+	} else if (!alone) {
+		stream_reads_back(sp); /* the others wait on the I/O thread */
+	} else if (sp->handback_lapsed) {
+		sp->handback_lapsed = 0;
+		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
+	}
+}
+
+/* Reads lent, HANDBACK_MS on: still in use, or back to the I/O thread? */
+static void
+stream_handback_cb(void *arg)
+{
+	stream_pipe *sp = arg;
+	pnc_socket *s = sp->p.sock;
+
+	pnc_mtx_lock(&s->mtx);
+	if (!sp->reads_lent) {
+		/* given back meanwhile */
+	} else if (__atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) == READ_CALLER) {
+		/* A caller waits in a read: no ticking while it sleeps there. */
+		sp->handback_lapsed = 1;
+	} else if (sp->lent_reads != sp->lent_reads_seen) {
+		sp->lent_reads_seen = sp->lent_reads;
+		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
+	} else {
+		stream_reads_back(sp);
+	}
+	pnc_mtx_unlock(&s->mtx);
 }
 
 static void
@@ -653,8 +712,8 @@ stream_pause(pnc_pipe *p, int paused)
 
 	if (paused)
 		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
-	else if (__atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) != READ_CALLER)
-		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0); /* else: when it gives back */
+	else if (!sp->reads_lent)
+		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0); /* else: when they come back */
 }
 
 static void
@@ -736,6 +795,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	pnc_ring_init(&sp->wq);
 	sp->wok = 1;
 	pnc_timer_init(&sp->timer, stream_timer_cb, sp);
+	pnc_timer_init(&sp->handback_timer, stream_handback_cb, sp);
 	pnc_task_init(&sp->close_task, stream_close_on_io, sp);
 	pnc_task_init(&sp->flush_task, stream_flush_task, sp);
 	sp->hs_out[1] = 'S';
