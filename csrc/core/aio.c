@@ -126,6 +126,20 @@ pnc_aio_fire(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 }
 
 /* One step of an async operation: done now, or a waiter registered. */
+/*
+ * A waiter that only watches its queue needs the I/O thread to read: a
+ * pipe whose reads a past receive kept gets them back (one that watches
+ * the pipe takes them again, pnc_waiter_watch_fd).
+ */
+static void
+aio_reads_back(pnc_socket *s)
+{
+	pnc_pipe *p = pnc_sock_sole_pipe(s);
+
+	if (p != NULL && p->ops->reads_back != NULL)
+		p->ops->reads_back(p);
+}
+
 static int
 aio_try(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q, uint64_t token,
     int final, pnc_waiter **wp)
@@ -157,6 +171,8 @@ aio_try(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q, uint64_t token,
 			pnc_ctx_hold(c);
 			pnc_list_append(&s->waiters[kind], &w->node);
 			*wp = w;
+			if (kind == PNC_WAKE_RECV)
+				aio_reads_back(s);
 			pnc_op_deadline_start(op, m != NULL);
 			rv = PNC_EPENDING;
 		}

@@ -449,6 +449,8 @@ typedef struct pnc_pipe_ops {
 	int (*read_begin)(pnc_pipe *p);
 	void (*read_wait)(pnc_pipe *p, pnc_fd wake, int64_t until);
 	void (*read_end)(pnc_pipe *p, int alone);
+	/* Reads a caller kept go back to the I/O thread (socket locked). */
+	void (*reads_back)(pnc_pipe *p);
 	pnc_fd (*read_fd)(pnc_pipe *p); /* what an event loop reading it watches */
 	int (*writable)(pnc_pipe *p);
 	void (*pause)(pnc_pipe *p, int paused);

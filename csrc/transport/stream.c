@@ -610,6 +610,16 @@ stream_read_end(pnc_pipe *p, int alone)
 	}
 }
 
+static void
+stream_reads_back_op(pnc_pipe *p)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	if (sp->reads_lent &&
+	    __atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) != READ_CALLER)
+		stream_reads_back(sp);
+}
+
 /* Reads lent, HANDBACK_MS on: still in use, or back to the I/O thread? */
 static void
 stream_handback_cb(void *arg)
@@ -765,6 +775,7 @@ static const pnc_pipe_ops stream_pipe_ops = {
 	.read_begin = stream_read_begin,
 	.read_wait = stream_read_wait,
 	.read_end = stream_read_end,
+	.reads_back = stream_reads_back_op,
 	.addr = stream_addr,
 	.get_int = stream_get_int,
 	.writable = stream_writable,
