@@ -126,20 +126,6 @@ pnc_aio_fire(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 }
 
 /* One step of an async operation: done now, or a waiter registered. */
-/*
- * A waiter that only watches its queue needs the I/O thread to read: a
- * pipe whose reads a past receive kept gets them back (one that watches
- * the pipe takes them again, pnc_waiter_watch_fd).
- */
-static void
-aio_reads_back(pnc_socket *s)
-{
-	pnc_pipe *p = pnc_sock_sole_pipe(s);
-
-	if (p != NULL && p->ops->reads_back != NULL)
-		p->ops->reads_back(p);
-}
-
 static int
 aio_try(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q, uint64_t token,
     int final, pnc_waiter **wp)
@@ -171,8 +157,9 @@ aio_try(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q, uint64_t token,
 			pnc_ctx_hold(c);
 			pnc_list_append(&s->waiters[kind], &w->node);
 			*wp = w;
+			/* One that watches the pipe takes them again (watch_fd). */
 			if (kind == PNC_WAKE_RECV)
-				aio_reads_back(s);
+				pnc_sock_reads_back_if_waited(s, pnc_sock_sole_pipe(s));
 			pnc_op_deadline_start(op, m != NULL);
 			rv = PNC_EPENDING;
 		}
@@ -243,7 +230,8 @@ pnc_waiter_release(pnc_waiter *w, int pass_on)
 		woken = 1;
 	}
 	if (w->read_pipe != NULL) {
-		w->read_pipe->ops->read_end(w->read_pipe, !pnc_sock_recv_waited(s));
+		w->read_pipe->ops->read_end(w->read_pipe);
+		pnc_sock_reads_back_if_waited(s, w->read_pipe);
 		pnc_pipe_rele(w->read_pipe);
 	}
 	/* A wake-up this waiter will not use goes to another one. */

@@ -151,10 +151,12 @@ pnc_sock_sole_pipe(pnc_socket *s)
 	return p->ops->read_begin == NULL || p->paused ? NULL : p;
 }
 
-int
-pnc_sock_recv_waited(const pnc_socket *s)
+void
+pnc_sock_reads_back_if_waited(pnc_socket *s, pnc_pipe *p)
 {
-	return s->recv_waiters > 0 || !pnc_list_empty(&s->waiters[PNC_WAKE_RECV]);
+	if (p != NULL &&
+	    (s->recv_waiters > 0 || !pnc_list_empty(&s->waiters[PNC_WAKE_RECV])))
+		p->ops->reads_back(p);
 }
 
 int
@@ -188,7 +190,8 @@ sock_read_inline(pnc_socket *s, int64_t until)
 		pnc_wakefd_drain(&s->inline_wake);
 	}
 	s->inline_reader = 0;
-	p->ops->read_end(p, !pnc_sock_recv_waited(s));
+	p->ops->read_end(p);
+	pnc_sock_reads_back_if_waited(s, p);
 	pnc_pipe_rele(p);
 	return 0;
 }

@@ -389,8 +389,11 @@ int pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p);
 pnc_pipe *pnc_sock_sole_pipe(pnc_socket *s);
 /* True on the thread that is reading the socket's pipe itself. */
 int pnc_sock_reading_here(const pnc_socket *s);
-/* Whether a receiver waits on the cv or asynchronously (socket locked). */
-int pnc_sock_recv_waited(const pnc_socket *s);
+/*
+ * A receiver waiting on the cv or its queue needs the I/O thread to read:
+ * p (if not NULL) gets back reads a past receive kept.  Socket locked.
+ */
+void pnc_sock_reads_back_if_waited(pnc_socket *s, pnc_pipe *p);
 /* To the pipe m->pipe_id names, waiting for it to take more; consumes m. */
 int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 /*
@@ -441,15 +444,14 @@ typedef struct pnc_pipe_ops {
 	/*
 	 * Optional: a caller about to wait for input reads the pipe itself,
 	 * with no thread hop.  begin takes the pipe's read side from the I/O
-	 * thread (socket locked; PNC_EBUSY if it cannot), wait reads what comes
-	 * until `until` or a wake-up (socket unlocked), end gives it back
-	 * (socket locked); `alone`: no other receiver waits, so the pipe may
-	 * keep its reads for this caller's next receive.
+	 * thread (socket locked; PNC_EBUSY if it cannot), wait reads what
+	 * comes until `until` or a wake-up (socket unlocked), end gives it
+	 * back (socket locked), though the pipe may keep its reads for the next
+	 * receive; reads_back makes the I/O thread read again (socket locked).
 	 */
 	int (*read_begin)(pnc_pipe *p);
 	void (*read_wait)(pnc_pipe *p, pnc_fd wake, int64_t until);
-	void (*read_end)(pnc_pipe *p, int alone);
-	/* Reads a caller kept go back to the I/O thread (socket locked). */
+	void (*read_end)(pnc_pipe *p);
 	void (*reads_back)(pnc_pipe *p);
 	pnc_fd (*read_fd)(pnc_pipe *p); /* what an event loop reading it watches */
 	int (*writable)(pnc_pipe *p);

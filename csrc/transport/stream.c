@@ -594,7 +594,7 @@ stream_reads_back(stream_pipe *sp)
 }
 
 static void
-stream_read_end(pnc_pipe *p, int alone)
+stream_read_end(pnc_pipe *p)
 {
 	stream_pipe *sp = (stream_pipe *) p;
 
@@ -602,14 +602,13 @@ stream_read_end(pnc_pipe *p, int alone)
 	sp->lent_reads++;
 	if (sp->finish_deferred) {
 		pnc_task_post(&sp->close_task);
-	} else if (!alone) {
-		stream_reads_back(sp); /* the others wait on the I/O thread */
 	} else if (sp->handback_lapsed) {
 		sp->handback_lapsed = 0;
 		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
 	}
 }
 
+/* A caller reading now gives them back when it ends (the socket sees to it). */
 static void
 stream_reads_back_op(pnc_pipe *p)
 {
