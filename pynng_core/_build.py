@@ -2,7 +2,8 @@
 
 setup.py names this file in `cffi_modules`; `pip install .` runs it.  The C
 API is read from csrc/include/pnc.h, keeping only what cffi understands
-(declarations and integer #defines).
+(declarations and integer #defines).  _hotpath.c, the per-message send and
+recv made without cffi's per-call cost, is compiled into the same module.
 """
 import os
 import re
@@ -36,11 +37,17 @@ def cdef_text():
     return "\n".join(keep)
 
 
+def hotpath_source():
+    with open(os.path.join(HERE, "_hotpath.c")) as f:
+        return f.read()
+
+
 ffibuilder = FFI()
 ffibuilder.cdef(cdef_text())
+ffibuilder.cdef("int pnc_hotpath_install(void);")
 ffibuilder.set_source(
     "pynng_core._core",
-    '#include "pnc.h"',
+    '#include "pnc.h"\n' + hotpath_source(),
     sources=sources(),
     include_dirs=[os.path.join("csrc", "include")],
     extra_compile_args=[] if sys.platform == "win32" else

@@ -22,7 +22,7 @@ class Context(SendRecv):
         rv = lib.pnc_ctx_open(socket._sock, pp)
         if rv:
             raise exception_for(rv, "new_context() on %s" % socket._describe())
-        self._ctx = ffi.gc(pp[0], lib.pnc_ctx_release)
+        self._set_ctx(ffi.gc(pp[0], lib.pnc_ctx_release))
         self.socket = socket
         self._closed = False
 

@@ -6,18 +6,18 @@ received message stays owned by its operation record until the receiving
 method returns; an exception before that (Ctrl-C lands after any C call)
 puts it back at the front of its queue, so an interrupt loses nothing.
 
-These are the hot paths, so they are written for speed: every C call
-costs a GIL round trip, so the common case makes one.  A send first tries
-once without an operation record (the core takes the message at once or
-says it would block), and recv reuses one record per socket (see
-``_spare_rx``) instead of making one per call.  The record has a buffer
-that the core copies a small body into, so that recv reads no field of it:
-each read of a C field from Python costs more than that copy.
+These are the hot paths, so they are written for speed.  send of bytes
+and recv go through _hotpath.c's calls, which skip cffi's per-call cost
+(a GIL round trip and argument conversions) and make recv's bytes in C;
+the common case makes one call.  A send first tries once without an
+operation record (the core takes the message at once or says it would
+block), and recv reuses one record per socket (see ``_spare_rx``) instead
+of making one per call.
 """
 import functools
 from itertools import accumulate
 
-from . import aio
+from . import _core, aio
 from ._core import ffi, lib
 from . import exceptions
 from .exceptions import exception_for
@@ -32,10 +32,6 @@ _send_msg = lib.pnc_ctx_send
 _try_send_data = lib.pnc_ctx_try_send_data
 _try_send_msg = lib.pnc_ctx_try_send
 _recv = lib.pnc_ctx_recv
-_op_recv = lib.pnc_op_recv
-_op_try_recv = lib.pnc_op_try_recv
-_COPY_CAP = 2048  # bodies up to this size come to recv through the op's buffer
-_VIEWS_KEPT = 8  # views of that buffer kept, one per body size (see _view_of)
 _unpack = ffi.unpack
 _batch_recv = lib.pnc_batch_recv
 _batch_send = lib.pnc_batch_send
@@ -60,17 +56,14 @@ def _check_max_messages(value, what):
         raise ValueError("%s: max_messages must be a positive int, not %r" % (what, value))
 
 
-def _view_of(views, size):
-    """A view of the first ``size`` bytes of a recv copy buffer, kept in
-    ``views`` for the next body of that size: a kept view is the cheapest
-    way from Python to the bytes of a body (slicing one costs as much again).
-    ``views[_COPY_CAP]`` is the whole buffer, always kept."""
-    whole = views[_COPY_CAP]
-    if len(views) > _VIEWS_KEPT:
-        views.clear()
-        views[_COPY_CAP] = whole
-    views[size] = view = whole[:size]
-    return view
+if lib.pnc_hotpath_install():
+    raise ImportError("pynng_core: the compiled send/recv calls did not install")
+_bind_send = _core.bind_send
+_bind_recv = _core.bind_recv
+
+
+def _address(ptr):
+    return int(ffi.cast("uintptr_t", ptr))
 
 
 def wait(fn, *args):
@@ -83,23 +76,30 @@ def wait(fn, *args):
 
 
 class SendRecv:
-    """Subclasses set ``_ctx`` (the core context their calls run in)."""
+    """Subclasses call ``_set_ctx`` with the core context their calls run in."""
 
     # An operation record a finished recv left behind for the next one, with
-    # the views of its copy buffer (see _view_of).  It still owns the message
-    # that recv returned, which the core frees when the next recv starts; no
-    # interrupt can land in between, since Python looks for one only after a
-    # call.  Taking the record and putting it back are attribute stores,
-    # which no thread switch can split either.
+    # its bound hot recv.  It still owns the message that recv returned,
+    # which the core frees when the next recv starts; no interrupt can land
+    # in between, since Python looks for one only after a call.  Taking the
+    # record and putting it back are attribute stores, which no thread
+    # switch can split either.
     _spare_rx = None
     # The same for recv_many: the batch it left behind (see recv_many).
     _spare_batch = None
 
+    def _set_ctx(self, ctx):
+        self._ctx = ctx
+        self._send_bytes = _bind_send(_address(ctx))
+
     def send(self, data, block=True):
         """Sends bytes or any buffer-protocol object (copied into the core)."""
-        if type(data) is not bytes:
+        if type(data) is bytes:
+            send_bytes = self._send_bytes  # an attribute load: cheaper than a method lookup
+            rv = send_bytes(data)
+        else:
             data = ffi.from_buffer(data)
-        rv = _try_send_data(self._ctx, data, len(data))
+            rv = _try_send_data(self._ctx, data, len(data))
         if rv == _EAGAIN and block:
             rv = wait(_send_data, self._ctx, data, len(data), 0, ffi.new(OP_TYPE), SLICE_MS)
         if rv:
@@ -187,12 +187,10 @@ class SendRecv:
 
     def _new_spare(self):
         """An op for this object's receives (pnc_op_recv runs in op.ctx)
-        and the views of the buffer it copies small bodies to."""
+        and the hot recv bound to it."""
         op = new_op()
         op.ctx = self._ctx
-        op.copy_to = copy_to = ffi.new("char[]", _COPY_CAP)
-        op.copy_cap = _COPY_CAP
-        return op, {_COPY_CAP: memoryview(ffi.buffer(copy_to))}
+        return op, _bind_recv(_address(op))
 
     def _spare(self):
         """The spare op and views, with its last message freed: safe to
@@ -206,21 +204,13 @@ class SendRecv:
         """Receives the next message as bytes."""
         spare = self._spare_rx or self._new_spare()
         self._spare_rx = None
-        op, views = spare
+        op, take = spare
         try:
-            # _take, inlined and with the fewest arguments: the hottest path.
-            size = _op_recv(op) if block else _op_try_recv(op)
-            while size == _ESLICE:
-                size = _op_recv(op)
-            if size < 0:
-                raise self._error(-size, "recv")
-            if size > _COPY_CAP:
-                data = _unpack(op.body, op.len)
-            else:
-                try:
-                    data = views[size].tobytes()
-                except KeyError:
-                    data = _view_of(views, size).tobytes()
+            data = take(block)
+            while type(data) is int:  # not the body: a code
+                if data != _ESLICE:
+                    raise self._error(-data, "recv")
+                data = take(block)
         except BaseException:
             lib.pnc_op_unget(op)
             raise

@@ -50,7 +50,7 @@ class Socket(SendRecv):
         if rv:
             raise exception_for(rv, "opening a %s socket" % type(self).__name__)
         self._sock = ffi.gc(pp[0], lib.pnc_socket_release)
-        self._ctx = lib.pnc_socket_context(self._sock)
+        self._set_ctx(lib.pnc_socket_context(self._sock))
         self._dialers = []
         self._listeners = []
         self._closed = False

@@ -292,7 +292,8 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 	 * Nothing queued: a lone pipe whose reads a caller keeps (stream.c)
 	 * may hold the message in the kernel still.  Look there, no waiting.
 	 */
-	if (rv == PNC_EAGAIN && (flags & PNC_FLAG_NONBLOCK) && sock_read_inline(s, 0) == 0)
+	if (rv == PNC_EAGAIN && (flags & PNC_FLAG_NONBLOCK) && !(flags & PNC_FLAG_QUEUED) &&
+	    sock_read_inline(s, 0) == 0)
 		rv = proto->recv(c, &op->msg, flags, &w);
 	if (rv == 0)
 		__atomic_store_n(&s->recvs, s->recvs + 1, __ATOMIC_RELAXED);
@@ -377,8 +378,6 @@ op_recv(pnc_op *op, int flags, int slice_ms)
 
 	if (rv != 0)
 		return rv == PNC_ESLICE ? rv : -rv;
-	if (op->copy_to != NULL && op->len <= op->copy_cap)
-		memcpy(op->copy_to, op->body, op->len);
 	return (int64_t) op->len; /* an object's size fits (PTRDIFF_MAX) */
 }
 
@@ -394,6 +393,12 @@ pnc_op_try_recv(pnc_op *op)
 	return op_recv(op, PNC_FLAG_NONBLOCK, 0);
 }
 
+int64_t
+pnc_op_take(pnc_op *op)
+{
+	return op_recv(op, PNC_FLAG_NONBLOCK | PNC_FLAG_QUEUED, 0);
+}
+
 void
 pnc_op_copy(const pnc_op *op, void *buf, size_t size)
 {
@@ -401,12 +406,11 @@ pnc_op_copy(const pnc_op *op, void *buf, size_t size)
 }
 
 /* An op is as new after these two, ready for the next operation (in the
- * context it last ran in, and copying to the same place, as far as
- * pnc_op_recv is concerned). */
+ * context it last ran in, as far as pnc_op_recv is concerned). */
 static void
 op_reset(pnc_op *op)
 {
-	pnc_op kept = { .ctx = op->ctx, .copy_to = op->copy_to, .copy_cap = op->copy_cap };
+	pnc_op kept = { .ctx = op->ctx };
 
 	*op = kept;
 }

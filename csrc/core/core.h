@@ -21,6 +21,9 @@
 #include "../platform/platform.h"
 
 #define PNC_FOREVER INT64_MAX
+/* A recv flag of the core's own, with PNC_FLAG_NONBLOCK: take what is
+ * queued and no more, not even a look at the kernel (pnc_op_take). */
+#define PNC_FLAG_QUEUED 0x100
 /*
  * Statistics, read without locks.  PNC_STAT is for counters written from
  * anywhere; PNC_STAT_LOCKED for those whose every writer holds the socket

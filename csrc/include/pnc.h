@@ -116,20 +116,20 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * op owns it until pnc_op_release.  Until then pnc_op_unget can still put it
  * back at the front of the queue: that is how an interrupted caller (Ctrl-C
  * between taking a message and returning it) loses nothing.  Either leaves
- * the op zeroed but for op->ctx and op->copy_to/copy_cap, ready for the
- * next operation.  So does the end of a receive, except that the op still
- * owns its message: the next receive with the same op frees it first.
+ * the op zeroed but for op->ctx, ready for the next operation.  So does the
+ * end of a receive, except that the op still owns its message: the next
+ * receive with the same op frees it first.
  *
  * The hot paths have entry points of their own with as few arguments as
  * will do, since each one costs a caller such as cffi a conversion:
  * pnc_ctx_try_send and pnc_ctx_try_send_data make one non-blocking attempt
  * with no op at all, and pnc_op_recv receives on op->ctx (set it before the
  * first call; every operation sets it to the context it ran in), blocking
- * in slices of PNC_SLICE_MS; pnc_op_try_recv does not block.  They return
- * the body's length, PNC_ESLICE, or a negated error code, and when the
- * body fits in op->copy_to (copy_cap bytes, both set by the caller and kept
- * by every operation) copy it there: a caller that pays for each field it
- * reads (cffi) then reads none.
+ * in slices of PNC_SLICE_MS.  pnc_op_try_recv does not block, and
+ * pnc_op_take does not even look at the kernel: it takes a message already
+ * queued, or says PNC_EAGAIN, in the time a lock takes (a caller may hold
+ * a lock of its own, such as Python's GIL, through it).  They return the
+ * body's length, PNC_ESLICE, or a negated error code.
  */
 #define PNC_SLICE_MS 50
 
@@ -140,12 +140,11 @@ typedef struct pnc_op {
 	pnc_msg *msg;
 	char *body;
 	size_t len;
-	char *copy_to;
-	size_t copy_cap;
 } pnc_op;
 
 int64_t pnc_op_recv(pnc_op *op);
 int64_t pnc_op_try_recv(pnc_op *op);
+int64_t pnc_op_take(pnc_op *op);
 /* Copies min(size, op->len) bytes of the body (nn_recv's truncation rule). */
 void pnc_op_copy(const pnc_op *op, void *buf, size_t size);
 void pnc_op_unget(pnc_op *op);

@@ -1,0 +1,84 @@
+"""send of bytes and recv go through _hotpath.c, which keeps the GIL while
+the core cannot wait and releases it wherever it may: a receive that waits
+across many slices keeps its deadline, other threads run while one waits,
+bodies on either side of the size that moves without the GIL arrive whole,
+and whatever is not bytes still goes the cffi way."""
+
+import array
+import threading
+import time
+
+import pytest
+
+from pynng_core import Pull0, Push0, Timeout
+from protocol_peers import connect_one, dial_url, listen_url
+
+TRANSPORTS = ["tcp", "ipc", "inproc"]
+SLICE_S = 0.05  # the core's wait slice, PNC_SLICE_MS
+
+
+def pair(socks, transport, make_url, **pull_options):
+    pull = socks(Pull0, **pull_options)
+    push = socks(Push0, send_timeout=5000)
+    listener = pull.listen(listen_url(transport, make_url))
+    connect_one(pull, push, dial_url(listener))
+    return pull, push
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_wait_of_many_slices_gets_the_message_then_times_out(transport, socks, make_url):
+    pull, push = pair(socks, transport, make_url, recv_timeout=int(10 * SLICE_S * 1000))
+    late = threading.Timer(4 * SLICE_S, push.send, [b"after four slices"])
+    late.start()
+    assert pull.recv() == b"after four slices"
+    late.join()
+    started = time.monotonic()
+    with pytest.raises(Timeout):
+        pull.recv()
+    # The deadline held across the slices: no slice started it again.
+    assert 9 * SLICE_S <= time.monotonic() - started < 60 * SLICE_S
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_other_threads_run_while_one_waits_in_recv(transport, socks, make_url):
+    pull, push = pair(socks, transport, make_url, recv_timeout=5000)
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(pull.recv()))
+    waiter.start()
+    time.sleep(SLICE_S)  # let it wait
+    # Twenty short sleeps: each must get the GIL back at once, not when the
+    # waiter's slice ends (20 slices, a whole second, if it held the GIL).
+    started = time.monotonic()
+    for _ in range(20):
+        time.sleep(0.001)
+    assert time.monotonic() - started < 10 * SLICE_S
+    assert not got
+    push.send(b"now")
+    waiter.join(5)
+    assert got == [b"now"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("size", [0, 16383, 16384, 16385, 1 << 20])
+def test_bodies_around_the_gil_size_arrive_whole(transport, size, socks, make_url):
+    pull, push = pair(socks, transport, make_url, recv_timeout=5000, recv_max_size=0)
+    body = bytes(range(256)) * (size // 256) + b"t" * (size % 256)
+    for _ in range(3):
+        push.send(body)
+        assert pull.recv() == body
+
+
+class Marked(bytes):
+    """A bytes subclass: not bytes itself, so it takes the buffer path."""
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_buffers_that_are_not_bytes_still_send(transport, socks, make_url):
+    pull, push = pair(socks, transport, make_url, recv_timeout=5000)
+    sent = [bytearray(b"array"), memoryview(b"view"), Marked(b"marked"),
+            array.array("B", b"typed")]
+    for data in sent:
+        push.send(data)
+    assert [pull.recv() for _ in sent] == [bytes(d) for d in sent]
+    with pytest.raises(TypeError):
+        push.send("text")
