@@ -1,13 +1,17 @@
 /*
- * send and recv of bytes, the calls Python makes once per message, made
- * against Python's stable C API instead of through cffi's wrappers.
+ * send and recv of bytes, the calls Python makes once per message, and
+ * their batch forms, made against Python's stable C API instead of through
+ * cffi's wrappers.
  *
  * Why: a cffi call releases and retakes the GIL and converts every
  * argument, and for a small message that costs more than everything the
- * core does with it (callgrind: about 950 instructions a call).  These two
- * keep the GIL while the core cannot wait (a message already queued, a
- * send the socket takes at once), release it wherever it may wait or move
- * a large body, and make recv's bytes straight from the message.
+ * core does with it (callgrind: about 950 instructions a call).  send and
+ * recv keep the GIL while the core cannot wait (a message already queued,
+ * a send the socket takes at once), release it wherever it may wait or
+ * move a large body, and make recv's bytes straight from the message.  The
+ * batch forms pay the GIL once per batch; what they save is Python's work
+ * and copies per message: the bodies go from the list's bytes into
+ * messages, and from messages into the list's bytes.
  *
  * _build.py compiles this into the cffi module, after Python.h, so only the
  * stable API (Py_LIMITED_API) is at hand.  The core itself stays free of
@@ -52,18 +56,18 @@ hot_send(PyObject *self, PyObject *data)
 }
 
 static PyObject *
-hot_body(const pnc_op *op)
+hot_bytes(const void *body, size_t len)
 {
 	PyObject *bytes;
 
-	if (op->len <= HOT_GIL_BYTES)
-		return PyBytes_FromStringAndSize(op->body, (Py_ssize_t) op->len);
-	bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t) op->len);
+	if (len <= HOT_GIL_BYTES)
+		return PyBytes_FromStringAndSize(body, (Py_ssize_t) len);
+	bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t) len);
 	if (bytes != NULL) {
 		char *to = PyBytes_AsString(bytes);
 
 		Py_BEGIN_ALLOW_THREADS
-		memcpy(to, op->body, op->len);
+		memcpy(to, body, len);
 		Py_END_ALLOW_THREADS
 	}
 	return bytes;
@@ -90,53 +94,125 @@ hot_recv(PyObject *self, PyObject *block)
 		rv = wait ? pnc_op_recv(op) : pnc_op_try_recv(op);
 		Py_END_ALLOW_THREADS
 	}
-	return rv < 0 ? PyLong_FromLongLong(rv) : hot_body(op);
+	return rv < 0 ? PyLong_FromLongLong(rv) : hot_bytes(op->body, op->len);
 }
 
-static PyMethodDef hot_send_def = { "send", hot_send, METH_O, NULL };
-static PyMethodDef hot_recv_def = { "recv", hot_recv, METH_O, NULL };
-
+/* The bodies of the batch's messages as a list of bytes. */
 static PyObject *
-hot_bind_send(PyObject *module, PyObject *ctx_address)
+hot_batch_list(const pnc_batch *b)
 {
-	(void) module;
-	return PyCFunction_NewEx(&hot_send_def, ctx_address, NULL);
+	PyObject *list = PyList_New((Py_ssize_t) b->count);
+
+	for (size_t i = 0; list != NULL && i < b->count; i++) {
+		pnc_msg *m = b->msgs[i];
+		PyObject *bytes = hot_bytes(pnc_msg_body(m), pnc_msg_len(m));
+
+		if (bytes == NULL || PyList_SetItem(list, (Py_ssize_t) i, bytes) < 0)
+			Py_CLEAR(list);
+	}
+	return list;
 }
 
+/* bound(block: bool, max: int) -> a list of bytes, or what pnc_batch_recv
+ * returns instead of 0 as an int.  The batch owns the messages afterwards,
+ * as after pnc_batch_recv. */
 static PyObject *
-hot_bind_recv(PyObject *module, PyObject *op_address)
+hot_recv_many(PyObject *self, PyObject *args)
 {
-	(void) module;
-	return PyCFunction_NewEx(&hot_recv_def, op_address, NULL);
+	pnc_batch *b = hot_address(self);
+	Py_ssize_t max;
+	int block, rv;
+
+	if (!PyArg_ParseTuple(args, "pn:recv_many", &block, &max))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS
+	rv = pnc_batch_recv(b, block ? 0 : PNC_FLAG_NONBLOCK, (size_t) max);
+	Py_END_ALLOW_THREADS
+	return rv != 0 ? PyLong_FromLong(rv) : hot_batch_list(b);
 }
 
-static PyMethodDef hot_binders[] = {
-	{ "bind_send", hot_bind_send, METH_O,
-	    "bind_send(ctx address) -> send(bytes): try_send_data's code" },
-	{ "bind_recv", hot_bind_recv, METH_O,
-	    "bind_recv(op address) -> recv(block): bytes, or a code as an int" },
-	{ NULL, NULL, 0, NULL },
+/* bound(messages: list of bytes, flags: int) -> what pnc_batch_send
+ * returns, as an int; batch.count says how many went.  A TypeError, before
+ * any is sent, if one is not bytes.  The list is copied first: another
+ * thread may change it while the core reads its bytes without the GIL. */
+static PyObject *
+hot_send_many(PyObject *self, PyObject *args)
+{
+	pnc_batch *b = hot_address(self);
+	PyObject *given, *held;
+	pnc_body *bodies;
+	Py_ssize_t n, i;
+	int flags, rv = 0;
+
+	if (!PyArg_ParseTuple(args, "O!i:send_many", &PyList_Type, &given, &flags))
+		return NULL;
+	if ((held = PyList_GetSlice(given, 0, PyList_Size(given))) == NULL)
+		return NULL;
+	n = PyList_Size(held);
+	if ((bodies = PyMem_Malloc((size_t) (n ? n : 1) * sizeof(*bodies))) == NULL) {
+		Py_DECREF(held);
+		return PyErr_NoMemory();
+	}
+	for (i = 0; rv == 0 && i < n; i++) {
+		char *data;
+		Py_ssize_t len;
+
+		if ((rv = PyBytes_AsStringAndSize(PyList_GetItem(held, i), &data, &len)) == 0)
+			bodies[i] = (pnc_body) { data, (size_t) len };
+	}
+	if (rv == 0) {
+		Py_BEGIN_ALLOW_THREADS
+		rv = pnc_batch_send(b, bodies, (size_t) n, flags);
+		Py_END_ALLOW_THREADS
+	}
+	PyMem_Free(bodies);
+	Py_DECREF(held);
+	return rv < 0 && PyErr_Occurred() ? NULL : PyLong_FromLong(rv);
+}
+
+static PyMethodDef hot_calls[] = {
+	{ "send", hot_send, METH_O, NULL },
+	{ "recv", hot_recv, METH_O, NULL },
+	{ "recv_many", hot_recv_many, METH_VARARGS, NULL },
+	{ "send_many", hot_send_many, METH_VARARGS, NULL },
+};
+
+/* bind(name, address) -> the call `name` bound to the address of its
+ * context (send), op (recv) or batch (recv_many, send_many). */
+static PyObject *
+hot_bind(PyObject *module, PyObject *args)
+{
+	const char *name;
+	PyObject *address;
+
+	(void) module;
+	if (!PyArg_ParseTuple(args, "sO!:bind", &name, &PyLong_Type, &address))
+		return NULL;
+	for (size_t i = 0; i < sizeof(hot_calls) / sizeof(hot_calls[0]); i++)
+		if (strcmp(name, hot_calls[i].ml_name) == 0)
+			return PyCFunction_NewEx(&hot_calls[i], address, NULL);
+	PyErr_Format(PyExc_ValueError, "bind: no call named %s", name);
+	return NULL;
+}
+
+static PyMethodDef hot_bind_def = {
+	"bind", hot_bind, METH_VARARGS, "bind(name, address) -> a hot call (_hotpath.c)"
 };
 
 /*
- * Puts bind_send and bind_recv into this module (cffi makes no room for
- * functions of our own).  Python calls it once, through cffi, so without
- * the GIL.  Returns 0, or -1 with the Python error printed.
+ * Puts bind into this module (cffi makes no room for functions of our
+ * own).  Python calls it once, through cffi, so without the GIL.  Returns
+ * 0, or -1 with the Python error printed.
  */
 int
 pnc_hotpath_install(void)
 {
 	PyGILState_STATE gil = PyGILState_Ensure();
 	PyObject *module = PyImport_AddModule("pynng_core._core");
-	PyMethodDef *def;
-	int rv = module == NULL ? -1 : 0;
+	PyObject *bind = module != NULL ? PyCFunction_NewEx(&hot_bind_def, NULL, NULL) : NULL;
+	int rv = bind != NULL ? PyObject_SetAttrString(module, "bind", bind) : -1;
 
-	for (def = hot_binders; rv == 0 && def->ml_name != NULL; def++) {
-		PyObject *fn = PyCFunction_NewEx(def, NULL, NULL);
-
-		rv = fn == NULL ? -1 : PyObject_SetAttrString(module, def->ml_name, fn);
-		Py_XDECREF(fn);
-	}
+	Py_XDECREF(bind);
 	if (rv != 0)
 		PyErr_Print();
 	PyGILState_Release(gil);

@@ -15,7 +15,6 @@ block), and recv reuses one record per socket (see ``_spare_rx``) instead
 of making one per call.
 """
 import functools
-from itertools import accumulate
 
 from . import _core, aio
 from ._core import ffi, lib
@@ -32,20 +31,16 @@ _send_msg = lib.pnc_ctx_send
 _try_send_data = lib.pnc_ctx_try_send_data
 _try_send_msg = lib.pnc_ctx_try_send
 _recv = lib.pnc_ctx_recv
-_unpack = ffi.unpack
-_batch_recv = lib.pnc_batch_recv
-_batch_send = lib.pnc_batch_send
 _BATCH_TYPE = ffi.typeof("pnc_batch *")
-_OFFSETS_TYPE = ffi.typeof("size_t[]")
 _ASEND_CHUNK = 1024  # messages per send_many of asend_many
 
 
-def _size_of(message):
-    """Bytes in one message of a batch; a clear error for what is not one."""
+def _as_bytes(message):
+    """One message of a batch as bytes; a clear error for what is not one."""
     if type(message) is bytes:
-        return len(message)
+        return message
     try:
-        return memoryview(message).nbytes
+        return memoryview(message).tobytes()
     except TypeError:
         raise TypeError("send_many needs bytes or buffers, not %s"
                         % type(message).__name__) from None
@@ -58,12 +53,11 @@ def _check_max_messages(value, what):
 
 if lib.pnc_hotpath_install():
     raise ImportError("pynng_core: the compiled send/recv calls did not install")
-_bind_send = _core.bind_send
-_bind_recv = _core.bind_recv
 
 
-def _address(ptr):
-    return int(ffi.cast("uintptr_t", ptr))
+def _bound(name, ptr):
+    """_hotpath.c's call ``name`` bound to what ``ptr`` points to."""
+    return _core.bind(name, int(ffi.cast("uintptr_t", ptr)))
 
 
 def wait(fn, *args):
@@ -90,7 +84,7 @@ class SendRecv:
 
     def _set_ctx(self, ctx):
         self._ctx = ctx
-        self._send_bytes = _bind_send(_address(ctx))
+        self._send_bytes = _bound("send", ctx)
 
     def send(self, data, block=True):
         """Sends bytes or any buffer-protocol object (copied into the core)."""
@@ -126,15 +120,17 @@ class SendRecv:
         Closed, Ctrl-C...) carries in its ``sent`` attribute how many went
         before it; the rest were not sent.
         """
-        if not isinstance(messages, (list, tuple)):
+        if type(messages) is not list:
             messages = list(messages)
-        offsets = ffi.new(_OFFSETS_TYPE, [0, *accumulate(map(_size_of, messages))])
-        data = b"".join(messages)
         batch = ffi.new(_BATCH_TYPE)
         batch.op.ctx = self._ctx
+        send_many = _bound("send_many", batch)
         flags = 0 if block else NONBLOCK
         try:
-            rv = wait(_batch_send, batch, data, offsets, len(messages), flags)
+            try:
+                rv = wait(send_many, messages, flags)
+            except TypeError:  # not all bytes (none was sent)
+                rv = wait(send_many, list(map(_as_bytes, messages)), flags)
             if rv and not (rv == _EAGAIN and not block):
                 raise self._error(rv, "send_many")
         except BaseException as e:
@@ -152,29 +148,27 @@ class SendRecv:
         state for the next send, return one at a time.
         """
         _check_max_messages(max_messages, "recv_many")
-        batch = self._spare_batch or self._new_batch()
+        spare = self._spare_batch or self._new_batch()
         self._spare_batch = None
-        flags = 0 if block else NONBLOCK
+        batch, recv_many = spare
         try:
-            rv = wait(_batch_recv, batch, flags, max_messages)
-            if rv:
-                raise self._error(rv, "recv_many")
-            count = batch.count
-            offsets = _unpack(batch.offs, count + 1)
-            data = _unpack(batch.data, offsets[count])
-            messages = list(map(data.__getitem__, map(slice, offsets, offsets[1:])))
+            messages = wait(recv_many, block, max_messages)
+            if type(messages) is int:  # not the list: a code
+                raise self._error(messages, "recv_many")
         except BaseException:
             lib.pnc_batch_unget(batch)
             raise
-        self._spare_batch = batch
+        self._spare_batch = spare
         return messages
 
     def _new_batch(self):
+        """A batch for this object's recv_many, and the hot call bound to it."""
         out = ffi.new("pnc_batch **")
         rv = lib.pnc_batch_open(self._ctx, out)
         if rv:
             raise self._error(rv, "recv_many")
-        return ffi.gc(out[0], lib.pnc_batch_free)
+        batch = ffi.gc(out[0], lib.pnc_batch_free)
+        return batch, _bound("recv_many", batch)
 
     def _take(self, op, block, what):
         """Waits for a message, which ``op`` then owns (see the module doc).
@@ -190,7 +184,7 @@ class SendRecv:
         and the hot recv bound to it."""
         op = new_op()
         op.ctx = self._ctx
-        return op, _bind_recv(_address(op))
+        return op, _bound("recv", op)
 
     def _spare(self):
         """The spare op and views, with its last message freed: safe to

@@ -192,11 +192,13 @@ def test_interrupted_recv_many_puts_messages_back(socks, make_url, monkeypatch):
     msgs = numbered(50)
     push.send_many(msgs)
     from pynng_core import sendrecv
+    handed_over = sendrecv.wait
 
     def interrupted(*args):
-        raise KeyboardInterrupt
+        assert len(handed_over(*args)) == 20  # the core handed the batch over...
+        raise KeyboardInterrupt  # ...and Ctrl-C lands before recv_many returns
 
-    monkeypatch.setattr(sendrecv, "_unpack", interrupted)
+    monkeypatch.setattr(sendrecv, "wait", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pull.recv_many(20)
     monkeypatch.undo()

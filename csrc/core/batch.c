@@ -6,7 +6,6 @@
  * single send or receive would take it.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "core.h"
 
@@ -28,6 +27,7 @@ pnc_batch_release(pnc_batch *b)
 	for (size_t i = 0; i < b->count; i++)
 		pnc_msg_free(b->msgs[i]);
 	b->count = 0;
+	b->bytes = 0;
 }
 
 void
@@ -37,48 +37,21 @@ pnc_batch_free(pnc_batch *b)
 		return;
 	pnc_batch_release(b);
 	free(b->msgs);
-	free(b->offs);
-	free(b->data);
 	free(b);
 }
 
-/* Where the next body goes in b->data. */
-static size_t
-batch_end(const pnc_batch *b)
-{
-	return b->offs != NULL ? b->offs[b->count] : 0;
-}
-
-/* Room for one more message of `len` bytes. */
+/* Room for one more message. */
 static int
-batch_reserve(pnc_batch *b, size_t len)
+batch_reserve(pnc_batch *b)
 {
-	size_t end = batch_end(b);
-
 	if (b->count == b->room) {
 		size_t room = b->room ? 2 * b->room : 64;
 		pnc_msg **msgs = realloc(b->msgs, room * sizeof(*msgs));
-		size_t *offs;
 
 		if (msgs == NULL)
 			return PNC_ENOMEM;
 		b->msgs = msgs;
-		if ((offs = realloc(b->offs, (room + 1) * sizeof(*offs))) == NULL)
-			return PNC_ENOMEM;
-		offs[0] = 0; /* the first body starts the data */
-		b->offs = offs;
 		b->room = room;
-	}
-	if (b->data == NULL || end + len > b->data_room) { /* empty bodies need data too */
-		size_t want = b->data_room ? b->data_room : 4096;
-		char *data;
-
-		while (want < end + len)
-			want *= 2;
-		if ((data = realloc(b->data, want)) == NULL)
-			return PNC_ENOMEM;
-		b->data = data;
-		b->data_room = want;
 	}
 	return 0;
 }
@@ -88,17 +61,14 @@ static int
 batch_add(pnc_batch *b)
 {
 	pnc_msg *m = b->op.msg;
-	size_t end;
 	int rv;
 
 	b->op.msg = NULL;
-	if ((rv = batch_reserve(b, m->len)) != 0) {
+	if ((rv = batch_reserve(b)) != 0) {
 		pnc_ctx_unrecv(b->op.ctx, m);
 		return rv;
 	}
-	end = batch_end(b);
-	memcpy(b->data + end, pnc_msg_body(m), m->len);
-	b->offs[b->count + 1] = end + m->len;
+	b->bytes += m->len;
 	b->msgs[b->count++] = m;
 	return 0;
 }
@@ -117,7 +87,7 @@ pnc_batch_recv(pnc_batch *b, int flags, size_t max)
 		rv = batch_add(b);
 	if (rv == 0 && s->proto->recv_many) {
 		/* What else is ready: the protocol says PNC_EAGAIN when none is. */
-		while (b->count < max && batch_end(b) < PNC_BATCH_BYTES &&
+		while (b->count < max && b->bytes < PNC_BATCH_BYTES &&
 		    pnc_ctx_run(c, NULL, PNC_FLAG_NONBLOCK, &b->op, 0) == 0 &&
 		    batch_add(b) == 0)
 			;
@@ -144,8 +114,7 @@ pnc_batch_unget(pnc_batch *b)
 }
 
 int
-pnc_batch_send(pnc_batch *b, const char *data, const size_t *offs, size_t n,
-    int flags)
+pnc_batch_send(pnc_batch *b, const pnc_body *bodies, size_t n, int flags)
 {
 	pnc_ctx *c = b->op.ctx;
 	pnc_socket *s = c->sock;
@@ -153,10 +122,10 @@ pnc_batch_send(pnc_batch *b, const char *data, const size_t *offs, size_t n,
 
 	pnc_mtx_lock(&s->mtx);
 	while (b->count < n) {
-		size_t i = b->count;
+		const pnc_body *body = &bodies[b->count];
 		pnc_msg *m;
 
-		if ((rv = pnc_msg_from(&m, data + offs[i], offs[i + 1] - offs[i])) != 0)
+		if ((rv = pnc_msg_from(&m, body->data, body->len)) != 0)
 			break;
 		rv = pnc_ctx_run(c, m, flags, &b->op, PNC_SLICE_MS);
 		pnc_op_step_end(&b->op, rv);

@@ -160,37 +160,38 @@ void pnc_op_release(pnc_op *op);
  * (PNC_FLAG_NONBLOCK: not at all), then takes what else is ready without
  * waiting: up to `max` messages while their bodies come to less than
  * PNC_BATCH_BYTES, and one only where a receive sets state the next would
- * replace (cooked req, rep and respondent).  It leaves `count` messages
- * whose bodies lie end to end in `data`, message i from offs[i] to
- * offs[i + 1].  The batch owns them until the next pnc_batch_recv or
+ * replace (cooked req, rep and respondent).  It leaves `count` messages in
+ * `msgs`.  The batch owns them until the next pnc_batch_recv or
  * pnc_batch_release; pnc_batch_unget puts them all back at the front of
  * the queue, in order (an interrupted caller loses nothing).
  *
- * pnc_batch_send sends n messages, message i being data[offs[i]] to
- * data[offs[i + 1]], each as pnc_ctx_send_data would (its own send
- * timeout).  `count` says how many went: zero it before the first call; a
- * call after PNC_ESLICE goes on from there.  With PNC_FLAG_NONBLOCK it
- * stops with PNC_EAGAIN at the first message the socket cannot take now.
+ * pnc_batch_send sends the n bodies, each as pnc_ctx_send_data would (its
+ * own send timeout).  `count` says how many went: zero it before the first
+ * call; a call after PNC_ESLICE goes on from there.  With
+ * PNC_FLAG_NONBLOCK it stops with PNC_EAGAIN at the first message the
+ * socket cannot take now.
  */
 #define PNC_BATCH_BYTES 1048576
 
 typedef struct pnc_batch {
-	pnc_op op;     /* the wait; op.ctx is the context it runs in */
-	size_t count;  /* messages received, or sent so far */
-	char *data;    /* received bodies, end to end */
-	size_t *offs;  /* count + 1 offsets into data */
+	pnc_op op;      /* the wait; op.ctx is the context it runs in */
+	size_t count;   /* messages received, or sent so far */
+	size_t bytes;   /* the received messages' bodies, in all */
 	pnc_msg **msgs; /* the messages received, owned by the batch */
-	size_t room;   /* entries msgs has (offs has one more) */
-	size_t data_room;
+	size_t room;    /* entries msgs has */
 } pnc_batch;
+
+typedef struct pnc_body {
+	const void *data;
+	size_t len;
+} pnc_body;
 
 int pnc_batch_open(pnc_ctx *ctx, pnc_batch **bp);
 void pnc_batch_free(pnc_batch *b);
 int pnc_batch_recv(pnc_batch *b, int flags, size_t max);
 void pnc_batch_unget(pnc_batch *b);
 void pnc_batch_release(pnc_batch *b);
-int pnc_batch_send(pnc_batch *b, const char *data, const size_t *offs,
-    size_t n, int flags);
+int pnc_batch_send(pnc_batch *b, const pnc_body *bodies, size_t n, int flags);
 
 /*
  * Contexts (req, rep, sub, surveyor, respondent): independent protocol
