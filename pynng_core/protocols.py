@@ -44,6 +44,7 @@ class Push0(Socket):
     """push: each message goes to one of the pull peers, round-robin."""
 
     _protocol = "push0"
+    _send_call = "send_one_way"
 
 
 class Pull0(Socket):
@@ -74,6 +75,7 @@ class Pub0(Socket):
     """pub: every subscriber gets every message; a slow one misses some."""
 
     _protocol = "pub0"
+    _send_call = "send_one_way"
 
 
 class Sub0(_WithOptions):

@@ -81,10 +81,12 @@ class SendRecv:
     _spare_rx = None
     # The same for recv_many: the batch it left behind (see recv_many).
     _spare_batch = None
+    # The send call of _hotpath.c: "send_one_way" on push and pub sockets.
+    _send_call = "send"
 
     def _set_ctx(self, ctx):
         self._ctx = ctx
-        self._send_bytes = _bound("send", ctx)
+        self._send_bytes = _bound(self._send_call, ctx)
 
     def send(self, data, block=True):
         """Sends bytes or any buffer-protocol object (copied into the core)."""

@@ -12,6 +12,8 @@
 
 #include "core.h"
 
+static int threads_waiting; /* in pnc_ctx_wait, all sockets */
+
 static pnc_ctx *
 ctx_new(pnc_socket *s)
 {
@@ -236,7 +238,9 @@ pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w)
 	if (cv == &s->cv_recv && sock_read_inline(s, w->until) == 0)
 		return c->closed || s->closed ? PNC_ECLOSED : 0;
 	(*waiters)++;
+	__atomic_add_fetch(&threads_waiting, 1, __ATOMIC_RELAXED);
 	pnc_cv_wait_until(cv, &s->mtx, w->until);
+	__atomic_sub_fetch(&threads_waiting, 1, __ATOMIC_RELAXED);
 	(*waiters)--;
 	return c->closed || s->closed ? PNC_ECLOSED : 0;
 }
@@ -391,6 +395,12 @@ int64_t
 pnc_op_try_recv(pnc_op *op)
 {
 	return op_recv(op, PNC_FLAG_NONBLOCK, 0);
+}
+
+int
+pnc_threads_waiting(void)
+{
+	return __atomic_load_n(&threads_waiting, __ATOMIC_RELAXED);
 }
 
 int64_t

@@ -145,6 +145,10 @@ typedef struct pnc_op {
 int64_t pnc_op_recv(pnc_op *op);
 int64_t pnc_op_try_recv(pnc_op *op);
 int64_t pnc_op_take(pnc_op *op);
+/* How many threads of this process wait in a send or a receive now: a
+ * caller holding a lock of its own (the GIL) lets go of it to send while
+ * one does, since the send may be what wakes it. */
+int pnc_threads_waiting(void);
 /* Copies min(size, op->len) bytes of the body (nn_recv's truncation rule). */
 void pnc_op_copy(const pnc_op *op, void *buf, size_t size);
 void pnc_op_unget(pnc_op *op);
