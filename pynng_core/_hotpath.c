@@ -97,15 +97,13 @@ hot_bytes(const void *body, size_t len)
 /*
  * bound(block: bool) -> the body as bytes, or what pnc_op_recv returns
  * instead of a size (PNC_ESLICE, a negated error code) as an int.  The op
- * owns the message afterwards, as after pnc_op_recv.  An op whose wait is
- * under way (its deadline set, after PNC_ESLICE) goes straight back to
- * waiting: a take would end that wait, and its deadline with it.
+ * owns the message afterwards, as after pnc_op_recv.
  */
 static PyObject *
 hot_recv(PyObject *self, PyObject *block)
 {
 	pnc_op *op = hot_address(self);
-	int64_t rv = op->deadline == 0 ? pnc_op_take(op) : -PNC_EAGAIN;
+	int64_t rv = pnc_op_take(op);
 	int wait;
 
 	if (rv == -PNC_EAGAIN) {
@@ -174,21 +172,22 @@ hot_send_many(PyObject *self, PyObject *args)
 		Py_DECREF(held);
 		return PyErr_NoMemory();
 	}
-	for (i = 0; rv == 0 && i < n; i++) {
+	for (i = 0; i < n; i++) {
 		char *data;
 		Py_ssize_t len;
 
-		if ((rv = PyBytes_AsStringAndSize(PyList_GetItem(held, i), &data, &len)) == 0)
-			bodies[i] = (pnc_body) { data, (size_t) len };
+		if (PyBytes_AsStringAndSize(PyList_GetItem(held, i), &data, &len) < 0)
+			break; /* not bytes: the TypeError is set */
+		bodies[i] = (pnc_body) { data, (size_t) len };
 	}
-	if (rv == 0) {
+	if (i == n) {
 		Py_BEGIN_ALLOW_THREADS
 		rv = pnc_batch_send(b, bodies, (size_t) n, flags);
 		Py_END_ALLOW_THREADS
 	}
 	PyMem_Free(bodies);
 	Py_DECREF(held);
-	return rv < 0 && PyErr_Occurred() ? NULL : PyLong_FromLong(rv);
+	return i == n ? PyLong_FromLong(rv) : NULL;
 }
 
 static PyMethodDef hot_calls[] = {

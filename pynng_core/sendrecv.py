@@ -6,10 +6,10 @@ received message stays owned by its operation record until the receiving
 method returns; an exception before that (Ctrl-C lands after any C call)
 puts it back at the front of its queue, so an interrupt loses nothing.
 
-These are the hot paths, so they are written for speed.  send of bytes
-and recv go through _hotpath.c's calls, which skip cffi's per-call cost
-(a GIL round trip and argument conversions) and make recv's bytes in C;
-the common case makes one call.  A send first tries once without an
+These are the hot paths, so they are written for speed.  send of bytes,
+recv and the batch calls go through _hotpath.c, which skips cffi's
+per-call cost (a GIL round trip and argument conversions) and makes the
+received bytes in C; the common case makes one call.  A send first tries once without an
 operation record (the core takes the message at once or says it would
 block), and recv reuses one record per socket (see ``_spare_rx``) instead
 of making one per call.
@@ -189,8 +189,8 @@ class SendRecv:
         return op, _bound("recv", op)
 
     def _spare(self):
-        """The spare op and views, with its last message freed: safe to
-        unget from even if an interrupt lands before the next receive."""
+        """The spare op and its hot recv, with its last message freed: safe
+        to unget from even if an interrupt lands before the next receive."""
         spare = self._spare_rx or self._new_spare()
         self._spare_rx = None
         lib.pnc_op_release(spare[0])
@@ -304,8 +304,8 @@ class SendRecv:
         sent = 0
         try:
             while sent < len(messages):
-                # A bounded slice: what the socket refuses is joined again
-                # next time round, so a whole long list would be re-copied.
+                # A bounded slice: what the socket refuses is gone over
+                # again next time round, so a whole long list would be too.
                 chunk = messages[sent:sent + _ASEND_CHUNK]
                 took = self.send_many(chunk, block=False)
                 sent += took

@@ -235,13 +235,15 @@ pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w)
 		wait_start(w, now);
 	if (now >= w->until)
 		return w->until < w->op->deadline ? PNC_ESLICE : PNC_ETIMEDOUT;
-	if (cv == &s->cv_recv && sock_read_inline(s, w->until) == 0)
-		return c->closed || s->closed ? PNC_ECLOSED : 0;
-	(*waiters)++;
+	/* Counted whether it waits on the cv or in its pipe's read: either
+	 * way a send of this process may be what wakes it. */
 	__atomic_add_fetch(&threads_waiting, 1, __ATOMIC_RELAXED);
-	pnc_cv_wait_until(cv, &s->mtx, w->until);
+	if (cv != &s->cv_recv || sock_read_inline(s, w->until) != 0) {
+		(*waiters)++;
+		pnc_cv_wait_until(cv, &s->mtx, w->until);
+		(*waiters)--;
+	}
 	__atomic_sub_fetch(&threads_waiting, 1, __ATOMIC_RELAXED);
-	(*waiters)--;
 	return c->closed || s->closed ? PNC_ECLOSED : 0;
 }
 
@@ -406,6 +408,8 @@ pnc_threads_waiting(void)
 int64_t
 pnc_op_take(pnc_op *op)
 {
+	if (op->deadline != 0)
+		return -PNC_EAGAIN; /* a wait under way: see pnc.h */
 	return op_recv(op, PNC_FLAG_NONBLOCK | PNC_FLAG_QUEUED, 0);
 }
 

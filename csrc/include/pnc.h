@@ -128,8 +128,11 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  * in slices of PNC_SLICE_MS.  pnc_op_try_recv does not block, and
  * pnc_op_take does not even look at the kernel: it takes a message already
  * queued, or says PNC_EAGAIN, in the time a lock takes (a caller may hold
- * a lock of its own, such as Python's GIL, through it).  They return the
- * body's length, PNC_ESLICE, or a negated error code.
+ * a lock of its own, such as Python's GIL, through it).  An op whose wait
+ * is under way (after PNC_ESLICE) it leaves alone, with PNC_EAGAIN: taking
+ * would end that wait and its deadline, so the caller waits on with
+ * pnc_op_recv.  They return the body's length, PNC_ESLICE, or a negated
+ * error code.
  */
 #define PNC_SLICE_MS 50
 
