@@ -164,9 +164,8 @@ def test_empty_message(transport, make_url):
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_every_small_size_arrives_whole(transport, make_url):
-    # A small body reaches recv through a copy buffer and a view of it kept
-    # per size: this runs through more sizes than are kept, on both sides of
-    # the buffer's size, then one byte at a time without blocking.
+    # Every size up to 39 and around 2 KiB, then one byte at a time without
+    # blocking.
     sizes = list(range(40)) + [2047, 2048, 2049, 70000] + list(range(39, -1, -3))
     payloads = [os.urandom(n) for n in sizes]
     with Connected(make_url(transport), Pull0, Push0) as (pull, push):
@@ -174,6 +173,21 @@ def test_every_small_size_arrives_whole(transport, make_url):
         for payload in (b"1", b"", b"22"):
             push.send(payload)
             assert _collect_from([pull], 1) == {0: [payload]}
+
+
+@pytest.mark.parametrize("transport", STREAM_TRANSPORTS)
+def test_frames_around_the_read_in_place_size_arrive_whole(transport, make_url):
+    # A frame of 32 KiB or more is read straight into its message from
+    # wherever the read buffer ends; the small ones between come through the
+    # buffer.  Read both by a waiting receiver (transfer) and by the I/O
+    # thread (all sent before any receive).
+    sizes = [1, 32767, 32768, 32769, 3, 70000, 65536, 0, 40000, 300000, 5, 32768]
+    payloads = [os.urandom(n) for n in sizes]
+    with Connected(make_url(transport), Pull0, Push0, recv_buffer_size=len(sizes)) as (pull, push):
+        assert transfer(push, pull, payloads) == payloads
+        for payload in payloads:
+            push.send(payload)
+        assert [pull.recv() for _ in payloads] == payloads
 
 
 @pytest.mark.parametrize("size", [(1 << 20) + 17, 8 << 20])

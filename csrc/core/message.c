@@ -28,7 +28,7 @@
 
 #define CACHE_MIN_CAP (32u << 10) /* malloc's own bins serve smaller ones well */
 #define CACHE_MAX_CAP (4u << 20)
-#define CACHE_SLOTS 64 /* a pipe's write queue holds 64 of 64 KiB */
+#define CACHE_SLOTS 64 /* 64 KiB messages queued to receive, in place */
 #define CACHE_MAX_BYTES (16u << 20) /* all slots together */
 
 static pnc_msg *cache[CACHE_SLOTS];

@@ -14,7 +14,7 @@
  * message is one iovec.
  *
  * Reads: a chunk at a time, every whole frame in it handed up in one
- * batch; a frame too big for the chunk is read straight into its message.
+ * batch; a large frame is read straight into its message.
  * The I/O thread reads, unless a lone receiver waits on the pipe: that
  * one reads it itself, and keeps the reads while it comes back for more
  * (HANDBACK_MS).  A peer's length is checked against recv-size-max before any
@@ -28,13 +28,26 @@
 #define HANDSHAKE_MS 10000 /* nng's */
 #define LINGER_MS 1000     /* how long a closing pipe may flush its queue */
 /*
- * Reads take up to RBUF_SIZE at a time: several 64 KiB frames per syscall.
+ * Reads take up to RBUF_SIZE at a time: many small frames per syscall.
  * The buffer is a message block, so it comes from the block cache and goes
  * back to it when the connection falls idle (see message.c).
  */
 #define RBUF_SIZE (256u << 10)
+/*
+ * A frame this big whose body is not all in the buffer yet is read in
+ * place: the kernel copies it into its message, and the copy out of the
+ * buffer (as costly as the read itself) is saved for one more syscall.
+ */
+#define IN_PLACE_MIN (32u << 10)
+/*
+ * The kernel's socket buffer is the real queue: ours only holds what it
+ * did not take, and is kept short, because a long one is written to the
+ * kernel from memory long gone from the cache (a 4 MiB queue cost a tcp
+ * sender of 64 KiB messages twice the CPU), and a sender finds it empty
+ * more often, and then writes from its own memory, no copy (pnc_msg_lend).
+ */
 #define WQ_MAX_MSGS 1024
-#define WQ_MAX_BYTES (4u << 20)
+#define WQ_MAX_BYTES (256u << 10)
 #define ACCEPT_PAUSE_MS 100
 #define DELIVER_BATCH 64
 #define CORK_WINDOW_NS 200000
@@ -389,7 +402,7 @@ stream_rbuf(stream_pipe *sp)
 	return pnc_msg_body(sp->rblock);
 }
 
-/* Every whole frame in the buffer goes up; a too-big one is read in place. */
+/* Every whole frame in the buffer goes up; a large one is read in place. */
 static int
 stream_parse(stream_pipe *sp)
 {
@@ -416,7 +429,7 @@ stream_parse(stream_pipe *sp)
 			rv = PNC_EMSGSIZE;
 			break;
 		}
-		if (avail < len && sp->plen + len <= RBUF_SIZE)
+		if (avail < len && len < IN_PLACE_MIN)
 			break; /* the rest of it comes with the next read */
 		if ((rv = pnc_msg_alloc(&m, (size_t) len)) != 0)
 			break;
