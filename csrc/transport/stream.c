@@ -111,6 +111,7 @@ typedef struct stream_pipe {
 	size_t rlen;
 	pnc_msg *rmsg; /* a large frame being read in place */
 	size_t rgot;
+	int rfull; /* the last read took all it asked for: more is likely there */
 } stream_pipe;
 
 static const pnc_pipe_ops stream_pipe_ops;
@@ -472,6 +473,7 @@ stream_read_in_place(stream_pipe *sp)
 	PNC_IOV_LEN(&iov[1]) = sp->plen;
 	if ((rv = pnc_net_readv(sp->fd, iov, 2, &n)) != 0)
 		return rv;
+	sp->rfull = n == left + sp->plen;
 	if (n < left) {
 		sp->rgot += n;
 		return 0;
@@ -483,21 +485,24 @@ stream_read_in_place(stream_pipe *sp)
 	return sp->rlen > 0 ? stream_parse(sp) : 0;
 }
 
-static void
+/* 0: the kernel had nothing to read. */
+static int
 stream_on_readable(stream_pipe *sp)
 {
 	size_t n;
 	int rv;
 
+	sp->rfull = 0;
 	if (sp->rblock == NULL && pnc_msg_alloc(&sp->rblock, RBUF_SIZE) != 0) {
 		stream_fail(sp, PNC_ENOMEM);
-		return;
+		return 1;
 	}
 	if (sp->rmsg != NULL) {
 		rv = stream_read_in_place(sp);
 	} else {
 		rv = pnc_net_read(sp->fd, stream_rbuf(sp) + sp->rlen, RBUF_SIZE - sp->rlen, &n);
 		if (rv == 0) {
+			sp->rfull = sp->rlen + n == RBUF_SIZE;
 			sp->rlen += n;
 			rv = stream_parse(sp);
 		}
@@ -509,6 +514,7 @@ stream_on_readable(stream_pipe *sp)
 	}
 	if (rv != 0 && rv != PNC_EAGAIN && rv != PNC_ECLOSED)
 		stream_fail(sp, rv);
+	return rv != PNC_EAGAIN;
 }
 
 static int
@@ -588,9 +594,13 @@ static void
 stream_read_wait(pnc_pipe *p, pnc_fd wake, int64_t until)
 {
 	stream_pipe *sp = (stream_pipe *) p;
-	int64_t left = until - pnc_clock_ms();
+	int64_t left;
 
-	/* No waiting: a read says as much as a poll would, in one call. */
+	/* More is likely there: a read says as much as a poll would. */
+	if (sp->rfull && stream_on_readable(sp))
+		return;
+	left = until - pnc_clock_ms();
+	/* No waiting: the read at once. */
 	if (left <= 0 || pnc_net_wait_readable(sp->fd, wake,
 	                     until == PNC_FOREVER ? -1 : (int) left))
 		stream_on_readable(sp);

@@ -234,13 +234,18 @@ pnc_net_read(pnc_fd fd, void *buf, size_t size, size_t *np)
 	return pnc_net_readv(fd, &iov, 1, np);
 }
 
+/* recvmsg, not readv: a socket's own call skips the file layer's. */
 int
 pnc_net_readv(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
 {
+	struct msghdr mh;
 	ssize_t n;
 
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = niov;
 	do {
-		n = readv(fd, iov, niov);
+		n = recvmsg(fd, &mh, 0);
 	} while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		*np = (size_t) n;
