@@ -3,6 +3,7 @@ that pipe's reads between receives while it comes back for more.  When it
 stops, the I/O thread takes the reads back: messages still come off the
 wire, a peer's close is still seen, other receivers are still served."""
 
+import os
 import threading
 
 import pytest
@@ -47,6 +48,29 @@ def test_a_peer_close_is_seen_after_the_receiver_stops(transport, socks, make_ur
     push.close()
     assert gone.wait(5), "the closed pipe was never noticed"
     wait_until(lambda: not pull.pipes)
+
+
+@pytest.mark.parametrize("size", [100, 40000, 300000])
+@pytest.mark.parametrize("transport", STREAMS)
+def test_a_stream_that_fills_every_read_ends_whole_when_the_peer_closes(
+        transport, size, socks, make_url):
+    # A read that took all it asked for makes the receiver read again before
+    # it polls; when the peer closes, one of those reads meets the end, and
+    # every message before it has arrived.
+    pull, push, _ = lent_pair(socks, transport, make_url)
+    payloads = [os.urandom(size) for _ in range(30)]
+    got = []
+    receiver = threading.Thread(
+        target=lambda: got.extend(pull.recv() for _ in payloads), daemon=True)
+    receiver.start()
+    for payload in payloads:
+        push.send(payload)
+    push.close()
+    receiver.join(10)
+    assert got == payloads
+    wait_until(lambda: not pull.pipes)
+    with pytest.raises(TryAgain):
+        pull.recv(block=False)
 
 
 @pytest.mark.parametrize("transport", STREAMS)
