@@ -9,10 +9,10 @@ puts it back at the front of its queue, so an interrupt loses nothing.
 These are the hot paths, so they are written for speed.  send of bytes,
 recv and the batch calls go through _hotpath.c, which skips cffi's
 per-call cost (a GIL round trip and argument conversions) and makes the
-received bytes in C; the common case makes one call.  A send first tries once without an
-operation record (the core takes the message at once or says it would
-block), and recv reuses one record per socket (see ``_spare_rx``) instead
-of making one per call.
+received bytes in C; the common case makes one call.  A send first tries
+once without an operation record (the core takes the message at once or
+says it would block), and recv reuses one record per socket (see
+``_spare_rx``) instead of making one per call.
 """
 import functools
 

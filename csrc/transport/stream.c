@@ -600,7 +600,7 @@ stream_read_wait(pnc_pipe *p, pnc_fd wake, int64_t until)
 	if (sp->rfull && stream_on_readable(sp))
 		return;
 	left = until - pnc_clock_ms();
-	/* No waiting: the read at once. */
+	/* Out of time: one read, no poll. */
 	if (left <= 0 || pnc_net_wait_readable(sp->fd, wake,
 	                     until == PNC_FOREVER ? -1 : (int) left))
 		stream_on_readable(sp);

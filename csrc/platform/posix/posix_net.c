@@ -238,12 +238,9 @@ pnc_net_read(pnc_fd fd, void *buf, size_t size, size_t *np)
 int
 pnc_net_readv(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
 {
-	struct msghdr mh;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = niov };
 	ssize_t n;
 
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = iov;
-	mh.msg_iovlen = niov;
 	do {
 		n = recvmsg(fd, &mh, 0);
 	} while (n < 0 && errno == EINTR);
@@ -257,12 +254,9 @@ pnc_net_readv(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
 int
 pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
 {
-	struct msghdr mh;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = niov };
 	ssize_t n;
 
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = iov;
-	mh.msg_iovlen = niov;
 #ifdef MSG_NOSIGNAL
 	const int flags = MSG_NOSIGNAL; /* a dead peer must not kill the process */
 #else
