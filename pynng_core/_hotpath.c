@@ -15,10 +15,12 @@
  *
  * _build.py compiles this into the cffi module, after Python.h, so only the
  * stable API (Py_LIMITED_API) is at hand.  The core itself stays free of
- * Python: nothing under csrc/ calls back here.  Keeping the GIL while the
- * core takes a socket lock cannot deadlock, since no thread ever waits for
- * the GIL while it holds a core lock (the core's threads never take the
- * GIL, and a Python thread's core call returns with its locks released).
+ * Python: it calls back here only through the pnc_body_source below.
+ * Keeping the GIL while the core takes a socket lock cannot deadlock, since
+ * no thread ever waits for the GIL while it holds a core lock (the core's
+ * threads never take the GIL, a Python thread's core call returns with its
+ * locks released, and the body source takes the GIL only where the core
+ * holds none).
  *
  * Each call is a builtin bound to the address (self, a Python int) of its
  * context, operation record or batch, so it converts no pointer.
@@ -95,6 +97,96 @@ hot_bytes(const void *body, size_t len)
 }
 
 /*
+ * Large bodies that a waiting recv reads off the pipe itself go straight
+ * into bytes objects (pnc_body_source), which recv then returns as they
+ * are: without it, a 1 MiB recv spent more time copying the body out of
+ * its message than the kernel spent reading it in.
+ *
+ * The message holds a reference to its bytes.  It may go on any thread,
+ * under the core's locks, where taking the GIL could deadlock, so its
+ * reference is dropped later, by the next recv or body, with the GIL held:
+ * owners wait meanwhile on a lock-free stack.
+ */
+typedef struct hot_owner {
+	PyObject *bytes;
+	struct hot_owner *next;
+} hot_owner;
+
+static hot_owner *hot_released;
+
+/* GIL held. */
+static void
+hot_drain(void)
+{
+	hot_owner *o;
+
+	if (__atomic_load_n(&hot_released, __ATOMIC_RELAXED) == NULL)
+		return;
+	o = __atomic_exchange_n(&hot_released, NULL, __ATOMIC_ACQUIRE);
+	while (o != NULL) {
+		hot_owner *next = o->next;
+
+		Py_DECREF(o->bytes);
+		free(o);
+		o = next;
+	}
+}
+
+static void
+hot_body_release(void *owner)
+{
+	hot_owner *o = owner;
+
+	o->next = __atomic_load_n(&hot_released, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&hot_released, &o->next, o, 1, __ATOMIC_RELEASE,
+	    __ATOMIC_RELAXED))
+		;
+}
+
+/* On the receiving thread, GIL released.  Small bodies are copied: the
+ * copy costs less than taking the GIL. */
+static void *
+hot_body_alloc(size_t size, void **owner)
+{
+	hot_owner *o;
+	PyGILState_STATE gil;
+	char *body = NULL;
+
+	if (size <= HOT_GIL_BYTES || size > PY_SSIZE_T_MAX || (o = malloc(sizeof(*o))) == NULL)
+		return NULL;
+	gil = PyGILState_Ensure();
+	hot_drain();
+	if ((o->bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t) size)) != NULL)
+		body = PyBytes_AsString(o->bytes);
+	else
+		PyErr_Clear(); /* the core's own block serves */
+	PyGILState_Release(gil);
+	if (body == NULL)
+		free(o);
+	else
+		*owner = o;
+	return body;
+}
+
+static const pnc_body_source hot_bodies = { hot_body_alloc, hot_body_release };
+
+/* A message's body as bytes: its own bytes object, if that is all of it. */
+static PyObject *
+hot_msg_bytes(pnc_msg *m)
+{
+	hot_owner *o = pnc_msg_body_owner(m, &hot_bodies);
+	void *body = pnc_msg_body(m);
+	size_t len = pnc_msg_len(m);
+
+	if (o != NULL && PyBytes_AsString(o->bytes) == body &&
+	    (size_t) PyBytes_Size(o->bytes) == len) {
+		Py_INCREF(o->bytes);
+		return o->bytes;
+	}
+	return hot_bytes(body, len);
+}
+
+/*
  * bound(block: bool) -> the body as bytes, or what pnc_op_recv returns
  * instead of a size (PNC_ESLICE, a negated error code) as an int.  The op
  * owns the message afterwards, as after pnc_op_recv.
@@ -109,11 +201,14 @@ hot_recv(PyObject *self, PyObject *block)
 	if (rv == -PNC_EAGAIN) {
 		if ((wait = PyObject_IsTrue(block)) < 0)
 			return NULL;
+		op->bodies = &hot_bodies;
 		Py_BEGIN_ALLOW_THREADS
 		rv = wait ? pnc_op_recv(op) : pnc_op_try_recv(op);
 		Py_END_ALLOW_THREADS
+		op->bodies = NULL;
 	}
-	return rv < 0 ? PyLong_FromLongLong(rv) : hot_bytes(op->body, op->len);
+	hot_drain(); /* the last recv's message went as this one began */
+	return rv < 0 ? PyLong_FromLongLong(rv) : hot_msg_bytes(op->msg);
 }
 
 /* The bodies of the batch's messages as a list of bytes. */
@@ -123,8 +218,7 @@ hot_batch_list(const pnc_batch *b)
 	PyObject *list = PyList_New((Py_ssize_t) b->count);
 
 	for (size_t i = 0; list != NULL && i < b->count; i++) {
-		pnc_msg *m = b->msgs[i];
-		PyObject *bytes = hot_bytes(pnc_msg_body(m), pnc_msg_len(m));
+		PyObject *bytes = hot_msg_bytes(b->msgs[i]);
 
 		if (bytes == NULL || PyList_SetItem(list, (Py_ssize_t) i, bytes) < 0)
 			Py_CLEAR(list);
@@ -144,9 +238,12 @@ hot_recv_many(PyObject *self, PyObject *args)
 
 	if (!PyArg_ParseTuple(args, "pn:recv_many", &block, &max))
 		return NULL;
+	b->op.bodies = &hot_bodies;
 	Py_BEGIN_ALLOW_THREADS
 	rv = pnc_batch_recv(b, block ? 0 : PNC_FLAG_NONBLOCK, (size_t) max);
 	Py_END_ALLOW_THREADS
+	b->op.bodies = NULL;
+	hot_drain();
 	return rv != 0 ? PyLong_FromLong(rv) : hot_batch_list(b);
 }
 

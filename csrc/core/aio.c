@@ -210,7 +210,7 @@ pnc_waiter_read(pnc_waiter *w)
 	pnc_pipe *p = w->read_pipe;
 
 	if (p != NULL)
-		p->ops->read_wait(p, PNC_FD_NONE, 0); /* what is there, no waiting */
+		p->ops->read_wait(p, PNC_FD_NONE, 0, NULL); /* what is there, no waiting */
 }
 
 void

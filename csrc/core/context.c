@@ -168,7 +168,7 @@ pnc_sock_reading_here(const pnc_socket *s)
 }
 
 static int
-sock_read_inline(pnc_socket *s, int64_t until)
+sock_read_inline(pnc_socket *s, int64_t until, const pnc_body_source *bodies)
 {
 	pnc_pipe *p = pnc_sock_sole_pipe(s);
 
@@ -185,7 +185,7 @@ sock_read_inline(pnc_socket *s, int64_t until)
 	pnc_thread_self(&s->inline_thread);
 	pnc_pipe_hold(p);
 	pnc_mtx_unlock(&s->mtx);
-	p->ops->read_wait(p, pnc_wakefd_fd(&s->inline_wake), until);
+	p->ops->read_wait(p, pnc_wakefd_fd(&s->inline_wake), until, bodies);
 	pnc_mtx_lock(&s->mtx);
 	if (s->inline_signaled) {
 		s->inline_signaled = 0;
@@ -238,7 +238,7 @@ pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w)
 	/* Counted whether it waits on the cv or in its pipe's read: either
 	 * way a send of this process may be what wakes it. */
 	__atomic_add_fetch(&threads_waiting, 1, __ATOMIC_RELAXED);
-	if (cv != &s->cv_recv || sock_read_inline(s, w->until) != 0) {
+	if (cv != &s->cv_recv || sock_read_inline(s, w->until, w->op->bodies) != 0) {
 		(*waiters)++;
 		pnc_cv_wait_until(cv, &s->mtx, w->until);
 		(*waiters)--;
@@ -276,6 +276,25 @@ op_wait(pnc_op *op, int64_t timeout, int slice_ms, pnc_wait *w)
 		op->deadline = DEADLINE_LATER;
 }
 
+/* A body in a source's memory goes as a copy, so that the transports
+ * find header and body in one piece (pnc_msg_wire); m is taken or kept
+ * as by the protocol's send. */
+static int
+ctx_send_copy(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
+{
+	pnc_msg *copy;
+	int rv;
+
+	if ((rv = pnc_msg_dup(&copy, m)) != 0)
+		return rv;
+	if ((rv = c->sock->proto->send(c, copy, flags, w)) != 0) {
+		pnc_msg_free(copy);
+		return rv;
+	}
+	pnc_msg_free(m);
+	return 0;
+}
+
 int
 pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 {
@@ -292,14 +311,14 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 		return PNC_ENOTSUP;
 	op_wait(op, ctx_timeout(c, sending), slice_ms, &w);
 	if (sending)
-		return proto->send(c, m, flags, &w);
+		return m->ext != NULL ? ctx_send_copy(c, m, flags, &w) : proto->send(c, m, flags, &w);
 	rv = proto->recv(c, &op->msg, flags, &w);
 	/*
 	 * Nothing queued: a lone pipe whose reads a caller keeps (stream.c)
 	 * may hold the message in the kernel still.  Look there, no waiting.
 	 */
 	if (rv == PNC_EAGAIN && (flags & PNC_FLAG_NONBLOCK) && !(flags & PNC_FLAG_QUEUED) &&
-	    sock_read_inline(s, 0) == 0)
+	    sock_read_inline(s, 0, op->bodies) == 0)
 		rv = proto->recv(c, &op->msg, flags, &w);
 	if (rv == 0)
 		__atomic_store_n(&s->recvs, s->recvs + 1, __ATOMIC_RELAXED);
@@ -424,7 +443,7 @@ pnc_op_copy(const pnc_op *op, void *buf, size_t size)
 static void
 op_reset(pnc_op *op)
 {
-	pnc_op kept = { .ctx = op->ctx };
+	pnc_op kept = { .ctx = op->ctx, .bodies = op->bodies };
 
 	*op = kept;
 }

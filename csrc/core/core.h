@@ -69,9 +69,14 @@ struct pnc_msg {
 	size_t len;       /* body length */
 	size_t hlen;      /* header bytes, just before the body */
 	const uint8_t *lent; /* the body, still the sender's (pnc_msg_lend) */
+	uint8_t *ext;        /* the body, in a source's memory (pnc_msg_alloc_from) */
+	void *ext_owner;
+	const pnc_body_source *ext_src;
 	uint8_t data[];
 };
 
+/* Header and body are one piece, as pnc_msg_wire needs, unless the body
+ * is in a source's memory: such a message is sent as a copy. */
 static inline uint8_t *
 pnc_msg_wire(pnc_msg *m) /* header + body, as they go on the wire */
 {
@@ -105,6 +110,9 @@ void pnc_msg_hold(pnc_msg *m);
  * see a lent message; pnc_sock_pipe_send keeps it for any other pipe.
  */
 int pnc_msg_lend(pnc_msg **msgp, const void *data, size_t size);
+/* A message whose body is memory from src, or from its own block when src
+ * (NULL, or its alloc) gives none.  Its header stays in the headroom. */
+int pnc_msg_alloc_from(pnc_msg **msgp, size_t size, const pnc_body_source *src);
 void pnc_msg_keep(pnc_msg *m, size_t skip);
 int pnc_msg_header_push_u32(pnc_msg *m, uint32_t v);
 int pnc_msg_body_pull_u32(pnc_msg *m, uint32_t *vp); /* body word -> header */
@@ -448,12 +456,14 @@ typedef struct pnc_pipe_ops {
 	 * Optional: a caller about to wait for input reads the pipe itself,
 	 * with no thread hop.  begin takes the pipe's read side from the I/O
 	 * thread (socket locked; PNC_EBUSY if it cannot), wait reads what
-	 * comes until `until` or a wake-up (socket unlocked), end gives it
+	 * comes until `until` or a wake-up (socket unlocked), bodies from
+	 * `bodies` (pnc_msg_alloc_from), end gives it
 	 * back (socket locked), though the pipe may keep its reads for the next
 	 * receive; reads_back makes the I/O thread read again (socket locked).
 	 */
 	int (*read_begin)(pnc_pipe *p);
-	void (*read_wait)(pnc_pipe *p, pnc_fd wake, int64_t until);
+	void (*read_wait)(pnc_pipe *p, pnc_fd wake, int64_t until,
+	    const pnc_body_source *bodies);
 	void (*read_end)(pnc_pipe *p);
 	void (*reads_back)(pnc_pipe *p);
 	pnc_fd (*read_fd)(pnc_pipe *p); /* what an event loop reading it watches */

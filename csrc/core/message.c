@@ -222,8 +222,37 @@ pnc_msg_alloc(pnc_msg **msgp, size_t size)
 	m->len = size;
 	m->hlen = 0;
 	m->lent = NULL;
+	m->ext = NULL;
+	m->ext_owner = NULL;
+	m->ext_src = NULL;
 	*msgp = m;
 	return 0;
+}
+
+int
+pnc_msg_alloc_from(pnc_msg **msgp, size_t size, const pnc_body_source *src)
+{
+	void *owner = NULL;
+	uint8_t *body = src != NULL ? src->alloc(size, &owner) : NULL;
+	int rv;
+
+	if (body == NULL)
+		return pnc_msg_alloc(msgp, size);
+	if ((rv = pnc_msg_alloc(msgp, 0)) != 0) {
+		src->release(owner);
+		return rv;
+	}
+	(*msgp)->ext = body;
+	(*msgp)->ext_owner = owner;
+	(*msgp)->ext_src = src;
+	(*msgp)->len = size;
+	return 0;
+}
+
+void *
+pnc_msg_body_owner(const pnc_msg *m, const pnc_body_source *src)
+{
+	return m->ext_src == src ? m->ext_owner : NULL;
 }
 
 int
@@ -268,14 +297,24 @@ pnc_msg_hold(pnc_msg *m)
 void
 pnc_msg_free(pnc_msg *m)
 {
-	if (m != NULL && pnc_atomic_dec(&m->refs) == 0 && !block_keep(m))
+	if (m == NULL || pnc_atomic_dec(&m->refs) != 0)
+		return;
+	if (m->ext_owner != NULL)
+		m->ext_src->release(m->ext_owner);
+	if (!block_keep(m))
 		free(m);
+}
+
+static uint8_t *
+msg_body(const pnc_msg *m)
+{
+	return m->ext != NULL ? m->ext : (uint8_t *) m->data + m->off;
 }
 
 void *
 pnc_msg_body(pnc_msg *m)
 {
-	return m->data + m->off;
+	return msg_body(m);
 }
 
 size_t
@@ -318,9 +357,18 @@ pnc_msg_body_pull_u32(pnc_msg *m, uint32_t *vp)
 {
 	if (m->len < 4)
 		return PNC_EPROTO;
-	*vp = pnc_get_u32(m->data + m->off);
-	/* The word is already just after the header: move the boundary. */
-	m->off += 4;
+	*vp = pnc_get_u32(msg_body(m));
+	if (m->ext != NULL) {
+		/* The header is in the headroom: the word goes on its end. */
+		if (m->hlen + 4 + 16 > m->off)
+			return PNC_EMSGSIZE;
+		memmove(m->data + m->off - m->hlen - 4, m->data + m->off - m->hlen, m->hlen);
+		memcpy(m->data + m->off - 4, m->ext, 4);
+		m->ext += 4;
+	} else {
+		/* The word is already just after the header: move the boundary. */
+		m->off += 4;
+	}
 	m->len -= 4;
 	m->hlen += 4;
 	return 0;
@@ -345,7 +393,7 @@ pnc_msg_header_set(pnc_msg *m, const void *h, size_t len)
 int
 pnc_msg_dup(pnc_msg **dup, const pnc_msg *m)
 {
-	int rv = pnc_msg_from(dup, m->data + m->off, m->len);
+	int rv = pnc_msg_from(dup, msg_body(m), m->len);
 
 	if (rv == 0) {
 		(*dup)->pipe_id = m->pipe_id;

@@ -94,6 +94,24 @@ void pnc_msg_set_pipe_id(pnc_msg *msg, uint32_t pipe_id);
 int pnc_msg_set_header(pnc_msg *msg, const void *header, size_t size);
 
 /*
+ * A receiver that reads a pipe itself (see pnc_op_recv) may name where the
+ * bodies it reads go: memory that becomes the caller's result as it is,
+ * such as a Python bytes object, saves copying every body out of a
+ * message.  alloc returns memory for a body of `size` bytes and sets
+ * *owner, or returns NULL (the message's own block serves); it runs on
+ * the receiving caller's thread, with no lock of the core held.  release
+ * gives an owner back when its message goes; it runs on any thread, maybe
+ * with a lock of the core held, so it must not wait for anything.
+ */
+typedef struct pnc_body_source {
+	void *(*alloc)(size_t size, void **owner);
+	void (*release)(void *owner);
+} pnc_body_source;
+
+/* The owner of the message's body, if `src` gave that body; else NULL. */
+void *pnc_msg_body_owner(const pnc_msg *msg, const pnc_body_source *src);
+
+/*
  * Sockets.  `protocol` is a name such as "pair0", "req0", "sub0"; `raw`
  * opens it in raw mode (headers exposed, no state machine), for devices.
  * close() shuts the socket down and wakes every waiter with PNC_ECLOSED;
@@ -143,6 +161,7 @@ typedef struct pnc_op {
 	pnc_msg *msg;
 	char *body;
 	size_t len;
+	const pnc_body_source *bodies; /* for what it reads itself, or NULL */
 } pnc_op;
 
 int64_t pnc_op_recv(pnc_op *op);

@@ -101,11 +101,11 @@ sub0_ctx_close(pnc_ctx *c)
 }
 
 static int
-sub0_matches(const sub0_ctx *sc, const pnc_msg *m)
+sub0_matches(const sub0_ctx *sc, pnc_msg *m)
 {
 	for (size_t i = 0; i < sc->ntopics; i++) {
 		const sub0_topic *t = &sc->topics[i];
-		if (t->len <= m->len && memcmp(t->data, m->data + m->off, t->len) == 0)
+		if (t->len <= m->len && memcmp(t->data, pnc_msg_body(m), t->len) == 0)
 			return 1;
 	}
 	return 0;

@@ -112,6 +112,7 @@ typedef struct stream_pipe {
 	pnc_msg *rmsg; /* a large frame being read in place */
 	size_t rgot;
 	int rfull; /* the last read took all it asked for: more is likely there */
+	const pnc_body_source *rbodies; /* a caller's, while it reads */
 } stream_pipe;
 
 static const pnc_pipe_ops stream_pipe_ops;
@@ -430,9 +431,12 @@ stream_parse(stream_pipe *sp)
 			rv = PNC_EMSGSIZE;
 			break;
 		}
-		if (avail < len && len < IN_PLACE_MIN)
-			break; /* the rest of it comes with the next read */
-		if ((rv = pnc_msg_alloc(&m, (size_t) len)) != 0)
+		/* The rest of it comes with the next read; a large frame's
+		 * message is made once its body starts to come (see
+		 * stream_read_in_place). */
+		if (avail < len && (len < IN_PLACE_MIN || avail == 0))
+			break;
+		if ((rv = pnc_msg_alloc_from(&m, (size_t) len, sp->rbodies)) != 0)
 			break;
 		if (avail < len) {
 			memcpy(pnc_msg_body(m), h + sp->plen, avail);
@@ -457,15 +461,29 @@ stream_parse(stream_pipe *sp)
 /*
  * The rest of a large frame goes straight into its message, and the next
  * frame's prefix into the buffer behind it, in one read: if that frame is
- * large too, it is read in place from its first byte, never copied.
+ * large too, it is read in place from its first byte, never copied.  Its
+ * message is made at the next read, not now: a caller's next body made
+ * before it has let go of the last would make three alive at a time, and
+ * malloc gives the third's pages back to the system at every turn.
  */
 static int
 stream_read_in_place(stream_pipe *sp)
 {
-	pnc_msg *m = sp->rmsg;
-	size_t left = m->len - sp->rgot, n, one = 1;
+	pnc_msg *m;
+	size_t left, n, one = 1;
 	pnc_iov iov[2];
 	int rv;
+
+	if (sp->rmsg == NULL) { /* the prefix alone is in the buffer */
+		rv = pnc_msg_alloc_from(&sp->rmsg, get_u64(stream_rbuf(sp) + sp->plen - 8),
+		    sp->rbodies);
+		if (rv != 0)
+			return rv;
+		sp->rgot = 0;
+		sp->rlen = 0;
+	}
+	m = sp->rmsg;
+	left = m->len - sp->rgot;
 
 	PNC_IOV_BASE(&iov[0]) = (uint8_t *) pnc_msg_body(m) + sp->rgot;
 	PNC_IOV_LEN(&iov[0]) = left;
@@ -485,6 +503,13 @@ stream_read_in_place(stream_pipe *sp)
 	return sp->rlen > 0 ? stream_parse(sp) : 0;
 }
 
+/* Only the prefix of a frame to read in place is in the buffer. */
+static int
+stream_large_waits(stream_pipe *sp)
+{
+	return sp->rlen == sp->plen && get_u64(stream_rbuf(sp) + sp->plen - 8) >= IN_PLACE_MIN;
+}
+
 /* 0: the kernel had nothing to read. */
 static int
 stream_on_readable(stream_pipe *sp)
@@ -497,7 +522,7 @@ stream_on_readable(stream_pipe *sp)
 		stream_fail(sp, PNC_ENOMEM);
 		return 1;
 	}
-	if (sp->rmsg != NULL) {
+	if (sp->rmsg != NULL || stream_large_waits(sp)) {
 		rv = stream_read_in_place(sp);
 	} else {
 		rv = pnc_net_read(sp->fd, stream_rbuf(sp) + sp->rlen, RBUF_SIZE - sp->rlen, &n);
@@ -591,9 +616,8 @@ stream_read_begin(pnc_pipe *p)
 }
 
 static void
-stream_read_wait(pnc_pipe *p, pnc_fd wake, int64_t until)
+stream_read_some(stream_pipe *sp, pnc_fd wake, int64_t until)
 {
-	stream_pipe *sp = (stream_pipe *) p;
 	int64_t left;
 
 	/* More is likely there: a read says as much as a poll would. */
@@ -604,6 +628,16 @@ stream_read_wait(pnc_pipe *p, pnc_fd wake, int64_t until)
 	if (left <= 0 || pnc_net_wait_readable(sp->fd, wake,
 	                     until == PNC_FOREVER ? -1 : (int) left))
 		stream_on_readable(sp);
+}
+
+static void
+stream_read_wait(pnc_pipe *p, pnc_fd wake, int64_t until, const pnc_body_source *bodies)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	sp->rbodies = bodies; /* the I/O thread's reads use none */
+	stream_read_some(sp, wake, until);
+	sp->rbodies = NULL;
 }
 
 /* The I/O thread reads again (socket locked). */
