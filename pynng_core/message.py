@@ -2,6 +2,8 @@
 
 A Message holds a core operation record (``pnc_op``) that owns the core
 message; the memory is freed when the last holder of that record goes.
+recv_msg's record lives in a ``Received`` (_hotpath.c), which the Message
+holds, and whose op it sees through a cffi view made when first needed.
 ``buffer`` is a writable memoryview straight onto the core's memory (a
 message can be filled in place before it is sent) and keeps the memory
 alive for as long as the view lives; ``bytes`` is a copy.  Sending hands
@@ -29,7 +31,7 @@ class Message:
     through ``buffer``.
     """
 
-    __slots__ = ("_op", "_views", "pipe_id", "_targeted", "_socket", "__weakref__")
+    __slots__ = ("_op", "_held", "_views", "pipe_id", "_targeted", "_socket", "__weakref__")
 
     def __init__(self, data=b"", pipe=None, *, size=None, header=None):
         pp = ffi.new("pnc_msg **")
@@ -54,6 +56,7 @@ class Message:
         op.body = ffi.cast("char *", lib.pnc_msg_body(pp[0]))
         op.len = lib.pnc_msg_len(pp[0])
         self._op = op
+        self._held = None
         self._views = None
         self._socket = None
         self.pipe_id, self._targeted = 0, False
@@ -61,13 +64,15 @@ class Message:
             self.pipe = pipe
 
     @classmethod
-    def _wrap(cls, op, socket):
-        """A received message: the Message now shares the op that owns it."""
+    def _wrap(cls, op, socket, held=None):
+        """A received message: the Message now shares the op that owns it,
+        or holds the Received whose op it is (``op`` None)."""
         self = cls.__new__(cls)
         self._op = op
+        self._held = held
         self._views = None
         self._socket = socket
-        self.pipe_id = lib.pnc_msg_pipe_id(op.msg)
+        self.pipe_id = lib.pnc_msg_pipe_id(op.msg) if held is None else held.pipe_id
         self._targeted = False
         return self
 
@@ -87,6 +92,8 @@ class Message:
 
     def _live_op(self):
         op = self._op
+        if op is None and self._held is not None:
+            op = self._op = ffi.cast(OP_TYPE, self._held.address)
         if op is None or op.msg == ffi.NULL:
             raise MessageStateError("the Message was already sent or closed")
         return op
@@ -95,9 +102,9 @@ class Message:
     def buffer(self):
         """A writable memoryview of the body: the core's memory, no copy."""
         op = self._live_op()
-        # The view's pointer keeps the op (the owner) alive through the lambda,
+        # The view's pointer keeps the op's owner alive through the lambda,
         # and is watched, so a send knows whether a view is still alive.
-        body = ffi.gc(op.body, lambda _body, owner=op: None)
+        body = ffi.gc(op.body, lambda _body, owner=self._held or op: None)
         if self._views is None:
             self._views = weakref.WeakSet()
         self._views.add(body)
@@ -121,15 +128,18 @@ class Message:
                           lib.pnc_msg_header_len(msg))
 
     def __len__(self):
+        if self._op is None and self._held is not None:
+            return len(self._held)  # no view needed
         return self._live_op().len
 
     def __bytes__(self):
         return self.bytes
 
     def __repr__(self):
-        if self._op is None or self._op.msg == ffi.NULL:
+        try:
+            return "<Message of %d bytes>" % len(self)
+        except MessageStateError:
             return "<Message (sent or closed)>"
-        return "<Message of %d bytes>" % self._op.len
 
     def _for_send(self):
         """(core message, is_copy) to send.  The Message stays as it is until
@@ -148,11 +158,11 @@ class Message:
         """The core took the message: this Message is spent."""
         if not was_copy:
             self._op.msg = ffi.NULL  # the core owns it now
-        self._op = None
+        self._op = self._held = None
 
     def close(self):
         """Lets go of the memory (at once, unless views of it are alive)."""
-        self._op = None
+        self._op = self._held = None
         self._views = None
 
     def __enter__(self):

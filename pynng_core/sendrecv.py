@@ -53,6 +53,7 @@ def _check_max_messages(value, what):
 
 if lib.pnc_hotpath_install():
     raise ImportError("pynng_core: the compiled send/recv calls did not install")
+_Received = _core.Received
 
 
 def _bound(name, ptr):
@@ -87,6 +88,8 @@ class SendRecv:
     def _set_ctx(self, ctx):
         self._ctx = ctx
         self._send_bytes = _bound(self._send_call, ctx)
+        # Indexed by ``not block``.
+        self._take_msg = (_bound("recv_msg", ctx), _bound("try_recv_msg", ctx))
 
     def send(self, data, block=True):
         """Sends bytes or any buffer-protocol object (copied into the core)."""
@@ -238,12 +241,14 @@ class SendRecv:
 
     def recv_msg(self, block=True):
         """Receives a Message whose buffer is the core's memory (no copy)."""
-        op = new_op()
+        held = _Received()
         try:
-            self._take(op, block, "recv_msg")
-            return Message._wrap(op, self._owner())
+            rv = wait(self._take_msg[not block], held)
+            if rv:
+                raise self._error(-rv, "recv_msg")
+            return Message._wrap(None, self._owner(), held)
         except BaseException:
-            lib.pnc_op_unget(op)
+            held.unget()
             raise
 
     # -- async: asyncio or trio, whichever runs the coroutine --------------
