@@ -314,6 +314,7 @@ hot_recv_msg_kind(PyObject *self, PyObject *received, int block)
 		r->pipe_id = pnc_msg_pipe_id(r->op.msg);
 		rv = 0;
 	}
+	hot_drain(); /* bytes bodies that other receives let go of */
 	return PyLong_FromLongLong(rv);
 }
 

@@ -14,7 +14,9 @@
  * message is one iovec.
  *
  * Reads: a chunk at a time, every whole frame in it handed up in one
- * batch; a large frame is read straight into its message.
+ * batch; a large frame is read straight into its message.  A caller that
+ * reads may say where bodies go (pnc_body_source): Python's recv has them
+ * read into the bytes objects it returns.
  * The I/O thread reads, unless a lone receiver waits on the pipe: that
  * one reads it itself, and keeps the reads while it comes back for more
  * (HANDBACK_MS).  A peer's length is checked against recv-size-max before any
