@@ -26,8 +26,6 @@
  * context, operation record or batch, so it converts no pointer.
  */
 
-#include <structmember.h> /* PyMemberDef (Python.h has it from 3.12 on) */
-
 /* Bodies above this move with the GIL released: a copy or a write of a
  * large body takes long enough for other threads to want to run. */
 #define HOT_GIL_BYTES 16384
@@ -189,6 +187,28 @@ hot_msg_bytes(pnc_msg *m)
 }
 
 /*
+ * What pnc_op_recv (block) or pnc_op_try_recv returns: a message already
+ * queued is taken with the GIL held, and the GIL is let go only to wait or
+ * read.  Bodies the op reads itself go to `bodies`.  Then the bytes bodies
+ * let go of meanwhile (the op's last message among them) are dropped.
+ */
+static int64_t
+hot_take(pnc_op *op, int block, const pnc_body_source *bodies)
+{
+	int64_t rv = pnc_op_take(op);
+
+	if (rv == -PNC_EAGAIN) {
+		op->bodies = bodies;
+		Py_BEGIN_ALLOW_THREADS
+		rv = block ? pnc_op_recv(op) : pnc_op_try_recv(op);
+		Py_END_ALLOW_THREADS
+		op->bodies = NULL;
+	}
+	hot_drain();
+	return rv;
+}
+
+/*
  * bound(block: bool) -> the body as bytes, or what pnc_op_recv returns
  * instead of a size (PNC_ESLICE, a negated error code) as an int.  The op
  * owns the message afterwards, as after pnc_op_recv.
@@ -197,19 +217,12 @@ static PyObject *
 hot_recv(PyObject *self, PyObject *block)
 {
 	pnc_op *op = hot_address(self);
-	int64_t rv = pnc_op_take(op);
-	int wait;
+	int wait = PyObject_IsTrue(block);
+	int64_t rv;
 
-	if (rv == -PNC_EAGAIN) {
-		if ((wait = PyObject_IsTrue(block)) < 0)
-			return NULL;
-		op->bodies = &hot_bodies;
-		Py_BEGIN_ALLOW_THREADS
-		rv = wait ? pnc_op_recv(op) : pnc_op_try_recv(op);
-		Py_END_ALLOW_THREADS
-		op->bodies = NULL;
-	}
-	hot_drain(); /* the last recv's message went as this one began */
+	if (wait < 0)
+		return NULL;
+	rv = hot_take(op, wait, &hot_bodies);
 	return rv < 0 ? PyLong_FromLongLong(rv) : hot_msg_bytes(op->msg);
 }
 
@@ -223,7 +236,6 @@ hot_recv(PyObject *self, PyObject *block)
 typedef struct {
 	PyObject_HEAD
 	pnc_op op;
-	unsigned int pipe_id;
 } hot_received;
 
 static PyTypeObject *hot_received_type;
@@ -251,6 +263,15 @@ hot_received_address(PyObject *self, void *unused)
 	return PyLong_FromVoidPtr(&((hot_received *) self)->op);
 }
 
+static PyObject *
+hot_received_pipe_id(PyObject *self, void *unused)
+{
+	pnc_msg *m = ((hot_received *) self)->op.msg;
+
+	(void) unused;
+	return PyLong_FromUnsignedLong(m != NULL ? pnc_msg_pipe_id(m) : 0);
+}
+
 /* Puts the message back at the front of its queue (an interrupted
  * recv_msg loses nothing). */
 static PyObject *
@@ -261,13 +282,9 @@ hot_received_unget(PyObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyMemberDef hot_received_members[] = {
-	{ "pipe_id", T_UINT, offsetof(hot_received, pipe_id), READONLY, NULL },
-	{ NULL, 0, 0, 0, NULL },
-};
-
 static PyGetSetDef hot_received_getset[] = {
 	{ "address", hot_received_address, NULL, NULL, NULL },
+	{ "pipe_id", hot_received_pipe_id, NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -280,7 +297,6 @@ static PyType_Slot hot_received_slots[] = {
 	{ Py_tp_new, PyType_GenericNew },
 	{ Py_tp_dealloc, hot_received_dealloc },
 	{ Py_sq_length, hot_received_len },
-	{ Py_tp_members, hot_received_members },
 	{ Py_tp_getset, hot_received_getset },
 	{ Py_tp_methods, hot_received_methods },
 	{ 0, NULL },
@@ -297,25 +313,16 @@ static PyType_Spec hot_received_spec = {
 static PyObject *
 hot_recv_msg_kind(PyObject *self, PyObject *received, int block)
 {
-	hot_received *r = (hot_received *) received;
+	pnc_op *op = &((hot_received *) received)->op;
 	int64_t rv;
 
 	if (!PyObject_TypeCheck(received, hot_received_type)) {
 		PyErr_SetString(PyExc_TypeError, "recv_msg: not a Received");
 		return NULL;
 	}
-	r->op.ctx = hot_address(self);
-	if ((rv = pnc_op_take(&r->op)) == -PNC_EAGAIN) {
-		Py_BEGIN_ALLOW_THREADS
-		rv = block ? pnc_op_recv(&r->op) : pnc_op_try_recv(&r->op);
-		Py_END_ALLOW_THREADS
-	}
-	if (rv >= 0) {
-		r->pipe_id = pnc_msg_pipe_id(r->op.msg);
-		rv = 0;
-	}
-	hot_drain(); /* bytes bodies that other receives let go of */
-	return PyLong_FromLongLong(rv);
+	op->ctx = hot_address(self);
+	rv = hot_take(op, block, NULL);
+	return PyLong_FromLongLong(rv < 0 ? rv : 0);
 }
 
 static PyObject *

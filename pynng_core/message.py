@@ -104,7 +104,8 @@ class Message:
         op = self._live_op()
         # The view's pointer keeps the op's owner alive through the lambda,
         # and is watched, so a send knows whether a view is still alive.
-        body = ffi.gc(op.body, lambda _body, owner=self._held or op: None)
+        owner = op if self._held is None else self._held  # (an empty Received is falsy)
+        body = ffi.gc(op.body, lambda _body, owner=owner: None)
         if self._views is None:
             self._views = weakref.WeakSet()
         self._views.add(body)

@@ -406,6 +406,13 @@ stream_rbuf(stream_pipe *sp)
 	return pnc_msg_body(sp->rblock);
 }
 
+/* The body length that the frame prefix at h says. */
+static uint64_t
+stream_prefix_len(const stream_pipe *sp, const uint8_t *h)
+{
+	return get_u64(h + sp->plen - 8);
+}
+
 /* Every whole frame in the buffer goes up; a large one is read in place. */
 static int
 stream_parse(stream_pipe *sp)
@@ -427,7 +434,7 @@ stream_parse(stream_pipe *sp)
 			rv = PNC_EPROTO;
 			break;
 		}
-		len = get_u64(h + sp->plen - 8);
+		len = stream_prefix_len(sp, h);
 		if ((max != 0 && len > max) || len > ((uint64_t) 1 << 62)) {
 			PNC_STAT(sp->p.sock->stats.dropped_too_large, 1);
 			rv = PNC_EMSGSIZE;
@@ -477,7 +484,7 @@ stream_read_in_place(stream_pipe *sp)
 	int rv;
 
 	if (sp->rmsg == NULL) { /* the prefix alone is in the buffer */
-		rv = pnc_msg_alloc_from(&sp->rmsg, get_u64(stream_rbuf(sp) + sp->plen - 8),
+		rv = pnc_msg_alloc_from(&sp->rmsg, stream_prefix_len(sp, stream_rbuf(sp)),
 		    sp->rbodies);
 		if (rv != 0)
 			return rv;
@@ -509,7 +516,7 @@ stream_read_in_place(stream_pipe *sp)
 static int
 stream_large_waits(stream_pipe *sp)
 {
-	return sp->rlen == sp->plen && get_u64(stream_rbuf(sp) + sp->plen - 8) >= IN_PLACE_MIN;
+	return sp->rlen == sp->plen && stream_prefix_len(sp, stream_rbuf(sp)) >= IN_PLACE_MIN;
 }
 
 /* 0: the kernel had nothing to read. */
