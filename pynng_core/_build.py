@@ -4,6 +4,15 @@ setup.py names this file in `cffi_modules`; `pip install .` runs it.  The C
 API is read from csrc/include/pnc.h, keeping only what cffi understands
 (declarations and integer #defines).  _hotpath.c, the per-message send and
 recv made without cffi's per-call cost, is compiled into the same module.
+
+Two switches, read from the environment at build time:
+
+* ``PNC_SANITIZE=address,undefined`` (or ``thread``, or ``undefined``)
+  builds the core with those sanitizers (-O1 -g, frame pointers kept) and
+  without the message block pools, so AddressSanitizer sees every free.
+  Python itself is not instrumented: run it with the sanitizer's runtime
+  in ``LD_PRELOAD`` (``.ci/sanitize.py`` does all of it).
+* ``PNC_POOLS=0`` turns the block pools off alone (``-DPNC_NO_POOLS``).
 """
 import os
 import re
@@ -42,6 +51,27 @@ def hotpath_source():
         return f.read()
 
 
+def sanitizer_flags():
+    """(compile args, link args) for the PNC_SANITIZE / PNC_POOLS switches."""
+    sanitize = os.environ.get("PNC_SANITIZE", "").replace(" ", "")
+    compile_args, link_args = [], []
+    if sanitize:
+        known = {"address", "undefined", "thread"}
+        asked = set(sanitize.split(","))
+        if not asked <= known or {"address", "thread"} <= asked:
+            raise SystemExit("PNC_SANITIZE=%r: give address, thread or undefined, "
+                             "comma-separated (address and thread exclude each other)"
+                             % sanitize)
+        flag = "-fsanitize=" + sanitize
+        compile_args += [flag, "-fno-omit-frame-pointer", "-g", "-O1"]
+        link_args.append(flag)
+    if sanitize or os.environ.get("PNC_POOLS", "1") == "0":
+        compile_args.append("-DPNC_NO_POOLS")
+    return compile_args, link_args
+
+
+SANITIZE_COMPILE, SANITIZE_LINK = sanitizer_flags() if sys.platform != "win32" else ([], [])
+
 ffibuilder = FFI()
 ffibuilder.cdef(cdef_text())
 ffibuilder.cdef("int pnc_hotpath_install(void);")
@@ -51,7 +81,8 @@ ffibuilder.set_source(
     sources=sources(),
     include_dirs=[os.path.join("csrc", "include")],
     extra_compile_args=[] if sys.platform == "win32" else
-    ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"],
+    ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + SANITIZE_COMPILE,
+    extra_link_args=SANITIZE_LINK,
     libraries=[] if sys.platform == "win32" else ["pthread"],
 )
 

@@ -136,7 +136,7 @@ aio_try(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q, uint64_t token,
 	int rv;
 
 	*wp = NULL;
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (final) {
 		/* The loop's timer says the deadline passed: one last look. */
 		op->deadline = pnc_clock_ms();
@@ -164,7 +164,7 @@ aio_try(pnc_ctx *c, pnc_msg *m, pnc_op *op, pnc_aioq *q, uint64_t token,
 			rv = PNC_EPENDING;
 		}
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	if (rv == 0 && m == NULL) {
 		op->body = (char *) pnc_msg_body(op->msg);
 		op->len = op->msg->len;
@@ -193,14 +193,14 @@ pnc_waiter_watch_fd(pnc_waiter *w)
 	pnc_pipe *p;
 	int fd = -1;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (w->kind == PNC_WAKE_RECV && w->read_pipe == NULL &&
 	    (p = pnc_sock_sole_pipe(s)) != NULL && p->ops->read_begin(p) == 0) {
 		pnc_pipe_hold(p);
 		w->read_pipe = p;
 		fd = (int) p->ops->read_fd(p);
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return fd;
 }
 
@@ -220,7 +220,7 @@ pnc_waiter_release(pnc_waiter *w, int pass_on)
 	pnc_socket *s = c->sock;
 	int woken = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (w->state == WAITER_REGISTERED) {
 		pnc_list_remove(&w->node);
 	} else {
@@ -237,7 +237,7 @@ pnc_waiter_release(pnc_waiter *w, int pass_on)
 	/* A wake-up this waiter will not use goes to another one. */
 	if (woken && pass_on)
 		pnc_sock_wake(s, w->kind, 0, NULL);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	pnc_ctx_rele(c);
 	free(w);
 }

@@ -81,7 +81,7 @@ pnc_batch_recv(pnc_batch *b, int flags, size_t max)
 	int rv;
 
 	pnc_batch_release(b);
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	rv = pnc_ctx_run(c, NULL, flags, &b->op, PNC_SLICE_MS);
 	if (rv == 0)
 		rv = batch_add(b);
@@ -92,7 +92,7 @@ pnc_batch_recv(pnc_batch *b, int flags, size_t max)
 		    batch_add(b) == 0)
 			;
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	pnc_op_step_end(&b->op, rv);
 	return rv;
 }
@@ -104,13 +104,13 @@ pnc_batch_unget(pnc_batch *b)
 	pnc_socket *s = c->sock;
 	int back = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	/* Last first, each to the front: they end up in their old order. */
 	while (b->count > 0)
 		back |= pnc_ctx_unrecv(c, b->msgs[--b->count]);
 	if (back)
 		pnc_sock_wake(s, PNC_WAKE_RECV, 0, NULL);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 }
 
 int
@@ -120,7 +120,7 @@ pnc_batch_send(pnc_batch *b, const pnc_body *bodies, size_t n, int flags)
 	pnc_socket *s = c->sock;
 	int rv = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	while (b->count < n) {
 		const pnc_body *body = &bodies[b->count];
 		pnc_msg *m;
@@ -135,6 +135,6 @@ pnc_batch_send(pnc_batch *b, const pnc_body *bodies, size_t n, int flags)
 		}
 		b->count++;
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return rv;
 }

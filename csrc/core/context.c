@@ -90,20 +90,20 @@ pnc_ctx_open(pnc_socket *s, pnc_ctx **cp)
 
 	if (!s->proto->contexts)
 		return PNC_ENOTSUP;
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (s->closed) {
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		return PNC_ECLOSED;
 	}
 	if ((c = ctx_new(s)) == NULL) {
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		return PNC_ENOMEM;
 	}
 	/* nng: a new context starts with the socket's timeouts. */
 	c->recv_timeout = s->recv_timeout;
 	c->send_timeout = s->send_timeout;
 	pnc_list_append(&s->ctxs, &c->sock_node);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	*cp = c;
 	return 0;
 }
@@ -114,12 +114,12 @@ pnc_ctx_close(pnc_ctx *c)
 	pnc_socket *s = c->sock;
 	int rv = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (c->closed)
 		rv = PNC_ECLOSED;
 	else
 		pnc_ctx_close_locked(c);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return rv;
 }
 
@@ -184,9 +184,9 @@ sock_read_inline(pnc_socket *s, int64_t until, const pnc_body_source *bodies)
 	s->inline_reader = 1;
 	pnc_thread_self(&s->inline_thread);
 	pnc_pipe_hold(p);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	p->ops->read_wait(p, pnc_wakefd_fd(&s->inline_wake), until, bodies);
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (s->inline_signaled) {
 		s->inline_signaled = 0;
 		pnc_wakefd_drain(&s->inline_wake);
@@ -230,6 +230,12 @@ pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w)
 
 	if (c->closed || s->closed)
 		return PNC_ECLOSED;
+	if (!pnc_list_empty(&s->kicks)) {
+		/* What this operation sent may be what it waits for: out first. */
+		pnc_sock_unlock(s);
+		pnc_sock_lock(s);
+		return c->closed || s->closed ? PNC_ECLOSED : 0;
+	}
 	now = pnc_clock_ms();
 	if (w->until == 0)
 		wait_start(w, now);
@@ -330,9 +336,9 @@ pnc_ctx_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 {
 	int rv;
 
-	pnc_mtx_lock(&c->sock->mtx);
+	pnc_sock_lock(c->sock);
 	rv = pnc_ctx_run(c, m, flags, op, slice_ms);
-	pnc_mtx_unlock(&c->sock->mtx);
+	pnc_sock_unlock(c->sock);
 	return rv;
 }
 
@@ -343,9 +349,9 @@ pnc_ctx_recv(pnc_ctx *c, int flags, pnc_op *op, int slice_ms)
 
 	if (op->msg != NULL)
 		pnc_op_release(op); /* what an earlier receive returned */
-	pnc_mtx_lock(&c->sock->mtx);
+	pnc_sock_lock(c->sock);
 	rv = pnc_ctx_run(c, NULL, flags, op, slice_ms);
-	pnc_mtx_unlock(&c->sock->mtx);
+	pnc_sock_unlock(c->sock);
 	if (rv == 0) {
 		op->body = (char *) pnc_msg_body(op->msg);
 		op->len = op->msg->len;
@@ -459,10 +465,10 @@ pnc_op_unget(pnc_op *op)
 	if (m == NULL)
 		return;
 	s = c->sock;
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (pnc_ctx_unrecv(c, m))
 		pnc_sock_wake(s, PNC_WAKE_RECV, 0, NULL);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 }
 
 int
@@ -493,7 +499,7 @@ pnc_ctx_set_int(pnc_ctx *c, const char *name, int64_t v)
 	    strcmp(name, "send-timeout") == 0 ? &c->send_timeout : NULL;
 	int rv = 0;
 
-	pnc_mtx_lock(&c->sock->mtx);
+	pnc_sock_lock(c->sock);
 	if (c->closed)
 		rv = PNC_ECLOSED;
 	else if (field == NULL)
@@ -502,7 +508,7 @@ pnc_ctx_set_int(pnc_ctx *c, const char *name, int64_t v)
 		rv = PNC_EINVAL;
 	else
 		*field = v;
-	pnc_mtx_unlock(&c->sock->mtx);
+	pnc_sock_unlock(c->sock);
 	return rv;
 }
 
@@ -511,7 +517,7 @@ pnc_ctx_get_int(pnc_ctx *c, const char *name, int64_t *vp)
 {
 	int rv = 0;
 
-	pnc_mtx_lock(&c->sock->mtx);
+	pnc_sock_lock(c->sock);
 	if (c->closed)
 		rv = PNC_ECLOSED;
 	else if (strcmp(name, "recv-timeout") == 0)
@@ -520,7 +526,7 @@ pnc_ctx_get_int(pnc_ctx *c, const char *name, int64_t *vp)
 		*vp = ctx_timeout(c, 1);
 	else
 		rv = PNC_ENOTSUP;
-	pnc_mtx_unlock(&c->sock->mtx);
+	pnc_sock_unlock(c->sock);
 	return rv;
 }
 
@@ -546,14 +552,14 @@ pnc_ctx_set_bytes(pnc_ctx *c, const char *name, const void *data, size_t len)
 	pnc_socket *s = c->sock;
 	int rv;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (c->closed || s->closed)
 		rv = PNC_ECLOSED;
 	else if (s->proto->ctx_set_bytes == NULL)
 		rv = PNC_ENOTSUP;
 	else
 		rv = s->proto->ctx_set_bytes(c, name, data, len);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return rv;
 }
 

@@ -5,10 +5,38 @@
  * receive.  A protocol never touches a descriptor; a transport never knows a
  * protocol.
  *
- * Locking: each socket has one mutex over its protocol state, queues and
- * lists.  A stream pipe has its own mutex over its write queue.  Order:
- * socket before pipe; never a socket lock while holding a pipe lock, and
- * never two sockets' locks at once (inproc hands over between them).
+ * LOCKS.  Each socket has one mutex (pnc_sock_lock) over its protocol
+ * state, its queues, its lists of pipes, contexts and endpoints, and the
+ * fields this file marks "socket lock".  Below it, in this order, come
+ * locks that guard one object each and are never held while a socket lock
+ * is taken: a stream pipe's write lock (wmtx), an inproc link's locks, an
+ * async completion queue's lock, the I/O thread's lock, the pipe-event
+ * queue's lock.  No thread holds two socket locks at once: inproc, which
+ * hands messages from one socket to another, does it after the sender's
+ * socket is unlocked (see pnc_sock_kick).
+ *
+ * WHAT MAY UNLOCK.  A section run under a socket lock is atomic: no
+ * function it calls lets go of the lock, with two exceptions a caller
+ * knows about.  pnc_ctx_wait (the wait of a blocking send or receive)
+ * sleeps unlocked: a protocol's send or recv that calls it must look at
+ * everything again afterwards, and commits no state before it that
+ * another thread could change meanwhile (no saved list position, no
+ * half-made request).  And the receive path's inline read
+ * (pnc_sock_sole_pipe, sock_read_inline) reads the pipe unlocked between
+ * two whole protocol steps.  A send to a pipe (pnc_sock_pipe_send,
+ * pnc_sock_broadcast) is made with the socket locked and never unlocks.
+ *
+ * REFERENCES.  Whoever uses an object outside the lock that keeps it
+ * listed holds a reference of its own, for as long as it uses it, the
+ * I/O thread included.  Who holds what is written at each structure below.
+ * The last reference may go under a socket lock: destroy functions never
+ * take a socket lock.
+ *
+ * PROTOCOL CALLBACKS run with the socket locked and may do anything the
+ * socket lock allows: change protocol state, queue, wake waiters, send to
+ * pipes (pnc_sock_pipe_send, pnc_sock_broadcast, the pipeset).  They never
+ * close a pipe themselves (a deliver that returns an error has its pipe
+ * closed by the caller) and never call into an endpoint.
  */
 #ifndef PNC_CORE_H
 #define PNC_CORE_H
@@ -57,11 +85,26 @@ pnc_node *pnc_list_first(const pnc_list *l);
 #define PNC_LIST_EACH(l, n) \
 	for (pnc_node *n = (l)->head.next; n != &(l)->head; n = n->next)
 
-/* Messages: [headroom: wire prefix | protocol header][body][spare]. */
+/*
+ * Messages: [headroom: wire prefix | protocol header][body][spare].
+ *
+ * A message has one owner at a time (a caller, a queue, a pipe's write
+ * queue), which may change it, except when it is shared: fan-out (pub,
+ * bus, surveyor) and a request kept for resending give one message to
+ * several holders, each with a reference (pnc_msg_hold).  A shared
+ * message is read-only: nobody changes its header or body, and its wire
+ * prefix is the same for every transport (pnc_msg_wire_prefix), so the
+ * pipes that write it out only read it.
+ */
 #define PNC_MSG_HEADROOM 96
+/*
+ * The longest frame prefix (ipc: a type byte and a 64-bit length), just
+ * before the header: written there for every stream transport at once.
+ */
+#define PNC_WIRE_PREFIX 9
 
 struct pnc_msg {
-	int refs;         /* fan-out shares one body (pub, bus) */
+	int refs;         /* holders; see above */
 	uint32_t pipe_id; /* the pipe it came in on, or the one to send to */
 	int targeted;     /* pipe_id was set to send to that pipe only */
 	size_t cap;       /* bytes in data[] */
@@ -88,6 +131,14 @@ pnc_msg_wire_len(const pnc_msg *m)
 {
 	return m->hlen + m->len;
 }
+
+/*
+ * Writes the frame prefix in front of the header, as ipc has it (0x01,
+ * then the 64-bit length; tcp's is its last 8 bytes), unless it is there
+ * already: a shared message's prefix is written by its first send, and
+ * later sends to other pipes find it and only read.
+ */
+void pnc_msg_wire_prefix(pnc_msg *m);
 
 /* Makes the header part of the body again, as if it came off the wire. */
 static inline void
@@ -319,12 +370,17 @@ void pnc_ctx_timer_cancel(pnc_ctx *c, pnc_timer *t);
 
 const pnc_proto_ops *pnc_proto_find(const char *name, int raw);
 
-/* Sockets. */
+/*
+ * Sockets.  References: the opener's (dropped by pnc_socket_release), and
+ * one from each context, endpoint and pipe of it, each async waiter (by
+ * its context) and device; the memory goes with the last.  Every field
+ * below is under the socket lock unless it says otherwise.
+ */
 struct pnc_socket {
 	pnc_mtx mtx;
 	pnc_cv cv_recv;
 	pnc_cv cv_send;
-	int refs;
+	int refs; /* atomic */
 	int closed;
 	int raw;
 	uint32_t id;
@@ -342,6 +398,8 @@ struct pnc_socket {
 	pnc_list pipes;
 	pnc_idmap pipe_ids; /* the attached pipes by id */
 	pnc_list held;      /* new pipes waiting for a pre-connect verdict */
+	int nheld;          /* at most PNC_HELD_MAX; more are refused */
+	pnc_list kicks;     /* pipes with work for after the unlock (pnc_sock_kick) */
 	int watch;          /* pipe events reported (PNC_PIPE_*) */
 	pnc_stats stats;
 	pnc_list paused; /* pipes not read while recvq is full */
@@ -359,7 +417,7 @@ struct pnc_socket {
 	int64_t send_timeout;
 	int64_t recv_buffer;
 	int64_t send_buffer;
-	size_t recv_max; /* read by the I/O thread without the lock */
+	size_t recv_max; /* atomic: read by the I/O thread without the lock */
 	int64_t reconnect_min;
 	int64_t reconnect_max;
 	int64_t tcp_nodelay;
@@ -367,8 +425,33 @@ struct pnc_socket {
 	char name[64];
 };
 
+/* Pre-connect verdicts pending per socket: Python's callback thread may lag. */
+#define PNC_HELD_MAX 1024
+/* NNG 2.0's default: large enough for any message a user means to send,
+ * safe since a frame's memory grows only as its bytes arrive (stream.c). */
+#define PNC_RECV_MAX_DEFAULT ((size_t) 1 << 30)
+
 void pnc_sock_hold(pnc_socket *s);
 void pnc_sock_rele(pnc_socket *s);
+/*
+ * The socket lock.  pnc_sock_unlock also does what was left for after the
+ * unlock: the wake-ups held back (pnc_sock_lock_holding_wakes) and the
+ * pipes' kicks (pnc_sock_kick), so every unlock of a socket goes through
+ * it.  pnc_sock_lock_holding_wakes locks with the cv wake-ups held back
+ * until the unlock: a thread woken while the lock is still held only
+ * wakes to sleep on the lock, and on a shared CPU that is two context
+ * switches more per message handed over (the hand-over paths use it).
+ */
+void pnc_sock_lock(pnc_socket *s);
+void pnc_sock_lock_holding_wakes(pnc_socket *s);
+void pnc_sock_unlock(pnc_socket *s);
+/*
+ * Socket locked: p's transport has work to do once the socket is unlocked
+ * (inproc: hand what was sent over to the peer socket, whose lock may not
+ * be taken under this one).  Holds p until its ops->kick has run, on the
+ * thread that unlocks next, with no lock held.
+ */
+void pnc_sock_kick(pnc_socket *s, pnc_pipe *p);
 /*
  * Wakes what waits to receive (or send): blocked threads and async waiters,
  * one or all, or all of one context's.  Protocols call it wherever their
@@ -377,25 +460,19 @@ void pnc_sock_rele(pnc_socket *s);
 #define PNC_WAKE_RECV 0
 #define PNC_WAKE_SEND 1
 void pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only);
-/*
- * Locks the socket with the cv wake-ups held back until the unlock: a
- * thread woken while the lock is still held only wakes to sleep on the
- * lock, and on a shared CPU that is two context switches more per message
- * handed over.  For the hand-over paths: the pipe's caller holds the pipe,
- * and the pipe the socket, so the socket is still there after the unlock.
- */
-void pnc_sock_lock_holding_wakes(pnc_socket *s);
-void pnc_sock_unlock_waking(pnc_socket *s);
 /* The async part of it: hands matching waiters to their queues (aio.c). */
 void pnc_aio_fire(pnc_socket *s, int kind, int all, const pnc_ctx *only);
 /* The generic receive queue, bounded by recv-buffer (at least 1). */
 int pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 int pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w);
 int pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m);
-/* Sends to one pipe, dropping the socket lock meanwhile (see core.h top). */
+/*
+ * Sends m to p, an attached pipe, socket locked throughout: 0 if p took it,
+ * PNC_EAGAIN if p takes no more now (its queue is at its limit), or
+ * PNC_ECLOSED if p is going; m is the caller's still unless p took it.
+ */
 int pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m);
 void pnc_sock_resume_pipes(pnc_socket *s);
-int pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p);
 /* The one pipe a receiver may read itself, or NULL; socket locked. */
 pnc_pipe *pnc_sock_sole_pipe(pnc_socket *s);
 /* True on the thread that is reading the socket's pipe itself. */
@@ -409,7 +486,7 @@ void pnc_sock_reads_back_if_waited(pnc_socket *s, pnc_pipe *p);
 int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 /*
  * Gives m to every pipe that takes more (to its target pipe only, if it has
- * one), except pipe `skip`; consumes m.
+ * one), except pipe `skip`; consumes m.  Socket locked throughout.
  */
 void pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip);
 
@@ -446,9 +523,21 @@ int pnc_pipeset_try_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m,
 /* Pipes: one connection to one peer. */
 typedef struct pnc_endpoint pnc_endpoint;
 
+/*
+ * A transport's pipe operations.  Unless one says otherwise, an operation
+ * is called with a reference to the pipe held and no lock held.
+ */
 typedef struct pnc_pipe_ops {
-	/* Never blocks.  0: taken; PNC_ECLOSED: the pipe is gone, msg kept. */
+	/*
+	 * Socket locked (never unlocked here, never another socket's lock
+	 * taken), so it never blocks: 0, taken; PNC_EAGAIN, full (writable
+	 * said so); PNC_ECLOSED, the pipe is going.  Either error leaves m
+	 * with the caller.  Work that needs the socket unlocked is left for
+	 * kick (pnc_sock_kick); a failure that closes the pipe is left for
+	 * the I/O thread (pnc_pipe_close_later).
+	 */
 	int (*send)(pnc_pipe *p, pnc_msg *m);
+	void (*kick)(pnc_pipe *p); /* optional, see pnc_sock_kick */
 	void (*started)(pnc_pipe *p); /* joined its socket (optional) */
 	int (*addr)(pnc_pipe *p, int remote, pnc_addr *a);
 	int (*get_int)(pnc_pipe *p, const char *name, int64_t *vp); /* optional */
@@ -467,9 +556,11 @@ typedef struct pnc_pipe_ops {
 	void (*read_end)(pnc_pipe *p);
 	void (*reads_back)(pnc_pipe *p);
 	pnc_fd (*read_fd)(pnc_pipe *p); /* what an event loop reading it watches */
-	int (*writable)(pnc_pipe *p);
-	void (*pause)(pnc_pipe *p, int paused);
+	int (*writable)(pnc_pipe *p); /* any lock or none; never blocks */
+	void (*pause)(pnc_pipe *p, int paused); /* socket locked */
+	/* Once, from pnc_pipe_close, after the socket let go of the pipe. */
 	void (*close)(pnc_pipe *p);
+	/* At the last reference; maybe under a socket lock: takes none. */
 	void (*destroy)(pnc_pipe *p);
 	/*
 	 * What the pipe may deliver past recv-buffer before it is paused, as
@@ -481,20 +572,35 @@ typedef struct pnc_pipe_ops {
 	int takes_lent; /* send writes a lent body at once or keeps it */
 } pnc_pipe_ops;
 
+/*
+ * A pipe.  References: its transport's (from pnc_pipe_init until the
+ * transport is done with the connection), its socket's while the pipe is
+ * on the socket's pipe or held list (from pnc_pipe_attach until
+ * pnc_pipe_close has taken it off), and one from each thread, task, timer
+ * or waiter using it outside the socket lock (pipe_find's callers, a
+ * caller reading it inline, an async waiter reading it, a kick, the I/O
+ * thread's callbacks).  A pipe holds its socket and endpoint.  So a pipe
+ * found on a socket list under the socket lock is alive until the unlock;
+ * to use it after, take a reference first.
+ */
 struct pnc_pipe {
 	const pnc_pipe_ops *ops;
-	int refs;
+	int refs; /* atomic */
 	uint32_t id;
-	uint16_t peer_id;
-	int closed;   /* under the socket lock */
-	int attached; /* in the socket's pipe list */
+	uint16_t peer_id; /* set by the transport before pnc_pipe_attach */
+	/* socket lock */
+	int closed;
+	int attached; /* on the socket's pipe list */
 	int paused;
+	int kick_due; /* on the socket's kick list */
 	pnc_socket *sock;
 	pnc_endpoint *ep; /* the dialer or listener it came from */
-	pnc_node sock_node;
+	pnc_node sock_node; /* on the socket's pipes or held list */
 	pnc_node paused_node;
+	pnc_node kick_node;
+	pnc_task close_task; /* pnc_pipe_close_later */
 	pnc_stats stats; /* the message counters */
-	/* for the protocol's use */
+	/* for the protocol's use, socket lock */
 	pnc_node proto_node;
 	int proto_ready;
 	void *proto_data;
@@ -504,17 +610,28 @@ void pnc_pipe_init(pnc_pipe *p, const pnc_pipe_ops *ops, pnc_socket *s,
     pnc_endpoint *ep);
 void pnc_pipe_hold(pnc_pipe *p);
 void pnc_pipe_rele(pnc_pipe *p);
-/* Detaches from socket and protocol, then has the transport close it. */
+/*
+ * Detaches from socket and protocol (the protocol's pipe_stop runs in the
+ * same locked step, so the pipe is never half gone), then has the
+ * transport close it.  No lock held; the caller holds a reference.
+ */
 void pnc_pipe_close(pnc_pipe *p);
+/* The same, from where it cannot be done now (a lock held): on the I/O thread. */
+void pnc_pipe_close_later(pnc_pipe *p);
 /*
  * The transport's handshake is done: the pipe joins its socket now, or
  * after a pre-connect verdict; a dialer hears how it went either way.
+ * No lock held; the caller holds a reference.
  */
 void pnc_pipe_attach(pnc_pipe *p);
-void pnc_pipe_post_event(pnc_socket *s, pnc_pipe *p, int kind); /* socket locked */
-/* Hands received messages up: 1 if reading must pause, -1 if it closed. */
+/* Socket locked; 0, or PNC_ENOMEM when the event queue is full (dropped). */
+int pnc_pipe_post_event(pnc_socket *s, pnc_pipe *p, int kind);
+/*
+ * Hands received messages up: 1 if reading must pause, -1 if it closed.
+ * No lock held; the caller holds a reference.
+ */
 int pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n);
-void pnc_pipe_became_writable(pnc_pipe *p);
+void pnc_pipe_became_writable(pnc_pipe *p); /* as pnc_pipe_deliver */
 
 /* URLs. */
 typedef struct pnc_url {
@@ -542,10 +659,18 @@ typedef struct pnc_tran_ops {
 
 const pnc_tran_ops *pnc_tran_find(const char *scheme);
 
-/* Dialers and listeners. */
+/*
+ * Dialers and listeners.  References: the opener's (pnc_*_release), the
+ * socket's while listed (dropped on the I/O thread once the transport
+ * let go of its descriptors, ep_close_on_io), each pipe's, and a
+ * caller's that closes it.  Its timer and tasks run on the I/O thread,
+ * where its close runs too, so they need none.  Fields under the socket
+ * lock, but the transport's state (tdata), which is the I/O thread's
+ * after a listener's bind.
+ */
 struct pnc_endpoint {
 	uint32_t id;
-	int refs;
+	int refs; /* atomic */
 	int listener;
 	int closed;
 	int flags;
@@ -557,7 +682,7 @@ struct pnc_endpoint {
 	pnc_timer timer;     /* redial or rebind */
 	pnc_task close_task;
 	int64_t backoff;
-	pnc_pipe *pipe;      /* a dialer's current pipe */
+	uint32_t pipe_id;    /* a dialer's current pipe, 0 if none */
 	pnc_cv cv;           /* a blocking dial waits here for the first attempt */
 	int sync_waiting;
 	int sync_result;

@@ -62,23 +62,23 @@ ep_create(pnc_socket *s, const char *url, int listener, int flags,
 	pnc_timer_init(&ep->timer, ep_redial, ep);
 	pnc_task_init(&ep->close_task, ep_close_on_io, ep);
 	pnc_sock_hold(s);
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	ep->backoff = s->reconnect_min;
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	if ((rv = tran->ep_init(ep)) != 0) {
 		ep->refs = 1;
 		pnc_ep_rele(ep);
 		return rv;
 	}
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (s->closed) {
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		ep->refs = 1;
 		pnc_ep_rele(ep);
 		return PNC_ECLOSED;
 	}
 	pnc_list_append(&s->endpoints, &ep->sock_node);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	*epp = ep;
 	return 0;
 }
@@ -128,9 +128,9 @@ pnc_listen(pnc_socket *s, const char *url, int flags, pnc_listener **lp)
 			ep_discard(ep);
 			return rv;
 		}
-		pnc_mtx_lock(&s->mtx);
+		pnc_sock_lock(s);
 		ep_schedule_locked(ep); /* try the bind again in the background */
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 	}
 	*lp = (pnc_listener *) ep;
 	return 0;
@@ -144,18 +144,18 @@ pnc_dial(pnc_socket *s, const char *url, int flags, pnc_dialer **dp)
 
 	if ((rv = ep_create(s, url, 0, flags, &ep)) != 0)
 		return rv;
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	ep->sync_waiting = !(flags & PNC_FLAG_NONBLOCK);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	/* Attempts run on the I/O thread, where the endpoint's close runs too. */
 	pnc_timer_arm(&ep->timer, 0);
 	if (!(flags & PNC_FLAG_NONBLOCK)) {
-		pnc_mtx_lock(&s->mtx);
+		pnc_sock_lock(s);
 		while (ep->sync_waiting && !s->closed)
 			pnc_cv_wait_until(&ep->cv, &s->mtx, PNC_FOREVER);
 		rv = ep->sync_waiting ? PNC_ECLOSED : ep->sync_result;
 		ep->sync_waiting = 0;
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		if (rv != 0) {
 			ep_discard(ep); /* a failed blocking dial is not retried */
 			return rv;
@@ -170,15 +170,18 @@ pnc_ep_connected(pnc_endpoint *ep, pnc_pipe *p)
 {
 	pnc_socket *s = ep->sock;
 
-	pnc_mtx_lock(&s->mtx);
-	ep->pipe = p;
+	pnc_sock_lock(s);
 	ep->backoff = s->reconnect_min;
+	if (p->closed)
+		ep_schedule_locked(ep); /* gone already, before it was ours to miss */
+	else
+		ep->pipe_id = p->id;
 	if (ep->sync_waiting) {
 		ep->sync_waiting = 0;
 		ep->sync_result = 0;
 		pnc_cv_wake(&ep->cv);
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 }
 
 void
@@ -186,7 +189,7 @@ pnc_ep_connect_failed(pnc_endpoint *ep, int err)
 {
 	pnc_socket *s = ep->sock;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (ep->sync_waiting) {
 		ep->sync_waiting = 0;
 		ep->sync_result = err;
@@ -194,7 +197,7 @@ pnc_ep_connect_failed(pnc_endpoint *ep, int err)
 	} else {
 		ep_schedule_locked(ep);
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 }
 
 void
@@ -202,13 +205,13 @@ pnc_ep_pipe_gone(pnc_endpoint *ep, pnc_pipe *p)
 {
 	pnc_socket *s = ep->sock;
 
-	pnc_mtx_lock(&s->mtx);
-	if (ep->pipe == p) {
-		ep->pipe = NULL;
+	pnc_sock_lock(s);
+	if (ep->pipe_id == p->id) {
+		ep->pipe_id = 0;
 		if (!ep->listener)
 			ep_schedule_locked(ep);
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 }
 
 static void
@@ -218,9 +221,9 @@ ep_redial(void *arg)
 	pnc_socket *s = ep->sock;
 	int stopped, rv;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	stopped = ep->closed || s->closed;
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	if (stopped)
 		return;
 	if (!ep->listener) {
@@ -228,9 +231,9 @@ ep_redial(void *arg)
 		return;
 	}
 	if ((rv = ep->tran->bind(ep)) != 0) {
-		pnc_mtx_lock(&s->mtx);
+		pnc_sock_lock(s);
 		ep_schedule_locked(ep);
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 	}
 }
 
@@ -242,10 +245,10 @@ ep_close_on_io(void *arg)
 
 	pnc_timer_cancel(&ep->timer);
 	ep->tran->ep_close(ep);
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	ep->released = 1;
 	pnc_cv_wake(&ep->cv);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	pnc_ep_rele(ep); /* the socket's reference */
 }
 
@@ -254,9 +257,9 @@ pnc_ep_close(pnc_endpoint *ep)
 {
 	pnc_socket *s = ep->sock;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (ep->closed) {
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		return;
 	}
 	ep->closed = 1;
@@ -279,12 +282,12 @@ pnc_ep_close(pnc_endpoint *ep)
 		if (p == NULL)
 			break;
 		pnc_pipe_hold(p);
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		pnc_pipe_close(p);
 		pnc_pipe_rele(p);
-		pnc_mtx_lock(&s->mtx);
+		pnc_sock_lock(s);
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	/*
 	 * The transport's descriptors belong to the I/O thread.  Wait for it
 	 * to let them go, so the address can be listened on again at once,
@@ -295,10 +298,10 @@ pnc_ep_close(pnc_endpoint *ep)
 		return;
 	}
 	pnc_task_post(&ep->close_task);
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	while (!ep->released)
 		pnc_cv_wait_until(&ep->cv, &s->mtx, PNC_FOREVER);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 }
 
 static int
@@ -307,9 +310,9 @@ ep_user_close(pnc_endpoint *ep)
 	pnc_socket *s = ep->sock;
 	int closed;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	closed = ep->closed;
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	if (closed)
 		return PNC_ECLOSED;
 	pnc_ep_close(ep);

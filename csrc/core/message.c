@@ -21,11 +21,17 @@
  * A full queue frees the block; an empty one mallocs a new block.  A
  * forked child whose parent was part way through a queue operation finds
  * that queue empty or full from there on: it only mallocs more.
+ *
+ * Built with PNC_NO_POOLS (a sanitizer build, see _build.py), neither
+ * keeps anything: every block is malloc'd and freed, so AddressSanitizer
+ * sees each free, and a double release is a report, not a block owned
+ * twice.
  */
 #include <stdlib.h>
 
 #include "core.h"
 
+#ifndef PNC_NO_POOLS
 #define CACHE_MIN_CAP (32u << 10) /* malloc's own bins serve smaller ones well */
 #define CACHE_MAX_CAP (4u << 20)
 #define CACHE_SLOTS 64 /* 64 KiB messages queued to receive, in place */
@@ -209,6 +215,21 @@ block_keep(pnc_msg *m)
 {
 	return m->cap <= POOL_MAX_CAP ? pool_give(&pools[pool_class(m->cap)], m) : cache_put(m);
 }
+#else
+static pnc_msg *
+block_reuse(size_t *cap)
+{
+	(void) cap;
+	return NULL;
+}
+
+static int
+block_keep(pnc_msg *m)
+{
+	(void) m;
+	return 0;
+}
+#endif
 
 int
 pnc_msg_alloc(pnc_msg **msgp, size_t size)
@@ -292,6 +313,19 @@ pnc_msg_from(pnc_msg **msgp, const void *data, size_t size)
 			memset((*msgp)->data + PNC_MSG_HEADROOM, 0, size);
 	}
 	return rv;
+}
+
+void
+pnc_msg_wire_prefix(pnc_msg *m)
+{
+	uint8_t want[PNC_WIRE_PREFIX], *at = pnc_msg_wire(m) - PNC_WIRE_PREFIX;
+	uint64_t len = pnc_msg_wire_len(m);
+
+	want[0] = 0x01;
+	pnc_put_u32(want + 1, (uint32_t) (len >> 32));
+	pnc_put_u32(want + 5, (uint32_t) len);
+	if (memcmp(at, want, sizeof(want)) != 0)
+		memcpy(at, want, sizeof(want));
 }
 
 void
@@ -416,10 +450,12 @@ pnc_msg_pull_backtrace(pnc_msg *m, int ttl)
 {
 	for (int words = 1;; words++) {
 		uint32_t w;
+		int rv;
+
 		if (words > ttl)
 			return PNC_EMSGSIZE;
-		if (pnc_msg_body_pull_u32(m, &w) != 0)
-			return PNC_EPROTO;
+		if ((rv = pnc_msg_body_pull_u32(m, &w)) != 0)
+			return rv;
 		if (w & 0x80000000u)
 			return 0;
 	}

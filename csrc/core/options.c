@@ -28,8 +28,10 @@ static const sock_option sock_options[] = {
 	SOPT("send-timeout", OPT_I64, send_timeout, -1, INT32_MAX),
 	SOPT("recv-buffer", OPT_I64, recv_buffer, 0, 8192),
 	SOPT("send-buffer", OPT_I64, send_buffer, 0, 8192),
-	/* 2^62: no length a peer may claim is bigger (nng 2.0 refuses >2^60) */
-	SOPT("recv-size-max", OPT_SIZE, recv_max, 0, (int64_t) 1 << 62),
+	/* 2^62 (what a size_t holds on a 32-bit build): no length a peer may
+	 * claim is bigger (nng 2.0 refuses >2^60) */
+	SOPT("recv-size-max", OPT_SIZE, recv_max, 0,
+	    (uint64_t) SIZE_MAX < ((uint64_t) 1 << 62) ? (int64_t) SIZE_MAX : (int64_t) 1 << 62),
 	SOPT("reconnect-time-min", OPT_I64, reconnect_min, 0, INT32_MAX),
 	SOPT("reconnect-time-max", OPT_I64, reconnect_max, 0, INT32_MAX),
 	SOPT("tcp-nodelay", OPT_I64, tcp_nodelay, 0, 1),
@@ -115,9 +117,9 @@ pnc_socket_set_int(pnc_socket *s, const char *name, int64_t v)
 {
 	int rv;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	rv = s->closed ? PNC_ECLOSED : pnc_sockopt_set_int(s, name, v);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return rv;
 }
 
@@ -126,9 +128,9 @@ pnc_socket_get_int(pnc_socket *s, const char *name, int64_t *vp)
 {
 	int rv;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	rv = s->closed ? PNC_ECLOSED : pnc_sockopt_get_int(s, name, vp);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return rv;
 }
 
@@ -138,7 +140,7 @@ pnc_socket_set_string(pnc_socket *s, const char *name, const char *value)
 	const sock_option *o = option_find(name);
 	int rv = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (s->closed)
 		rv = PNC_ECLOSED;
 	else if (o == NULL)
@@ -149,7 +151,7 @@ pnc_socket_set_string(pnc_socket *s, const char *name, const char *value)
 		rv = PNC_EINVAL;
 	else
 		strcpy((char *) s + o->offset, value);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return rv;
 }
 
@@ -160,7 +162,7 @@ pnc_socket_get_string(pnc_socket *s, const char *name, char *buf, size_t size)
 	const char *value = NULL;
 	int rv = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (s->closed)
 		rv = PNC_ECLOSED;
 	else if (strcmp(name, "protocol-name") == 0)
@@ -175,6 +177,6 @@ pnc_socket_get_string(pnc_socket *s, const char *name, char *buf, size_t size)
 		value = (const char *) s + o->offset;
 	if (value != NULL && size > 0)
 		snprintf(buf, size, "%s", value);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return rv;
 }

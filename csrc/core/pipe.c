@@ -1,8 +1,24 @@
 /*
  * pipe.c: what every pipe does whatever its transport: its place in the
  * socket, its hand-over of received messages, its closing.
+ *
+ * A pipe's way through its socket: its transport makes it (pnc_pipe_init:
+ * the transport's reference) and, once the handshake is done, attaches it
+ * (pnc_pipe_attach): it waits on the socket's held list for Python's
+ * pre-connect verdict, or joins at once (pipe_join), and either list holds
+ * the socket's reference to it.  pnc_pipe_close takes it off and drops
+ * that reference; the transport drops its own once the connection is gone.
  */
 #include "core.h"
+
+static void
+pipe_close_task(void *arg)
+{
+	pnc_pipe *p = arg;
+
+	pnc_pipe_close(p);
+	pnc_pipe_rele(p); /* pnc_pipe_close_later's */
+}
 
 void
 pnc_pipe_init(pnc_pipe *p, const pnc_pipe_ops *ops, pnc_socket *s,
@@ -14,6 +30,7 @@ pnc_pipe_init(pnc_pipe *p, const pnc_pipe_ops *ops, pnc_socket *s,
 	p->id = pnc_next_id();
 	p->sock = s;
 	p->ep = ep;
+	pnc_task_init(&p->close_task, pipe_close_task, p);
 	pnc_sock_hold(s);
 	if (ep != NULL)
 		pnc_ep_hold(ep);
@@ -42,42 +59,62 @@ pnc_pipe_rele(pnc_pipe *p)
 }
 
 void
+pnc_pipe_close_later(pnc_pipe *p)
+{
+	pnc_pipe_hold(p);
+	if (!pnc_task_post(&p->close_task))
+		pnc_pipe_rele(p); /* posted before, with its own */
+}
+
+/* A dialer hears that its connection did not join: it dials again. */
+static void
+pipe_dial_failed(pnc_pipe *p, int err)
+{
+	if (p->ep != NULL && !p->ep->listener)
+		pnc_ep_connect_failed(p->ep, err);
+}
+
+void
 pnc_pipe_close(pnc_pipe *p)
 {
 	pnc_socket *s = p->sock;
-	int was_held = 0;
+	int listed = 0, was_held = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (p->closed) {
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		return;
 	}
 	p->closed = 1;
 	if (p->attached) {
+		/* One step: the protocol lets go of it as it leaves the lists. */
 		if (s->proto->pipe_stop != NULL)
 			s->proto->pipe_stop(s, p);
 		pnc_list_remove(&p->sock_node);
 		pnc_idmap_del(&s->pipe_ids, p->id);
 		p->attached = 0;
 		PNC_STAT(s->stats.pipes_closed, 1);
-		pnc_pipe_post_event(s, p, PNC_PIPE_POST_REMOVE);
-		/* A receiver reading this pipe itself stops polling it. */
+		(void) pnc_pipe_post_event(s, p, PNC_PIPE_POST_REMOVE);
+		/* A receiver reading this pipe itself stops polling it; a sender
+		 * waiting for it to take more sends elsewhere or nowhere. */
 		pnc_sock_wake(s, PNC_WAKE_RECV, 1, NULL);
+		pnc_sock_wake(s, PNC_WAKE_SEND, 1, NULL);
+		listed = 1;
 	} else if (pnc_node_linked(&p->sock_node)) {
 		pnc_list_remove(&p->sock_node); /* refused while held */
+		s->nheld--;
 		PNC_STAT(s->stats.pipes_rejected, 1);
-		was_held = 1;
+		listed = was_held = 1;
 	}
 	pnc_list_remove(&p->paused_node);
-	pnc_mtx_unlock(&s->mtx);
-	if (was_held && p->ep != NULL && !p->ep->listener)
-		pnc_ep_connect_failed(p->ep, PNC_ECONNREFUSED);
+	pnc_sock_unlock(s);
 	if (was_held)
-		pnc_pipe_rele(p); /* the hold's reference */
-
+		pipe_dial_failed(p, PNC_ECONNREFUSED);
 	p->ops->close(p);
 	if (p->ep != NULL)
 		pnc_ep_pipe_gone(p->ep, p);
+	if (listed)
+		pnc_pipe_rele(p); /* the socket's */
 }
 
 int
@@ -107,7 +144,7 @@ pnc_pipe_deliver(pnc_pipe *p, pnc_msg **msgs, size_t n)
 			p->ops->pause(p, 1);
 		}
 	}
-	pnc_sock_unlock_waking(s);
+	pnc_sock_unlock(s);
 	/* Messages a detached pipe brought, or that came after a violation. */
 	for (size_t j = (i < n && rv != 0) ? i + 1 : i; j < n; j++)
 		pnc_msg_free(msgs[j]);
@@ -127,7 +164,42 @@ pnc_pipe_became_writable(pnc_pipe *p)
 	pnc_sock_lock_holding_wakes(s);
 	if (p->attached && s->proto->pipe_writable != NULL)
 		s->proto->pipe_writable(s, p);
-	pnc_sock_unlock_waking(s);
+	pnc_sock_unlock(s);
+}
+
+/* Not joining: counted, its dialer told, and closed. */
+static void
+pipe_refuse(pnc_pipe *p, int err)
+{
+	PNC_STAT(p->sock->stats.pipes_rejected, 1);
+	pipe_dial_failed(p, err);
+	pnc_pipe_close(p);
+}
+
+/*
+ * On the socket's list, with the socket's reference, and the protocol's
+ * from its pipe_start on (which may send to it at once).  Socket locked.
+ */
+static int
+pipe_add_locked(pnc_socket *s, pnc_pipe *p)
+{
+	int rv;
+
+	if (s->closed || p->closed || (p->ep != NULL && p->ep->closed))
+		return PNC_ECLOSED;
+	if ((rv = pnc_idmap_set(&s->pipe_ids, p->id, p)) != 0)
+		return rv;
+	pnc_list_append(&s->pipes, &p->sock_node);
+	p->attached = 1;
+	if (s->proto->pipe_start != NULL && (rv = s->proto->pipe_start(s, p)) != 0) {
+		pnc_list_remove(&p->sock_node);
+		pnc_idmap_del(&s->pipe_ids, p->id);
+		p->attached = 0;
+		return rv;
+	}
+	pnc_pipe_hold(p); /* the socket's */
+	PNC_STAT(s->stats.pipes_opened, 1);
+	return 0;
 }
 
 /* Joins the socket now: the protocol may still refuse it. */
@@ -135,52 +207,63 @@ static void
 pipe_join(pnc_pipe *p)
 {
 	pnc_socket *s = p->sock;
-	int rv = pnc_sock_add_pipe(s, p);
+	int rv;
 
+	pnc_sock_lock(s);
+	rv = pipe_add_locked(s, p);
+	pnc_sock_unlock(s);
 	if (rv != 0) {
-		PNC_STAT(s->stats.pipes_rejected, 1);
-		if (p->ep != NULL && !p->ep->listener)
-			pnc_ep_connect_failed(p->ep, rv);
-		pnc_pipe_close(p);
+		pipe_refuse(p, rv);
 		return;
 	}
-	PNC_STAT(s->stats.pipes_opened, 1);
 	if (p->ops->started != NULL)
 		p->ops->started(p);
 	if (p->ep != NULL && !p->ep->listener)
 		pnc_ep_connected(p->ep, p);
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (p->attached)
-		pnc_pipe_post_event(s, p, PNC_PIPE_POST_CONNECT);
-	pnc_mtx_unlock(&s->mtx);
+		(void) pnc_pipe_post_event(s, p, PNC_PIPE_POST_CONNECT);
+	pnc_sock_unlock(s);
+}
+
+/* Waits for the pre-connect verdict: 0, or why it cannot.  Socket locked. */
+static int
+pipe_hold_locked(pnc_socket *s, pnc_pipe *p)
+{
+	if (s->nheld >= PNC_HELD_MAX)
+		return PNC_ENOMEM;
+	if (pnc_pipe_post_event(s, p, PNC_PIPE_PRE_CONNECT) != 0)
+		return PNC_ENOMEM; /* no verdict would ever come */
+	pnc_pipe_hold(p); /* the socket's, while held */
+	pnc_list_append(&s->held, &p->sock_node);
+	s->nheld++;
+	return 0;
 }
 
 void
 pnc_pipe_attach(pnc_pipe *p)
 {
 	pnc_socket *s = p->sock;
+	int rv;
 
 	if (p->peer_id != s->proto->peer_id) {
 		/* The wrong protocol at the other end: refused before anyone asks. */
-		PNC_STAT(s->stats.pipes_rejected, 1);
-		if (p->ep != NULL && !p->ep->listener)
-			pnc_ep_connect_failed(p->ep, PNC_EPROTO);
-		pnc_pipe_close(p);
+		pipe_refuse(p, PNC_EPROTO);
 		return;
 	}
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if ((s->watch & PNC_PIPE_PRE_CONNECT) && !s->closed && !p->closed) {
-		/* Held (in s->held by its socket node) until Python's verdict. */
-		pnc_pipe_hold(p);
-		pnc_list_append(&s->held, &p->sock_node);
-		pnc_pipe_post_event(s, p, PNC_PIPE_PRE_CONNECT);
-		pnc_mtx_unlock(&s->mtx);
+		rv = pipe_hold_locked(s, p);
+		pnc_sock_unlock(s);
+		if (rv != 0)
+			pipe_refuse(p, rv);
 		return;
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	pipe_join(p);
 }
 
+/* Off the held list: the socket's reference is now the caller's. */
 static pnc_pipe *
 pipe_held_take(pnc_socket *s, uint32_t id)
 {
@@ -188,6 +271,7 @@ pipe_held_take(pnc_socket *s, uint32_t id)
 		pnc_pipe *p = PNC_CONTAINER(n, pnc_pipe, sock_node);
 		if (p->id == id) {
 			pnc_list_remove(n);
+			s->nheld--;
 			return p;
 		}
 	}
@@ -199,20 +283,16 @@ pnc_pipe_admit(pnc_socket *s, uint32_t id, int accept)
 {
 	pnc_pipe *p;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	p = pipe_held_take(s, id);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	if (p == NULL)
 		return PNC_ECLOSED; /* gone meanwhile, or closed by the callback */
-	if (accept) {
+	if (accept)
 		pipe_join(p);
-	} else {
-		PNC_STAT(s->stats.pipes_rejected, 1);
-		if (p->ep != NULL && !p->ep->listener)
-			pnc_ep_connect_failed(p->ep, PNC_ECONNREFUSED);
-		pnc_pipe_close(p);
-	}
-	pnc_pipe_rele(p); /* the hold's reference */
+	else
+		pipe_refuse(p, PNC_ECONNREFUSED);
+	pnc_pipe_rele(p); /* the held list's */
 	return 0;
 }
 
@@ -239,9 +319,9 @@ pipe_find(pnc_socket *s, uint32_t id)
 {
 	pnc_pipe *p;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	p = pipe_find_locked(s, id);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return p;
 }
 
@@ -250,13 +330,13 @@ pnc_socket_pipes(pnc_socket *s, uint32_t *ids, int max)
 {
 	int n = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	PNC_LIST_EACH(&s->pipes, node) {
 		if (n < max)
 			ids[n] = PNC_CONTAINER(node, pnc_pipe, sock_node)->id;
 		n++;
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return n;
 }
 

@@ -2,11 +2,15 @@
  * pipe_events.c: pipe events (pre-connect, post-connect, post-remove) of the
  * sockets that watch them, in one queue for the process.  Python reads it
  * on a thread of its own and runs the callbacks there, never on a core
- * thread; a pre-connect event holds its pipe until Python's verdict.
+ * thread; a pre-connect event holds its pipe until Python's verdict.  The
+ * queue is bounded: if Python stops reading, events past EVENTS_MAX are
+ * dropped, and a pipe whose pre-connect event cannot be queued is refused.
  */
 #include <stdlib.h>
 
 #include "core.h"
+
+#define EVENTS_MAX 65536
 
 static struct {
 	pnc_mtx mtx;
@@ -28,19 +32,19 @@ events_cv(void)
 	}
 }
 
-void
+int
 pnc_pipe_post_event(pnc_socket *s, pnc_pipe *p, int kind)
 {
 	if (!(s->watch & kind))
-		return;
+		return 0;
 	pnc_mtx_lock(&events.mtx);
 	events_cv();
 	if (events.len == events.cap) {
 		size_t ncap = events.cap ? events.cap * 2 : 64;
-		pnc_pipe_event *items = malloc(ncap * sizeof(*items));
+		pnc_pipe_event *items = ncap <= EVENTS_MAX ? malloc(ncap * sizeof(*items)) : NULL;
 		if (items == NULL) {
 			pnc_mtx_unlock(&events.mtx);
-			return; /* out of memory: the event is lost, the pipe is not */
+			return PNC_ENOMEM; /* the event is lost, the pipe is not */
 		}
 		for (size_t i = 0; i < events.len; i++)
 			items[i] = events.items[(events.head + i) & (events.cap - 1)];
@@ -56,6 +60,7 @@ pnc_pipe_post_event(pnc_socket *s, pnc_pipe *p, int kind)
 	events.len++;
 	pnc_cv_wake_one(&events.cv);
 	pnc_mtx_unlock(&events.mtx);
+	return 0;
 }
 
 int
@@ -82,11 +87,11 @@ pnc_socket_watch_pipes(pnc_socket *s, int mask)
 {
 	int rv = 0;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (s->closed)
 		rv = PNC_ECLOSED;
 	else
 		s->watch = mask;
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return rv;
 }

@@ -3,7 +3,7 @@
  *
  * A pipe is in `ready` while its transport takes more; after each send it
  * goes to the back, which makes the order round-robin.  Socket locked
- * throughout, except inside pnc_sock_pipe_send.
+ * throughout (a send to a pipe never unlocks), except in pnc_ctx_wait.
  */
 #include <stdlib.h>
 
@@ -49,7 +49,7 @@ pipeset_drain(pnc_socket *s, pnc_pipeset *ps)
 	while (s->sendq.len > 0 && (p = pipeset_take(ps)) != NULL) {
 		pnc_msg *m = pnc_ring_get(&s->sendq);
 		if (pnc_sock_pipe_send(s, p, m) != 0)
-			(void) pnc_ring_unget(&s->sendq, m); /* pipe gone: keep it */
+			(void) pnc_ring_unget(&s->sendq, m); /* not taken: keep it */
 		pipeset_requeue(ps, p);
 	}
 	if (!pnc_list_empty(&ps->ready))
@@ -100,7 +100,7 @@ pnc_pipeset_try_send(pnc_socket *s, pnc_pipeset *ps, pnc_msg *m,
 				pnc_sock_wake(s, PNC_WAKE_SEND, 0, NULL);
 			return 0;
 		}
-		/* That pipe went away meanwhile: try the next. */
+		/* That pipe is going, or full after all: try the next. */
 	}
 	return PNC_EAGAIN;
 }

@@ -35,6 +35,7 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw)
 	pnc_ring_init(&s->sendq);
 	pnc_list_init(&s->pipes);
 	pnc_list_init(&s->held);
+	pnc_list_init(&s->kicks);
 	pnc_idmap_init(&s->pipe_ids);
 	pnc_list_init(&s->paused);
 	pnc_list_init(&s->endpoints);
@@ -45,7 +46,7 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw)
 	s->send_timeout = -1;
 	s->recv_buffer = 1;
 	s->send_buffer = 0;
-	s->recv_max = 0;
+	s->recv_max = PNC_RECV_MAX_DEFAULT;
 	s->reconnect_min = 1000;
 	s->reconnect_max = 0;
 	s->tcp_nodelay = 1;
@@ -87,9 +88,9 @@ pnc_sock_rele(pnc_socket *s)
 int
 pnc_socket_close(pnc_socket *s)
 {
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (s->closed) {
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		return PNC_ECLOSED;
 	}
 	s->closed = 1;
@@ -102,29 +103,26 @@ pnc_socket_close(pnc_socket *s)
 		pnc_endpoint *ep = PNC_CONTAINER(pnc_list_first(&s->endpoints),
 		    pnc_endpoint, sock_node);
 		pnc_ep_hold(ep);
-		pnc_mtx_unlock(&s->mtx);
+		pnc_sock_unlock(s);
 		pnc_ep_close(ep); /* takes it off the list */
 		pnc_ep_rele(ep);
-		pnc_mtx_lock(&s->mtx);
+		pnc_sock_lock(s);
 	}
-	while (!pnc_list_empty(&s->held)) {
-		pnc_pipe *p = PNC_CONTAINER(pnc_list_first(&s->held), pnc_pipe,
-		    sock_node);
-		uint32_t id = p->id;
-		pnc_mtx_unlock(&s->mtx);
-		(void) pnc_pipe_admit(s, id, 0);
-		pnc_mtx_lock(&s->mtx);
-	}
-	while (!pnc_list_empty(&s->pipes)) {
-		pnc_pipe *p = PNC_CONTAINER(pnc_list_first(&s->pipes),
-		    pnc_pipe, sock_node);
+	/* Each pass starts from the head again: the list changed meanwhile. */
+	for (;;) {
+		pnc_list *l = !pnc_list_empty(&s->held) ? &s->held : &s->pipes;
+		pnc_pipe *p;
+
+		if (pnc_list_empty(l))
+			break;
+		p = PNC_CONTAINER(pnc_list_first(l), pnc_pipe, sock_node);
 		pnc_pipe_hold(p);
-		pnc_mtx_unlock(&s->mtx);
-		pnc_pipe_close(p); /* detaches it */
+		pnc_sock_unlock(s);
+		pnc_pipe_close(p); /* takes it off its list */
 		pnc_pipe_rele(p);
-		pnc_mtx_lock(&s->mtx);
+		pnc_sock_lock(s);
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	return 0;
 }
 
@@ -223,54 +221,20 @@ pnc_sock_resume_pipes(pnc_socket *s)
 int
 pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 {
+	size_t len = m->len;
 	int rv;
 
-	size_t len = m->len;
-
+	/* The check that bounds every pipe's queue, whoever sends. */
+	if (!p->ops->writable(p))
+		return p->closed ? PNC_ECLOSED : PNC_EAGAIN;
 	if (!p->ops->takes_lent)
 		pnc_msg_keep(m, 0);
-	pnc_pipe_hold(p);
-	pnc_mtx_unlock(&s->mtx);
-	rv = p->ops->send(p, m);
-	pnc_mtx_lock(&s->mtx);
-	if (rv == 0) {
-		PNC_STAT(p->stats.msgs_out, 1); /* broadcast counts these unlocked */
-		PNC_STAT(p->stats.bytes_out, len);
+	if ((rv = p->ops->send(p, m)) == 0) {
+		PNC_STAT_LOCKED(p->stats.msgs_out, 1);
+		PNC_STAT_LOCKED(p->stats.bytes_out, len);
 		PNC_STAT_LOCKED(s->stats.msgs_out, 1);
 		PNC_STAT_LOCKED(s->stats.bytes_out, len);
 	}
-	pnc_pipe_rele(p);
-	return rv;
-}
-
-int
-pnc_sock_add_pipe(pnc_socket *s, pnc_pipe *p)
-{
-	int rv;
-
-	pnc_mtx_lock(&s->mtx);
-	if (s->closed || p->closed || (p->ep != NULL && p->ep->closed)) {
-		rv = PNC_ECLOSED;
-	} else if (p->peer_id != s->proto->peer_id) {
-		rv = PNC_EPROTO;
-	} else {
-		/*
-		 * Listed before the protocol sees it: pipe_start may drop the
-		 * lock to send, and a close meanwhile must find the pipe.
-		 */
-		if ((rv = pnc_idmap_set(&s->pipe_ids, p->id, p)) != 0) {
-			pnc_mtx_unlock(&s->mtx);
-			return rv;
-		}
-		pnc_list_append(&s->pipes, &p->sock_node);
-		p->attached = 1;
-		if (s->proto->pipe_start != NULL && (rv = s->proto->pipe_start(s, p)) != 0) {
-			pnc_list_remove(&p->sock_node);
-			pnc_idmap_del(&s->pipe_ids, p->id);
-			p->attached = 0;
-		}
-	}
-	pnc_mtx_unlock(&s->mtx);
 	return rv;
 }
 
@@ -282,11 +246,13 @@ pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 
 	for (;;) {
 		pnc_pipe *p = pnc_idmap_get(&s->pipe_ids, m->pipe_id);
-		if (p == NULL) {
+
+		rv = p != NULL ? pnc_sock_pipe_send(s, p, m) : PNC_ECLOSED;
+		if (rv == PNC_ECLOSED) {
 			pnc_msg_free(m); /* that peer is gone: nowhere to go, as nng */
 			return 0;
 		}
-		if (p->ops->writable(p) && pnc_sock_pipe_send(s, p, m) == 0)
+		if (rv == 0)
 			return 0;
 		if (flags & PNC_FLAG_NONBLOCK)
 			return PNC_EAGAIN;
@@ -298,47 +264,19 @@ pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 void
 pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 {
-	pnc_pipe *local[32], **targets = local;
-	size_t n = 0, max = 32, sent = 0;
-
-	PNC_LIST_EACH(&s->pipes, node)
-		n++;
-	if (n > max && (targets = malloc(n * sizeof(*targets))) != NULL)
-		max = n;
-	if (targets == NULL)
-		targets = local;
-	n = 0;
 	PNC_LIST_EACH(&s->pipes, node) {
 		pnc_pipe *p = PNC_CONTAINER(node, pnc_pipe, sock_node);
-		/* A pipe that takes no more misses this one: fan-out never blocks. */
+
 		if (p->id == skip || (m->targeted && p->id != m->pipe_id))
 			continue;
-		if (n < max && p->ops->writable(p)) {
-			pnc_pipe_hold(p);
-			targets[n++] = p;
-		} else {
+		/* A pipe that takes no more misses this one: fan-out never blocks. */
+		pnc_msg_hold(m);
+		if (pnc_sock_pipe_send(s, p, m) != 0) {
+			pnc_msg_free(m);
 			PNC_STAT(s->stats.dropped_queue_full, 1);
 		}
 	}
-	pnc_mtx_unlock(&s->mtx);
-	for (size_t i = 0; i < n; i++) {
-		pnc_pipe *p = targets[i];
-		pnc_msg_hold(m);
-		if (p->ops->send(p, m) != 0) {
-			pnc_msg_free(m);
-		} else {
-			PNC_STAT(p->stats.msgs_out, 1);
-			PNC_STAT(p->stats.bytes_out, m->len);
-			sent++;
-		}
-		pnc_pipe_rele(p);
-	}
-	pnc_mtx_lock(&s->mtx);
-	PNC_STAT_LOCKED(s->stats.msgs_out, sent);
-	PNC_STAT_LOCKED(s->stats.bytes_out, sent * m->len);
 	pnc_msg_free(m);
-	if (targets != local)
-		free(targets);
 }
 
 /* how: 1 wakes one waiter, 2 all of them. */
@@ -373,6 +311,12 @@ pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 }
 
 void
+pnc_sock_lock(pnc_socket *s)
+{
+	pnc_mtx_lock(&s->mtx);
+}
+
+void
 pnc_sock_lock_holding_wakes(pnc_socket *s)
 {
 	pnc_mtx_lock(&s->mtx);
@@ -380,14 +324,62 @@ pnc_sock_lock_holding_wakes(pnc_socket *s)
 }
 
 void
-pnc_sock_unlock_waking(pnc_socket *s)
+pnc_sock_kick(pnc_socket *s, pnc_pipe *p)
+{
+	if (p->kick_due)
+		return; /* one kick does what all the sends before it left */
+	p->kick_due = 1;
+	pnc_pipe_hold(p);
+	pnc_list_append(&s->kicks, &p->kick_node);
+}
+
+/* Kicks taken off the list per pass, kept on the stack meanwhile. */
+#define SOCK_KICKS_AT_ONCE 16
+
+/*
+ * What the unlock leaves for after it.  The caller holds the socket (as
+ * whoever locks it does), so it is still there after the unlock.  A pipe
+ * taken off the kick list may be put on it again at once by a sender on
+ * another thread: the kick that follows finds that one's messages too.
+ */
+static void
+sock_unlock_slow(pnc_socket *s)
 {
 	int due[2] = { s->wake_due[PNC_WAKE_RECV], s->wake_due[PNC_WAKE_SEND] };
+	pnc_pipe *kicks[SOCK_KICKS_AT_ONCE];
+	size_t n = 0;
+	int more;
 
 	s->wakes_held = 0;
 	s->wake_due[PNC_WAKE_RECV] = s->wake_due[PNC_WAKE_SEND] = 0;
+	while (n < SOCK_KICKS_AT_ONCE && !pnc_list_empty(&s->kicks)) {
+		pnc_node *node = pnc_list_first(&s->kicks);
+		pnc_pipe *p = PNC_CONTAINER(node, pnc_pipe, kick_node);
+
+		pnc_list_remove(node);
+		p->kick_due = 0;
+		kicks[n++] = p;
+	}
+	more = !pnc_list_empty(&s->kicks);
 	pnc_mtx_unlock(&s->mtx);
 	for (int kind = 0; kind < 2; kind++)
 		if (due[kind])
 			sock_cv_wake(s, kind, due[kind]);
+	for (size_t i = 0; i < n; i++) {
+		kicks[i]->ops->kick(kicks[i]);
+		pnc_pipe_rele(kicks[i]); /* pnc_sock_kick's */
+	}
+	if (more) {
+		pnc_mtx_lock(&s->mtx);
+		sock_unlock_slow(s);
+	}
+}
+
+void
+pnc_sock_unlock(pnc_socket *s)
+{
+	if (s->wakes_held || !pnc_list_empty(&s->kicks))
+		sock_unlock_slow(s);
+	else
+		pnc_mtx_unlock(&s->mtx);
 }

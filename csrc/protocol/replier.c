@@ -83,45 +83,44 @@ pnc_replier_unrecv(pnc_ctx *c, pnc_msg *m)
 	return pnc_sock_queue_unrecv(c, m);
 }
 
-/* Sends to the pipe with that id; a pipe that is gone takes it nowhere. */
-static int
-replier_send_to(pnc_socket *s, uint32_t pipe_id, pnc_msg *m)
-{
-	pnc_pipe *p = pnc_idmap_get(&s->pipe_ids, pipe_id);
-
-	if (p == NULL || pnc_sock_pipe_send(s, p, m) != 0)
-		pnc_msg_free(m);
-	return 0;
-}
-
+/*
+ * A reply goes to the pipe its request came on.  While that pipe takes no
+ * more (its peer sends requests and does not read), the reply waits for
+ * room, up to the send timeout, as libnng's rep parks it: what a peer
+ * that never reads costs is its pipe's bounded queue, nothing more.  A
+ * pipe that is gone takes the reply nowhere.  The request stays to be
+ * answered until its reply went (a send that timed out may be retried).
+ */
 int
 pnc_replier_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	pnc_replier_ctx *rc = c->pdata;
 	int rv;
 
-	(void) flags;
-	(void) w;
 	if (!rc->pending)
 		return PNC_ESTATE; /* nothing to reply to */
 	if ((rv = pnc_msg_header_set(m, rc->backtrace, rc->btlen)) != 0)
 		return rv;
-	rc->pending = 0;
-	return replier_send_to(c->sock, rc->pipe_id, m);
+	m->pipe_id = rc->pipe_id;
+	if ((rv = pnc_sock_send_to(c, m, flags, w)) == 0)
+		rc->pending = 0;
+	return rv;
 }
 
 int
 pnc_replier_raw_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 {
 	uint32_t pipe_id;
+	int rv;
 
-	(void) flags;
-	(void) w;
 	if (pnc_msg_header_pop_u32(m, &pipe_id) != 0) {
 		pnc_msg_free(m); /* no pipe to go to */
 		return 0;
 	}
-	return replier_send_to(c->sock, pipe_id, m);
+	m->pipe_id = pipe_id;
+	if ((rv = pnc_sock_send_to(c, m, flags, w)) != 0)
+		(void) pnc_msg_header_push_u32(m, pipe_id); /* as it came, for a retry */
+	return rv;
 }
 
 int

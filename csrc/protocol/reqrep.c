@@ -119,7 +119,7 @@ req0_resend(req0_ctx *r)
 		pnc_msg_free(m);
 		pnc_list_append(&rs->stalled, &r->stalled_node);
 	}
-	if (r->id != 0 && rs->resend_ms > 0)
+	if (rs->resend_ms > 0)
 		pnc_ctx_timer_arm(r->ctx, &r->timer, rs->resend_ms);
 }
 
@@ -144,10 +144,10 @@ req0_timer_cb(void *arg)
 	req0_ctx *r = c->pdata;
 	pnc_socket *s = c->sock;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (!c->closed && r->id != 0)
 		req0_resend(r);
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	pnc_ctx_rele(c);
 }
 
@@ -166,6 +166,7 @@ req0_pipe_writable(pnc_socket *s, pnc_pipe *p)
 	req0_resend_stalled(s);
 }
 
+/* Part of pnc_pipe_close's locked step: the walk sees no other thread. */
 static void
 req0_pipe_stop(pnc_socket *s, pnc_pipe *p)
 {
@@ -175,7 +176,7 @@ req0_pipe_stop(pnc_socket *s, pnc_pipe *p)
 	pnc_pipeset_remove(&rs->peers, p);
 	for (n = rs->inflight.head.next; n != &rs->inflight.head; n = next) {
 		req0_ctx *r = PNC_CONTAINER(n, req0_ctx, inflight_node);
-		next = n->next;
+		next = n->next; /* r may leave the list below, others may not */
 		if (r->pipe != p)
 			continue;
 		if (rs->resend_ms > 0) {
@@ -188,18 +189,40 @@ req0_pipe_stop(pnc_socket *s, pnc_pipe *p)
 	}
 }
 
+/*
+ * Waits until the request can go at once: to a ready pipe, or into the
+ * send queue.  The request itself is made only after the last wait, so a
+ * send on another thread meanwhile (which replaces the context's request)
+ * finds nothing of this one half made.
+ */
 static int
-req0_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
+req0_send_wait(pnc_ctx *c, int flags, pnc_wait *w)
 {
 	pnc_socket *s = c->sock;
 	req0_sock *rs = s->pdata;
-	req0_ctx *r = c->pdata;
+	int rv;
+
+	while (pnc_list_empty(&rs->peers.ready) && (int64_t) s->sendq.len >= s->send_buffer) {
+		if (flags & PNC_FLAG_NONBLOCK)
+			return PNC_EAGAIN;
+		if ((rv = pnc_ctx_wait(c, &s->cv_send, &s->send_waiters, w)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+/* Makes m the context's request, replacing the one under way. */
+static int
+req0_start(req0_ctx *r, pnc_msg *m)
+{
+	pnc_socket *s = r->ctx->sock;
+	req0_sock *rs = s->pdata;
 	uint32_t id;
 	int rv;
 
-	req0_end(r); /* a new request replaces the old */
+	req0_end(r);
 	r->gen++;
-	pnc_sock_wake(s, PNC_WAKE_RECV, 1, c); /* its receiver: canceled */
+	pnc_sock_wake(s, PNC_WAKE_RECV, 1, r->ctx); /* its receiver: canceled */
 	pnc_msg_free(r->reply);
 	r->reply = NULL;
 	r->err = 0;
@@ -214,16 +237,33 @@ req0_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 	/* Known before it leaves: the reply may come while we send. */
 	r->id = id;
 	r->request = m;
-	pnc_list_append(&rs->inflight, &r->inflight_node);
 	pnc_msg_hold(m); /* ours, for resending; the pipe takes the other */
-	rv = pnc_pipeset_send(c, &rs->peers, m, flags, w, &r->pipe);
-	if (rv != 0) {
-		r->request = NULL;
-		req0_end(r);
-		pnc_msg_free(m); /* our hold; the caller keeps its message */
-		return rv;
+	pnc_list_append(&rs->inflight, &r->inflight_node);
+	return 0;
+}
+
+static int
+req0_send(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
+{
+	req0_sock *rs = c->sock->pdata;
+	req0_ctx *r = c->pdata;
+	int rv;
+
+	for (;;) {
+		if ((rv = req0_send_wait(c, flags, w)) != 0 || (rv = req0_start(r, m)) != 0)
+			return rv;
+		/* Never waits (there is room), so it is all one locked step. */
+		rv = pnc_pipeset_send(c, &rs->peers, m, flags | PNC_FLAG_NONBLOCK, w, &r->pipe);
+		if (rv == 0)
+			break;
+		req0_end(r); /* drops our hold; the caller keeps its message */
+		if (rv != PNC_EAGAIN || (flags & PNC_FLAG_NONBLOCK))
+			return rv;
+		/* The pipes that looked ready were going (or m's own was busy). */
+		if ((rv = pnc_ctx_wait(c, &c->sock->cv_send, &c->sock->send_waiters, w)) != 0)
+			return rv;
 	}
-	if (rs->resend_ms > 0 && r->id == id)
+	if (rs->resend_ms > 0)
 		pnc_ctx_timer_arm(c, &r->timer, rs->resend_ms);
 	return 0;
 }

@@ -11,7 +11,9 @@
 
 #include "replier.h"
 
-#define MAX_RESPONSES 1024 /* queued per survey; more are dropped */
+/* Queued per survey, whatever the respondents send; more are dropped. */
+#define MAX_RESPONSES 1024
+#define MAX_RESPONSE_BYTES (64u << 20)
 
 typedef enum { SURVEY_NONE, SURVEY_ACTIVE, SURVEY_EXPIRED } survey_state;
 
@@ -26,6 +28,7 @@ typedef struct surveyor_ctx {
 	uint32_t id;
 	survey_state state;
 	pnc_ring responses;
+	size_t response_bytes; /* of those queued */
 	pnc_timer timer;
 	uint32_t gen; /* changes with every new survey */
 } surveyor_ctx;
@@ -78,6 +81,7 @@ surveyor_end(surveyor_ctx *sc, survey_state to)
 	sc->state = to;
 	pnc_ctx_timer_cancel(sc->ctx, &sc->timer);
 	pnc_ring_fini(&sc->responses);
+	sc->response_bytes = 0;
 }
 
 static void
@@ -93,12 +97,12 @@ surveyor_timer_cb(void *arg)
 	surveyor_ctx *sc = c->pdata;
 	pnc_socket *s = c->sock;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (sc->state == SURVEY_ACTIVE) {
 		surveyor_end(sc, SURVEY_EXPIRED);
 		pnc_sock_wake(s, PNC_WAKE_RECV, 1, c);
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	pnc_ctx_rele(c);
 }
 
@@ -143,8 +147,10 @@ surveyor_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 	gen = (uint32_t) (*w->note >> 1);
 	began_active = (int) (*w->note & 1);
 	for (;;) {
-		if ((*mp = pnc_ring_get(&sc->responses)) != NULL)
+		if ((*mp = pnc_ring_get(&sc->responses)) != NULL) {
+			sc->response_bytes -= (*mp)->len;
 			return 0;
+		}
 		if (sc->gen != gen)
 			return PNC_ECANCELED; /* a newer survey took over */
 		if (sc->state != SURVEY_ACTIVE)
@@ -161,7 +167,20 @@ surveyor_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 static int
 surveyor_unrecv(pnc_ctx *c, pnc_msg *m)
 {
-	return pnc_ring_unget(&((surveyor_ctx *) c->pdata)->responses, m);
+	surveyor_ctx *sc = c->pdata;
+	int rv = pnc_ring_unget(&sc->responses, m);
+
+	if (rv == 0)
+		sc->response_bytes += m->len;
+	return rv;
+}
+
+/* Room for m in the survey's queue. */
+static int
+surveyor_room(const surveyor_ctx *sc, const pnc_msg *m)
+{
+	return sc->responses.len < MAX_RESPONSES &&
+	    sc->response_bytes + m->len <= MAX_RESPONSE_BYTES;
 }
 
 static int
@@ -176,13 +195,13 @@ surveyor_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 		return PNC_EPROTO;
 	}
 	sc = pnc_idmap_get(&ss->surveys, id);
-	if (sc != NULL && sc->responses.len >= MAX_RESPONSES)
+	if (sc != NULL && !surveyor_room(sc, m))
 		PNC_STAT(s->stats.dropped_queue_full, 1);
-	if (sc == NULL || sc->responses.len >= MAX_RESPONSES ||
-	    pnc_ring_put(&sc->responses, m) != 0) {
+	if (sc == NULL || !surveyor_room(sc, m) || pnc_ring_put(&sc->responses, m) != 0) {
 		pnc_msg_free(m); /* unknown, expired, or too many: dropped */
 		return 0;
 	}
+	sc->response_bytes += m->len;
 	pnc_msg_header_clear(m);
 	m->pipe_id = p->id;
 	pnc_sock_wake(s, PNC_WAKE_RECV, 1, sc->ctx);

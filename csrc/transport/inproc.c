@@ -1,10 +1,30 @@
 /*
  * inproc.c: inproc://name, within one process.  A connection is two pipes
  * joined by a link; a send hands the message pointer to the peer socket, no
- * bytes copied, no thread involved.  When the peer's queue is full (its
- * recv-buffer and the slack below, which stands in for the socket buffer a
- * kernel gives tcp) the link is congested and our pipe stops taking
- * messages until the peer has drained to its recv-buffer.
+ * bytes copied, no thread involved.
+ *
+ * A send runs under the sender's socket lock, and no thread may hold two
+ * socket locks, so it only puts the message on the link (one queue per
+ * direction) and asks for a kick (pnc_sock_kick): right after the sender's
+ * socket is unlocked, the kick hands everything queued to the peer socket
+ * (pnc_pipe_deliver), in one batch.  One thread at a time hands a
+ * direction over, which keeps the order; a kick hands over what was queued
+ * when it started and no more, so a sender never works for another
+ * sender's stream for long.
+ *
+ * When the peer's queue is full (its recv-buffer and the slack below, which
+ * stands in for the socket buffer a kernel gives tcp) the link is congested
+ * and our pipe stops taking messages until the peer has drained to its
+ * recv-buffer.  The link's own queue holds a slack's worth at most, so a
+ * batch sent under one lock cannot run past the peer before a kick.
+ *
+ * References: each end holds the link; the transport's reference to each
+ * pipe goes when the pipe is closed (inproc_close), and a connection closes
+ * at both ends at once.  Locks, each below the socket locks: the link's
+ * (ready, ends), a direction's queue lock, and its hand-over lock, which a
+ * kick holds while it delivers into the peer socket (so the order is
+ * hand-over, then the peer's socket lock; nothing takes a hand-over lock
+ * under a socket lock).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,22 +39,34 @@
  */
 #define INPROC_SLACK_MSGS 2048
 #define INPROC_SLACK_BYTES (1u << 20)
+#define INPROC_BATCH 64 /* messages per pnc_pipe_deliver */
 
 typedef struct inproc_pipe inproc_pipe;
+
+/* Messages on their way to one end of the link. */
+typedef struct inproc_dir {
+	pnc_mtx qmtx;      /* over q, queued and (its writes) pending */
+	pnc_ring q;
+	uint64_t queued;   /* messages ever put on q */
+	size_t pending;    /* on q now: atomic, writable reads it unlocked */
+	pnc_mtx hand_mtx;  /* held by the kick handing q over */
+	uint64_t handed;   /* messages ever taken off q (hand_mtx) */
+} inproc_dir;
 
 typedef struct inproc_link {
 	pnc_mtx mtx;
 	inproc_pipe *end[2]; /* NULL once that end is destroyed */
-	int refs;
-	int started; /* ends that joined their sockets */
-	int ready;   /* both did */
+	int refs;            /* atomic: one per end */
+	int started;         /* ends that joined their sockets */
+	int ready;           /* atomic: both did, and neither closed */
+	inproc_dir to[2];    /* to[i]: what end[i] receives */
 } inproc_link;
 
 struct inproc_pipe {
 	pnc_pipe p;
 	inproc_link *link;
 	int side;
-	int congested;       /* the peer's socket queue is full */
+	int congested;       /* atomic: the peer's socket queue is full */
 	pnc_task resume_task; /* tells our socket the peer has room again */
 };
 
@@ -54,35 +86,93 @@ inproc_peer_hold(inproc_pipe *ip)
 	inproc_pipe *peer;
 
 	pnc_mtx_lock(&ip->link->mtx);
-	peer = ip->link->ready ? ip->link->end[1 - ip->side] : NULL;
+	peer = __atomic_load_n(&ip->link->ready, __ATOMIC_RELAXED) ?
+	    ip->link->end[1 - ip->side] : NULL;
 	if (peer != NULL)
 		pnc_pipe_hold(&peer->p);
 	pnc_mtx_unlock(&ip->link->mtx);
 	return peer;
 }
 
+/* Socket locked: onto the link, for the kick after the unlock. */
 static int
 inproc_send(pnc_pipe *p, pnc_msg *m)
 {
-	inproc_pipe *peer = inproc_peer_hold((inproc_pipe *) p);
+	inproc_pipe *ip = (inproc_pipe *) p;
+	inproc_dir *d = &ip->link->to[1 - ip->side];
+	pnc_msg *own = m;
+	int rv = 0;
 
-	if (peer == NULL)
-		return PNC_ECLOSED;
 	/* A receiver owns its message outright, so a shared one is copied. */
-	if (m->refs > 1) {
-		pnc_msg *own;
-		if (pnc_msg_dup(&own, m) != 0) {
-			pnc_pipe_rele(&peer->p);
-			return PNC_ECLOSED;
-		}
-		pnc_msg_free(m);
-		m = own;
+	if (__atomic_load_n(&m->refs, __ATOMIC_ACQUIRE) > 1 && pnc_msg_dup(&own, m) != 0)
+		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
+	pnc_mtx_lock(&d->qmtx);
+	if (!__atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE) || pnc_ring_put(&d->q, own) != 0) {
+		rv = PNC_ECLOSED;
+	} else {
+		/* The receiver parses the header off the body, as from a wire. */
+		pnc_msg_header_unsplit(own);
+		d->queued++;
+		__atomic_store_n(&d->pending, d->pending + 1, __ATOMIC_RELAXED);
 	}
-	/* The receiver parses the header off the body, as from a wire. */
-	pnc_msg_header_unsplit(m);
-	(void) pnc_pipe_deliver(&peer->p, &m, 1);
-	pnc_pipe_rele(&peer->p);
+	pnc_mtx_unlock(&d->qmtx);
+	if (own != m)
+		pnc_msg_free(rv == 0 ? m : own);
+	if (rv != 0)
+		return rv;
+	pnc_sock_kick(p->sock, p);
 	return 0;
+}
+
+/* Up to n messages off d's queue; hand_mtx held.  *freed: the queue
+ * went below its limit, so the sender may take more again. */
+static size_t
+inproc_take(inproc_dir *d, pnc_msg **batch, size_t n, uint64_t until, int *freed)
+{
+	size_t got = 0;
+
+	pnc_mtx_lock(&d->qmtx);
+	while (got < n && d->handed < until && (batch[got] = pnc_ring_get(&d->q)) != NULL) {
+		got++;
+		d->handed++;
+	}
+	if (got > 0 && d->pending >= INPROC_SLACK_MSGS && d->pending - got < INPROC_SLACK_MSGS)
+		*freed = 1;
+	__atomic_store_n(&d->pending, d->pending - got, __ATOMIC_RELAXED);
+	pnc_mtx_unlock(&d->qmtx);
+	return got;
+}
+
+/* No lock held: what our sends queued goes into the peer's socket. */
+static void
+inproc_kick(pnc_pipe *p)
+{
+	inproc_pipe *ip = (inproc_pipe *) p;
+	inproc_dir *d = &ip->link->to[1 - ip->side];
+	pnc_msg *batch[INPROC_BATCH];
+	inproc_pipe *peer;
+	uint64_t until;
+	size_t n;
+	int freed = 0;
+
+	pnc_mtx_lock(&d->qmtx);
+	until = d->queued; /* what was there when this kick began */
+	pnc_mtx_unlock(&d->qmtx);
+	pnc_mtx_lock(&d->hand_mtx);
+	peer = inproc_peer_hold(ip);
+	while ((n = inproc_take(d, batch, INPROC_BATCH, until, &freed)) > 0) {
+		if (peer != NULL) {
+			(void) pnc_pipe_deliver(&peer->p, batch, n);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				pnc_msg_free(batch[i]); /* the connection is gone */
+		}
+	}
+	pnc_mtx_unlock(&d->hand_mtx);
+	if (peer != NULL)
+		pnc_pipe_rele(&peer->p);
+	if (freed)
+		pnc_pipe_became_writable(p);
 }
 
 static int
@@ -91,7 +181,9 @@ inproc_writable(pnc_pipe *p)
 	inproc_pipe *ip = (inproc_pipe *) p;
 
 	return __atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE) &&
-	    !__atomic_load_n(&ip->congested, __ATOMIC_ACQUIRE);
+	    !__atomic_load_n(&ip->congested, __ATOMIC_ACQUIRE) &&
+	    __atomic_load_n(&ip->link->to[1 - ip->side].pending, __ATOMIC_RELAXED) <
+	    INPROC_SLACK_MSGS;
 }
 
 static void
@@ -127,7 +219,7 @@ inproc_close(pnc_pipe *p)
 	inproc_pipe *peer;
 
 	pnc_mtx_lock(&ip->link->mtx);
-	ip->link->ready = 0;
+	__atomic_store_n(&ip->link->ready, 0, __ATOMIC_RELEASE);
 	peer = ip->link->end[1 - ip->side];
 	if (peer != NULL)
 		pnc_pipe_hold(&peer->p);
@@ -136,7 +228,26 @@ inproc_close(pnc_pipe *p)
 		pnc_pipe_close(&peer->p); /* a connection closes at both ends */
 		pnc_pipe_rele(&peer->p);
 	}
-	pnc_pipe_rele(p); /* the transport's reference */
+	pnc_pipe_rele(p); /* the transport's; pnc_pipe_close's caller holds one */
+}
+
+static void
+inproc_dir_fini(inproc_dir *d)
+{
+	pnc_ring_fini(&d->q); /* messages never handed over */
+	pnc_mtx_fini(&d->qmtx);
+	pnc_mtx_fini(&d->hand_mtx);
+}
+
+static void
+inproc_link_rele(inproc_link *link)
+{
+	if (pnc_atomic_dec(&link->refs) != 0)
+		return;
+	inproc_dir_fini(&link->to[0]);
+	inproc_dir_fini(&link->to[1]);
+	pnc_mtx_fini(&link->mtx);
+	free(link);
 }
 
 static void
@@ -148,10 +259,7 @@ inproc_destroy(pnc_pipe *p)
 	pnc_mtx_lock(&link->mtx);
 	link->end[ip->side] = NULL;
 	pnc_mtx_unlock(&link->mtx);
-	if (pnc_atomic_dec(&link->refs) == 0) {
-		pnc_mtx_fini(&link->mtx);
-		free(link);
-	}
+	inproc_link_rele(link);
 	free(ip);
 }
 
@@ -163,10 +271,9 @@ inproc_started(pnc_pipe *p)
 	inproc_pipe *peer = NULL;
 
 	pnc_mtx_lock(&ip->link->mtx);
-	if (++ip->link->started == 2) {
+	if (++ip->link->started == 2 && (peer = ip->link->end[1 - ip->side]) != NULL) {
 		__atomic_store_n(&ip->link->ready, 1, __ATOMIC_RELEASE);
-		if ((peer = ip->link->end[1 - ip->side]) != NULL)
-			pnc_pipe_hold(&peer->p);
+		pnc_pipe_hold(&peer->p);
 	}
 	pnc_mtx_unlock(&ip->link->mtx);
 	if (peer != NULL) {
@@ -188,6 +295,7 @@ inproc_addr(pnc_pipe *p, int remote, pnc_addr *a)
 
 static const pnc_pipe_ops inproc_pipe_ops = {
 	.send = inproc_send,
+	.kick = inproc_kick,
 	.started = inproc_started,
 	.addr = inproc_addr,
 	.writable = inproc_writable,
@@ -259,13 +367,29 @@ inproc_pipe_new(inproc_link *link, int side, pnc_endpoint *ep, uint16_t peer_id)
 	return ip;
 }
 
+static inproc_link *
+inproc_link_new(void)
+{
+	inproc_link *link = calloc(1, sizeof(*link));
+
+	if (link == NULL)
+		return NULL;
+	pnc_mtx_init(&link->mtx);
+	for (int i = 0; i < 2; i++) {
+		pnc_mtx_init(&link->to[i].qmtx);
+		pnc_mtx_init(&link->to[i].hand_mtx);
+		pnc_ring_init(&link->to[i].q);
+	}
+	return link;
+}
+
 /* Runs on the I/O thread, like every dial attempt. */
 static void
 inproc_connect(pnc_endpoint *ep)
 {
 	pnc_endpoint *lep = inproc_find_listener(ep->url.addr);
 	inproc_link *link;
-	inproc_pipe *d, *l;
+	inproc_pipe *d = NULL, *l = NULL;
 
 	if (lep == NULL) {
 		pnc_ep_connect_failed(ep, PNC_ECONNREFUSED);
@@ -277,32 +401,33 @@ inproc_connect(pnc_endpoint *ep)
 		pnc_ep_connect_failed(ep, PNC_EPROTO);
 		return;
 	}
-	if ((link = calloc(1, sizeof(*link))) == NULL) {
-		pnc_ep_rele(lep);
-		pnc_ep_connect_failed(ep, PNC_ENOMEM);
-		return;
+	if ((link = inproc_link_new()) != NULL) {
+		d = inproc_pipe_new(link, 0, ep, lep->sock->proto->self_id);
+		l = inproc_pipe_new(link, 1, lep, ep->sock->proto->self_id);
+		link->refs = (d != NULL) + (l != NULL);
 	}
-	pnc_mtx_init(&link->mtx);
-	link->refs = 2;
-	d = inproc_pipe_new(link, 0, ep, lep->sock->proto->self_id);
-	l = inproc_pipe_new(link, 1, lep, ep->sock->proto->self_id);
 	pnc_ep_rele(lep);
 	if (d == NULL || l == NULL) {
 		/* Unlikely; the link goes with the pipe that was made. */
 		inproc_pipe *made = d != NULL ? d : l;
-		if (made != NULL) {
-			link->refs = 1;
+		if (made != NULL)
 			pnc_pipe_rele(&made->p);
-		} else {
-			pnc_mtx_fini(&link->mtx);
-			free(link);
-		}
+		else if (link != NULL)
+			inproc_link_rele(link);
 		pnc_ep_connect_failed(ep, PNC_ENOMEM);
 		return;
 	}
-	/* Each end joins its socket (maybe after a pre-connect verdict). */
+	/*
+	 * Each end joins its socket (maybe after a pre-connect verdict).  Ours
+	 * for the attaching: the one end's failure closes the other and drops
+	 * its transport's reference on the way.
+	 */
+	pnc_pipe_hold(&l->p);
+	pnc_pipe_hold(&d->p);
 	pnc_pipe_attach(&l->p);
 	pnc_pipe_attach(&d->p);
+	pnc_pipe_rele(&l->p);
+	pnc_pipe_rele(&d->p);
 }
 
 static void

@@ -28,6 +28,13 @@
 #include "stream.h"
 
 #define HANDSHAKE_MS 10000 /* nng's */
+/*
+ * Connections a listener has in their handshake at once.  Past it, the
+ * oldest is dropped for the new one: a peer that opens connections and
+ * says nothing holds its slots only until others come, and a real client
+ * handshakes within a round trip.
+ */
+#define HANDSHAKES_MAX 2048
 #define LINGER_MS 1000     /* how long a closing pipe may flush its queue */
 /*
  * Reads take up to RBUF_SIZE at a time: many small frames per syscall.
@@ -41,6 +48,17 @@
  * buffer (as costly as the read itself) is saved for one more syscall.
  */
 #define IN_PLACE_MIN (32u << 10)
+/*
+ * A frame's memory grows as its bytes arrive, so what a peer costs is
+ * what it sent: its message is made for at most FRAME_FIRST bytes or
+ * twice what has come, whichever is more, and doubles from there.  A peer
+ * that claims a gigabyte and sends one byte costs FRAME_FIRST.
+ */
+#define FRAME_FIRST (1u << 20)
+/* No length past this is taken, whatever recv-size-max says: a 32-bit
+ * build could not even add the headroom to it. */
+#define FRAME_MAX ((uint64_t) (SIZE_MAX / 2) < ((uint64_t) 1 << 62) ? \
+    (uint64_t) (SIZE_MAX / 2) : ((uint64_t) 1 << 62))
 /*
  * The kernel's socket buffer is the real queue: ours only holds what it
  * did not take, and is kept short, because a long one is written to the
@@ -91,6 +109,7 @@ typedef struct stream_pipe {
 	unsigned lent_reads_seen; /* at the timer's last look */
 	pnc_timer handback_timer;
 	int draining;
+	pnc_node hs_node; /* on its listener's handshaking list (I/O thread) */
 	uint8_t hs_in[8];
 	size_t hs_got;
 	uint8_t hs_out[8];
@@ -111,25 +130,20 @@ typedef struct stream_pipe {
 	/* the read side, I/O thread only */
 	pnc_msg *rblock; /* the read buffer (stream_rbuf), while reading */
 	size_t rlen;
-	pnc_msg *rmsg; /* a large frame being read in place */
-	size_t rgot;
+	pnc_msg *rmsg; /* a large frame being read in place, grown as it comes */
+	size_t rgot;   /* its bytes in rmsg so far */
+	size_t rwant;  /* its length, of which rmsg has room for rmsg->len */
 	int rfull; /* the last read took all it asked for: more is likely there */
 	const pnc_body_source *rbodies; /* a caller's, while it reads */
 } stream_pipe;
 
 static const pnc_pipe_ops stream_pipe_ops;
+static void stream_close_post(stream_pipe *sp);
 
 static uint64_t
 get_u64(const uint8_t *b)
 {
 	return ((uint64_t) pnc_get_u32(b) << 32) | pnc_get_u32(b + 4);
-}
-
-static void
-put_u64(uint8_t *b, uint64_t v)
-{
-	pnc_put_u32(b, (uint32_t) (v >> 32));
-	pnc_put_u32(b + 4, (uint32_t) v);
 }
 
 /* Ends the pipe's life on the I/O thread: descriptor gone, reference dropped. */
@@ -142,19 +156,22 @@ stream_finish(stream_pipe *sp)
 	if (sp->finished)
 		return;
 	/* Never close the descriptor under a caller polling it: it comes back. */
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	caller_reads = __atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) == READ_CALLER;
 	sp->finish_deferred = caller_reads;
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	if (caller_reads)
 		return;
 	sp->finished = 1;
 	pnc_timer_cancel(&sp->timer);
 	pnc_timer_cancel(&sp->handback_timer);
 	pnc_pollfd_del(&sp->pfd);
+	/* Under the write lock: Python threads ask the descriptor for addresses. */
+	pnc_mtx_lock(&sp->wmtx);
 	pnc_net_close(sp->fd);
 	sp->fd = PNC_FD_NONE;
-	pnc_pipe_rele(&sp->p);
+	pnc_mtx_unlock(&sp->wmtx);
+	pnc_pipe_rele(&sp->p); /* the transport's */
 }
 
 static void
@@ -162,6 +179,18 @@ stream_wok_update_locked(stream_pipe *sp)
 {
 	__atomic_store_n(&sp->wok, !sp->wfull && !sp->wclosed && !sp->werr,
 	    __ATOMIC_RELEASE);
+}
+
+/* Off its listener's handshaking list, if on it; I/O thread. */
+static void
+stream_handshake_over(stream_pipe *sp)
+{
+	pnc_stream_ep *se = sp->p.ep->tdata;
+
+	if (pnc_node_linked(&sp->hs_node)) {
+		pnc_list_remove(&sp->hs_node);
+		se->nhandshaking--;
+	}
 }
 
 /* A failure on the I/O thread: the pipe closes, and a dialer hears why. */
@@ -172,6 +201,8 @@ stream_fail(stream_pipe *sp, int err)
 		return;
 	sp->failed = 1;
 	if (!sp->handshaken)
+		stream_handshake_over(sp);
+	if (!sp->handshaken)
 		PNC_STAT(sp->p.sock->stats.pipes_rejected, 1);
 	pnc_mtx_lock(&sp->wmtx);
 	if (sp->werr == 0)
@@ -181,16 +212,6 @@ stream_fail(stream_pipe *sp, int err)
 	if (!sp->handshaken && sp->p.ep != NULL && !sp->p.ep->listener)
 		pnc_ep_connect_failed(sp->p.ep, err);
 	pnc_pipe_close(&sp->p);
-}
-
-static void
-stream_write_prefix(stream_pipe *sp, pnc_msg *m)
-{
-	uint8_t *pfx = pnc_msg_wire(m) - sp->plen;
-
-	if (sp->plen == 9)
-		*pfx++ = 0x01; /* ipc: message type */
-	put_u64(pfx, pnc_msg_wire_len(m));
 }
 
 static size_t
@@ -304,6 +325,7 @@ stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
 	return 1;
 }
 
+/* Socket locked (see pnc_pipe_ops.send): a failure closes the pipe later. */
 static int
 stream_send(pnc_pipe *p, pnc_msg *m)
 {
@@ -311,11 +333,12 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 	int rv = 0;
 
 	pnc_mtx_lock(&sp->wmtx);
-	if (sp->wclosed || sp->werr) {
+	if (sp->wclosed || sp->werr || sp->wfull) {
+		rv = sp->wfull && !sp->wclosed && !sp->werr ? PNC_EAGAIN : PNC_ECLOSED;
 		pnc_mtx_unlock(&sp->wmtx);
-		return PNC_ECLOSED;
+		return rv;
 	}
-	stream_write_prefix(sp, m);
+	pnc_msg_wire_prefix(m); /* plen bytes of it are this transport's */
 	if (pnc_ring_put(&sp->wq, m) != 0) {
 		pnc_mtx_unlock(&sp->wmtx);
 		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
@@ -344,7 +367,7 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
 	if (rv != 0 && rv != PNC_EAGAIN)
-		pnc_pipe_close(p); /* the message went down with the connection */
+		pnc_pipe_close_later(p); /* the message went down with the connection */
 	return 0;
 }
 
@@ -413,6 +436,41 @@ stream_prefix_len(const stream_pipe *sp, const uint8_t *h)
 	return get_u64(h + sp->plen - 8);
 }
 
+/* The room to make for a frame of `want` bytes of which `got` are here. */
+static size_t
+stream_frame_room(size_t want, size_t got)
+{
+	size_t room = got > FRAME_FIRST / 2 ? 2 * got : FRAME_FIRST;
+
+	return room < want ? room : want;
+}
+
+/*
+ * sp->rmsg, with room for the frame's next bytes: made for the frame's
+ * start (the `got` bytes of it in the buffer, or none), or grown when
+ * full.  Only a message made for the whole frame takes its body from the
+ * caller's source: the one the caller keeps.
+ */
+static int
+stream_frame_make_room(stream_pipe *sp, size_t got)
+{
+	pnc_msg *old = sp->rmsg, *m;
+	size_t room;
+	int rv;
+
+	if (old != NULL && sp->rgot < old->len)
+		return 0;
+	room = stream_frame_room(sp->rwant, old != NULL ? sp->rgot : got);
+	if ((rv = pnc_msg_alloc_from(&m, room, room == sp->rwant ? sp->rbodies : NULL)) != 0)
+		return rv;
+	if (old != NULL) {
+		memcpy(pnc_msg_body(m), pnc_msg_body(old), sp->rgot);
+		pnc_msg_free(old);
+	}
+	sp->rmsg = m;
+	return 0;
+}
+
 /* Every whole frame in the buffer goes up; a large one is read in place. */
 static int
 stream_parse(stream_pipe *sp)
@@ -435,7 +493,7 @@ stream_parse(stream_pipe *sp)
 			break;
 		}
 		len = stream_prefix_len(sp, h);
-		if ((max != 0 && len > max) || len > ((uint64_t) 1 << 62)) {
+		if ((max != 0 && len > max) || len > FRAME_MAX) {
 			PNC_STAT(sp->p.sock->stats.dropped_too_large, 1);
 			rv = PNC_EMSGSIZE;
 			break;
@@ -445,15 +503,17 @@ stream_parse(stream_pipe *sp)
 		 * stream_read_in_place). */
 		if (avail < len && (len < IN_PLACE_MIN || avail == 0))
 			break;
-		if ((rv = pnc_msg_alloc_from(&m, (size_t) len, sp->rbodies)) != 0)
-			break;
 		if (avail < len) {
-			memcpy(pnc_msg_body(m), h + sp->plen, avail);
-			sp->rmsg = m;
+			sp->rwant = (size_t) len;
+			if ((rv = stream_frame_make_room(sp, avail)) != 0)
+				break;
+			memcpy(pnc_msg_body(sp->rmsg), h + sp->plen, avail);
 			sp->rgot = avail;
 			pos = sp->rlen;
 			break;
 		}
+		if ((rv = pnc_msg_alloc_from(&m, (size_t) len, sp->rbodies)) != 0)
+			break;
 		memcpy(pnc_msg_body(m), h + sp->plen, (size_t) len);
 		pos += sp->plen + (size_t) len;
 		batch[nb++] = m;
@@ -468,12 +528,13 @@ stream_parse(stream_pipe *sp)
 }
 
 /*
- * The rest of a large frame goes straight into its message, and the next
- * frame's prefix into the buffer behind it, in one read: if that frame is
- * large too, it is read in place from its first byte, never copied.  Its
- * message is made at the next read, not now: a caller's next body made
- * before it has let go of the last would make three alive at a time, and
- * malloc gives the third's pages back to the system at every turn.
+ * The rest of a large frame goes straight into its message, and, once its
+ * message has room for all of it, the next frame's prefix into the buffer
+ * behind it, in one read: if that frame is large too, it is read in place
+ * from its first byte, never copied.  Its message is made at the next
+ * read, not now: a caller's next body made before it has let go of the
+ * last would make three alive at a time, and malloc gives the third's
+ * pages back to the system at every turn.
  */
 static int
 stream_read_in_place(stream_pipe *sp)
@@ -481,27 +542,27 @@ stream_read_in_place(stream_pipe *sp)
 	pnc_msg *m;
 	size_t left, n, one = 1;
 	pnc_iov iov[2];
-	int rv;
+	int last, rv;
 
 	if (sp->rmsg == NULL) { /* the prefix alone is in the buffer */
-		rv = pnc_msg_alloc_from(&sp->rmsg, stream_prefix_len(sp, stream_rbuf(sp)),
-		    sp->rbodies);
-		if (rv != 0)
-			return rv;
+		sp->rwant = (size_t) stream_prefix_len(sp, stream_rbuf(sp)); /* checked */
 		sp->rgot = 0;
-		sp->rlen = 0;
 	}
+	if ((rv = stream_frame_make_room(sp, 0)) != 0)
+		return rv;
+	sp->rlen = 0; /* the prefix is in use no more */
 	m = sp->rmsg;
 	left = m->len - sp->rgot;
+	last = m->len == sp->rwant;
 
 	PNC_IOV_BASE(&iov[0]) = (uint8_t *) pnc_msg_body(m) + sp->rgot;
 	PNC_IOV_LEN(&iov[0]) = left;
 	PNC_IOV_BASE(&iov[1]) = stream_rbuf(sp); /* empty while a frame is read in place */
 	PNC_IOV_LEN(&iov[1]) = sp->plen;
-	if ((rv = pnc_net_readv(sp->fd, iov, 2, &n)) != 0)
+	if ((rv = pnc_net_readv(sp->fd, iov, last ? 2 : 1, &n)) != 0)
 		return rv;
-	sp->rfull = n == left + sp->plen;
-	if (n < left) {
+	sp->rfull = n == left + (last ? sp->plen : 0);
+	if (n < left || !last) {
 		sp->rgot += n;
 		return 0;
 	}
@@ -595,6 +656,7 @@ stream_handshake_io(stream_pipe *sp, unsigned events)
 		return;
 	}
 	sp->handshaken = 1;
+	stream_handshake_over(sp);
 	pnc_timer_cancel(&sp->timer);
 	pnc_pipe_attach(&sp->p);
 }
@@ -667,7 +729,7 @@ stream_read_end(pnc_pipe *p)
 	__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
 	sp->lent_reads++;
 	if (sp->finish_deferred) {
-		pnc_task_post(&sp->close_task);
+		stream_close_post(sp);
 	} else if (sp->handback_lapsed) {
 		sp->handback_lapsed = 0;
 		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
@@ -692,7 +754,7 @@ stream_handback_cb(void *arg)
 	stream_pipe *sp = arg;
 	pnc_socket *s = sp->p.sock;
 
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (!sp->reads_lent) {
 		/* given back meanwhile */
 	} else if (__atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) == READ_CALLER) {
@@ -704,25 +766,31 @@ stream_handback_cb(void *arg)
 	} else {
 		stream_reads_back(sp);
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 }
 
+/*
+ * The I/O thread's own reference for the callback: what it does may finish
+ * the pipe (a lingering pipe's last write fails), and it looks on after.
+ */
 static void
 stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
 {
 	stream_pipe *sp = pfd->arg;
 
+	pnc_pipe_hold(&sp->p);
 	if (!sp->handshaken) {
 		stream_handshake_io(sp, events);
-		return;
+	} else {
+		if (events & PNC_POLL_OUT)
+			stream_on_writable(sp);
+		if ((events & (PNC_POLL_IN | PNC_POLL_ERR)) && !sp->finished &&
+		    !sp->draining && stream_read_take(sp, READ_IO)) {
+			stream_on_readable(sp);
+			__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
+		}
 	}
-	if (events & PNC_POLL_OUT)
-		stream_on_writable(sp);
-	if ((events & (PNC_POLL_IN | PNC_POLL_ERR)) && !sp->finished &&
-	    !sp->draining && stream_read_take(sp, READ_IO)) {
-		stream_on_readable(sp);
-		__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
-	}
+	pnc_pipe_rele(&sp->p);
 }
 
 /* The tail of a corked burst, on the I/O thread. */
@@ -760,12 +828,22 @@ stream_close_on_io(void *arg)
 	pnc_mtx_unlock(&sp->wmtx);
 	if (!pending || sp->draining) {
 		stream_finish(sp);
-		return;
+	} else {
+		/* Give what was already sent a moment to reach the peer. */
+		sp->draining = 1;
+		pnc_pollfd_want(&sp->pfd, PNC_POLL_OUT, PNC_POLL_IN);
+		pnc_timer_arm(&sp->timer, LINGER_MS);
 	}
-	/* Give what was already sent a moment to reach the peer. */
-	sp->draining = 1;
-	pnc_pollfd_want(&sp->pfd, PNC_POLL_OUT, PNC_POLL_IN);
-	pnc_timer_arm(&sp->timer, LINGER_MS);
+	pnc_pipe_rele(&sp->p); /* stream_close_post's */
+}
+
+/* The close goes on on the I/O thread, which holds the pipe till it runs. */
+static void
+stream_close_post(stream_pipe *sp)
+{
+	pnc_pipe_hold(&sp->p);
+	if (!pnc_task_post(&sp->close_task))
+		pnc_pipe_rele(&sp->p); /* posted already, with its own */
 }
 
 static void
@@ -777,7 +855,7 @@ stream_close(pnc_pipe *p)
 	sp->wclosed = 1;
 	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
-	pnc_task_post(&sp->close_task);
+	stream_close_post(sp);
 }
 
 static void
@@ -803,10 +881,15 @@ stream_destroy(pnc_pipe *p)
 	free(sp);
 }
 
+/*
+ * The descriptor is asked under the write lock, which its close takes: a
+ * closed pipe says so, never another connection's facts.
+ */
 static int
 stream_addr(pnc_pipe *p, int remote, pnc_addr *a)
 {
 	stream_pipe *sp = (stream_pipe *) p;
+	int rv;
 
 	if (sp->plen == 9) { /* ipc: both ends go by the listener's path */
 		memset(a, 0, sizeof(*a));
@@ -814,17 +897,24 @@ stream_addr(pnc_pipe *p, int remote, pnc_addr *a)
 		snprintf(a->path, sizeof(a->path), "%s", p->ep->url.addr);
 		return 0;
 	}
-	return pnc_net_addr(sp->fd, remote, a);
+	pnc_mtx_lock(&sp->wmtx);
+	rv = sp->fd == PNC_FD_NONE ? PNC_ECLOSED : pnc_net_addr(sp->fd, remote, a);
+	pnc_mtx_unlock(&sp->wmtx);
+	return rv;
 }
 
 static int
 stream_get_int(pnc_pipe *p, const char *name, int64_t *vp)
 {
 	stream_pipe *sp = (stream_pipe *) p;
+	int rv;
 
 	if (sp->plen != 8)
 		return PNC_ENOTSUP; /* ipc has no TCP options */
-	return pnc_net_get_tcp_option(sp->fd, name, vp);
+	pnc_mtx_lock(&sp->wmtx);
+	rv = sp->fd == PNC_FD_NONE ? PNC_ECLOSED : pnc_net_get_tcp_option(sp->fd, name, vp);
+	pnc_mtx_unlock(&sp->wmtx);
+	return rv;
 }
 
 static pnc_fd
@@ -848,6 +938,19 @@ static const pnc_pipe_ops stream_pipe_ops = {
 	.close = stream_close,
 	.destroy = stream_destroy,
 };
+
+/* A listener's new connection joins the handshaking, the oldest may leave. */
+static void
+stream_handshake_limit(pnc_stream_ep *se, stream_pipe *sp)
+{
+	pnc_list_append(&se->handshaking, &sp->hs_node);
+	if (++se->nhandshaking > HANDSHAKES_MAX) {
+		stream_pipe *oldest = PNC_CONTAINER(pnc_list_first(&se->handshaking),
+		    stream_pipe, hs_node);
+
+		stream_fail(oldest, PNC_ETIMEDOUT); /* the transport's reference holds it */
+	}
+}
 
 /* A new connection, either way: say who we are and wait to hear the peer. */
 static void
@@ -892,6 +995,8 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 		return;
 	}
 	pnc_timer_arm(&sp->timer, HANDSHAKE_MS);
+	if (ep->listener)
+		stream_handshake_limit(se, sp);
 }
 
 static void
@@ -935,6 +1040,7 @@ pnc_stream_ep_setup(pnc_endpoint *ep, size_t prefix_len, int tcp)
 	se->tcp = tcp;
 	se->fd = PNC_FD_NONE;
 	se->pfd.fd = PNC_FD_NONE;
+	pnc_list_init(&se->handshaking);
 	pnc_timer_init(&se->accept_timer, stream_accept_resume, ep);
 }
 
@@ -948,7 +1054,7 @@ pnc_stream_bind(pnc_endpoint *ep)
 
 	if ((rv = pnc_net_listen(&se->sa, &fd)) != 0)
 		return rv;
-	pnc_mtx_lock(&s->mtx);
+	pnc_sock_lock(s);
 	if (ep->closed) {
 		rv = PNC_ECLOSED;
 	} else if ((rv = pnc_pollfd_add(&se->pfd, fd, PNC_POLL_IN,
@@ -956,7 +1062,7 @@ pnc_stream_bind(pnc_endpoint *ep)
 		se->fd = fd;
 		ep->bound = 1;
 	}
-	pnc_mtx_unlock(&s->mtx);
+	pnc_sock_unlock(s);
 	if (rv != 0)
 		pnc_net_close(fd);
 	return rv;
@@ -1024,6 +1130,10 @@ pnc_stream_ep_close(pnc_endpoint *ep)
 {
 	pnc_stream_ep *se = ep->tdata;
 
+	/* Its connections still in their handshake go with it. */
+	while (!pnc_list_empty(&se->handshaking))
+		stream_fail(PNC_CONTAINER(pnc_list_first(&se->handshaking), stream_pipe,
+		    hs_node), PNC_ECLOSED);
 	pnc_timer_cancel(&se->accept_timer);
 	pnc_pollfd_del(&se->pfd);
 	pnc_net_close(se->fd);

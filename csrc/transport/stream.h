@@ -14,6 +14,9 @@ typedef struct pnc_stream_ep {
 	pnc_fd fd;         /* listening socket, or a dialer's connect in flight */
 	pnc_pollfd pfd;
 	pnc_timer accept_timer; /* accepting paused when out of descriptors */
+	/* A listener's connections still in their handshake (I/O thread only). */
+	pnc_list handshaking;
+	int nhandshaking;
 } pnc_stream_ep;
 
 void pnc_stream_ep_setup(pnc_endpoint *ep, size_t prefix_len, int tcp);
