@@ -1,0 +1,145 @@
+"""What a peer, or a slow consumer, can make the core hold is bounded.
+
+The caps (csrc/): pre-connect verdicts pending per socket (1024), responses
+queued per survey (1024 and 64 MiB), connections in their handshake per
+listener (2048, the oldest dropped for a newcomer).  Each test drives past
+a cap and checks that the surplus is refused or dropped (and counted),
+while what fits is served.
+"""
+
+import resource
+import socket
+import threading
+
+import pytest
+
+from pynng_core import Pull0, Push0, Surveyor0, Timeout
+from peers import closed_by_peer, sp_header, wait_until
+from protocol_peers import SP_ID, RawPeer, dial_url, sock
+
+HELD_MAX = 1024
+RESPONSES_MAX = 1024
+RESPONSE_BYTES_MAX = 64 << 20
+HANDSHAKES_MAX = 2048
+
+
+def test_pre_connect_verdicts_pending_are_capped(make_url):
+    """While the pre-connect callback does not return, at most HELD_MAX new
+    pipes wait for it; more are refused.  Once it returns, those admitted."""
+    url = make_url("inproc")
+    pull = sock(Pull0, listen=url)
+    push = sock(Push0, reconnect_time_min=60000, reconnect_time_max=60000)
+    release = threading.Event()
+    pull.add_pre_pipe_connect_cb(lambda pipe: release.wait(30))
+    try:
+        extra = 8
+        for _ in range(HELD_MAX + extra):
+            push.dial(url, block=False)
+        # HELD_MAX wait (the one the callback holds among them); the rest
+        # are refused (and their dialers wait to redial).
+        wait_until(lambda: pull.stats["pipes_rejected"] >= extra)
+        assert not pull.pipes
+        release.set()
+        wait_until(lambda: len(pull.pipes) >= HELD_MAX)
+        push.send(b"through")
+        assert pull.recv() == b"through"
+    finally:
+        release.set()
+        push.close()
+        pull.close()
+
+
+def surveyor_and_respondent():
+    surveyor = sock(Surveyor0, survey_time=5000)
+    listener = surveyor.listen("tcp://127.0.0.1:0")
+    respondent = RawPeer(dial_url(listener), "respondent0")
+    wait_until(lambda: surveyor.pipes)
+    surveyor.send(b"survey")
+    survey_id = respondent.recv()[:4]
+    return surveyor, respondent, survey_id
+
+
+def collect(surveyor):
+    got = []
+    surveyor.recv_timeout = 500
+    while True:
+        try:
+            got.append(surveyor.recv())
+        except Timeout:
+            return got
+
+
+def test_responses_per_survey_are_capped_in_number():
+    surveyor, respondent, survey_id = surveyor_and_respondent()
+    try:
+        extra = 100
+        for i in range(RESPONSES_MAX + extra):
+            respondent.send(survey_id + b"%d" % i)
+        wait_until(lambda: surveyor.stats["dropped_queue_full"] == extra)
+        got = collect(surveyor)
+        assert got == [b"%d" % i for i in range(RESPONSES_MAX)]
+    finally:
+        respondent.close()
+        surveyor.close()
+
+
+def test_responses_per_survey_are_capped_in_bytes():
+    surveyor, respondent, survey_id = surveyor_and_respondent()
+    try:
+        big = 1 << 20
+        count = RESPONSE_BYTES_MAX // big + 6
+        for i in range(count):
+            respondent.send(survey_id + bytes([i]) * big)
+        wait_until(lambda: surveyor.stats["dropped_queue_full"] == 6)
+        got = collect(surveyor)
+        assert [g[:1] for g in got] == [bytes([i]) for i in range(RESPONSE_BYTES_MAX // big)]
+        assert all(len(g) == big for g in got)
+    finally:
+        respondent.close()
+        surveyor.close()
+
+
+@pytest.mark.timeout(120)
+def test_connections_in_their_handshake_are_capped():
+    """A peer that opens connections and never says a word holds a
+    listener's handshake slots only until others come: past the cap the
+    oldest silent one is dropped, and a real client still gets through."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 2 * HANDSHAKES_MAX + 200
+    if hard != resource.RLIM_INFINITY and hard < need:
+        pytest.skip("needs %d descriptors, the hard limit is %d" % (need, hard))
+    if soft != resource.RLIM_INFINITY and soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    pull = sock(Pull0)
+    listener = pull.listen("tcp://127.0.0.1:0")
+    silent = []
+    try:
+        for _ in range(HANDSHAKES_MAX + 10):
+            silent.append(socket.create_connection(("127.0.0.1", listener.port)))
+        # The oldest are dropped as the newest come in: EOF or reset.
+        assert closed_by_peer(silent[0])
+        assert closed_by_peer(silent[9])
+        with RawPeer(dial_url(listener), "push0") as good:
+            good.send(b"served")
+            assert pull.recv() == b"served"
+        assert pull.stats["pipes_rejected"] >= 10
+    finally:
+        for c in silent:
+            c.close()
+        pull.close()
+        if soft != resource.RLIM_INFINITY and soft < need:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_silent_listener_side_connection_does_not_outlive_its_listener():
+    """Closing a listener drops its connections still in their handshake."""
+    pull = sock(Pull0)
+    listener = pull.listen("tcp://127.0.0.1:0")
+    try:
+        c = socket.create_connection(("127.0.0.1", listener.port), timeout=5)
+        assert c.recv(8) == sp_header(SP_ID["pull0"])  # accepted, in its handshake
+        listener.close()
+        assert closed_by_peer(c)
+        c.close()
+    finally:
+        pull.close()
