@@ -68,6 +68,13 @@ Usage::
     python benchmarks/bench.py --tests memory --connections 5000 --big
     python benchmarks/bench.py --no-pin              # let the scheduler place peers
     python benchmarks/bench.py --unpin-bandwidth     # 64 KiB / 1 MiB unpinned
+    python benchmarks/bench.py --baseline ../old     # and a pynng_core built in ../old
+
+``--baseline DIR`` adds a backend ``pynng_core-baseline``: pynng_core
+imported from DIR (a checkout with its extension built in place, e.g. by
+``python setup.py build_ext --inplace``), measured in the same interleaved
+run, and a last table of every figure as a ratio to it: how a change moved
+the numbers, free of the noise between two runs.
 
 Exit status: 0 whatever the goals say (the verdict is printed), 1 if a
 measurement failed.
@@ -90,6 +97,9 @@ import traceback
 
 BACKENDS = ["pynng_core", "pynng", "pyzmq"]
 RAW = "raw"
+# pynng_core from another tree (--baseline), for before/after in one run.
+BASELINE = "pynng_core-baseline"
+BASELINE_ENV = "PNC_BENCH_BASELINE"
 # Other APIs of pynng_core in the push/pull tests, each a column of its own
 # beside the per-message figures, at the sizes it is for: the batch API
 # (send_many / recv_many) for small messages, whose cost is the call, and
@@ -126,8 +136,15 @@ def pin(enabled):
 
 
 def import_backend(name):
-    if name == "pynng_core" or name in VARIANTS:
+    if name == BASELINE:
+        tree = os.environ[BASELINE_ENV]
+        if tree not in sys.path:
+            sys.path.insert(0, tree)
+    if name in ("pynng_core", BASELINE) or name in VARIANTS:
         import pynng_core
+        if name == BASELINE and not pynng_core.__file__.startswith(tree):
+            raise ImportError("pynng_core came from %s, not the baseline %s"
+                              % (pynng_core.__file__, tree))
         return pynng_core
     if name == "pynng":
         import pynng
@@ -146,6 +163,8 @@ def backend_version(name):
         return "pyzmq %s (libzmq %s)" % (lib.pyzmq_version(), lib.zmq_version())
     if name in VARIANTS:
         return "%s = %s" % (name, VARIANTS[name]["about"])
+    if name == BASELINE:
+        return "%s = pynng_core from %s" % (name, os.environ[BASELINE_ENV])
     return "%s %s" % (name, getattr(lib, "__version__", "?"))
 
 
@@ -1029,6 +1048,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5)")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also measure pynng_core imported from DIR (built in place) "
+                         "and show every figure as a ratio to it")
     ap.add_argument("--quick", action="store_true",
                     help="1 round, shorter windows, fewer round trips, 500 connections")
     ap.add_argument("--tests", default=",".join(ALL_TESTS),
@@ -1072,9 +1094,12 @@ def main(argv=None):
     tests = [t for t in args.tests.split(",") if t]
     transports = [t for t in args.transports.split(",") if t]
     backends = [b for b in args.backends.split(",") if b]
+    if args.baseline:
+        os.environ[BASELINE_ENV] = os.path.abspath(args.baseline)
+        backends.append(BASELINE)
     for name, got, allowed in (("tests", tests, ALL_TESTS),
                                ("transports", transports, ALL_TRANSPORTS),
-                               ("backends", backends, BACKENDS)):
+                               ("backends", backends, BACKENDS + [BASELINE])):
         bad = set(got) - set(allowed)
         if bad:
             ap.error("unknown %s: %s" % (name, ", ".join(sorted(bad))))
@@ -1290,6 +1315,37 @@ def main(argv=None):
         p("RSS/conn = (listener RSS with the connections open - before) / accepted, from "
           "/proc/self/statm; accepted = listener fds gained; runs of %d: median over rounds."
           % args.connections)
+        p("")
+
+    if BASELINE in backends:
+        p("### 5. pynng_core against its baseline (%s)" % os.environ[BASELINE_ENV])
+        p("")
+        p("| figure | baseline | now | now/baseline |")
+        p("|---|---:|---:|---:|")
+
+        def moved(label, store, key, field, lower_better=False):
+            was, now = get(store, key, BASELINE, field), get(store, key, "pynng_core", field)
+            if was is not None and now is not None:
+                p("| %s%s | %s | %s | %s |" % (label, " (lower is better)" if lower_better else "",
+                                              fnum(was), fnum(now), fratio(ratio(now, was))))
+
+        for tr in transports:
+            for field in ("p50", "p99"):
+                moved("req/rep 64 B %s, %s, us" % (field, tr), rr, tr, field, lower_better=True)
+        for tr in transports:
+            for size in PP_SIZES:
+                field = "mbps" if size in BW_SIZES else "msgs"
+                moved("push/pull %s, %s, %s" % (SIZE_LABEL[size], tr,
+                                                "MB/s" if field == "mbps" else "msg/s"),
+                      pp, (tr, size), field)
+        for mode in ("threads", "processes"):
+            moved("pub/sub 1 -> 4 %s, delivered/s" % mode, ps, mode, "delivered")
+        for n in sorted(mem):
+            was = med([x["rss_per_conn"] for x in mem[n].get(BASELINE, []) if x])
+            now = med([x["rss_per_conn"] for x in mem[n].get("pynng_core", []) if x])
+            if was is not None and now is not None:
+                p("| RSS per idle connection, %d connections, KiB (lower is better) | %s | %s | %s |"
+                  % (n, fnum(was / KIB), fnum(now / KIB), fratio(ratio(now, was))))
         p("")
 
     # ---------------- goals

@@ -178,7 +178,7 @@ def _proc_listening(url):
         if url.startswith("tcp://"):
             port = int(url.rpartition(":")[2])
             for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-                with open(name) as f:
+                with open(name, errors="replace") as f:
                     next(f)
                     for line in f:
                         fields = line.split()
@@ -188,7 +188,7 @@ def _proc_listening(url):
             return False
         if url.startswith("ipc://"):
             path = ipc_path(url)
-            with open("/proc/net/unix") as f:
+            with open("/proc/net/unix", errors="replace") as f:
                 next(f)
                 for line in f:
                     fields = line.split()

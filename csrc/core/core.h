@@ -79,7 +79,13 @@ typedef struct pnc_list {
 void pnc_list_init(pnc_list *l);
 void pnc_list_append(pnc_list *l, pnc_node *n);
 void pnc_list_remove(pnc_node *n);
-int pnc_list_empty(const pnc_list *l);
+
+static inline int
+pnc_list_empty(const pnc_list *l)
+{
+	return l->head.next == &l->head;
+}
+
 int pnc_node_linked(const pnc_node *n);
 pnc_node *pnc_list_first(const pnc_list *l);
 #define PNC_LIST_EACH(l, n) \

@@ -29,12 +29,6 @@ pnc_list_remove(pnc_node *n)
 }
 
 int
-pnc_list_empty(const pnc_list *l)
-{
-	return l->head.next == &l->head;
-}
-
-int
 pnc_node_linked(const pnc_node *n)
 {
 	return n->next != NULL;

@@ -47,7 +47,7 @@ typedef struct inproc_pipe inproc_pipe;
 typedef struct inproc_dir {
 	pnc_mtx qmtx;      /* over q, queued and (its writes) pending */
 	pnc_ring q;
-	uint64_t queued;   /* messages ever put on q */
+	uint64_t queued;   /* messages ever put on q (atomic: a kick reads it unlocked) */
 	size_t pending;    /* on q now: atomic, writable reads it unlocked */
 	pnc_mtx hand_mtx;  /* held by the kick handing q over */
 	uint64_t handed;   /* messages ever taken off q (hand_mtx) */
@@ -112,7 +112,7 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 	} else {
 		/* The receiver parses the header off the body, as from a wire. */
 		pnc_msg_header_unsplit(own);
-		d->queued++;
+		__atomic_store_n(&d->queued, d->queued + 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&d->pending, d->pending + 1, __ATOMIC_RELAXED);
 	}
 	pnc_mtx_unlock(&d->qmtx);
@@ -127,15 +127,13 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 /* Up to n messages off d's queue; hand_mtx held.  *freed: the queue
  * went below its limit, so the sender may take more again. */
 static size_t
-inproc_take(inproc_dir *d, pnc_msg **batch, size_t n, uint64_t until, int *freed)
+inproc_take(inproc_dir *d, pnc_msg **batch, size_t n, int *freed)
 {
 	size_t got = 0;
 
 	pnc_mtx_lock(&d->qmtx);
-	while (got < n && d->handed < until && (batch[got] = pnc_ring_get(&d->q)) != NULL) {
+	while (got < n && (batch[got] = pnc_ring_get(&d->q)) != NULL)
 		got++;
-		d->handed++;
-	}
 	if (got > 0 && d->pending >= INPROC_SLACK_MSGS && d->pending - got < INPROC_SLACK_MSGS)
 		*freed = 1;
 	__atomic_store_n(&d->pending, d->pending - got, __ATOMIC_RELAXED);
@@ -150,17 +148,19 @@ inproc_kick(pnc_pipe *p)
 	inproc_pipe *ip = (inproc_pipe *) p;
 	inproc_dir *d = &ip->link->to[1 - ip->side];
 	pnc_msg *batch[INPROC_BATCH];
+	/* What was there when this kick began; no more, see the top. */
+	uint64_t until = __atomic_load_n(&d->queued, __ATOMIC_ACQUIRE);
 	inproc_pipe *peer;
-	uint64_t until;
 	size_t n;
 	int freed = 0;
 
-	pnc_mtx_lock(&d->qmtx);
-	until = d->queued; /* what was there when this kick began */
-	pnc_mtx_unlock(&d->qmtx);
 	pnc_mtx_lock(&d->hand_mtx);
-	peer = inproc_peer_hold(ip);
-	while ((n = inproc_take(d, batch, INPROC_BATCH, until, &freed)) > 0) {
+	peer = d->handed < until ? inproc_peer_hold(ip) : NULL;
+	while (d->handed < until) {
+		uint64_t left = until - d->handed;
+
+		n = inproc_take(d, batch, left < INPROC_BATCH ? (size_t) left : INPROC_BATCH, &freed);
+		d->handed += n;
 		if (peer != NULL) {
 			(void) pnc_pipe_deliver(&peer->p, batch, n);
 		} else {
