@@ -22,7 +22,8 @@
 
 #define FZ_ITER_MS 250 /* an iteration's whole budget */
 #define FZ_CLOSE_MS 200 /* of which the wait for the pipe to close */
-#define FZ_ECHO_MAX 32 /* messages sent back per iteration */
+#define FZ_ECHO_MAX 256 /* messages sent back per iteration, */
+#define FZ_ECHO_BYTES (8u << 20) /* and their bytes: past any socket buffer */
 
 /* What the harness does beside receiving, by protocol. */
 enum {
@@ -55,7 +56,8 @@ extern const fz_proto fz_protos[FZ_NPROTO];
 
 typedef struct fz_session {
 	pnc_socket *sock;
-	pnc_listener *l;
+	pnc_listener *l; /* the socket listens, */
+	pnc_dialer *d;   /* or it dials the peer */
 	const fz_proto *proto;
 	int raw;
 	int tcp;
@@ -64,7 +66,11 @@ typedef struct fz_session {
 	uint32_t id;  /* the request or survey id sent, 0 if none */
 	int eof;      /* the core closed its end */
 	int received;
-	int echoes;
+	int echoes; /* tries to send back, bounded by FZ_ECHO_MAX */
+	size_t echo_bytes;
+	int echo_copies; /* sent back per message received */
+	int sent;
+	int hold_reads; /* the peer reads nothing: the core's writes back up */
 	int64_t start;
 	int64_t deadline;
 	int fds_before;
@@ -87,10 +93,12 @@ void fz_wait_fds(int n, const char *what);
 const char *fz_ipc_path(void);
 
 /*
- * Opens the socket (options set as the table says), listens, and connects
- * the peer.  0, or -1 when the machine failed us (not the input).
+ * Opens the socket (options set as the table says) and connects it to the
+ * peer: the socket listens and the peer connects, or (dial) the peer
+ * listens and the socket dials.  A failure here is the machine's, not the
+ * input's: it aborts, loudly.
  */
-int fz_begin(fz_session *s, int proto, int raw, int tcp);
+int fz_begin(fz_session *s, int proto, int raw, int tcp, int dial);
 /* The right handshake for the socket's peer, and the socket's read back. */
 int fz_handshake(fz_session *s);
 /* Waits (bounded) for the pipe to join the socket: 1 if it did. */

@@ -11,7 +11,11 @@
  *   0x80-0xbf  c, lo, v: ((c & 0x3f) << 8 | lo) * 64 bytes of value v
  *              (up to 1 MiB: a large body from a small input);
  *   0xc0-0xff  write what was built so far, and wait (up to 20 ms)
- *              until the core has read it.
+ *              until the core has read it; then bit 0 set: the peer
+ *              stops reading what the core sends (clear: reads again),
+ *              so the core's write queue fills and a closing pipe
+ *              lingers; bit 1 set: 64 copies of each message received are
+ *              sent back (clear: 1).
  * What is left at the end is written too.  FZ_ID_MAGIC in a piece stands
  * for the request id, as in fuzz_stream.
  */
@@ -100,6 +104,8 @@ run_commands(fz_session *s, const uint8_t *in, size_t size)
 			i += 2;
 		} else {
 			piece_flush(s, &p, 1);
+			s->hold_reads = c & 1;
+			s->echo_copies = c & 2 ? 64 : 1;
 		}
 	}
 	piece_flush(s, &p, 0);
@@ -113,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	fz_begin(&s, data[0], data[1] & 1, (data[1] >> 1) & 1);
+	fz_begin(&s, data[0], data[1] & 1, (data[1] >> 1) & 1, (data[1] >> 2) & 1);
 	if (fz_handshake(&s) == 0 && fz_wait_attached(&s)) {
 		fz_prime(&s);
 		run_commands(&s, data + 2, size - 2);

@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	fz_begin(&s, (data[0] & 0x7f) % FZ_NPROTO, data[0] >> 7, 0);
+	fz_begin(&s, (data[0] & 0x7f) % FZ_NPROTO, data[0] >> 7, 0, 0);
 	(void) fz_write(&s, data + 1, size - 1);
 	fz_end(&s);
 	return 0;

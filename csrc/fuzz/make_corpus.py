@@ -34,7 +34,7 @@ PROTOS = [
 ]
 INDEX = {name: i for i, (name, _, _) in enumerate(PROTOS)}
 
-RAW, TCP = 1, 2  # fuzz_stream's flag bits
+RAW, TCP, DIAL = 1, 2, 4  # fuzz_stream's flag bits
 ID_MAGIC = 0xF00DF00D  # FZ_ID_MAGIC: the harness puts the real request id there
 BIG = 40 * 1024  # over IN_PLACE_MIN (32 KiB): read in place
 
@@ -184,13 +184,17 @@ def payload_for(name):
 
 # ----------------------------------------------------- fuzz_stream (frames)
 def protocol_messages(name):
-    """(label, payload) pairs exercising the protocol's header rules."""
-    msgs = [("empty", b""), ("plain", b"hello"), ("short3", b"abc")]
+    """(label, payload) pairs exercising the protocol's header rules, in an
+    order a stream of all of them can use: delivered ones first, then those
+    dropped with the pipe kept, and last those that close the pipe."""
+    msgs = [("plain", b"hello")]
+    fatal = [("empty", b""), ("short3", b"abc")]
     if name in ("pair1", "pair1poly"):
-        msgs += [(f"hop{h}", u32(h) + b"x") for h in (0, 1, 2, 7, 8, 9, 15, 254, 255, 256)]
-        msgs += [("hop-ffffffff", u32(0xFFFFFFFF) + b"x"), ("hop-only", u32(1))]
+        msgs = [(f"hop{h}", u32(h) + b"x") for h in (0, 1, 2, 7, 8, 9, 15, 254, 255)]
+        msgs += [("hop-only", u32(1))]
+        fatal += [("hop256", u32(256) + b"x"), ("hop-ffffffff", u32(0xFFFFFFFF) + b"x")]
     elif name in ("rep0", "respondent0"):
-        msgs += [
+        msgs = [
             ("id", u32(0x80000001) + b"req"),
             ("id-only", u32(0x80000002)),
             ("hop1", u32(0x00000001, 0x80000003) + b"req"),
@@ -198,20 +202,23 @@ def protocol_messages(name):
             ("hop7", u32(*range(1, 8), 0x80000005) + b"ttl"),  # 8 words: ttl
             ("hop8", u32(*range(1, 9), 0x80000006) + b"over"),  # 9: dropped
             ("hop14", u32(*range(1, 15), 0x80000007)),
-            ("no-id", u32(1, 2, 3)),  # the body ends first: pipe closed
             ("id-ffffffff", u32(0xFFFFFFFF) + b"z"),
         ]
+        fatal += [("no-id", u32(1, 2, 3))]  # the body ends first
     elif name in ("req0", "surveyor0"):
-        msgs += [
-            ("id", u32(ID_MAGIC) + b"reply"),
-            ("id-only", u32(ID_MAGIC)),
+        msgs = [
             ("id-wrong", u32(0x80000001) + b"stale"),
             ("id-no-top-bit", u32(ID_MAGIC & 0x7FFFFFFF) + b"x"),
-            ("id-twice", u32(ID_MAGIC) + b"one"),  # the frame list repeats it
+            ("id", u32(ID_MAGIC) + b"reply"),
+            ("id-only", u32(ID_MAGIC)),  # the same id again: stale by now
         ]
     elif name == "sub0":
-        msgs += [("topic", b"topic/a:payload"), ("one-byte", b"t")]
-    return msgs
+        msgs += [("topic", b"topic/a:payload"), ("one-byte", b"t"), ("empty", b"")]
+        fatal = []
+    elif name not in ("pub0",):
+        msgs += fatal  # no header: short ones are fine
+        fatal = []
+    return msgs + fatal
 
 
 def oversize(tcp):
@@ -231,9 +238,10 @@ def oversize(tcp):
 
 def stream_seeds(c):
     for i, (name, _, _) in enumerate(PROTOS):
-        for flags in (0, RAW, TCP, RAW | TCP):
+        for flags in (0, RAW, TCP, RAW | TCP, DIAL, DIAL | RAW | TCP):
             tcp = bool(flags & TCP)
-            kind = ("raw-" if flags & RAW else "") + ("tcp" if tcp else "ipc")
+            kind = (("dial-" if flags & DIAL else "") + ("raw-" if flags & RAW else "")
+                    + ("tcp" if tcp else "ipc"))
             head = bytes([i, flags])
             pre = f"{i:02d}-{name}-{kind}"
             msgs = protocol_messages(name)
@@ -244,6 +252,8 @@ def stream_seeds(c):
                     c.add(f"{pre}-{label}", head + frame(payload, tcp))
             c.add(f"{pre}-all", head + b"".join(frame(p, tcp) for _, p in msgs))
             c.add(f"{pre}-many", head + frame(payload_for(name), tcp) * 64)
+            if flags & DIAL:
+                continue  # the dialer's own pipe: the rest is as above
             c.add(f"{pre}-trunc-body", head + frame(b"0123456789", tcp, length=100))
             c.add(f"{pre}-trunc-prefix", head + frame(b"", tcp, length=5)[:5])
             if flags in (0, TCP):
@@ -274,6 +284,9 @@ def fill(units64, value):
 
 
 FLUSH = b"\xc0"
+HOLD = b"\xc1"  # the peer stops reading
+COPIES = b"\xc2"  # 64 copies of each message are sent back
+HOLD_COPIES = b"\xc3"
 
 
 def prefix(n, tcp):
@@ -286,6 +299,8 @@ def frames_seeds(c):
             tcp = bool(flags & TCP)
             head = bytes([i, flags])
             pre = f"{i:02d}-{name}-{'tcp' if tcp else 'ipc'}"
+            # The socket dials: its pipe comes from a dialer.
+            dial = bytes([i, flags | DIAL])
             msg = payload_for(name)
             whole = frame(msg, tcp)
             # The prefix cut at every point a read could end.
@@ -312,6 +327,14 @@ def frames_seeds(c):
             c.add(f"{pre}-2p32+16-alone", head + lit(prefix((1 << 32) + 16, tcp)) + FLUSH +
                   fill(4, 0x46))
             c.add(f"{pre}-2p62-alone", head + lit(prefix(1 << 62, tcp)) + FLUSH + fill(1, 0x47))
+            # Replies to a peer that does not read: the core's writes back up,
+            # and its pipe closes with a queue to flush (linger).
+            big = lit(prefix(40960, tcp) + hdr) + fill(40960 // 64 - 1, 0x48) + \
+                lit(b"\x48" * (64 - len(hdr)))
+            c.add(f"{pre}-hold-copies-big", head + HOLD_COPIES + big * 4)
+            c.add(f"{pre}-hold-small", head + HOLD + lit(whole * 8) + FLUSH + HOLD + lit(whole))
+            c.add(f"{pre}-copies-then-read", head + COPIES + big * 2 + COPIES + lit(whole))
+            c.add(f"{pre}-dial-hold-copies", dial + HOLD_COPIES + big * 2)
 
 
 def main():
