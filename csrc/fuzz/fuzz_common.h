@@ -89,6 +89,9 @@ int fz_fd_count(void);
 /* Waits (bounded) until the process has no more descriptors than `n`. */
 void fz_wait_fds(int n, const char *what);
 
+/* PNC_FUZZ_AVOID has B5: the peer never stops reading (see fuzz_common.c). */
+int fz_avoid_b5(void);
+
 /* The ipc path of this process, for listeners. */
 const char *fz_ipc_path(void);
 

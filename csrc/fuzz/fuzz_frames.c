@@ -104,7 +104,7 @@ run_commands(fz_session *s, const uint8_t *in, size_t size)
 			i += 2;
 		} else {
 			piece_flush(s, &p, 1);
-			s->hold_reads = c & 1;
+			s->hold_reads = c & 1 && !fz_avoid_b5();
 			s->echo_copies = c & 2 ? 64 : 1;
 		}
 	}
