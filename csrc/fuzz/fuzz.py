@@ -50,13 +50,16 @@ and libFuzzer would otherwise stop at every such input with its
 malloc-limit report.  Messages of up to 4 KiB go back to the core's block
 pools, not to free(): ASan sees no use after free or double free of those.
 
-Known bugs of the core at 9f31dac show up quickly: B2 (pipeset_requeue use
-after free) in fuzz_handshake, fuzz_stream and fuzz_frames within seconds to
-minutes, B5 (stream_pipe_cb after a lingering pipe's finish) in fuzz_frames,
-B6 (32-bit length truncation) at once in -m32 replays of the stream seeds
-(*-len-2p32+16, *-len-2p32, *-len-2p62).  To look past them, run with
---keep-going, or set PNC_FUZZ_AVOID=B2,B5 (the harness then does not send
-back on pair0/pair1/push0/raw req0 sockets, and never stops reading).
+Known bugs of the core at 9f31dac (shared/audit/README.md) show up quickly:
+B2 (pipeset_requeue use after free) in fuzz_handshake, fuzz_stream and
+fuzz_frames within seconds to minutes, B3 (pnc_pipe_close after inproc_close
+freed the pipe, from ep_redial) in fuzz_url, B5 (stream_pipe_cb after a
+lingering pipe's finish) in fuzz_frames, B6 (32-bit length truncation) at
+once in -m32 replays of the stream seeds (*-len-2p32+16, *-len-2p32,
+*-len-2p62).  To look past them, run with --keep-going, or set
+PNC_FUZZ_AVOID=B2,B3,B5 (the harness then sends nothing back on pair0,
+pair1, push0 and raw req0 sockets, opens no inproc dialer, and its peer
+never stops reading).
 The audit's repro/crash32-len-truncation.bin holds a tcp frame (8-byte
 prefix) with byte 1 = 0, which this format reads as ipc: the core then
 refuses its type byte 0x00 and closes the pipe, so it does not crash here;

@@ -28,30 +28,27 @@
 #include "fuzz_common.h"
 
 const fz_proto fz_protos[FZ_NPROTO] = {
-	{ "pair0", 0, FZ_PLAIN, 0x10 },
-	{ "pair1", 0, FZ_PLAIN, 0x11 },
-	{ "pair1", 1, FZ_PLAIN, 0x11 },
-	{ "req0", 0, FZ_REQUESTER, 0x31 },
-	{ "rep0", 0, FZ_REPLIER, 0x30 },
-	{ "pub0", 0, FZ_PLAIN, 0x21 },
-	{ "sub0", 0, FZ_PLAIN, 0x20 },
-	{ "surveyor0", 0, FZ_REQUESTER, 0x63 },
-	{ "respondent0", 0, FZ_REPLIER, 0x62 },
-	{ "bus0", 0, FZ_PLAIN, 0x70 },
-	{ "push0", 0, FZ_PLAIN, 0x51 },
-	{ "pull0", 0, FZ_PLAIN, 0x50 },
+	{ "pair0", 0, 0, 0x10 },
+	{ "pair1", 0, 0, 0x11 },
+	{ "pair1", 1, 0, 0x11 },
+	{ "req0", 0, 1, 0x31 },
+	{ "rep0", 0, 0, 0x30 },
+	{ "pub0", 0, 0, 0x21 },
+	{ "sub0", 0, 0, 0x20 },
+	{ "surveyor0", 0, 1, 0x63 },
+	{ "respondent0", 0, 0, 0x62 },
+	{ "bus0", 0, 0, 0x70 },
+	{ "push0", 0, 0, 0x51 },
+	{ "pull0", 0, 0, 0x50 },
 };
 
 static char ipc_path[108];
 static int debug_mode = -1;
 /*
- * PNC_FUZZ_AVOID names known core bugs (audit B2, B5) the harness steers
- * around, so that a run on a core that has them goes on to find others:
- * B2, no sending back on the sockets whose sends go through a pipeset
- * (pair0, pair1, push0, raw req0) once the peer's bytes are written; B5,
- * the peer always reads (no lingering pipe meets a reset).
+ * PNC_FUZZ_AVOID names known core bugs the harness steers around, so that
+ * a run on a core that has them goes on to find others (see fz_avoid).
  */
-static int avoid_b2, avoid_b5;
+static int avoid_b2;
 
 /*
  * A peer may claim any length up to 2^62, and the core allocates it as soon
@@ -59,8 +56,7 @@ static int avoid_b2, avoid_b5;
  * here, so such an input runs the core's out-of-memory path instead of
  * stopping the fuzzer with libFuzzer's malloc-limit report at every turn.
  * Leak checking stays on: the core's pools and I/O thread keep their
- * memory reachable from globals.  A target's own options come first on
- * the command line or in ASAN_OPTIONS, which override these.
+ * memory reachable from globals.  ASAN_OPTIONS overrides any of these.
  */
 const char *__asan_default_options(void);
 const char *
@@ -119,10 +115,7 @@ fz_init(void)
 	/* Writes to a core that closed first must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(ipc_path, sizeof(ipc_path), "/tmp/pnc-fuzz-%d.sock", (int) getpid());
-	if (getenv("PNC_FUZZ_AVOID") != NULL) {
-		avoid_b2 = strstr(getenv("PNC_FUZZ_AVOID"), "B2") != NULL;
-		avoid_b5 = strstr(getenv("PNC_FUZZ_AVOID"), "B5") != NULL;
-	}
+	avoid_b2 = fz_avoid("B2");
 	atexit(fz_cleanup);
 	/* The I/O thread and its descriptors are there before any count. */
 	if ((rv = pnc_socket_open(&s, "pair0", 0)) != 0) {
@@ -134,15 +127,11 @@ fz_init(void)
 }
 
 int
-fz_avoid_b5(void)
+fz_avoid(const char *bug)
 {
-	return avoid_b5;
-}
+	const char *v = getenv("PNC_FUZZ_AVOID");
 
-const char *
-fz_ipc_path(void)
-{
-	return ipc_path;
+	return v != NULL && strstr(v, bug) != NULL;
 }
 
 int
@@ -465,7 +454,7 @@ fz_prime(fz_session *s)
 	uint64_t len;
 	int rv;
 
-	if (s->proto->role != FZ_REQUESTER)
+	if (!s->proto->requester)
 		return;
 	rv = s->raw ? fz_send_raw_request(s)
 	            : pnc_ctx_try_send_data(s->op.ctx, "fuzz", 4);

@@ -25,17 +25,10 @@
 #define FZ_ECHO_MAX 256 /* messages sent back per iteration, */
 #define FZ_ECHO_BYTES (8u << 20) /* and their bytes: past any socket buffer */
 
-/* What the harness does beside receiving, by protocol. */
-enum {
-	FZ_PLAIN,     /* receives (and echoes where it can send) */
-	FZ_REQUESTER, /* req, surveyor: sends first, so replies can match */
-	FZ_REPLIER,   /* rep, respondent: answers every request */
-};
-
 typedef struct fz_proto {
 	const char *name;
-	int poly; /* pair1 polyamorous */
-	int role;
+	int poly;      /* pair1 polyamorous */
+	int requester; /* req, surveyor: sends first, so replies can match */
 	uint16_t peer_id; /* what the peer says in its handshake */
 } fz_proto;
 
@@ -89,11 +82,13 @@ int fz_fd_count(void);
 /* Waits (bounded) until the process has no more descriptors than `n`. */
 void fz_wait_fds(int n, const char *what);
 
-/* PNC_FUZZ_AVOID has B5: the peer never stops reading (see fuzz_common.c). */
-int fz_avoid_b5(void);
-
-/* The ipc path of this process, for listeners. */
-const char *fz_ipc_path(void);
+/*
+ * Whether PNC_FUZZ_AVOID names this known core bug (audit ids), so the
+ * harness steers around it: B2, no sending back on the sockets whose sends
+ * go through a pipeset (pair0, pair1, push0, raw req0); B3, fuzz_url opens
+ * no inproc dialer; B5, fuzz_frames's peer never stops reading.
+ */
+int fz_avoid(const char *bug);
 
 /*
  * Opens the socket (options set as the table says) and connects it to the
