@@ -407,7 +407,7 @@ struct pnc_socket {
 	int nheld;          /* at most PNC_HELD_MAX; more are refused */
 	pnc_list kicks;     /* pipes with work for after the unlock (pnc_sock_kick) */
 	int watch;          /* pipe events reported (PNC_PIPE_*) */
-	pnc_stats stats;
+	PNC_ALIGN8 pnc_stats stats; /* 8-aligned: 64-bit atomics on 32-bit builds too */
 	pnc_list paused; /* pipes not read while recvq is full */
 	pnc_list endpoints;
 	pnc_list waiters[2]; /* async operations waiting: recv, send */
@@ -605,7 +605,7 @@ struct pnc_pipe {
 	pnc_node paused_node;
 	pnc_node kick_node;
 	pnc_task close_task; /* pnc_pipe_close_later */
-	pnc_stats stats; /* the message counters */
+	PNC_ALIGN8 pnc_stats stats; /* the message counters, 8-aligned for their atomics */
 	/* for the protocol's use, socket lock */
 	pnc_node proto_node;
 	int proto_ready;

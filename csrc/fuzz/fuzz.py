@@ -18,7 +18,7 @@ its sockets, real ipc and tcp connections.
                   until the core closes the pipe.
   fuzz_stream     byte 0 protocol (modulo 12: pair0 pair1 pair1-poly req0
                   rep0 pub0 sub0 surveyor0 respondent0 bus0 push0 pull0),
-                  byte 1 flags (bit 0 raw, bit 1 tcp instead of ipc, bit 2
+                  byte 1 flags (bit 0 raw, bit 1 ipc instead of tcp, bit 2
                   the socket dials the peer instead of listening), then the
                   frames the peer sends after a correct handshake, which the
                   harness does (an ipc frame starts with its 0x01 type byte).
@@ -41,30 +41,21 @@ Every iteration is independent: a fresh socket and connection, closed at
 the end, and a bounded wait until the process has no more descriptors than
 before (PNC_FUZZ_DEBUG=1 turns a descriptor left behind into an abort;
 PNC_FUZZ_DEBUG=2 also logs one line per session).  No iteration waits more
-than about 300 ms.  Leak detection stays on: the core's block pools and I/O
-thread keep their memory reachable (libFuzzer stops its per-input check by
-itself if inputs keep more than they free; the check at exit still runs).
-Allocations over 256 MiB return NULL (ASan options set in fuzz_common.c): a
-peer's length prefix is allocated as soon as a body byte comes (audit B8),
-and libFuzzer would otherwise stop at every such input with its
-malloc-limit report.  Messages of up to 4 KiB go back to the core's block
-pools, not to free(): ASan sees no use after free or double free of those.
+than about 300 ms.  The core is built with its message block pools off
+(-DPNC_NO_POOLS), so ASan sees every free.  Leak detection stays on (the
+I/O thread keeps its memory reachable; libFuzzer stops its per-input check
+by itself if inputs keep more than they free; the check at exit still
+runs).
 
-Known bugs of the core at 9f31dac (shared/audit/README.md) show up quickly:
-B2 (pipeset_requeue use after free) in fuzz_handshake, fuzz_stream and
-fuzz_frames within seconds to minutes, B3 (pnc_pipe_close after inproc_close
-freed the pipe, from ep_redial) in fuzz_url, B5 (stream_pipe_cb after a
-lingering pipe's finish) in fuzz_frames, B6 (32-bit length truncation) at
-once in -m32 replays of the stream seeds (*-len-2p32+16, *-len-2p32,
-*-len-2p62).  To look past them, run with --keep-going, or set
-PNC_FUZZ_AVOID=B2,B3,B5 (the harness then sends nothing back on pair0,
-pair1, push0 and raw req0 sockets, opens no inproc dialer, and its peer
-never stops reading).
-The audit's repro/crash32-len-truncation.bin holds a tcp frame (8-byte
-prefix) with byte 1 = 0, which this format reads as ipc: the core then
-refuses its type byte 0x00 and closes the pipe, so it does not crash here;
-with byte 1 = 2 (tcp), or a 0x01 put before its prefix, it does (B6), as
-do the seeds 11-pull0-ipc-len-2p32+16 and 11-pull0-tcp-len-2p32+16.
+At 9f31dac, the code the audit read (shared/audit/README.md), these
+targets found B2 (pipeset_requeue) in fuzz_handshake, fuzz_stream and
+fuzz_frames within seconds to minutes, B3 (pnc_pipe_close after
+inproc_close) in fuzz_url, B5 (stream_pipe_cb after a lingering pipe's
+finish) in fuzz_frames, and B6 (32-bit length truncation) at once in -m32
+replays of the stream seeds (*-len-2p32+16, *-len-2p32, *-len-2p62) and
+of the audit's repro/crash32-len-truncation.bin (byte 0 = 11, pull0;
+byte 1 = 0, cooked tcp; a prefix of 2^32+16).  --keep-going runs on past
+crashes and keeps every crashing input.
 
 Usage (python3, stdlib only; from anywhere):
 
@@ -90,8 +81,7 @@ Usage (python3, stdlib only; from anywhere):
       replays every seed corpus on the -m32 build and, with the poll()
       poller, on the 64-bit build.  Well under 4 minutes on 2 cores.
 
-Environment: CLANG (default clang-14), GCC (default gcc), PNC_FUZZ_DEBUG,
-PNC_FUZZ_AVOID.
+Environment: CLANG (default clang-14), GCC (default gcc), PNC_FUZZ_DEBUG.
 PYNNG_CORE_POLLER picks the core's poller (--poller sets it).  Regenerate
 the seeds with make_corpus.py.
 """
@@ -117,6 +107,9 @@ GCC = os.environ.get("GCC", "gcc")
 BASE_FLAGS = ["-std=gnu11", "-pthread", "-g", "-O1", "-fno-omit-frame-pointer",
               "-Wall", "-Wextra", "-I" + os.path.join(CSRC, "include")]
 SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+# The core's message block pools off, as in a sanitizer build of the
+# package: every message is malloc'd and freed, so ASan sees each free.
+CORE_DEFINES = ["-DPNC_NO_POOLS"]
 
 # What marks a failed run in a target's output, besides its exit status.
 FAILURE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|"
@@ -162,7 +155,7 @@ class Build:
         self.cc = GCC if replay else CLANG
         self.out = out or os.path.join(REPO, "build", "fuzz", f"{self.kind}-{self.arch}")
         self.cflags = BASE_FLAGS + SAN + (["-m32"] if m32 else [])
-        self.core_cflags = []
+        self.core_cflags = list(CORE_DEFINES)
         self.ldflags = []
         self.checked = False
         if not replay:
@@ -218,12 +211,6 @@ class Build:
                     os.symlink(so, link)
                 say(f"note: lib32stdc++-12-dev is not installed; linking {so} through {link}")
                 self.ldflags.append("-L" + libdir)
-            # The core's 64-bit statistics counters are 4-byte aligned on
-            # i386: clang makes their atomics library calls (libatomic) and
-            # warns -Watomic-alignment in the core, which is not ours to
-            # change here; gcc inlines them and does not warn.
-            self.core_cflags.append("-Wno-atomic-alignment")
-            self.ldflags.append("-latomic")
 
     def _probe(self):
         """Compiles and links an empty program with the real flags."""

@@ -45,25 +45,16 @@ const fz_proto fz_protos[FZ_NPROTO] = {
 static char ipc_path[108];
 static int debug_mode = -1;
 /*
- * PNC_FUZZ_AVOID names known core bugs the harness steers around, so that
- * a run on a core that has them goes on to find others (see fz_avoid).
- */
-static int avoid_b2;
-
-/*
- * A peer may claim any length up to 2^62, and the core allocates it as soon
- * as one body byte is there (audit B8).  Allocations that big return NULL
- * here, so such an input runs the core's out-of-memory path instead of
- * stopping the fuzzer with libFuzzer's malloc-limit report at every turn.
- * Leak checking stays on: the core's pools and I/O thread keep their
- * memory reachable from globals.  ASAN_OPTIONS overrides any of these.
+ * A frame's memory grows only as its bytes arrive, so no input can make
+ * the core allocate much more than the input itself: libFuzzer's malloc
+ * limit (-malloc_limit_mb, its rss limit by default) reports any path that
+ * does.  Leak checking stays on.  ASAN_OPTIONS overrides these.
  */
 const char *__asan_default_options(void);
 const char *
 __asan_default_options(void)
 {
-	return "allocator_may_return_null=1:max_allocation_size_mb=256:"
-	       "abort_on_error=1:symbolize=1";
+	return "abort_on_error=1:symbolize=1";
 }
 
 const char *__ubsan_default_options(void);
@@ -115,7 +106,6 @@ fz_init(void)
 	/* Writes to a core that closed first must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(ipc_path, sizeof(ipc_path), "/tmp/pnc-fuzz-%d.sock", (int) getpid());
-	avoid_b2 = fz_avoid("B2");
 	atexit(fz_cleanup);
 	/* The I/O thread and its descriptors are there before any count. */
 	if ((rv = pnc_socket_open(&s, "pair0", 0)) != 0) {
@@ -124,14 +114,6 @@ fz_init(void)
 	}
 	pnc_socket_release(s);
 	return 0;
-}
-
-int
-fz_avoid(const char *bug)
-{
-	const char *v = getenv("PNC_FUZZ_AVOID");
-
-	return v != NULL && strstr(v, bug) != NULL;
 }
 
 int
@@ -497,20 +479,9 @@ fz_patch_ids(const fz_session *s, const uint8_t *data, size_t size)
  * copy of the message, header and pipe id included (a raw reply, a
  * polyamorous pair1's send to the pipe it came from).
  */
-static int
-fz_pipeset_sends(const fz_session *s)
-{
-	const char *n = s->proto->name;
-
-	return strcmp(n, "pair0") == 0 || strcmp(n, "pair1") == 0 ||
-	    strcmp(n, "push0") == 0 || (strcmp(n, "req0") == 0 && s->raw);
-}
-
 static void
 fz_echo(fz_session *s)
 {
-	if (avoid_b2 && fz_pipeset_sends(s))
-		return;
 	for (int k = 0; k < s->echo_copies && s->echoes < FZ_ECHO_MAX &&
 	     s->echo_bytes < FZ_ECHO_BYTES; k++) {
 		pnc_msg *dup;

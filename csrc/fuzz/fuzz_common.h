@@ -83,14 +83,6 @@ int fz_fd_count(void);
 void fz_wait_fds(int n, const char *what);
 
 /*
- * Whether PNC_FUZZ_AVOID names this known core bug (audit ids), so the
- * harness steers around it: B2, no sending back on the sockets whose sends
- * go through a pipeset (pair0, pair1, push0, raw req0); B3, fuzz_url opens
- * no inproc dialer; B5, fuzz_frames's peer never stops reading.
- */
-int fz_avoid(const char *bug);
-
-/*
  * Opens the socket (options set as the table says) and connects it to the
  * peer: the socket listens and the peer connects, or (dial) the peer
  * listens and the socket dials.  A failure here is the machine's, not the

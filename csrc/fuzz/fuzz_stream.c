@@ -5,7 +5,7 @@
  * Input: byte 0 the protocol (index into fz_protos, modulo 12: pair0,
  * pair1, pair1 polyamorous, req0, rep0, pub0, sub0, surveyor0,
  * respondent0, bus0, push0, pull0), byte 1 flags (bit 0 raw socket, bit 1
- * tcp instead of ipc, bit 2 the socket dials the peer instead of
+ * ipc instead of tcp, bit 2 the socket dials the peer instead of
  * listening), then the wire bytes the peer sends after a correct SP
  * handshake, which the harness does itself.  req and surveyor send a
  * request first; FZ_ID_MAGIC in the input stands for its id.  Whatever
@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	fz_begin(&s, data[0], data[1] & 1, (data[1] >> 1) & 1, (data[1] >> 2) & 1);
+	fz_begin(&s, data[0], data[1] & 1, !((data[1] >> 1) & 1), (data[1] >> 2) & 1);
 	if (fz_handshake(&s) == 0 && fz_wait_attached(&s)) {
 		fz_prime(&s);
 		if ((wire = fz_patch_ids(&s, data + 2, size - 2)) != NULL) {

@@ -32,7 +32,6 @@
 
 static char sandbox[64];
 static int closed_port;
-static int avoid_b3; /* PNC_FUZZ_AVOID: see fz_avoid */
 
 static void
 sandbox_remove(void)
@@ -82,7 +81,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void) argv;
 	if (fz_init() != 0)
 		return 1;
-	avoid_b3 = fz_avoid("B3");
 	snprintf(sandbox, sizeof(sandbox), "/tmp/pnc-fuzz-url-%d-XXXXXX", (int) getpid());
 	if (mkdtemp(sandbox) == NULL || (closed_port = reserve_closed_port()) < 0) {
 		perror("fuzz_url: setup");
@@ -210,8 +208,7 @@ open_endpoints(const char *url, int parsed, const pnc_url *u)
 		(void) pnc_listener_addr(l, &addr);
 		(void) pnc_listener_get_int(l, "tcp-bound-port", &port);
 	}
-	if (endpoint_url(url, parsed, u, 0, durl, sizeof(durl)) &&
-	    !(avoid_b3 && parsed && strcmp(u->scheme, "inproc") == 0))
+	if (endpoint_url(url, parsed, u, 0, durl, sizeof(durl)))
 		(void) pnc_dial(ds, durl, PNC_FLAG_NONBLOCK, &d);
 	if (d != NULL) {
 		(void) pnc_dialer_close(d);

@@ -34,7 +34,7 @@ PROTOS = [
 ]
 INDEX = {name: i for i, (name, _, _) in enumerate(PROTOS)}
 
-RAW, TCP, DIAL = 1, 2, 4  # fuzz_stream's flag bits
+RAW, IPC, DIAL = 1, 2, 4  # fuzz_stream's flag bits (no IPC: tcp)
 ID_MAGIC = 0xF00DF00D  # FZ_ID_MAGIC: the harness puts the real request id there
 BIG = 40 * 1024  # over IN_PLACE_MIN (32 KiB): read in place
 
@@ -238,8 +238,8 @@ def oversize(tcp):
 
 def stream_seeds(c):
     for i, (name, _, _) in enumerate(PROTOS):
-        for flags in (0, RAW, TCP, RAW | TCP, DIAL, DIAL | RAW | TCP):
-            tcp = bool(flags & TCP)
+        for flags in (0, RAW, IPC, RAW | IPC, DIAL, DIAL | RAW | IPC):
+            tcp = not flags & IPC
             kind = (("dial-" if flags & DIAL else "") + ("raw-" if flags & RAW else "")
                     + ("tcp" if tcp else "ipc"))
             head = bytes([i, flags])
@@ -256,14 +256,18 @@ def stream_seeds(c):
                 continue  # the dialer's own pipe: the rest is as above
             c.add(f"{pre}-trunc-body", head + frame(b"0123456789", tcp, length=100))
             c.add(f"{pre}-trunc-prefix", head + frame(b"", tcp, length=5)[:5])
-            if flags in (0, TCP):
+            if flags in (0, IPC):
                 for label, data in oversize(tcp):
                     c.add(f"{pre}-{label}", head + data)
             if not tcp:
                 c.add(f"{pre}-bad-type", head + b"\x02" + frame(b"hello", True))
+    # The audit's B6 input (repro/crash32-len-truncation.bin), byte for
+    # byte: a 2^32+16 prefix whose body goes on past 32 KiB (read in place).
+    c.add("audit-b6-pull0-tcp-len-2p32+16-40000",
+          bytes([INDEX["pull0"], 0]) + frame(b"A" * 40000, True, length=(1 << 32) + 16))
     # Large frames, read in place, for a few sockets (the corpus stays small).
-    for name, flags in (("pull0", 0), ("pair1", TCP), ("rep0", 0), ("sub0", RAW | TCP)):
-        tcp = bool(flags & TCP)
+    for name, flags in (("pull0", 0), ("pair1", IPC), ("rep0", 0), ("sub0", RAW | IPC)):
+        tcp = not flags & IPC
         body = payload_for(name) + bytes(range(256)) * (BIG // 256)
         data = bytes([INDEX[name], flags]) + frame(body, tcp) + frame(payload_for(name), tcp)
         c.add(f"big-{name}-{flags}", data)
@@ -295,8 +299,8 @@ def prefix(n, tcp):
 
 def frames_seeds(c):
     for i, (name, _, _) in enumerate(PROTOS):
-        for flags in (0, TCP):
-            tcp = bool(flags & TCP)
+        for flags in (0, IPC):
+            tcp = not flags & IPC
             head = bytes([i, flags])
             pre = f"{i:02d}-{name}-{'tcp' if tcp else 'ipc'}"
             # The socket dials: its pipe comes from a dialer.

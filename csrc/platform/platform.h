@@ -46,6 +46,18 @@ int64_t pnc_clock_ns(void);
 void pnc_thread_yield(void);
 uint32_t pnc_random(void);
 
+/*
+ * 64-bit counters updated atomically need 8-byte alignment, which i386
+ * does not give uint64_t by itself: PNC_ALIGN8 on the field, and
+ * pnc_u64_aligned for a pointer that reads such fields.
+ */
+#define PNC_ALIGN8 _Alignas(8)
+#if defined(__GNUC__)
+typedef uint64_t pnc_u64_aligned __attribute__((aligned(8)));
+#else
+typedef uint64_t pnc_u64_aligned; /* MSVC aligns uint64_t to 8 already */
+#endif
+
 /* Atomics for reference counts and statistics. */
 static inline int pnc_atomic_inc(int *p) { return __atomic_add_fetch(p, 1, __ATOMIC_ACQ_REL); }
 static inline int pnc_atomic_dec(int *p) { return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL); }

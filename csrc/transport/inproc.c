@@ -47,7 +47,7 @@ typedef struct inproc_pipe inproc_pipe;
 typedef struct inproc_dir {
 	pnc_mtx qmtx;      /* over q, queued and (its writes) pending */
 	pnc_ring q;
-	uint64_t queued;   /* messages ever put on q (atomic: a kick reads it unlocked) */
+	PNC_ALIGN8 uint64_t queued; /* messages ever put on q (atomic: a kick reads it unlocked) */
 	size_t pending;    /* on q now: atomic, writable reads it unlocked */
 	pnc_mtx hand_mtx;  /* held by the kick handing q over */
 	uint64_t handed;   /* messages ever taken off q (hand_mtx) */
