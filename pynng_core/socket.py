@@ -25,7 +25,7 @@ class Socket(SendRecv):
     send_timeout = Option("send-timeout", doc="Send timeout in ms (-1: none).")
     recv_buffer_size = Option("recv-buffer", doc="Messages queued for receiving (0-8192).")
     send_buffer_size = Option("send-buffer", doc="Messages queued for sending (0-8192).")
-    recv_max_size = Option("recv-size-max", doc="Largest message accepted, bytes (0: any).")
+    recv_max_size = Option("recv-size-max", doc="Largest message accepted, bytes (default 1 GiB; 0: any).")
     reconnect_time_min = Option("reconnect-time-min", doc="First redial wait, ms.")
     reconnect_time_max = Option("reconnect-time-max", doc="Longest redial wait, ms (0: no growth).")
     tcp_nodelay = Option("tcp-nodelay", bool, doc="TCP_NODELAY on new tcp connections.")

@@ -201,12 +201,16 @@ pnc_put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t) v;
 }
 
-/* A growable ring of message pointers: socket and pipe queues. */
+/*
+ * A growable ring of message pointers: socket and pipe queues.  A message's
+ * length does not change while it is queued: `bytes` counts them.
+ */
 typedef struct pnc_ring {
 	pnc_msg **items;
 	size_t cap; /* a power of two */
 	size_t head;
 	size_t len;
+	size_t bytes; /* the bodies of the messages queued */
 } pnc_ring;
 
 void pnc_ring_init(pnc_ring *r);
@@ -399,7 +403,6 @@ struct pnc_socket {
 	pnc_ctx *dflt;  /* the context socket-level send and recv use */
 	pnc_list ctxs;  /* the others */
 	pnc_ring recvq; /* used by protocols that queue inbound messages */
-	size_t recvq_bytes;
 	pnc_ring sendq; /* messages waiting for a writable pipe */
 	pnc_list pipes;
 	pnc_idmap pipe_ids; /* the attached pipes by id */

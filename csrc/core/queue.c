@@ -44,7 +44,7 @@ void
 pnc_ring_init(pnc_ring *r)
 {
 	r->items = NULL;
-	r->cap = r->head = r->len = 0;
+	r->cap = r->head = r->len = r->bytes = 0;
 }
 
 void
@@ -75,6 +75,7 @@ pnc_ring_put(pnc_ring *r, pnc_msg *m)
 	}
 	r->items[(r->head + r->len) & (r->cap - 1)] = m;
 	r->len++;
+	r->bytes += m->len;
 	return 0;
 }
 
@@ -88,6 +89,7 @@ pnc_ring_get(pnc_ring *r)
 	m = r->items[r->head];
 	r->head = (r->head + 1) & (r->cap - 1);
 	r->len--;
+	r->bytes -= m->len;
 	return m;
 }
 

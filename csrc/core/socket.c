@@ -148,12 +148,7 @@ pnc_socket_protocol(const pnc_socket *s, int peer)
 int
 pnc_sock_queue_unrecv(pnc_ctx *c, pnc_msg *m)
 {
-	pnc_socket *s = c->sock;
-	int rv = pnc_ring_unget(&s->recvq, m);
-
-	if (rv == 0)
-		s->recvq_bytes += m->len;
-	return rv;
+	return pnc_ring_unget(&c->sock->recvq, m);
 }
 
 /* PNC_EAGAIN once the queue is full, counting what the pipe may add. */
@@ -165,7 +160,7 @@ sock_queue_full(const pnc_socket *s, const pnc_pipe *p)
 	if ((int) s->recvq.len < limit)
 		return 0;
 	if ((int) s->recvq.len < limit + p->ops->slack_msgs &&
-	    s->recvq_bytes < p->ops->slack_bytes)
+	    s->recvq.bytes < p->ops->slack_bytes)
 		return 0;
 	return PNC_EAGAIN;
 }
@@ -179,7 +174,6 @@ pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 		pnc_msg_free(m); /* out of memory: drop, as a full queue would */
 		return PNC_EAGAIN;
 	}
-	s->recvq_bytes += m->len;
 	pnc_sock_wake(s, PNC_WAKE_RECV, 0, NULL);
 	return sock_queue_full(s, p);
 }
@@ -193,7 +187,6 @@ pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 	for (;;) {
 		pnc_msg *m = pnc_ring_get(&s->recvq);
 		if (m != NULL) {
-			s->recvq_bytes -= m->len;
 			if ((int) s->recvq.len < sock_recv_limit(s))
 				pnc_sock_resume_pipes(s);
 			*mp = m;

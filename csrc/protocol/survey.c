@@ -28,7 +28,6 @@ typedef struct surveyor_ctx {
 	uint32_t id;
 	survey_state state;
 	pnc_ring responses;
-	size_t response_bytes; /* of those queued */
 	pnc_timer timer;
 	uint32_t gen; /* changes with every new survey */
 } surveyor_ctx;
@@ -81,7 +80,6 @@ surveyor_end(surveyor_ctx *sc, survey_state to)
 	sc->state = to;
 	pnc_ctx_timer_cancel(sc->ctx, &sc->timer);
 	pnc_ring_fini(&sc->responses);
-	sc->response_bytes = 0;
 }
 
 static void
@@ -147,10 +145,8 @@ surveyor_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 	gen = (uint32_t) (*w->note >> 1);
 	began_active = (int) (*w->note & 1);
 	for (;;) {
-		if ((*mp = pnc_ring_get(&sc->responses)) != NULL) {
-			sc->response_bytes -= (*mp)->len;
+		if ((*mp = pnc_ring_get(&sc->responses)) != NULL)
 			return 0;
-		}
 		if (sc->gen != gen)
 			return PNC_ECANCELED; /* a newer survey took over */
 		if (sc->state != SURVEY_ACTIVE)
@@ -167,12 +163,7 @@ surveyor_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 static int
 surveyor_unrecv(pnc_ctx *c, pnc_msg *m)
 {
-	surveyor_ctx *sc = c->pdata;
-	int rv = pnc_ring_unget(&sc->responses, m);
-
-	if (rv == 0)
-		sc->response_bytes += m->len;
-	return rv;
+	return pnc_ring_unget(&((surveyor_ctx *) c->pdata)->responses, m);
 }
 
 /* Room for m in the survey's queue. */
@@ -180,7 +171,7 @@ static int
 surveyor_room(const surveyor_ctx *sc, const pnc_msg *m)
 {
 	return sc->responses.len < MAX_RESPONSES &&
-	    sc->response_bytes + m->len <= MAX_RESPONSE_BYTES;
+	    sc->responses.bytes + m->len <= MAX_RESPONSE_BYTES;
 }
 
 static int
@@ -201,7 +192,6 @@ surveyor_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 		pnc_msg_free(m); /* unknown, expired, or too many: dropped */
 		return 0;
 	}
-	sc->response_bytes += m->len;
 	pnc_msg_header_clear(m);
 	m->pipe_id = p->id;
 	pnc_sock_wake(s, PNC_WAKE_RECV, 1, sc->ctx);

@@ -110,8 +110,6 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 	if (!__atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE) || pnc_ring_put(&d->q, own) != 0) {
 		rv = PNC_ECLOSED;
 	} else {
-		/* The receiver parses the header off the body, as from a wire. */
-		pnc_msg_header_unsplit(own);
 		__atomic_store_n(&d->queued, d->queued + 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&d->pending, d->pending + 1, __ATOMIC_RELAXED);
 	}
@@ -132,8 +130,11 @@ inproc_take(inproc_dir *d, pnc_msg **batch, size_t n, int *freed)
 	size_t got = 0;
 
 	pnc_mtx_lock(&d->qmtx);
-	while (got < n && (batch[got] = pnc_ring_get(&d->q)) != NULL)
+	while (got < n && (batch[got] = pnc_ring_get(&d->q)) != NULL) {
+		/* The receiver parses the header off the body, as from a wire. */
+		pnc_msg_header_unsplit(batch[got]);
 		got++;
+	}
 	if (got > 0 && d->pending >= INPROC_SLACK_MSGS && d->pending - got < INPROC_SLACK_MSGS)
 		*freed = 1;
 	__atomic_store_n(&d->pending, d->pending - got, __ATOMIC_RELAXED);
