@@ -4,7 +4,10 @@ Pipe events (pynng's ``add_pre_pipe_connect_cb`` and friends) come from the
 core through one queue for the process; a Python thread of ours reads it
 and runs the callbacks, in order, never on a core thread.  A pre-connect
 callback runs before the pipe joins its socket: closing the pipe there
-refuses the peer.  An exception in a callback is logged, not lost.
+refuses the peer.  An exception in a callback is logged, not lost, and
+never stops the thread: that includes SystemExit, since sys.exit() in a
+callback ends no program (it is not the main thread) and a dead events
+thread would leave every later pre-connect pipe waiting for admission.
 """
 import logging
 import threading
@@ -137,9 +140,20 @@ class _Events:
         while True:
             if lib.pnc_pipe_events_next(ev, 200) == _ESLICE:
                 continue
-            socket = self._sockets.get(ev.socket_id)
-            if socket is not None:
-                socket._pipe_event(ev.pipe_id, ev.kind)
+            self._handle(ev.socket_id, ev.pipe_id, ev.kind)
+
+    def _handle(self, socket_id, pipe_id, kind):
+        # A frame of its own, so that no reference to the socket outlives
+        # the event: the loop above waits for the next one for as long as
+        # it takes, and a socket kept alive meanwhile keeps its descriptors.
+        socket = self._sockets.get(socket_id)
+        if socket is None:
+            return
+        try:
+            socket._pipe_event(pipe_id, kind)
+        except BaseException:
+            log.exception("pynng_core: handling pipe event %d of pipe %d failed",
+                          kind, pipe_id)
 
 
 events = _Events()
@@ -149,5 +163,5 @@ def run_callbacks(callbacks, pipe, what):
     for callback in list(callbacks):
         try:
             callback(pipe)
-        except Exception:
+        except BaseException:  # SystemExit too: see the module doc
             log.exception("pynng_core: %s callback %r failed for %r", what, callback, pipe)
