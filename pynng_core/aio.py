@@ -12,6 +12,7 @@ import itertools
 import sys
 import weakref
 
+from . import _fork
 from ._core import ffi, lib
 from .exceptions import check
 
@@ -35,12 +36,20 @@ class _Completions:
         self.fd = lib.pnc_aioq_fd(self.queue)
         self._tokens = ffi.new("uint64_t[]", _BATCH)
         self._counter = itertools.count(1)
+        _fork.track(self)
+
+    def _forked_away(self):
+        """In a forked child the queue is the parent's copy: never closed here."""
+        self.queue = None
+        self._wakers.clear()
 
     def token(self):
         return next(self._counter)
 
     def drain(self):
         """Wakes every coroutine whose operation is ready (many per call)."""
+        if self.queue is None:  # the parent's, in a forked child
+            return
         while True:
             n = lib.pnc_aioq_drain(self.queue, self._tokens, _BATCH)
             for i in range(n):

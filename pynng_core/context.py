@@ -5,10 +5,11 @@ request to answer, a Sub0 context its own subscriptions, a Surveyor0
 context its own survey.  Many contexts on one socket let many threads work
 at once without a socket each.  Timeouts start as the socket's.
 """
+from . import _fork
 from ._core import ffi, lib
 from .exceptions import exception_for
 from .options import Option
-from .sendrecv import SendRecv
+from .sendrecv import InheritedSendRecv, SendRecv
 
 
 class Context(SendRecv):
@@ -25,6 +26,7 @@ class Context(SendRecv):
         self._set_ctx(ffi.gc(pp[0], lib.pnc_ctx_release))
         self.socket = socket
         self._closed = False
+        _fork.track(self)
 
     @property
     def id(self):
@@ -56,6 +58,13 @@ class Context(SendRecv):
         if not self._closed:
             self._closed = True
             lib.pnc_ctx_close(self._ctx)
+
+    def _forked_away(self):
+        """In a forked child: this context is the parent's (see _fork)."""
+        self._closed = True
+        ffi.gc(self._ctx, None)
+        SendRecv._forked_away(self)
+        _fork.disown(self, InheritedSendRecv)
 
     def _describe(self):
         return "context %d of %s" % (self.id, self.socket._describe())

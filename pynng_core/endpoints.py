@@ -1,4 +1,5 @@
 """Listener and Dialer: the endpoints a socket listens and dials with."""
+from . import _fork
 from ._core import ffi, lib
 from .exceptions import check
 from .sockaddr import from_core
@@ -18,6 +19,7 @@ class _Endpoint:
         self.socket = socket
         self.url = url
         self._closed = False
+        _fork.track(self)
 
     def close(self):
         """Stops it and closes its connections; closing twice is harmless."""
@@ -49,9 +51,29 @@ class _Endpoint:
     def __exit__(self, *exc):
         self.close()
 
+    def _forked_away(self):
+        """In a forked child: this endpoint is the parent's (see _fork)."""
+        self._closed = True
+        ffi.gc(self._ptr, None)
+        _fork.disown(self, _InheritedEndpoint)
+
+    def _describe(self):
+        return "%s %s of %s" % (type(self).__name__, self.url, self.socket._describe())
+
     def __repr__(self):
         return "<%s %s%s>" % (type(self).__name__, self.url,
                               " (closed)" if self._closed else "")
+
+
+def _inherited(self, *args):
+    raise _fork.inherited_error(self)
+
+
+class _InheritedEndpoint:
+    """A dialer or listener a forked child inherited (see _fork)."""
+
+    _get_int = _inherited
+    local_address = property(_inherited)
 
 
 class Listener(_Endpoint):

@@ -4,9 +4,13 @@ Pipe events (pynng's ``add_pre_pipe_connect_cb`` and friends) come from the
 core through one queue for the process; a Python thread of ours reads it
 and runs the callbacks, in order, never on a core thread.  A pre-connect
 callback runs before the pipe joins its socket: closing the pipe there
-refuses the peer.  An exception in a callback is logged, not lost.
+refuses the peer.  An exception in a callback is logged, not lost, and
+never stops the thread: that includes SystemExit, since sys.exit() in a
+callback ends no program (it is not the main thread) and a dead events
+thread would leave every later pre-connect pipe waiting for admission.
 """
 import logging
+import os
 import threading
 import weakref
 
@@ -41,7 +45,7 @@ class Pipe:
         self._closed = False
         info = ffi.new("pnc_pipe_info *")
         # A pipe already gone keeps its id; its addresses stay unknown.
-        if lib.pnc_pipe_info_get(socket._sock, pipe_id, info) == 0:
+        if lib.pnc_pipe_info_get(socket._core(), pipe_id, info) == 0:
             self.local_address = from_core(info.local)
             self.remote_address = from_core(info.remote)
             self._endpoint_id = info.endpoint_id
@@ -70,7 +74,7 @@ class Pipe:
 
     def _get_int(self, nng_name):
         out = ffi.new("int64_t *")
-        rv = lib.pnc_pipe_get_int(self.socket._sock, self.id, nng_name.encode(), out)
+        rv = lib.pnc_pipe_get_int(self.socket._core(), self.id, nng_name.encode(), out)
         if rv:
             raise exception_for(rv, "%s of pipe %d" % (nng_name, self.id))
         return out[0]
@@ -87,7 +91,7 @@ class Pipe:
     def stats(self):
         """Messages and bytes in and out on this pipe."""
         out = ffi.new("pnc_stats *")
-        rv = lib.pnc_pipe_stats(self.socket._sock, self.id, out)
+        rv = lib.pnc_pipe_stats(self.socket._core(), self.id, out)
         if rv:
             raise exception_for(rv, "stats of pipe %d" % self.id)
         return stats_dict(out, PIPE_STAT_FIELDS)
@@ -110,7 +114,7 @@ class Pipe:
     def close(self):
         """Closes this connection (in a pre-connect callback: refuses it)."""
         self._closed = True
-        lib.pnc_pipe_close_id(self.socket._sock, self.id)
+        lib.pnc_pipe_close_id(self.socket._core(), self.id)
 
     def __repr__(self):
         return "<Pipe %d %s -> %s>" % (self.id, self.local_address, self.remote_address)
@@ -120,6 +124,13 @@ class _Events:
     """The thread that reads the core's pipe events and runs the callbacks."""
 
     def __init__(self):
+        self._after_fork()
+
+    def _after_fork(self):
+        # Also run in a forked child: the thread did not come along, the
+        # lock may have been held by a thread that did not either, and the
+        # sockets watched are the parent's (see _fork), so their events are
+        # not this process's to handle.
         self._sockets = weakref.WeakValueDictionary()  # socket id -> Socket
         self._lock = threading.Lock()
         self._thread = None
@@ -137,17 +148,30 @@ class _Events:
         while True:
             if lib.pnc_pipe_events_next(ev, 200) == _ESLICE:
                 continue
-            socket = self._sockets.get(ev.socket_id)
-            if socket is not None:
-                socket._pipe_event(ev.pipe_id, ev.kind)
+            self._handle(ev.socket_id, ev.pipe_id, ev.kind)
+
+    def _handle(self, socket_id, pipe_id, kind):
+        # A frame of its own, so that no reference to the socket outlives
+        # the event: the loop above waits for the next one for as long as
+        # it takes, and a socket kept alive meanwhile keeps its descriptors.
+        socket = self._sockets.get(socket_id)
+        if socket is None:
+            return
+        try:
+            socket._pipe_event(pipe_id, kind)
+        except BaseException:
+            log.exception("pynng_core: handling pipe event %d of pipe %d failed",
+                          kind, pipe_id)
 
 
 events = _Events()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=events._after_fork)
 
 
 def run_callbacks(callbacks, pipe, what):
     for callback in list(callbacks):
         try:
             callback(pipe)
-        except Exception:
+        except BaseException:  # SystemExit too: see the module doc
             log.exception("pynng_core: %s callback %r failed for %r", what, callback, pipe)

@@ -16,7 +16,7 @@ says it would block), and recv reuses one record per socket (see
 """
 import functools
 
-from . import _core, aio
+from . import _core, _fork, aio
 from ._core import ffi, lib
 from . import exceptions
 from .exceptions import exception_for
@@ -368,6 +368,14 @@ class SendRecv:
     def _error(self, rv, what):
         return exception_for(rv, "%s on %s" % (what, self._describe()))
 
+    def _forked_away(self):
+        """In a forked child (see _fork): the spare receive records are the
+        parent's copies; they are left as they are, not freed."""
+        for spare in (self._spare_rx, self._spare_batch):
+            if spare is not None:
+                ffi.gc(spare[0], None)
+        self._spare_rx = self._spare_batch = None
+
     def _describe(self):
         raise NotImplementedError
 
@@ -380,3 +388,20 @@ class SendRecv:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _inherited(self, *args, **kwargs):
+    raise _fork.inherited_error(self)
+
+
+async def _ainherited(self, *args, **kwargs):
+    raise _fork.inherited_error(self)
+
+
+class InheritedSendRecv:
+    """What a socket or context inherited through fork() becomes in the
+    child (see _fork): every call that would reach the core raises Closed."""
+
+    send = send_msg = send_many = recv = recv_into = recv_msg = recv_many = _inherited
+    asend = asend_msg = asend_many = arecv = arecv_msg = arecv_many = _ainherited
+    _get_option = _set_option = _inherited

@@ -1,4 +1,5 @@
 """Socket: the base of every protocol class (Pair0, Req0, Sub0, ...)."""
+from . import _fork
 from ._core import ffi, lib
 from .context import Context
 from .endpoints import Dialer, Listener
@@ -6,7 +7,7 @@ from .exceptions import exception_for
 from .options import Option
 from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, Pipe, events,
                    run_callbacks, stats_dict)
-from .sendrecv import NONBLOCK, SendRecv
+from .sendrecv import NONBLOCK, InheritedSendRecv, SendRecv, _inherited
 
 # A blocking dial that fails with one of these is not retried in the background.
 _DIAL_FINAL = {lib.PNC_ECLOSED, lib.PNC_EADDRINVAL, lib.PNC_ENOTSUP, lib.PNC_ENOMEM}
@@ -50,6 +51,7 @@ class Socket(SendRecv):
         if rv:
             raise exception_for(rv, "opening a %s socket" % type(self).__name__)
         self._sock = ffi.gc(pp[0], lib.pnc_socket_release)
+        _fork.track(self)
         self._set_ctx(lib.pnc_socket_context(self._sock))
         self._dialers = []
         self._listeners = []
@@ -248,13 +250,17 @@ class Socket(SendRecv):
             pipe._closed = True
             self._pipes.pop(pipe_id, None)
 
+    def _core(self):
+        """The core socket, for the calls a Pipe makes on it."""
+        return self._sock
+
     @property
     def stats(self):
         """Counters: messages and bytes in and out, pipes opened, closed and
         refused, messages dropped as too large, with a bad header, or for a
         full queue."""
         out = ffi.new("pnc_stats *")
-        lib.pnc_socket_stats(self._sock, out)
+        lib.pnc_socket_stats(self._core(), out)
         return stats_dict(out, STAT_FIELDS)
 
     def _owner(self):
@@ -279,9 +285,26 @@ class Socket(SendRecv):
             self._listeners.clear()
             self._dialers.clear()
 
+    def _forked_away(self):
+        """In a forked child: this socket is the parent's (see _fork)."""
+        self._closed = True
+        ffi.gc(self._sock, None)
+        SendRecv._forked_away(self)
+        _fork.disown(self, _InheritedSocket)
+
     def _describe(self):
         return "%s socket %d%s" % (type(self).__name__, lib.pnc_socket_id(self._sock),
                                    " (closed)" if self._closed else "")
 
     def __repr__(self):
         return "<%s>" % self._describe()
+
+
+class _InheritedSocket(InheritedSendRecv):
+    """A socket a forked child inherited (see _fork): it has no pipes, and
+    what would reach the core raises Closed."""
+
+    listen = dial = new_context = _topic_option = _watch_pipes = _pipe = _core = _inherited
+
+    def _pipe_ids(self):
+        return []

@@ -13,6 +13,22 @@ from protocol_peers import sock  # noqa: E402
 POLLERS = ["epoll", "poll"] if sys.platform.startswith("linux") else ["poll"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "one_poller: run under the first I/O poller only (an expensive test that "
+        "does not depend on the poller, such as one that builds network "
+        "namespaces or restarts a peer process)")
+
+
+def pytest_generate_tests(metafunc):
+    # The poller is parametrized here rather than on the fixture, so that a
+    # test marked one_poller simply has one parameter instead of a skip.
+    if "poller" in metafunc.fixturenames:
+        one = metafunc.definition.get_closest_marker("one_poller") is not None
+        metafunc.parametrize("poller", POLLERS[:1] if one else POLLERS, indirect=True)
+
+
 def pytest_collection_modifyitems(config, items):
     # Per-test timeout (pytest-timeout): a hang is a failure, never a stuck CI.
     for item in items:
@@ -20,9 +36,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.timeout(60))
 
 
-@pytest.fixture(autouse=True, params=POLLERS)
+@pytest.fixture(autouse=True)
 def poller(request):
-    """Every test runs once per I/O poller (live connections move along)."""
+    """Every test runs once per I/O poller (live connections move along);
+    a test marked one_poller runs under the first one only."""
     pynng_core.poller.use(request.param)
     assert pynng_core.poller.current() == request.param
     return request.param
