@@ -524,41 +524,32 @@ def _free_port():
 
 
 # --------------------------------------------------------------------------
-# Bounds the design promises against a hostile peer
-
-
-def vm_kib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(field)
+# Bounds the design promises against a hostile peer (what they cost in
+# memory is measured by benchmarks/hostile_memory.py, side by side with
+# pynng; here, what the peers see)
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
-def test_huge_prefix_with_default_options_allocates_only_what_came(transport, make_url):
-    """DESIGN: a frame's memory grows as its bytes arrive.  With default
-    options a peer announcing 2^32 + 16 bytes and sending 40 KB must not make
-    the process reserve gigabytes (audit B8)."""
+def test_huge_prefix_with_default_options_closes_only_its_pipe(transport, make_url):
+    """DESIGN: a frame's memory grows as its bytes arrive, and a length past
+    recv_max_size (1 GiB by default) is refused: peers announcing 2^32 + 16
+    bytes each lose their own pipe, and the legitimate peer goes on."""
     url = "tcp://127.0.0.1:%d" % _free_port() if transport == "tcp" else make_url("ipc")
     target = pynng_core.Pull0(listen=url, recv_timeout=OP_MS)
     good = pynng_core.Push0(dial=url, send_timeout=OP_MS)
     conns = []
     try:
         wait_until(lambda: len(target.pipes) == 1)
-        before = vm_kib("VmSize")
         for _ in range(4):
             c = raw_connect(url)
             c.sendall(sp_header(SP_ID["push0"]))
             recv_exactly(c, 8)
             c.sendall(framed(transport, b"x" * 40000, length=(1 << 32) + 16))
             conns.append(c)
-        wait_until(lambda: len(target.pipes) == 5 or target.stats["dropped_too_large"] >= 4)
-        good.send(b"still here")  # the frames were read as far as they go
+        wait_until(lambda: target.stats["dropped_too_large"] == 4)
+        wait_until(lambda: len(target.pipes) == 1)
+        good.send(b"still here")
         assert target.recv() == b"still here"
-        grown = (vm_kib("VmSize") - before) // 1024
-        assert grown < 512, ("4 hostile prefixes of 2^32 + 16 bytes (40 KB sent each) made "
-                             "the process reserve %d MiB" % grown)
     finally:
         for c in conns:
             c.close()
@@ -568,51 +559,59 @@ def test_huge_prefix_with_default_options_allocates_only_what_came(transport, ma
 
 @pytest.mark.one_poller
 @pytest.mark.timeout(120)
-def test_replies_to_a_peer_that_never_reads_are_bounded(make_url):
+def test_replies_to_a_peer_that_never_reads_wait_for_room(make_url):
     """DESIGN: every per-pipe queue has a limit that a peer which never
-    reads cannot push past.  A req peer sending 20,000 requests and reading
-    none of the 8 KiB replies must not grow the server by 160 MiB (audit B7);
-    a legitimate client is still answered."""
+    reads cannot push past (audit B7).  A req peer sends 20,000 requests and
+    reads none of the 8 KiB replies: the server's replies to it wait for
+    room and time out once its pipe is full, while a legitimate client of
+    the same server, served by the same contexts, gets every answer: a pipe
+    adds at most a batch of requests to the queue past its limit, so the
+    client's request waits behind a batch of the flood, not all of it."""
     url = "tcp://127.0.0.1:%d" % _free_port()
-    rep = pynng_core.Rep0(listen=url, recv_timeout=2000, send_timeout=2000)
-    served = [0]
+    rep = pynng_core.Rep0(listen=url, recv_timeout=200, send_timeout=50)
+    timeouts = [0]
     stop = threading.Event()
 
-    def serve():
+    def serve(ctx):
         body = b"r" * 8192
         while not stop.is_set():
             try:
-                rep.send(body + rep.recv()[:16])
-                served[0] += 1
+                ctx.send(body + ctx.recv()[:16])
             except pynng_core.Timeout:
-                continue
+                timeouts[0] += 1
             except pynng_core.Closed:
                 return
 
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
+    servers = [threading.Thread(target=serve, args=(rep.new_context(),)) for _ in range(8)]
+    for t in servers:
+        t.start()
     hostile = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
     hostile.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     client = pynng_core.Req0(dial=url, recv_timeout=10000, send_timeout=10000)
     try:
         hostile.sendall(sp_header(SP_ID["req0"]))
         recv_exactly(hostile, 8)
-        before = vm_kib("VmRSS")
         reqs = b"".join(struct.pack(">Q", 8) + word(0x80000000 | i) + b"ping"
                         for i in range(1000))
-        for _ in range(20):
-            hostile.sendall(reqs)
-        wait_until(lambda: served[0] >= 20000, timeout=60,
-                   message="the server stopped answering at %d" % served[0])
-        grown = (vm_kib("VmRSS") - before) // 1024
-        client.send(b"legit")
-        assert client.recv().endswith(b"legit")
-        assert grown < 64, ("%d unread replies of 8 KiB grew the server by %d MiB"
-                            % (served[0], grown))
+        wait_until(lambda: len(rep.pipes) == 2)
+        (hostile_pipe,) = [p for p in rep.pipes if p.remote_address.port_number ==
+                           hostile.getsockname()[1]]
+        hostile.setblocking(False)
+        for i in range(10):
+            try:
+                hostile.send(reqs * 20)
+            except BlockingIOError:
+                pass
+            client.send(b"legit %d" % i)
+            assert client.recv().endswith(b"legit %d" % i)
+        assert timeouts[0] > 0, "no reply to the peer that never reads ever waited"
+        # What the hostile pipe took: its kernel buffer and our bounded
+        # queue's worth, not one reply per request it sent.
+        assert hostile_pipe.stats["msgs_out"] < hostile_pipe.stats["msgs_in"]
     finally:
         stop.set()
         hostile.close()
         client.close()
         rep.close()
-        server.join(10)
-
+        for t in servers:
+            t.join(10)

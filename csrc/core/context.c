@@ -167,6 +167,16 @@ pnc_sock_reading_here(const pnc_socket *s)
 	return s->inline_reader && pnc_thread_is_self(&s->inline_thread);
 }
 
+void
+pnc_sock_inline_wake_release(pnc_socket *s)
+{
+	if (s->inline_wake_open && !s->inline_reader) {
+		pnc_wakefd_close(&s->inline_wake);
+		s->inline_wake_open = 0;
+		s->inline_signaled = 0;
+	}
+}
+
 static int
 sock_read_inline(pnc_socket *s, int64_t until, const pnc_body_source *bodies)
 {
@@ -192,6 +202,8 @@ sock_read_inline(pnc_socket *s, int64_t until, const pnc_body_source *bodies)
 		pnc_wakefd_drain(&s->inline_wake);
 	}
 	s->inline_reader = 0;
+	if (s->closed)
+		pnc_sock_inline_wake_release(s);
 	p->ops->read_end(p);
 	pnc_sock_reads_back_if_waited(s, p);
 	pnc_pipe_rele(p);

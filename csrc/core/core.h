@@ -486,6 +486,9 @@ void pnc_sock_resume_pipes(pnc_socket *s);
 pnc_pipe *pnc_sock_sole_pipe(pnc_socket *s);
 /* True on the thread that is reading the socket's pipe itself. */
 int pnc_sock_reading_here(const pnc_socket *s);
+/* A closed socket gives its inline reader's wake-up descriptor back as
+ * soon as no reader uses it (socket locked). */
+void pnc_sock_inline_wake_release(pnc_socket *s);
 /*
  * A receiver waiting on the cv or its queue needs the I/O thread to read:
  * p (if not NULL) gets back reads a past receive kept.  Socket locked.

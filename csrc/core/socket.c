@@ -122,6 +122,7 @@ pnc_socket_close(pnc_socket *s)
 		pnc_pipe_rele(p);
 		pnc_sock_lock(s);
 	}
+	pnc_sock_inline_wake_release(s);
 	pnc_sock_unlock(s);
 	return 0;
 }

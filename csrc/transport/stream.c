@@ -13,8 +13,11 @@
  * drain.  The wire prefix is written into each message's headroom, so a
  * message is one iovec.
  *
- * Reads: a chunk at a time, every whole frame in it handed up in one
- * batch; a large frame is read straight into its message.  A caller that
+ * Reads: a chunk at a time, every whole frame in it handed up in batches;
+ * once the socket's queue is full (the pipe is paused) the frames left in
+ * the chunk wait for the resume, so a pipe adds at most a batch past the
+ * queue's limit and a flood from one peer cannot crowd out the others' turn.
+ * A large frame is read straight into its message.  A caller that
  * reads may say where bodies go (pnc_body_source): Python's recv has them
  * read into the bytes objects it returns.
  * The I/O thread reads, unless a lone receiver waits on the pipe: that
@@ -97,6 +100,7 @@ typedef struct stream_pipe {
 	pnc_timer timer; /* handshake deadline, then linger limit */
 	pnc_task close_task;
 	pnc_task flush_task;
+	pnc_task parse_task; /* frames left in the buffer, after a resume */
 	int handshaken;
 	int failed;
 	int finished;
@@ -134,6 +138,7 @@ typedef struct stream_pipe {
 	size_t rgot;   /* its bytes in rmsg so far */
 	size_t rwant;  /* its length, of which rmsg has room for rmsg->len */
 	int rfull; /* the last read took all it asked for: more is likely there */
+	int rleft; /* atomic: whole frames wait in the buffer for the resume */
 	const pnc_body_source *rbodies; /* a caller's, while it reads */
 } stream_pipe;
 
@@ -411,7 +416,8 @@ stream_on_writable(stream_pipe *sp)
 		stream_finish(sp);
 }
 
-/* Hands a batch up; returns non-zero when this pipe closed meanwhile. */
+/* Hands a batch up: 0; 1, the socket's queue is full (the pipe is paused);
+ * -1, this pipe closed meanwhile (see pnc_pipe_deliver). */
 static int
 stream_deliver(stream_pipe *sp, pnc_msg **batch, size_t *nb)
 {
@@ -420,7 +426,26 @@ stream_deliver(stream_pipe *sp, pnc_msg **batch, size_t *nb)
 	if (*nb > 0)
 		rv = pnc_pipe_deliver(&sp->p, batch, *nb);
 	*nb = 0;
-	return rv < 0;
+	return rv;
+}
+
+/*
+ * The socket's queue is full, and whole frames are left in the buffer:
+ * they wait for the pipe's resume (stream_pause), which has them parsed.
+ * 0 if the resume came already: the caller parses on.
+ */
+static int
+stream_rest_waits(stream_pipe *sp)
+{
+	int paused;
+
+	__atomic_store_n(&sp->rleft, 1, __ATOMIC_RELEASE);
+	pnc_sock_lock(sp->p.sock);
+	paused = sp->p.paused;
+	pnc_sock_unlock(sp->p.sock);
+	if (!paused)
+		__atomic_store_n(&sp->rleft, 0, __ATOMIC_RELEASE);
+	return paused;
 }
 
 static uint8_t *
@@ -479,7 +504,7 @@ stream_parse(stream_pipe *sp)
 	uint8_t *rbuf = stream_rbuf(sp);
 	size_t nb = 0, pos = 0;
 	size_t max = pnc_atomic_load_size(&sp->p.sock->recv_max);
-	int rv = 0;
+	int rv = 0, full = 0;
 
 	while (sp->rlen - pos >= sp->plen) {
 		const uint8_t *h = rbuf + pos;
@@ -517,10 +542,15 @@ stream_parse(stream_pipe *sp)
 		memcpy(pnc_msg_body(m), h + sp->plen, (size_t) len);
 		pos += sp->plen + (size_t) len;
 		batch[nb++] = m;
-		if (nb == DELIVER_BATCH && stream_deliver(sp, batch, &nb))
-			return PNC_ECLOSED;
+		if (nb == DELIVER_BATCH && (full = stream_deliver(sp, batch, &nb)) != 0) {
+			if (full < 0)
+				return PNC_ECLOSED;
+			if (sp->rlen - pos >= sp->plen && stream_rest_waits(sp))
+				break;
+			full = 0;
+		}
 	}
-	if (stream_deliver(sp, batch, &nb))
+	if (stream_deliver(sp, batch, &nb) < 0)
 		return PNC_ECLOSED;
 	memmove(rbuf, rbuf + pos, sp->rlen - pos);
 	sp->rlen -= pos;
@@ -568,7 +598,7 @@ stream_read_in_place(stream_pipe *sp)
 	}
 	sp->rmsg = NULL;
 	sp->rlen = n - left;
-	if (stream_deliver(sp, &m, &one))
+	if (stream_deliver(sp, &m, &one) < 0)
 		return PNC_ECLOSED;
 	return sp->rlen > 0 ? stream_parse(sp) : 0;
 }
@@ -592,7 +622,9 @@ stream_on_readable(stream_pipe *sp)
 		stream_fail(sp, PNC_ENOMEM);
 		return 1;
 	}
-	if (sp->rmsg != NULL || stream_large_waits(sp)) {
+	if (__atomic_exchange_n(&sp->rleft, 0, __ATOMIC_ACQ_REL)) {
+		rv = stream_parse(sp); /* what waited for the resume goes first */
+	} else if (sp->rmsg != NULL || stream_large_waits(sp)) {
 		rv = stream_read_in_place(sp);
 	} else {
 		rv = pnc_net_read(sp->fd, stream_rbuf(sp) + sp->rlen, RBUF_SIZE - sp->rlen, &n);
@@ -658,7 +690,25 @@ stream_handshake_io(stream_pipe *sp, unsigned events)
 	sp->handshaken = 1;
 	stream_handshake_over(sp);
 	pnc_timer_cancel(&sp->timer);
+	/*
+	 * Frames wait in the kernel until the pipe has joined its socket (it
+	 * may wait for a pre-connect verdict first): a pipe that has not
+	 * joined has nowhere to deliver them.  stream_started reads again.
+	 */
+	pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
 	pnc_pipe_attach(&sp->p);
+}
+
+/* Joined: frames come off the wire now, unless a receiver reads them. */
+static void
+stream_started(pnc_pipe *p)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	pnc_sock_lock(p->sock);
+	if (!sp->reads_lent && !p->paused && !p->closed)
+		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0);
+	pnc_sock_unlock(p->sock);
 }
 
 /* Whoever reads holds the read side: the I/O thread, or a waiting caller. */
@@ -692,7 +742,8 @@ stream_read_some(stream_pipe *sp, pnc_fd wake, int64_t until)
 	int64_t left;
 
 	/* More is likely there: a read says as much as a poll would. */
-	if (sp->rfull && stream_on_readable(sp))
+	if ((sp->rfull || __atomic_load_n(&sp->rleft, __ATOMIC_ACQUIRE)) &&
+	    stream_on_readable(sp))
 		return;
 	left = until - pnc_clock_ms();
 	/* Out of time: one read, no poll. */
@@ -863,10 +914,32 @@ stream_pause(pnc_pipe *p, int paused)
 {
 	stream_pipe *sp = (stream_pipe *) p;
 
-	if (paused)
+	if (paused) {
 		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
-	else if (!sp->reads_lent)
+		return;
+	}
+	if (!sp->reads_lent)
 		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0); /* else: when they come back */
+	/* No read brings frames already in the buffer: they are parsed on
+	 * the I/O thread (or by a receiver reading the pipe meanwhile). */
+	if (__atomic_load_n(&sp->rleft, __ATOMIC_ACQUIRE)) {
+		pnc_pipe_hold(p);
+		if (!pnc_task_post(&sp->parse_task))
+			pnc_pipe_rele(p); /* posted already, with its own */
+	}
+}
+
+static void
+stream_parse_task(void *arg)
+{
+	stream_pipe *sp = arg;
+
+	if (!sp->finished && !sp->draining && stream_read_take(sp, READ_IO)) {
+		if (__atomic_load_n(&sp->rleft, __ATOMIC_ACQUIRE))
+			stream_on_readable(sp);
+		__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
+	}
+	pnc_pipe_rele(&sp->p); /* stream_pause's */
 }
 
 static void
@@ -925,6 +998,7 @@ stream_read_fd(pnc_pipe *p)
 
 static const pnc_pipe_ops stream_pipe_ops = {
 	.send = stream_send,
+	.started = stream_started,
 	.takes_lent = 1,
 	.read_fd = stream_read_fd,
 	.read_begin = stream_read_begin,
@@ -977,6 +1051,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	pnc_timer_init(&sp->handback_timer, stream_handback_cb, sp);
 	pnc_task_init(&sp->close_task, stream_close_on_io, sp);
 	pnc_task_init(&sp->flush_task, stream_flush_task, sp);
+	pnc_task_init(&sp->parse_task, stream_parse_task, sp);
 	sp->hs_out[1] = 'S';
 	sp->hs_out[2] = 'P';
 	sp->hs_out[4] = (uint8_t) (s->proto->self_id >> 8);
