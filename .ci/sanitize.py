@@ -79,6 +79,7 @@ def runtime_env(kind, work, logs):
                  "sanitizer libraries" % (kind, ", ".join(libs)))
     env = dict(os.environ)
     env.update({
+        "PNC_SANITIZER": kind,  # tests that cannot run under it skip, saying why
         "LD_PRELOAD": " ".join(preload),
         "PYTHONMALLOC": "malloc",
         "PYTHONPATH": work,

@@ -187,6 +187,27 @@ fz_addr(const fz_session *s, struct sockaddr_storage *ss, int port)
 	return sizeof(*un);
 }
 
+/*
+ * tcp listeners (the core's, or ours when it dials) take ports from a range
+ * of the process's own, below the ephemeral ones, in turn.  Port 0 would
+ * do, but at a thousand sessions a second the peers' connections in
+ * TIME_WAIT use up the ephemeral range within half a minute, and bind(0)
+ * then fails.  SO_REUSEADDR (the core sets it) binds past TIME_WAIT.
+ */
+#define FZ_PORTS 2000
+#define FZ_PORT_TRIES 64
+
+static int
+fz_next_port(void)
+{
+	static int next = -1;
+
+	if (next < 0)
+		next = (int) (getpid() % 8) * FZ_PORTS;
+	next = (next + 1) % (8 * FZ_PORTS);
+	return 12000 + next;
+}
+
 static int
 fz_socket(const fz_session *s)
 {
@@ -255,11 +276,19 @@ fz_accept_dial(fz_session *s, char *url, size_t size)
 	int lfd, rv;
 
 	unlink(ipc_path);
-	len = fz_addr(s, &ss, 0);
 	if ((lfd = fz_socket(s)) < 0)
 		return -1;
-	if (bind(lfd, (struct sockaddr *) &ss, len) != 0 || listen(lfd, 4) != 0 ||
-	    getsockname(lfd, (struct sockaddr *) &ss, &len) != 0) {
+	(void) setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int));
+	for (int i = 0;; i++) {
+		len = fz_addr(s, &ss, s->tcp ? fz_next_port() : 0);
+		if (bind(lfd, (struct sockaddr *) &ss, len) == 0)
+			break;
+		if (!s->tcp || errno != EADDRINUSE || i == FZ_PORT_TRIES) {
+			close(lfd);
+			return -1;
+		}
+	}
+	if (listen(lfd, 4) != 0 || getsockname(lfd, (struct sockaddr *) &ss, &len) != 0) {
 		close(lfd);
 		return -1;
 	}
@@ -317,12 +346,16 @@ fz_begin(fz_session *s, int proto, int raw, int tcp, int dial)
 		if (fz_accept_dial(s, url, sizeof(url)) != 0)
 			fz_setup_failed("the socket's dial", 0);
 	} else {
-		if (tcp)
-			snprintf(url, sizeof(url), "tcp://127.0.0.1:0");
-		else
-			snprintf(url, sizeof(url), "ipc://%s", ipc_path);
-		if ((rv = pnc_listen(s->sock, url, 0, &s->l)) != 0)
-			fz_setup_failed(url, rv);
+		for (int i = 0;; i++) {
+			if (tcp)
+				snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", fz_next_port());
+			else
+				snprintf(url, sizeof(url), "ipc://%s", ipc_path);
+			if ((rv = pnc_listen(s->sock, url, 0, &s->l)) == 0)
+				break;
+			if (!tcp || rv != PNC_EADDRINUSE || i == FZ_PORT_TRIES)
+				fz_setup_failed(url, rv);
+		}
 		if (fz_connect(s) != 0)
 			fz_setup_failed("connect", 0);
 	}
