@@ -20,6 +20,7 @@ sources are unchanged).
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,8 +31,11 @@ SANITIZERS = {
     # name: (PNC_SANITIZE, runtimes to preload, options variable, options)
     "address": ("address,undefined", ["libasan.so", "libubsan.so"], "ASAN_OPTIONS",
                 "detect_leaks=0:allocator_may_return_null=1:abort_on_error=1"),
+    # exitcode=0: a report decides by where it is (below), not by the exit
+    # status TSan would force (66) for one from outside the core, such as
+    # glibc freeing a finished thread's TLS block, which TSan cannot follow.
     "thread": ("thread", ["libtsan.so"], "TSAN_OPTIONS",
-               "halt_on_error=0:second_deadlock_stack=1:report_signal_unsafe=0"),
+               "halt_on_error=0:exitcode=0:second_deadlock_stack=1:report_signal_unsafe=0"),
 }
 OURS = ("csrc/", "_core.c", "_core.abi3", "_hotpath.c")
 
@@ -89,16 +93,21 @@ def runtime_env(kind, work, logs):
     return env
 
 
+REPORT_START = re.compile(r"^(?=.*(?:WARNING: ThreadSanitizer|ERROR: AddressSanitizer|"
+                          r"ERROR: LeakSanitizer|runtime error:))", re.M)
+
+
 def reports(logs):
-    """(ours, others): the report files, split by whether a frame is ours."""
+    """(ours, others): each report in the log files, as (file, text), split
+    by whether a frame of it is ours."""
     ours, others = [], []
     for name in sorted(os.listdir(logs)):
         path = os.path.join(logs, name)
         with open(path, errors="replace") as fh:
             text = fh.read()
-        if not text.strip():
-            continue
-        (ours if any(mark in text for mark in OURS) else others).append((path, text))
+        for report in REPORT_START.split(text):
+            if REPORT_START.match(report):
+                (ours if any(mark in report for mark in OURS) else others).append((path, report))
     return ours, others
 
 
@@ -129,8 +138,9 @@ def main():
     ours, others = reports(logs)
     for path, text in ours:
         print("\n==== %s\n%s" % (path, text))
-    for path, _ in others:
-        print("sanitize.py: a report from outside the core (not counted): %s" % path)
+    for path, text in others:
+        print("sanitize.py: a report from outside the core (not counted), in %s: %s"
+              % (path, text.strip().splitlines()[0]))
     print("sanitize.py: %s: exit status %d, %d report(s) from the core, %d from elsewhere"
           % (args.kind, rc, len(ours), len(others)))
     if not args.keep:

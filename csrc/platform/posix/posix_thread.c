@@ -180,18 +180,25 @@ pnc_thread_yield(void)
 uint32_t
 pnc_random(void)
 {
-	static __thread uint64_t state;
+	/* One sequence for the process, advanced atomically (no per-thread
+	 * state: a thread-local in a loaded module is what ThreadSanitizer
+	 * cannot follow as glibc frees a finished thread's block). */
+	static PNC_ALIGN8 uint64_t seed;
+	uint64_t z = __atomic_load_n(&seed, __ATOMIC_RELAXED);
 
-	if (state == 0) {
+	if (z == 0) {
 		struct timespec ts;
+		uint64_t start;
+
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		state = ((uint64_t) ts.tv_nsec << 20) ^ (uint64_t) getpid() ^
-		    (uint64_t) (uintptr_t) &ts;
-		state |= 1;
+		start = (((uint64_t) ts.tv_nsec << 20) ^ (uint64_t) ts.tv_sec ^
+		    (uint64_t) getpid()) | 1;
+		(void) __atomic_compare_exchange_n(&seed, &z, start, 0, __ATOMIC_RELAXED,
+		    __ATOMIC_RELAXED);
 	}
-	/* xorshift64*: jitter and id seeds need spread, not secrecy. */
-	state ^= state >> 12;
-	state ^= state << 25;
-	state ^= state >> 27;
-	return (uint32_t) ((state * 2685821657736338717ULL) >> 32);
+	/* splitmix64: jitter and id seeds need spread, not secrecy. */
+	z = __atomic_add_fetch(&seed, 0x9E3779B97F4A7C15ULL, __ATOMIC_RELAXED);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return (uint32_t) ((z ^ (z >> 31)) >> 32);
 }
