@@ -327,41 +327,37 @@ pnc_sock_kick(pnc_socket *s, pnc_pipe *p)
 	pnc_list_append(&s->kicks, &p->kick_node);
 }
 
-/* Kicks taken off the list per pass, kept on the stack meanwhile. */
-#define SOCK_KICKS_AT_ONCE 16
-
 /*
- * What the unlock leaves for after it.  The caller holds the socket (as
- * whoever locks it does), so it is still there after the unlock.  A pipe
- * taken off the kick list may be put on it again at once by a sender on
- * another thread: the kick that follows finds that one's messages too.
+ * What the unlock leaves for after it: held wake-ups, and a kick at a time
+ * (more than one, as after a broadcast to inproc peers, each takes its own
+ * pass).  The caller holds the socket (as whoever locks it does), so it is
+ * still there after the unlock.  A pipe taken off the kick list may be put
+ * on it again at once by a sender on another thread: the kick that follows
+ * finds that one's messages too.
  */
 static void
 sock_unlock_slow(pnc_socket *s)
 {
 	int due[2] = { s->wake_due[PNC_WAKE_RECV], s->wake_due[PNC_WAKE_SEND] };
-	pnc_pipe *kicks[SOCK_KICKS_AT_ONCE];
-	size_t n = 0;
+	pnc_pipe *kick = NULL;
 	int more;
 
 	s->wakes_held = 0;
 	s->wake_due[PNC_WAKE_RECV] = s->wake_due[PNC_WAKE_SEND] = 0;
-	while (n < SOCK_KICKS_AT_ONCE && !pnc_list_empty(&s->kicks)) {
-		pnc_node *node = pnc_list_first(&s->kicks);
-		pnc_pipe *p = PNC_CONTAINER(node, pnc_pipe, kick_node);
-
-		pnc_list_remove(node);
-		p->kick_due = 0;
-		kicks[n++] = p;
+	if (!pnc_list_empty(&s->kicks)) {
+		kick = PNC_CONTAINER(pnc_list_first(&s->kicks), pnc_pipe, kick_node);
+		pnc_list_remove(&kick->kick_node);
+		kick->kick_due = 0;
 	}
 	more = !pnc_list_empty(&s->kicks);
 	pnc_mtx_unlock(&s->mtx);
-	for (int kind = 0; kind < 2; kind++)
-		if (due[kind])
-			sock_cv_wake(s, kind, due[kind]);
-	for (size_t i = 0; i < n; i++) {
-		kicks[i]->ops->kick(kicks[i]);
-		pnc_pipe_rele(kicks[i]); /* pnc_sock_kick's */
+	if (due[PNC_WAKE_RECV])
+		sock_cv_wake(s, PNC_WAKE_RECV, due[PNC_WAKE_RECV]);
+	if (due[PNC_WAKE_SEND])
+		sock_cv_wake(s, PNC_WAKE_SEND, due[PNC_WAKE_SEND]);
+	if (kick != NULL) {
+		kick->ops->kick(kick);
+		pnc_pipe_rele(kick); /* pnc_sock_kick's */
 	}
 	if (more) {
 		pnc_mtx_lock(&s->mtx);

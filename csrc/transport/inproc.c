@@ -4,13 +4,16 @@
  * bytes copied, no thread involved.
  *
  * A send runs under the sender's socket lock, and no thread may hold two
- * socket locks, so it only puts the message on the link (one queue per
+ * socket locks, so it only puts the message on the link (one ring per
  * direction) and asks for a kick (pnc_sock_kick): right after the sender's
  * socket is unlocked, the kick hands everything queued to the peer socket
- * (pnc_pipe_deliver), in one batch.  One thread at a time hands a
- * direction over, which keeps the order; a kick hands over what was queued
- * when it started and no more, so a sender never works for another
- * sender's stream for long.
+ * (pnc_pipe_deliver), in batches.  One thread at a time hands a direction
+ * over (its hand-over lock), which keeps the order; a kick hands over what
+ * was queued when it started and no more, so a sender never works for
+ * another sender's stream for long.  A ring has one writer at a time (the
+ * sender's socket lock orders the sends to a pipe) and one reader at a
+ * time (the hand-over lock), so it needs no lock of its own: the writer
+ * publishes its tail, the reader its head.
  *
  * When the peer's queue is full (its recv-buffer and the slack below, which
  * stands in for the socket buffer a kernel gives tcp) the link is congested
@@ -20,7 +23,10 @@
  *
  * References: each end holds the link; the transport's reference to each
  * pipe goes when the pipe is closed (inproc_close), and a connection closes
- * at both ends at once.  Locks, each below the socket locks: the link's
+ * at both ends at once.  A kick uses the peer without a reference of its
+ * own: it looks at the link's ready flag under the hand-over lock of the
+ * direction into the peer, and inproc_close clears that flag and then
+ * passes through that lock before it lets go of the peer.  Locks, each below the socket locks: the link's
  * (ready, ends), a direction's queue lock, and its hand-over lock, which a
  * kick holds while it delivers into the peer socket (so the order is
  * hand-over, then the peer's socket lock; nothing takes a hand-over lock
@@ -43,15 +49,20 @@
 
 typedef struct inproc_pipe inproc_pipe;
 
-/* Messages on their way to one end of the link. */
+/* Messages on their way to one end of the link: slots[head..tail). */
 typedef struct inproc_dir {
-	pnc_mtx qmtx;      /* over q, queued and (its writes) pending */
-	pnc_ring q;
-	PNC_ALIGN8 uint64_t queued; /* messages ever put on q (atomic: a kick reads it unlocked) */
-	size_t pending;    /* on q now: atomic, writable reads it unlocked */
-	pnc_mtx hand_mtx;  /* held by the kick handing q over */
-	uint64_t handed;   /* messages ever taken off q (hand_mtx) */
+	pnc_msg *slots[INPROC_SLACK_MSGS]; /* a power of two */
+	PNC_ALIGN8 uint64_t tail; /* atomic: messages ever put (the sender's socket lock) */
+	PNC_ALIGN8 uint64_t head; /* atomic: messages ever taken (hand_mtx) */
+	pnc_mtx hand_mtx;         /* held by the kick handing the ring over */
 } inproc_dir;
+
+static uint64_t
+inproc_queued(inproc_dir *d)
+{
+	return __atomic_load_n(&d->tail, __ATOMIC_ACQUIRE) -
+	    __atomic_load_n(&d->head, __ATOMIC_ACQUIRE);
+}
 
 typedef struct inproc_link {
 	pnc_mtx mtx;
@@ -106,14 +117,16 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 	/* A receiver owns its message outright, so a shared one is copied. */
 	if (__atomic_load_n(&m->refs, __ATOMIC_ACQUIRE) > 1 && pnc_msg_dup(&own, m) != 0)
 		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
-	pnc_mtx_lock(&d->qmtx);
-	if (!__atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE) || pnc_ring_put(&d->q, own) != 0) {
+	if (!__atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE)) {
 		rv = PNC_ECLOSED;
+	} else if (inproc_queued(d) >= INPROC_SLACK_MSGS) {
+		rv = PNC_EAGAIN; /* writable said so: never, but for a caller that did not ask */
 	} else {
-		__atomic_store_n(&d->queued, d->queued + 1, __ATOMIC_RELEASE);
-		__atomic_store_n(&d->pending, d->pending + 1, __ATOMIC_RELAXED);
+		uint64_t tail = __atomic_load_n(&d->tail, __ATOMIC_RELAXED);
+
+		d->slots[tail & (INPROC_SLACK_MSGS - 1)] = own;
+		__atomic_store_n(&d->tail, tail + 1, __ATOMIC_RELEASE);
 	}
-	pnc_mtx_unlock(&d->qmtx);
 	if (own != m)
 		pnc_msg_free(rv == 0 ? m : own);
 	if (rv != 0)
@@ -122,24 +135,21 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 	return 0;
 }
 
-/* Up to n messages off d's queue; hand_mtx held.  *freed: the queue
- * went below its limit, so the sender may take more again. */
-static size_t
-inproc_take(inproc_dir *d, pnc_msg **batch, size_t n, int *freed)
+/* n messages off d's ring; hand_mtx held.  1 if the ring was full: the
+ * sender may take more again. */
+static int
+inproc_take(inproc_dir *d, pnc_msg **batch, size_t n)
 {
-	size_t got = 0;
+	uint64_t head = __atomic_load_n(&d->head, __ATOMIC_RELAXED);
+	int was_full = inproc_queued(d) >= INPROC_SLACK_MSGS;
 
-	pnc_mtx_lock(&d->qmtx);
-	while (got < n && (batch[got] = pnc_ring_get(&d->q)) != NULL) {
+	for (size_t i = 0; i < n; i++) {
+		batch[i] = d->slots[(head + i) & (INPROC_SLACK_MSGS - 1)];
 		/* The receiver parses the header off the body, as from a wire. */
-		pnc_msg_header_unsplit(batch[got]);
-		got++;
+		pnc_msg_header_unsplit(batch[i]);
 	}
-	if (got > 0 && d->pending >= INPROC_SLACK_MSGS && d->pending - got < INPROC_SLACK_MSGS)
-		*freed = 1;
-	__atomic_store_n(&d->pending, d->pending - got, __ATOMIC_RELAXED);
-	pnc_mtx_unlock(&d->qmtx);
-	return got;
+	__atomic_store_n(&d->head, head + n, __ATOMIC_RELEASE); /* the slots are the sender's again */
+	return was_full;
 }
 
 /* No lock held: what our sends queued goes into the peer's socket. */
@@ -147,21 +157,22 @@ static void
 inproc_kick(pnc_pipe *p)
 {
 	inproc_pipe *ip = (inproc_pipe *) p;
-	inproc_dir *d = &ip->link->to[1 - ip->side];
+	inproc_link *link = ip->link;
+	inproc_dir *d = &link->to[1 - ip->side];
 	pnc_msg *batch[INPROC_BATCH];
 	/* What was there when this kick began; no more, see the top. */
-	uint64_t until = __atomic_load_n(&d->queued, __ATOMIC_ACQUIRE);
+	uint64_t until = __atomic_load_n(&d->tail, __ATOMIC_ACQUIRE);
 	inproc_pipe *peer;
+	int64_t left;
 	size_t n;
 	int freed = 0;
 
 	pnc_mtx_lock(&d->hand_mtx);
-	peer = d->handed < until ? inproc_peer_hold(ip) : NULL;
-	while (d->handed < until) {
-		uint64_t left = until - d->handed;
-
-		n = inproc_take(d, batch, left < INPROC_BATCH ? (size_t) left : INPROC_BATCH, &freed);
-		d->handed += n;
+	peer = __atomic_load_n(&link->ready, __ATOMIC_ACQUIRE) ? link->end[1 - ip->side] : NULL;
+	/* Another kick may have handed over past `until` meanwhile: then none. */
+	while ((left = (int64_t) (until - __atomic_load_n(&d->head, __ATOMIC_RELAXED))) > 0) {
+		n = left < INPROC_BATCH ? (size_t) left : INPROC_BATCH;
+		freed |= inproc_take(d, batch, n);
 		if (peer != NULL) {
 			(void) pnc_pipe_deliver(&peer->p, batch, n);
 		} else {
@@ -170,8 +181,6 @@ inproc_kick(pnc_pipe *p)
 		}
 	}
 	pnc_mtx_unlock(&d->hand_mtx);
-	if (peer != NULL)
-		pnc_pipe_rele(&peer->p);
 	if (freed)
 		pnc_pipe_became_writable(p);
 }
@@ -183,8 +192,7 @@ inproc_writable(pnc_pipe *p)
 
 	return __atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE) &&
 	    !__atomic_load_n(&ip->congested, __ATOMIC_ACQUIRE) &&
-	    __atomic_load_n(&ip->link->to[1 - ip->side].pending, __ATOMIC_RELAXED) <
-	    INPROC_SLACK_MSGS;
+	    inproc_queued(&ip->link->to[1 - ip->side]) < INPROC_SLACK_MSGS;
 }
 
 static void
@@ -229,14 +237,17 @@ inproc_close(pnc_pipe *p)
 		pnc_pipe_close(&peer->p); /* a connection closes at both ends */
 		pnc_pipe_rele(&peer->p);
 	}
+	/* A kick handing messages to this pipe is done with it (see the top). */
+	pnc_mtx_lock(&ip->link->to[ip->side].hand_mtx);
+	pnc_mtx_unlock(&ip->link->to[ip->side].hand_mtx);
 	pnc_pipe_rele(p); /* the transport's; pnc_pipe_close's caller holds one */
 }
 
 static void
 inproc_dir_fini(inproc_dir *d)
 {
-	pnc_ring_fini(&d->q); /* messages never handed over */
-	pnc_mtx_fini(&d->qmtx);
+	for (uint64_t i = d->head; i != d->tail; i++)
+		pnc_msg_free(d->slots[i & (INPROC_SLACK_MSGS - 1)]); /* never handed over */
 	pnc_mtx_fini(&d->hand_mtx);
 }
 
@@ -376,11 +387,8 @@ inproc_link_new(void)
 	if (link == NULL)
 		return NULL;
 	pnc_mtx_init(&link->mtx);
-	for (int i = 0; i < 2; i++) {
-		pnc_mtx_init(&link->to[i].qmtx);
+	for (int i = 0; i < 2; i++)
 		pnc_mtx_init(&link->to[i].hand_mtx);
-		pnc_ring_init(&link->to[i].q);
-	}
 	return link;
 }
 
