@@ -146,8 +146,7 @@ pnc_sock_sole_pipe(pnc_socket *s)
 {
 	pnc_pipe *p;
 
-	if (s->inline_reader || s->pipes.head.next == &s->pipes.head ||
-	    s->pipes.head.next->next != &s->pipes.head)
+	if (s->inline_reader || !pnc_list_single(&s->pipes))
 		return NULL; /* not exactly one pipe, or a reader has it */
 	p = PNC_CONTAINER(s->pipes.head.next, pnc_pipe, sock_node);
 	return p->ops->read_begin == NULL || p->paused ? NULL : p;

@@ -86,6 +86,12 @@ pnc_list_empty(const pnc_list *l)
 	return l->head.next == &l->head;
 }
 
+static inline int
+pnc_list_single(const pnc_list *l)
+{
+	return !pnc_list_empty(l) && l->head.next->next == &l->head;
+}
+
 int pnc_node_linked(const pnc_node *n);
 pnc_node *pnc_list_first(const pnc_list *l);
 #define PNC_LIST_EACH(l, n) \

@@ -14,9 +14,11 @@
  * message is one iovec.
  *
  * Reads: a chunk at a time, every whole frame in it handed up in batches;
- * once the socket's queue is full (the pipe is paused) the frames left in
- * the chunk wait for the resume, so a pipe adds at most a batch past the
- * queue's limit and a flood from one peer cannot crowd out the others' turn.
+ * once the socket's queue is full (the pipe is paused), a pipe that shares
+ * its socket with others leaves the frames still in the chunk for the
+ * resume, so it adds at most a batch past the queue's limit, and a flood
+ * from one peer cannot crowd out the others' turn (a pipe alone hands up
+ * the whole chunk: a receiver then takes many messages per wake-up).
  * A large frame is read straight into its message.  A caller that
  * reads may say where bodies go (pnc_body_source): Python's recv has them
  * read into the bytes objects it returns.
@@ -431,21 +433,23 @@ stream_deliver(stream_pipe *sp, pnc_msg **batch, size_t *nb)
 
 /*
  * The socket's queue is full, and whole frames are left in the buffer:
- * they wait for the pipe's resume (stream_pause), which has them parsed.
- * 0 if the resume came already: the caller parses on.
+ * they wait for the pipe's resume (stream_pause), which has them parsed,
+ * if the pipe has others to be fair to.  0 if the resume came already or
+ * the pipe is its socket's only one: the caller parses on.
  */
 static int
 stream_rest_waits(stream_pipe *sp)
 {
-	int paused;
+	pnc_socket *s = sp->p.sock;
+	int waits;
 
 	__atomic_store_n(&sp->rleft, 1, __ATOMIC_RELEASE);
-	pnc_sock_lock(sp->p.sock);
-	paused = sp->p.paused;
-	pnc_sock_unlock(sp->p.sock);
-	if (!paused)
+	pnc_sock_lock(s);
+	waits = sp->p.paused && !pnc_list_single(&s->pipes);
+	pnc_sock_unlock(s);
+	if (!waits)
 		__atomic_store_n(&sp->rleft, 0, __ATOMIC_RELEASE);
-	return paused;
+	return waits;
 }
 
 static uint8_t *
