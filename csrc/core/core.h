@@ -548,9 +548,10 @@ typedef struct pnc_endpoint pnc_endpoint;
 typedef struct pnc_pipe_ops {
 	/*
 	 * Socket locked (never unlocked here, never another socket's lock
-	 * taken), so it never blocks: 0, taken; PNC_EAGAIN, full (writable
-	 * said so); PNC_ECLOSED, the pipe is going.  Either error leaves m
-	 * with the caller.  Work that needs the socket unlocked is left for
+	 * taken), so it never blocks: 0, taken; PNC_EAGAIN, full (as writable
+	 * says: the check that bounds the pipe's queue, whoever sends is);
+	 * PNC_ECLOSED, the pipe is going.  Either error leaves m with the
+	 * caller.  Work that needs the socket unlocked is left for
 	 * kick (pnc_sock_kick); a failure that closes the pipe is left for
 	 * the I/O thread (pnc_pipe_close_later).
 	 */
@@ -636,6 +637,11 @@ void pnc_pipe_rele(pnc_pipe *p);
 void pnc_pipe_close(pnc_pipe *p);
 /* The same, from where it cannot be done now (a lock held): on the I/O thread. */
 void pnc_pipe_close_later(pnc_pipe *p);
+/*
+ * Runs t (one of p's tasks) on the I/O thread with a reference to p that
+ * t's callback drops; posted already, it runs once, with the one reference.
+ */
+void pnc_pipe_post(pnc_pipe *p, pnc_task *t);
 /*
  * The transport's handshake is done: the pipe joins its socket now, or
  * after a pre-connect verdict; a dialer hears how it went either way.

@@ -17,7 +17,7 @@ pipe_close_task(void *arg)
 	pnc_pipe *p = arg;
 
 	pnc_pipe_close(p);
-	pnc_pipe_rele(p); /* pnc_pipe_close_later's */
+	pnc_pipe_rele(p); /* pnc_pipe_post's */
 }
 
 void
@@ -59,11 +59,17 @@ pnc_pipe_rele(pnc_pipe *p)
 }
 
 void
-pnc_pipe_close_later(pnc_pipe *p)
+pnc_pipe_post(pnc_pipe *p, pnc_task *t)
 {
 	pnc_pipe_hold(p);
-	if (!pnc_task_post(&p->close_task))
+	if (!pnc_task_post(t))
 		pnc_pipe_rele(p); /* posted before, with its own */
+}
+
+void
+pnc_pipe_close_later(pnc_pipe *p)
+{
+	pnc_pipe_post(p, &p->close_task);
 }
 
 /* A dialer hears that its connection did not join: it dials again. */

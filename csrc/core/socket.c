@@ -218,9 +218,6 @@ pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 	size_t len = m->len;
 	int rv;
 
-	/* The check that bounds every pipe's queue, whoever sends. */
-	if (!p->ops->writable(p))
-		return p->closed ? PNC_ECLOSED : PNC_EAGAIN;
 	if (!p->ops->takes_lent)
 		pnc_msg_keep(m, 0);
 	if ((rv = p->ops->send(p, m)) == 0) {

@@ -105,6 +105,16 @@ inproc_peer_hold(inproc_pipe *ip)
 	return peer;
 }
 
+static int
+inproc_writable(pnc_pipe *p)
+{
+	inproc_pipe *ip = (inproc_pipe *) p;
+
+	return __atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&ip->congested, __ATOMIC_ACQUIRE) &&
+	    inproc_queued(&ip->link->to[1 - ip->side]) < INPROC_SLACK_MSGS;
+}
+
 /* Socket locked: onto the link, for the kick after the unlock. */
 static int
 inproc_send(pnc_pipe *p, pnc_msg *m)
@@ -112,25 +122,21 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 	inproc_pipe *ip = (inproc_pipe *) p;
 	inproc_dir *d = &ip->link->to[1 - ip->side];
 	pnc_msg *own = m;
-	int rv = 0;
+	uint64_t tail;
 
+	if (!__atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE))
+		return PNC_ECLOSED;
+	if (!inproc_writable(p))
+		return PNC_EAGAIN; /* the peer's queue or the link's ring is full */
 	/* A receiver owns its message outright, so a shared one is copied. */
-	if (__atomic_load_n(&m->refs, __ATOMIC_ACQUIRE) > 1 && pnc_msg_dup(&own, m) != 0)
-		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
-	if (!__atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE)) {
-		rv = PNC_ECLOSED;
-	} else if (inproc_queued(d) >= INPROC_SLACK_MSGS) {
-		rv = PNC_EAGAIN; /* writable said so: never, but for a caller that did not ask */
-	} else {
-		uint64_t tail = __atomic_load_n(&d->tail, __ATOMIC_RELAXED);
-
-		d->slots[tail & (INPROC_SLACK_MSGS - 1)] = own;
-		__atomic_store_n(&d->tail, tail + 1, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&m->refs, __ATOMIC_ACQUIRE) > 1) {
+		if (pnc_msg_dup(&own, m) != 0)
+			return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
+		pnc_msg_free(m);
 	}
-	if (own != m)
-		pnc_msg_free(rv == 0 ? m : own);
-	if (rv != 0)
-		return rv;
+	tail = __atomic_load_n(&d->tail, __ATOMIC_RELAXED);
+	d->slots[tail & (INPROC_SLACK_MSGS - 1)] = own;
+	__atomic_store_n(&d->tail, tail + 1, __ATOMIC_RELEASE);
 	pnc_sock_kick(p->sock, p);
 	return 0;
 }
@@ -183,16 +189,6 @@ inproc_kick(pnc_pipe *p)
 	pnc_mtx_unlock(&d->hand_mtx);
 	if (freed)
 		pnc_pipe_became_writable(p);
-}
-
-static int
-inproc_writable(pnc_pipe *p)
-{
-	inproc_pipe *ip = (inproc_pipe *) p;
-
-	return __atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE) &&
-	    !__atomic_load_n(&ip->congested, __ATOMIC_ACQUIRE) &&
-	    inproc_queued(&ip->link->to[1 - ip->side]) < INPROC_SLACK_MSGS;
 }
 
 static void

@@ -145,7 +145,6 @@ typedef struct stream_pipe {
 } stream_pipe;
 
 static const pnc_pipe_ops stream_pipe_ops;
-static void stream_close_post(stream_pipe *sp);
 
 static uint64_t
 get_u64(const uint8_t *b)
@@ -207,10 +206,10 @@ stream_fail(stream_pipe *sp, int err)
 	if (sp->failed)
 		return;
 	sp->failed = 1;
-	if (!sp->handshaken)
+	if (!sp->handshaken) {
 		stream_handshake_over(sp);
-	if (!sp->handshaken)
 		PNC_STAT(sp->p.sock->stats.pipes_rejected, 1);
+	}
 	pnc_mtx_lock(&sp->wmtx);
 	if (sp->werr == 0)
 		sp->werr = err; /* nothing more gets written, nothing lingers */
@@ -340,8 +339,8 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 	int rv = 0;
 
 	pnc_mtx_lock(&sp->wmtx);
-	if (sp->wclosed || sp->werr || sp->wfull) {
-		rv = sp->wfull && !sp->wclosed && !sp->werr ? PNC_EAGAIN : PNC_ECLOSED;
+	if (sp->wclosed || sp->werr || sp->wfull) { /* not writable: see stream_writable */
+		rv = sp->wclosed || sp->werr ? PNC_ECLOSED : PNC_EAGAIN;
 		pnc_mtx_unlock(&sp->wmtx);
 		return rv;
 	}
@@ -365,9 +364,7 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 			sp->werr = rv;
 	} else if (!sp->wblocked && !sp->flush_posted) {
 		sp->flush_posted = 1;
-		pnc_pipe_hold(p);
-		if (!pnc_task_post(&sp->flush_task))
-			pnc_pipe_rele(p); /* still queued from before, with its hold */
+		pnc_pipe_post(p, &sp->flush_task);
 	}
 	if (stream_full_locked(sp))
 		sp->wfull = 1;
@@ -508,7 +505,7 @@ stream_parse(stream_pipe *sp)
 	uint8_t *rbuf = stream_rbuf(sp);
 	size_t nb = 0, pos = 0;
 	size_t max = pnc_atomic_load_size(&sp->p.sock->recv_max);
-	int rv = 0, full = 0;
+	int rv = 0, delivered;
 
 	while (sp->rlen - pos >= sp->plen) {
 		const uint8_t *h = rbuf + pos;
@@ -546,12 +543,11 @@ stream_parse(stream_pipe *sp)
 		memcpy(pnc_msg_body(m), h + sp->plen, (size_t) len);
 		pos += sp->plen + (size_t) len;
 		batch[nb++] = m;
-		if (nb == DELIVER_BATCH && (full = stream_deliver(sp, batch, &nb)) != 0) {
-			if (full < 0)
+		if (nb == DELIVER_BATCH) {
+			if ((delivered = stream_deliver(sp, batch, &nb)) < 0)
 				return PNC_ECLOSED;
-			if (sp->rlen - pos >= sp->plen && stream_rest_waits(sp))
+			if (delivered > 0 && sp->rlen - pos >= sp->plen && stream_rest_waits(sp))
 				break;
-			full = 0;
 		}
 	}
 	if (stream_deliver(sp, batch, &nb) < 0)
@@ -784,7 +780,7 @@ stream_read_end(pnc_pipe *p)
 	__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
 	sp->lent_reads++;
 	if (sp->finish_deferred) {
-		stream_close_post(sp);
+		pnc_pipe_post(p, &sp->close_task);
 	} else if (sp->handback_lapsed) {
 		sp->handback_lapsed = 0;
 		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
@@ -858,7 +854,7 @@ stream_flush_task(void *arg)
 	pnc_thread_yield();
 	if (!sp->finished)
 		stream_on_writable(sp);
-	pnc_pipe_rele(&sp->p);
+	pnc_pipe_rele(&sp->p); /* pnc_pipe_post's */
 }
 
 static void
@@ -889,16 +885,7 @@ stream_close_on_io(void *arg)
 		pnc_pollfd_want(&sp->pfd, PNC_POLL_OUT, PNC_POLL_IN);
 		pnc_timer_arm(&sp->timer, LINGER_MS);
 	}
-	pnc_pipe_rele(&sp->p); /* stream_close_post's */
-}
-
-/* The close goes on on the I/O thread, which holds the pipe till it runs. */
-static void
-stream_close_post(stream_pipe *sp)
-{
-	pnc_pipe_hold(&sp->p);
-	if (!pnc_task_post(&sp->close_task))
-		pnc_pipe_rele(&sp->p); /* posted already, with its own */
+	pnc_pipe_rele(&sp->p); /* pnc_pipe_post's */
 }
 
 static void
@@ -910,7 +897,7 @@ stream_close(pnc_pipe *p)
 	sp->wclosed = 1;
 	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
-	stream_close_post(sp);
+	pnc_pipe_post(p, &sp->close_task); /* the close goes on on the I/O thread */
 }
 
 static void
@@ -926,11 +913,8 @@ stream_pause(pnc_pipe *p, int paused)
 		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0); /* else: when they come back */
 	/* No read brings frames already in the buffer: they are parsed on
 	 * the I/O thread (or by a receiver reading the pipe meanwhile). */
-	if (__atomic_load_n(&sp->rleft, __ATOMIC_ACQUIRE)) {
-		pnc_pipe_hold(p);
-		if (!pnc_task_post(&sp->parse_task))
-			pnc_pipe_rele(p); /* posted already, with its own */
-	}
+	if (__atomic_load_n(&sp->rleft, __ATOMIC_ACQUIRE))
+		pnc_pipe_post(p, &sp->parse_task);
 }
 
 static void
@@ -943,7 +927,7 @@ stream_parse_task(void *arg)
 			stream_on_readable(sp);
 		__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
 	}
-	pnc_pipe_rele(&sp->p); /* stream_pause's */
+	pnc_pipe_rele(&sp->p); /* pnc_pipe_post's */
 }
 
 static void
