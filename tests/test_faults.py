@@ -534,7 +534,7 @@ PUSH_PROCESS = textwrap.dedent("""
     push = pynng_core.Push0(dial=url, send_timeout=60000)
     for i in range(int(sys.argv[2])):
         push.send(b"small-%d" % i)
-    big = b"K" * (64 << 20)
+    big = b"K" * int(sys.argv[3])
     print("big", flush=True)
     push.send(big)
     print("sent", flush=True)
@@ -561,18 +561,35 @@ def kernel_queued(url):
 
 
 SMALL = 50
+BIG_MAX = 512 << 20
+
+
+def unsendable_size(transport):
+    """A frame the kernel cannot take whole while nobody reads it: twice
+    the most a tcp connection's two ends may buffer, as this
+    machine's sysctls allow (unix sockets buffer far less), and at least
+    64 MiB."""
+    held = 0
+    if transport == "tcp":
+        for name in ("tcp_wmem", "tcp_rmem"):
+            with open("/proc/sys/net/ipv4/" + name) as f:
+                held += int(f.read().split()[2])
+    return max(64 << 20, 2 * held)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_process_killed_inside_large_send_delivers_nothing(transport, make_url):
     url = make_url(transport) if transport == "ipc" else "tcp://127.0.0.1:%d" % free_tcp_port()
+    big = unsendable_size(transport)
+    if big > BIG_MAX:
+        pytest.skip("net.ipv4.tcp_wmem/tcp_rmem would need a %d MiB frame" % (big >> 20))
     # The target keeps one message queued: while nobody receives, the
-    # connection stops being read, so the 64 MiB send cannot finish; the
+    # connection stops being read, so a send of `big` cannot finish; the
     # killed sender has then certainly sent part of it and not all.
     target = Pull0(listen=url, recv_timeout=10000, recv_buffer_size=1,
-                   recv_max_size=128 << 20)
+                   recv_max_size=2 * big)
     good = Push0(dial=url, send_timeout=20000)
-    proc = subprocess.Popen([sys.executable, "-c", PUSH_PROCESS, url, str(SMALL)],
+    proc = subprocess.Popen([sys.executable, "-c", PUSH_PROCESS, url, str(SMALL), str(big)],
                             env=tree_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
@@ -582,7 +599,9 @@ def test_process_killed_inside_large_send_delivers_nothing(transport, make_url):
                    message="the big frame never started to come")
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        assert proc.stdout.read() == "", "the 64 MiB send finished before the kill"
+        assert proc.stdout.read() == "", (
+            "the %d MiB send finished before the kill; delivered: %d bytes" %
+            (big >> 20, target.stats["bytes_in"]))
         got_small = []
         while len(got_small) < SMALL:
             got_small.append(target.recv())
