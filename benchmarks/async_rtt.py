@@ -1,38 +1,37 @@
-"""Req/rep round-trip latency: pynng_core sync vs asyncio vs trio, and pynng.
+"""Async cost: pynng_core sync vs asyncio vs trio, and pynng, in one run.
 
-One command measures, in the same run, the round trip of a small message
-(64 bytes by default) from a Req0 client to a Rep0 echo server for:
+Two measurements, each for every backend:
 
-    pynng_core sync      s.send(); s.recv()
-    pynng_core asyncio   await s.asend(); await s.arecv()   (asyncio.run)
-    pynng_core trio      the same under trio.run
-    pynng sync           pynng.Req0 send/recv
-    pynng asyncio        pynng's asend/arecv under asyncio
-    pynng trio           pynng's asend/arecv under trio
+    rtt    req/rep round trip of a small message (64 bytes by default):
+           a Req0 client (``await s.asend(); await s.arecv()``, or the
+           blocking calls for "sync") against a blocking Rep0 echo server;
+    push   async push throughput: a Push0 client sends as fast as
+           ``await s.asend()`` returns to a blocking Pull0 server;
+    pull   async pull throughput: a Pull0 client takes what a blocking
+           Push0 server floods, as fast as ``await s.arecv()`` returns.
 
-The echo server runs in a separate process (this script re-run with
-``--serve``), using the same library as the client, as a plain blocking
-``recv(); send()`` loop.  Client and server are pinned to CPU 0 by default
-(``os.sched_setaffinity``; ``--no-pin`` to let the scheduler place them),
-which makes every round trip pay the wake-ups and context switches rather
-than hide them on idle cores.  Each measurement: a warm-up, then N timed
-round trips (per-trip ``perf_counter_ns``).  Rounds are interleaved (each
-backend measured once per round, a fresh server each time) and the table
-shows, per backend, the median over rounds of the p50 and of the mean.
+Backends: pnc-sync, pnc-asyncio, pnc-trio (pynng_core), pynng-sync,
+pynng-asyncio, pynng-trio, and with ``--baseline DIR`` base-sync,
+base-asyncio, base-trio: pynng_core imported from DIR (a tree built in
+place), so a change is measured beside what it changes, in the same run.
 
-The two goals stated in the issue are checked and printed:
+Server and client are processes of their own (this script re-run), pinned
+to CPU 0 by default (``--no-pin`` to let the scheduler place them), which
+makes every round trip pay the wake-ups and context switches rather than
+hide them on idle cores.  Rounds are interleaved (each backend measured
+once per round, a fresh server each time); the tables show, per backend,
+the median over rounds.
+
+The goals of the async work are checked and printed (on p50):
 
 * pynng_core asyncio round trip within 1.5x of pynng_core sync;
 * pynng_core asyncio at least 4x faster than pynng asyncio.
 
-(Both judged on p50; the mean-based ratio is shown beside it.)
-
 Usage::
 
-    python benchmarks/async_rtt.py                  # tcp, 5 rounds x 3000 trips, pinned
-    python benchmarks/async_rtt.py --transport ipc
-    python benchmarks/async_rtt.py --no-pin --rounds 5 -n 10000 --size 64
-    python benchmarks/async_rtt.py --backends pnc-sync,pnc-asyncio
+    python benchmarks/async_rtt.py                  # tcp, rtt, 5 rounds, pinned
+    python benchmarks/async_rtt.py --tests rtt,push,pull --baseline /tmp/base
+    python benchmarks/async_rtt.py --transport ipc --backends pnc-sync,pnc-asyncio
 
 Exit status: 0 whatever the goals say (the verdict is printed), 1 if a
 measurement failed.
@@ -41,6 +40,7 @@ measurement failed.
 import argparse
 import asyncio
 import importlib
+import json
 import os
 import statistics
 import subprocess
@@ -48,19 +48,17 @@ import sys
 import tempfile
 import time
 
-BACKENDS = [
-    "pnc-sync", "pnc-asyncio", "pnc-trio",
-    "pynng-sync", "pynng-asyncio", "pynng-trio",
-]
-LABELS = {
-    "pnc-sync": "pynng_core sync",
-    "pnc-asyncio": "pynng_core asyncio",
-    "pnc-trio": "pynng_core trio",
-    "pynng-sync": "pynng sync",
-    "pynng-asyncio": "pynng asyncio",
-    "pynng-trio": "pynng trio",
-}
+MODES = ["sync", "asyncio", "trio"]
+LIBRARIES = {"pnc": "pynng_core", "pynng": "pynng", "base": "pynng_core"}
+TESTS = ["rtt", "push", "pull"]
 SERVER_TIMEOUT_MS = 30000  # an orphaned server exits on its own
+
+
+def label(backend, baseline=None):
+    lib, mode = backend.split("-", 1)
+    name = {"pnc": "pynng_core", "pynng": "pynng",
+            "base": "pynng_core at %s" % baseline}[lib]
+    return "%s %s" % (name, mode)
 
 
 def pin(enabled):
@@ -68,119 +66,149 @@ def pin(enabled):
         os.sched_setaffinity(0, {0})
 
 
-def library(backend):
-    return backend.split("-", 1)[0]
-
-
-def import_library(name):
-    if name == "pnc":
-        import pynng_core
-        return pynng_core
-    import pynng
-    return pynng
+def import_library(lib):
+    return importlib.import_module(LIBRARIES[lib])
 
 
 # --------------------------------------------------------------------------
-# server process
+# server process: the blocking peer of each test
 
 
-def serve(lib_name, url, do_pin):
-    pin(do_pin)
-    lib = import_library(lib_name)
-    s = lib.Rep0(recv_timeout=SERVER_TIMEOUT_MS)
-    s.listen(url)
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
+def serve(test, lib, url, size):
+    m = import_library(lib)
+    sock = {"rtt": m.Rep0, "push": m.Pull0, "pull": m.Push0}[test](
+        recv_timeout=SERVER_TIMEOUT_MS, send_timeout=SERVER_TIMEOUT_MS)
+    sock.listen(url)
+    print("ready", flush=True)
+    payload = b"x" * size
     try:
         while True:
-            s.send(s.recv())
+            if test == "rtt":
+                sock.send(sock.recv())
+            elif test == "push":
+                sock.recv()
+            else:
+                sock.send(payload)
     except Exception:
-        pass
+        pass  # the client went away, or the timeout passed
     finally:
-        s.close()
-
-
-def start_server(lib_name, url, do_pin):
-    argv = [sys.executable, os.path.abspath(__file__), "--serve", lib_name, url]
-    if not do_pin:
-        argv.append("--no-pin")
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
-    line = proc.stdout.readline()
-    if line.strip() != b"ready":
-        proc.kill()
-        raise RuntimeError("server for %s did not start" % lib_name)
-    return proc
+        sock.close()
 
 
 # --------------------------------------------------------------------------
-# clients: each returns a list of round-trip times in ns
+# client process: times n operations after a warm-up
 
 
-def client_sync(lib, url, payload, warmup, n):
-    s = lib.Req0(recv_timeout=10000, send_timeout=10000)
-    try:
-        s.dial(url, block=True)
-        for _ in range(warmup):
-            s.send(payload)
-            s.recv()
-        times = [0] * n
-        clock = time.perf_counter_ns
-        send, recv = s.send, s.recv
-        for i in range(n):
-            t0 = clock()
+def timed_sync(sock, test, payload, warmup, n):
+    clock = time.perf_counter_ns
+    send, recv = sock.send, sock.recv
+    if test == "rtt":
+        def one():
             send(payload)
             recv()
-            times[i] = clock() - t0
-        return times
-    finally:
-        s.close()
+    elif test == "push":
+        def one():
+            send(payload)
+    else:
+        one = recv
+    for _ in range(warmup):
+        one()
+    if test != "rtt":
+        t0 = clock()
+        for _ in range(n):
+            one()
+        return [clock() - t0]
+    times = [0] * n
+    for i in range(n):
+        t0 = clock()
+        one()
+        times[i] = clock() - t0
+    return times
 
 
-async def client_async(lib, url, payload, warmup, n):
-    s = lib.Req0(recv_timeout=10000, send_timeout=10000)
-    try:
-        s.dial(url, block=True)
-        for _ in range(warmup):
-            await s.asend(payload)
-            await s.arecv()
-        times = [0] * n
-        clock = time.perf_counter_ns
-        asend, arecv = s.asend, s.arecv
-        for i in range(n):
-            t0 = clock()
+async def timed_async(sock, test, payload, warmup, n):
+    clock = time.perf_counter_ns
+    asend, arecv = sock.asend, sock.arecv
+    for _ in range(warmup):
+        if test != "pull":
             await asend(payload)
+        if test != "push":
             await arecv()
-            times[i] = clock() - t0
-        return times
-    finally:
-        s.close()
+    if test == "push":
+        t0 = clock()
+        for _ in range(n):
+            await asend(payload)
+        return [clock() - t0]
+    if test == "pull":
+        t0 = clock()
+        for _ in range(n):
+            await arecv()
+        return [clock() - t0]
+    times = [0] * n
+    for i in range(n):
+        t0 = clock()
+        await asend(payload)
+        await arecv()
+        times[i] = clock() - t0
+    return times
 
 
-def measure(backend, url, args):
-    lib_name = library(backend)
-    lib = import_library(lib_name)
-    payload = b"x" * args.size
-    server = start_server(lib_name, url, not args.no_pin)
+def client(test, backend, url, size, warmup, n):
+    lib, mode = backend.split("-", 1)
+    m = import_library(lib)
+    sock = {"rtt": m.Req0, "push": m.Push0, "pull": m.Pull0}[test](
+        recv_timeout=10000, send_timeout=10000)
+    payload = b"x" * size
     try:
-        mode = backend.split("-", 1)[1]
+        sock.dial(url, block=True)
         if mode == "sync":
-            times = client_sync(lib, url, payload, args.warmup, args.n)
-        elif mode == "asyncio":
-            times = asyncio.run(client_async(lib, url, payload, args.warmup, args.n))
-        else:
-            import trio
-            times = trio.run(client_async, lib, url, payload, args.warmup, args.n)
+            return timed_sync(sock, test, payload, warmup, n)
+        if mode == "asyncio":
+            return asyncio.run(timed_async(sock, test, payload, warmup, n))
+        import trio
+        return trio.run(timed_async, sock, test, payload, warmup, n)
     finally:
-        server.kill()
-        server.wait()
-    # check the echo really ran
-    if len(times) != args.n:
-        raise RuntimeError("%s: %d trips measured" % (backend, len(times)))
-    return statistics.median(times) / 1000.0, statistics.fmean(times) / 1000.0
+        sock.close()
 
 
 # --------------------------------------------------------------------------
 # the run
+
+
+def script(*args, baseline=None, do_pin=True):
+    argv = [sys.executable, os.path.abspath(__file__)] + [str(a) for a in args]
+    if not do_pin:
+        argv.append("--no-pin")
+    env = dict(os.environ)
+    if baseline:
+        env["PYTHONPATH"] = baseline
+    return argv, env
+
+
+def measure(test, backend, url, args):
+    """(p50, mean) of a round trip in us, or (rate, rate) in messages/s."""
+    lib = backend.split("-", 1)[0]
+    baseline = args.baseline if lib == "base" else None
+    argv, env = script("--serve", test, lib, url, args.size, baseline=baseline,
+                       do_pin=not args.no_pin)
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
+    try:
+        if server.stdout.readline().strip() != b"ready":
+            raise RuntimeError("the %s server did not start" % backend)
+        n = args.n if test == "rtt" else args.stream_n
+        argv, env = script("--client", test, backend, url, args.size, args.warmup, n,
+                           baseline=baseline, do_pin=not args.no_pin)
+        out = subprocess.run(argv, stdout=subprocess.PIPE, env=env, check=True, timeout=300)
+        times = json.loads(out.stdout)
+    finally:
+        server.kill()
+        server.wait()
+    if test != "rtt":
+        rate = n / (times[0] / 1e9)
+        return rate, rate
+    if len(times) != n:
+        raise RuntimeError("%s: %d trips measured" % (backend, len(times)))
+    return statistics.median(times) / 1000.0, statistics.fmean(times) / 1000.0
 
 
 class Urls:
@@ -205,124 +233,161 @@ class Urls:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def fmt(x):
-    return "%.1f" % x
-
-
 def ratio(a, b):
     return a / b if b else float("nan")
+
+
+def available_backends(requested):
+    available = []
+    for b in requested:
+        try:
+            import_library(b.split("-", 1)[0])
+            if b.endswith("trio"):
+                importlib.import_module("trio")
+            available.append(b)
+        except ImportError as exc:
+            print("skipping %s: %s" % (b, exc), file=sys.stderr)
+    return available
+
+
+def print_rtt(med, backends, args):
+    print("| req/rep round trip | p50 (us) | mean (us) | p50 vs pynng_core sync |")
+    print("|---|---:|---:|---:|")
+    base = med.get("pnc-sync")
+    for b in backends:
+        if b not in med:
+            print("| %s | failed | failed | |" % label(b, args.baseline))
+            continue
+        p50, mean = med[b]
+        rel = "%.2fx" % ratio(p50, base[0]) if base else ""
+        print("| %s | %.1f | %.1f | %s |" % (label(b, args.baseline), p50, mean, rel))
+    print()
+    rows = [("pynng_core asyncio / pynng_core sync", "pnc-asyncio", "pnc-sync"),
+            ("pynng_core trio / pynng_core sync", "pnc-trio", "pnc-sync"),
+            ("pynng asyncio / pynng sync", "pynng-asyncio", "pynng-sync"),
+            ("speedup: pynng asyncio / pynng_core asyncio", "pynng-asyncio", "pnc-asyncio"),
+            ("speedup: pynng trio / pynng_core trio", "pynng-trio", "pnc-trio"),
+            ("speedup: pynng sync / pynng_core sync", "pynng-sync", "pnc-sync")]
+    rows += [("pynng_core %s / baseline" % m, "pnc-" + m, "base-" + m) for m in MODES]
+    print("| ratio | p50 | mean |")
+    print("|---|---:|---:|")
+    for text, a, b in rows:
+        if a in med and b in med:
+            print("| %s | %.2fx | %.2fx |" % (text, ratio(med[a][0], med[b][0]),
+                                             ratio(med[a][1], med[b][1])))
+    print()
+    print("Goals (judged on p50):")
+    for text, a, b, goal in (
+            ("pynng_core asyncio within 1.5x of pynng_core sync", "pnc-asyncio", "pnc-sync",
+             lambda v: v <= 1.5),
+            ("pynng_core asyncio at least 4x faster than pynng asyncio", "pynng-asyncio",
+             "pnc-asyncio", lambda v: v >= 4.0)):
+        if a in med and b in med:
+            value = ratio(med[a][0], med[b][0])
+            print("- %s: %.2fx -> %s" % (text, value, "MET" if goal(value) else "NOT MET"))
+    print()
+
+
+def print_stream(test, med, backends, args):
+    what = {"push": "async push (asend) throughput", "pull": "async pull (arecv) throughput"}
+    print("| %s, msg/s | rate | vs pynng_core sync | vs baseline |" % what[test])
+    print("|---|---:|---:|---:|")
+    for b in backends:
+        if b not in med:
+            print("| %s | failed | | |" % label(b, args.baseline))
+            continue
+        rate = med[b][0]
+        mode = b.split("-", 1)[1]
+        sync = med.get("pnc-sync")
+        base = med.get("base-" + mode)
+        print("| %s | %.0f | %s | %s |" % (
+            label(b, args.baseline), rate, "%.2fx" % ratio(rate, sync[0]) if sync else "",
+            "%.2fx" % ratio(rate, base[0]) if base and b.startswith("pnc") else ""))
+    print()
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--transport", choices=["tcp", "ipc"], default="tcp")
+    ap.add_argument("--tests", default="rtt", help="comma list of: " + ",".join(TESTS))
     ap.add_argument("-n", type=int, default=3000, help="timed round trips per measurement")
+    ap.add_argument("--stream-n", type=int, default=100000,
+                    help="messages timed per push or pull measurement")
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--size", type=int, default=64, help="message size in bytes")
     ap.add_argument("--no-pin", action="store_true", help="do not pin to CPU 0")
-    ap.add_argument("--backends", default=",".join(BACKENDS),
-                    help="comma-separated subset of: " + ",".join(BACKENDS))
-    ap.add_argument("--serve", nargs=2, metavar=("LIB", "URL"), help=argparse.SUPPRESS)
+    ap.add_argument("--backends", help="comma list of LIB-MODE, LIB one of pnc, pynng, base "
+                    "(base needs --baseline), MODE one of " + ", ".join(MODES))
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also measure pynng_core imported from DIR (built in place)")
+    ap.add_argument("--serve", nargs=4, metavar=("TEST", "LIB", "URL", "SIZE"),
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--client", nargs=6, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
+    pin(not args.no_pin)
     if args.serve:
-        serve(args.serve[0], args.serve[1], not args.no_pin)
+        test, lib, url, size = args.serve
+        serve(test, lib, url, int(size))
+        return 0
+    if args.client:
+        test, backend, url, size, warmup, n = args.client
+        print(json.dumps(client(test, backend, url, int(size), int(warmup), int(n))))
         return 0
 
-    backends = [b for b in args.backends.split(",") if b]
-    unknown = set(backends) - set(BACKENDS)
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
+    libs = ["pnc", "pynng"] + (["base"] if args.baseline else [])
+    requested = (args.backends.split(",") if args.backends else
+                 ["%s-%s" % (lib, mode) for lib in libs for mode in MODES])
+    unknown = [b for b in requested
+               if b.split("-", 1)[0] not in libs or b.split("-", 1)[-1] not in MODES]
     if unknown:
-        ap.error("unknown backends: %s" % ", ".join(sorted(unknown)))
-    available = []
-    for b in backends:
-        try:
-            import_library(library(b))
-            if b.endswith("trio"):
-                importlib.import_module("trio")  # installed?
-            available.append(b)
-        except ImportError as exc:
-            print("skipping %s: %s" % (b, exc), file=sys.stderr)
-    backends = available
+        ap.error("unknown backends: %s" % ", ".join(unknown))
+    tests = args.tests.split(",")
+    if set(tests) - set(TESTS):
+        ap.error("unknown tests: %s" % ", ".join(sorted(set(tests) - set(TESTS))))
+    backends = available_backends(requested)
 
-    pin(not args.no_pin)
     urls = Urls(args.transport)
-    results = {b: [] for b in backends}
+    results = {(t, b): [] for t in tests for b in backends}
     t_start = time.monotonic()
     failed = False
     try:
         for r in range(args.rounds):
-            for b in backends:
-                try:
-                    results[b].append(measure(b, urls.next(), args))
-                except Exception as exc:
-                    failed = True
-                    print("round %d %s failed: %r" % (r + 1, b, exc), file=sys.stderr)
+            for t in tests:
+                for b in backends:
+                    try:
+                        results[t, b].append(measure(t, b, urls.next(), args))
+                    except Exception as exc:
+                        failed = True
+                        print("round %d %s %s failed: %r" % (r + 1, t, b, exc), file=sys.stderr)
             print("round %d/%d done (%.1f s)" % (r + 1, args.rounds, time.monotonic() - t_start),
                   file=sys.stderr, flush=True)
     finally:
         urls.cleanup()
 
-    med = {}
-    for b in backends:
-        if results[b]:
-            med[b] = (statistics.median(p for p, _ in results[b]),
-                      statistics.median(m for _, m in results[b]))
-
     import platform
     try:
-        import pynng
-        pynng_version = getattr(pynng, "__version__", "?")
+        pynng_version = getattr(import_library("pynng"), "__version__", "?")
     except ImportError:
         pynng_version = "absent"
     print()
-    print("req/rep round trip, %d-byte message, %s, %s, %d rounds x %d trips "
-          "(warm-up %d); Python %s, pynng %s"
-          % (args.size, args.transport, "pinned to CPU 0" if not args.no_pin else "not pinned",
-             args.rounds, args.n, args.warmup, platform.python_version(), pynng_version))
+    print("%d-byte messages, %s, %s, %d rounds (round trips: %d, streams: %d messages, "
+          "warm-up %d); Python %s, pynng %s"
+          % (args.size, args.transport, "not pinned" if args.no_pin else "pinned to CPU 0",
+             args.rounds, args.n, args.stream_n, args.warmup, platform.python_version(),
+             pynng_version))
     print()
-    print("| backend | p50 (us) | mean (us) | p50 vs pynng_core sync |")
-    print("|---|---:|---:|---:|")
-    base = med.get("pnc-sync")
-    for b in backends:
-        if b not in med:
-            print("| %s | failed | failed | |" % LABELS[b])
-            continue
-        p50, mean = med[b]
-        rel = "%.2fx" % ratio(p50, base[0]) if base else ""
-        print("| %s | %s | %s | %s |" % (LABELS[b], fmt(p50), fmt(mean), rel))
-    print()
-
-    print("| ratio | p50 | mean |")
-    print("|---|---:|---:|")
-    rows = [
-        ("pynng_core asyncio / pynng_core sync", "pnc-asyncio", "pnc-sync"),
-        ("pynng_core trio / pynng_core sync", "pnc-trio", "pnc-sync"),
-        ("pynng asyncio / pynng sync", "pynng-asyncio", "pynng-sync"),
-        ("speedup: pynng asyncio / pynng_core asyncio", "pynng-asyncio", "pnc-asyncio"),
-        ("speedup: pynng trio / pynng_core trio", "pynng-trio", "pnc-trio"),
-        ("speedup: pynng sync / pynng_core sync", "pynng-sync", "pnc-sync"),
-    ]
-    for label, a, b in rows:
-        if a in med and b in med:
-            print("| %s | %.2fx | %.2fx |" % (label, ratio(med[a][0], med[b][0]),
-                                             ratio(med[a][1], med[b][1])))
-    print()
-
-    def verdict(name, a, b, test, goal_text):
-        if a not in med or b not in med:
-            print("- %s: not measured" % name)
-            return
-        value = ratio(med[a][0], med[b][0])
-        print("- %s (%s): p50 ratio %.2fx -> %s"
-              % (name, goal_text, value, "MET" if test(value) else "NOT MET"))
-
-    print("Goals (judged on p50):")
-    verdict("pynng_core asyncio within 1.5x of pynng_core sync", "pnc-asyncio", "pnc-sync",
-            lambda v: v <= 1.5, "asyncio/sync <= 1.5")
-    verdict("pynng_core asyncio at least 4x faster than pynng asyncio", "pynng-asyncio",
-            "pnc-asyncio", lambda v: v >= 4.0, "pynng asyncio / pynng_core asyncio >= 4")
-    print()
+    for t in tests:
+        med = {b: (statistics.median(x for x, _ in results[t, b]),
+                   statistics.median(y for _, y in results[t, b]))
+               for b in backends if results[t, b]}
+        if t == "rtt":
+            print_rtt(med, backends, args)
+        else:
+            print_stream(t, med, backends, args)
     print("total time %.1f s" % (time.monotonic() - t_start), flush=True)
     return 1 if failed else 0
 

@@ -10,6 +10,7 @@ loses no message; a later receive gets it.
 import asyncio
 import itertools
 import sys
+import types
 import weakref
 
 from . import _fork
@@ -22,6 +23,7 @@ _BATCH = 256
 
 
 _running_loop = asyncio._get_running_loop  # the C-accelerated, cheap one
+_modules = sys.modules
 
 
 class _Completions:
@@ -153,14 +155,73 @@ _NO_WAITER = ffi.new("pnc_waiter **")  # the fast path registers none
 EAGAIN = lib.PNC_EAGAIN
 
 
-async def run(step, op):
+@types.coroutine
+def _asyncio_yield():
+    """One turn of the asyncio loop: what asyncio.sleep(0) does, one call less."""
+    yield
+
+
+# Every awaited call is a scheduling point, as in pynng: other tasks run
+# and a cancellation is delivered there, even when the core completes the
+# call at once (a publisher with no subscribers must not starve the rest).
+# Under trio, every call makes a full checkpoint, as trio's own calls do.
+# Under asyncio a turn of the loop costs as much as several calls, so a run
+# of calls completed at once yields once in ASYNCIO_RUN; a call that waits
+# has yielded, and starts the count again.
+ASYNCIO_RUN = 32
+# Calls since the last that yielded (asyncio).  A list's item, not a
+# global: a store to a module global costs every global lookup in the
+# module its cache.
+_immediate = [0]
+_trio_checkpoint = None  # trio.lowlevel.checkpoint, once trio is in use
+
+
+def _count_call():
+    """True if this call must yield, or might (trio is imported): without
+    trio it is only a count, asyncio being the other library we serve."""
+    _immediate[0] += 1
+    return _immediate[0] >= ASYNCIO_RUN or "trio" in _modules
+
+
+async def _yield_if_due():
+    global _trio_checkpoint
+    if _running_loop() is not None:
+        if _immediate[0] >= ASYNCIO_RUN:
+            _immediate[0] = 0
+            await _asyncio_yield()
+        return
+    if _trio_checkpoint is None:
+        import trio
+        _trio_checkpoint = trio.lowlevel.checkpoint
+    await _trio_checkpoint()
+
+
+async def schedule_point():
+    """The scheduling point of a call that makes no other await."""
+    if _count_call():
+        await _yield_if_due()
+
+
+async def run(step, op, undoable=False):
     """Runs an async operation: ``step(op, queue, token, final, waiter_out)``
     is one core try; between tries the coroutine sleeps until its waiter
-    fires or its deadline passes.  Returns the core's final code."""
+    fires or its deadline passes.  Returns the core's final code.
+
+    An operation the caller undoes when the await raises (a receive puts
+    its message back) makes its scheduling point after a try that completed
+    at once: one that has to wait has yielded by waiting.  Any other makes
+    it first, so that a cancellation delivered there leaves nothing done."""
+    _immediate[0] += 1  # _count_call(), inline: this is the hot path
+    due = _immediate[0] >= ASYNCIO_RUN or "trio" in _modules
+    if due and not undoable:
+        await _yield_if_due()
     # Most operations complete at once: no queue, no waiter, no event loop.
     rv = step(op, ffi.NULL, 0, 0, _NO_WAITER)
     if rv != EAGAIN:
+        if due and undoable:
+            await _yield_if_due()
         return rv
+    _immediate[0] = 0
     comp = completions()
     out = ffi.new("pnc_waiter **")
     final = False

@@ -285,7 +285,7 @@ class SendRecv:
 
     async def _atake(self, op, what):
         step = functools.partial(lib.pnc_ctx_recv_async, self._ctx)
-        rv = await aio.run(step, op)
+        rv = await aio.run(step, op, undoable=True)  # callers unget on raise
         if rv:
             raise self._error(rv, what)
 
@@ -307,6 +307,7 @@ class SendRecv:
         if not isinstance(messages, (list, tuple)):
             messages = list(messages)
         sent = 0
+        await aio.schedule_point()  # the first chunk may go without an await
         try:
             while sent < len(messages):
                 # A bounded slice: what the socket refuses is gone over

@@ -2,7 +2,8 @@
 arecv_many, async with, async for) under asyncio and trio: round trips on every protocol and
 transport, many concurrent awaits, contexts, cancellation (single and in
 storms: no message lost or duplicated), backpressure, timeouts, closing,
-interpreter exit with pending operations, and mixing with sync threads.
+interpreter exit with pending operations, mixing with sync threads, and every awaited call being a scheduling point
+(a loop of calls the core completes at once starves no other task).
 
 Every test runs once per event-loop library (``alib`` fixture) and, through
 conftest's autouse fixture, once per I/O poller.  Every wait is bounded:
@@ -689,6 +690,149 @@ def test_asend_waits_for_a_peer_then_sends(alib, make_url):
 
             await alib.gather(late_dial, send)
             assert await pull.arecv() == b"waited"
+
+    alib.run(main)
+
+
+# --------------------------------------------------------------------------
+# Every awaited call is a scheduling point, as in pynng, even when the core
+# completes it at once: a loop of such calls lets other tasks run and sees
+# a cancellation.
+
+LOOP_LIMIT = 100000  # a starving loop ends here, and the test fails
+
+
+def _immediate_sends(pub):
+    """Awaited sends a Pub0 with no subscriber completes at once, by name."""
+    return {
+        "asend": lambda: pub.asend(b"x"),
+        "asend_msg": lambda: pub.asend_msg(Message(b"x")),
+        "asend_many": lambda: pub.asend_many([b"x", b"y"]),
+    }
+
+
+@pytest.mark.parametrize("call", ["asend", "asend_msg", "asend_many"])
+def test_loop_of_immediate_sends_lets_other_tasks_run(alib, call, make_url):
+    async def main():
+        with sock(Pub0, listen=make_url("inproc")) as pub:
+            send = _immediate_sends(pub)[call]
+            other_ran = []
+
+            async def publisher():
+                n = 0
+                while not other_ran and n < LOOP_LIMIT:
+                    await send()
+                    n += 1
+                return n
+
+            async def other():
+                other_ran.append(True)
+
+            n, _ = await alib.gather(publisher, other)
+            assert other_ran and n <= pynng_core.aio.ASYNCIO_RUN, \
+                "the other task ran only after %d sends" % n
+
+    alib.run(main)
+
+
+@pytest.mark.parametrize("call", ["arecv", "arecv_msg", "arecv_many"])
+def test_loop_of_immediate_receives_lets_other_tasks_run(alib, call, make_url):
+    url = make_url("inproc")
+
+    async def main():
+        with sock(Pull0, listen=url, recv_buffer_size=1000) as pull, sock(Push0) as push:
+            push.dial(url, block=True)
+            for i in range(500):
+                push.send(b"m%d" % i)
+            other_ran = []
+            got = []
+
+            receive = {"arecv": pull.arecv, "arecv_msg": pull.arecv_msg,
+                       "arecv_many": lambda: pull.arecv_many(1)}[call]
+
+            async def receiver():
+                while not other_ran and len(got) < 500:
+                    got.append(await receive())
+
+            async def other():
+                other_ran.append(True)
+
+            await alib.gather(receiver, other)
+            assert other_ran and len(got) <= pynng_core.aio.ASYNCIO_RUN, \
+                "the other task ran only after %d receives" % len(got)
+
+    alib.run(main)
+
+
+@pytest.mark.parametrize("call", ["asend", "asend_msg", "asend_many"])
+def test_cancel_reaches_a_loop_of_immediate_sends(alib, call, make_url):
+    async def main():
+        with sock(Pub0, listen=make_url("inproc")) as pub:
+            send = _immediate_sends(pub)[call]
+
+            async def forever():
+                for _ in range(LOOP_LIMIT):
+                    await send()
+                return "never cancelled"
+
+            completed, result = await alib.cancel_after_yields(forever, 3)
+            assert not completed, result
+
+    alib.run(main)
+
+
+async def _cancel_after_one_step(alib, fn):
+    """Runs ``fn()`` until its first scheduling point, cancels it there, and
+    returns the exception it ended with.  (Under asyncio a call yields once
+    in aio.ASYNCIO_RUN: the callers make that every call.)"""
+    if alib.name == "asyncio":
+        task = asyncio.ensure_future(fn())
+        await asyncio.sleep(0)  # the task runs up to its scheduling point
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError) as caught:
+            await task
+        return caught.value
+    with trio.CancelScope() as scope:
+        scope.cancel()  # seen at the first checkpoint, after the try
+        await fn()
+    assert scope.cancelled_caught
+    return None
+
+
+@pytest.mark.parametrize("call", ["arecv", "arecv_msg", "arecv_many"])
+def test_receive_cancelled_at_its_scheduling_point_keeps_the_message(alib, call, make_url,
+                                                                     monkeypatch):
+    """A receive that took a message at once and is cancelled while it lets
+    the others run puts the message back: the next receive gets it."""
+    monkeypatch.setattr(pynng_core.aio, "ASYNCIO_RUN", 1)
+    url = make_url("inproc")
+
+    async def main():
+        with sock(Pull0, listen=url) as pull, sock(Push0) as push:
+            push.dial(url, block=True)
+            push.send(b"first")
+            await alib.guard(5, lambda: pull.arecv_msg())  # the pipe is up
+            push.send(b"kept")
+            push.send(b"next")
+            await _cancel_after_one_step(alib, getattr(pull, call))
+            assert pull.recv() == b"kept"
+            assert pull.recv() == b"next"
+
+    alib.run(main)
+
+
+def test_send_cancelled_at_its_scheduling_point_sends_nothing(alib, make_url, monkeypatch):
+    monkeypatch.setattr(pynng_core.aio, "ASYNCIO_RUN", 1)
+    url = make_url("inproc")
+
+    async def main():
+        with sock(Pull0, listen=url, recv_timeout=200) as pull, sock(Push0) as push:
+            push.dial(url, block=True)
+            await _cancel_after_one_step(alib, lambda: push.asend(b"cancelled"))
+            push.send(b"after")
+            assert pull.recv() == b"after"
+            with pytest.raises(Timeout):
+                pull.recv()
 
     alib.run(main)
 
