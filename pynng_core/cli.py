@@ -1,22 +1,39 @@
-"""The command line: ``python -m pynng_core demo``.
+"""The command line: ``python -m pynng_core demo`` (or ``pynng-core demo``).
 
 The demo shows the library at work: a requester and a responder (pair0
 sockets over tcp, in two threads) exchange numbered messages, and the
 round-trip times are printed.
 """
 import argparse
+import os
 import statistics
 import sys
 import threading
 import time
+from urllib.parse import urlsplit
 
+from . import __version__
+from .exceptions import NNGException
 from .protocols import Pair0
+
+# A listener's wildcard host, and the loopback address its own machine dials.
+_LOOPBACK_FOR = {"": "127.0.0.1", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
+
+
+def dial_address(url, listener):
+    """Where a peer on this machine dials ``listener``, made for ``url``:
+    a tcp URL's port 0 becomes the port bound, a wildcard host loopback."""
+    if not url.split("://", 1)[0].startswith("tcp"):
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit(":", 1)[0]
+    return "%s://%s:%d" % (parts.scheme, _LOOPBACK_FOR.get(host, host), listener.port)
 
 
 def demo(count=10000, size=64, url="tcp://127.0.0.1:0"):
     with Pair0(recv_timeout=5000) as server, Pair0(recv_timeout=5000) as client:
         listener = server.listen(url)
-        address = url.rsplit(":", 1)[0] + ":%d" % listener.port if url.startswith("tcp") else url
+        address = dial_address(url, listener)
         client.dial(address, block=True)
 
         def respond():
@@ -48,15 +65,38 @@ def demo(count=10000, size=64, url="tcp://127.0.0.1:0"):
           % (statistics.median(times) * 1e6, sorted(times)[int(count * 0.99)] * 1e6))
 
 
+def _at_least(low):
+    def parse(text):
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError("must be %d or more, not %d" % (low, value))
+        return value
+    parse.__name__ = "integer"  # what argparse calls it in an error
+    return parse
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pynng_core")
+    parser = argparse.ArgumentParser(prog="pynng-core", description=(
+        "pynng_core: Scalability Protocols sockets (NNG and nanomsg wire)."))
+    parser.add_argument("--version", action="version",
+                        version="pynng_core %s" % __version__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("demo", help="request/reply round trips over tcp, timed")
-    run.add_argument("--count", type=int, default=10000)
-    run.add_argument("--size", type=int, default=64)
-    run.add_argument("--url", default="tcp://127.0.0.1:0")
+    run.add_argument("--count", type=_at_least(1), default=10000,
+                     help="round trips (default 10000)")
+    run.add_argument("--size", type=_at_least(0), default=64,
+                     help="bytes per request (default 64)")
+    run.add_argument("--url", default="tcp://127.0.0.1:0",
+                     help="where the responder listens (default tcp://127.0.0.1:0: "
+                          "a free port)")
     args = parser.parse_args(argv)
-    demo(args.count, args.size, args.url)
+    try:
+        demo(args.count, args.size, args.url)
+    except NNGException as e:  # a URL it cannot use, a port taken...
+        parser.exit(1, "pynng-core demo: %s\n" % e)
+    except BrokenPipeError:  # its reader stopped reading (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 
