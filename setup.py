@@ -1,3 +1,3 @@
 from setuptools import setup
 
-setup(cffi_modules=["pynng_core/_build.py:ffibuilder"])
+setup(cffi_modules=["src/pynng_core/_build.py:ffibuilder"])

@@ -7,7 +7,7 @@
 
 The tree (tracked files and new ones git does not ignore) is copied to a
 work directory and built in place there with PNC_SANITIZE (see
-pynng_core/_build.py: the message block pools are off in such a build, so
+src/pynng_core/_build.py: the message block pools are off in such a build, so
 AddressSanitizer sees every free), so the installed package is left as it
 is.  Python is not instrumented, so the sanitizer's runtime goes in
 LD_PRELOAD.  Reports are written to files; every one that names a frame in
@@ -86,7 +86,7 @@ def runtime_env(kind, work, logs):
         "PNC_SANITIZER": kind,  # tests that cannot run under it skip, saying why
         "LD_PRELOAD": " ".join(preload),
         "PYTHONMALLOC": "malloc",
-        "PYTHONPATH": work,
+        "PYTHONPATH": os.path.join(work, "src"),
         var: "%s:log_path=%s" % (options, os.path.join(logs, kind)),
         "UBSAN_OPTIONS": "print_stacktrace=1:log_path=%s" % os.path.join(logs, "ubsan"),
     })

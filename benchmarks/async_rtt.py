@@ -48,6 +48,8 @@ import sys
 import tempfile
 import time
 
+from baseline import package_parent
+
 MODES = ["sync", "asyncio", "trio"]
 LIBRARIES = {"pnc": "pynng_core", "pynng": "pynng", "base": "pynng_core"}
 TESTS = ["rtt", "push", "pull"]
@@ -337,7 +339,7 @@ def main(argv=None):
         return 0
 
     if args.baseline:
-        args.baseline = os.path.abspath(args.baseline)
+        args.baseline = package_parent(args.baseline)
     libs = ["pnc", "pynng"] + (["base"] if args.baseline else [])
     requested = (args.backends.split(",") if args.backends else
                  ["%s-%s" % (lib, mode) for lib in libs for mode in MODES])

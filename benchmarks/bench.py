@@ -95,6 +95,8 @@ import threading
 import time
 import traceback
 
+from baseline import package_parent
+
 BACKENDS = ["pynng_core", "pynng", "pyzmq"]
 RAW = "raw"
 # pynng_core from another tree (--baseline), for before/after in one run.
@@ -1095,7 +1097,7 @@ def main(argv=None):
     transports = [t for t in args.transports.split(",") if t]
     backends = [b for b in args.backends.split(",") if b]
     if args.baseline:
-        os.environ[BASELINE_ENV] = os.path.abspath(args.baseline)
+        os.environ[BASELINE_ENV] = package_parent(args.baseline)
         backends.append(BASELINE)
     for name, got, allowed in (("tests", tests, ALL_TESTS),
                                ("transports", transports, ALL_TRANSPORTS),

@@ -21,6 +21,21 @@ import tempfile
 import threading
 import time
 
+import pynng_core
+
+# The folder holding the pynng_core these tests import (src/ of a tree, or
+# site-packages): a subprocess given it on PYTHONPATH imports the same one.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(pynng_core.__file__)))
+
+
+def tree_env(**extra):
+    """Environment for a subprocess that must import the pynng_core under test."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PACKAGE_PARENT + (os.pathsep + env["PYTHONPATH"]
+                                          if env.get("PYTHONPATH") else "")
+    env.update(extra)
+    return env
+
 import pytest
 
 # Generous bound for anything that should happen "soon"; a bug shows up as a

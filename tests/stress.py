@@ -39,7 +39,9 @@ import time
 import traceback
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # This tree's package, when run as a script (.ci/sanitize.py sets PYTHONPATH).
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "src"))
 
 import pynng_core  # noqa: E402
 from pynng_core import (  # noqa: E402

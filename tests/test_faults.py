@@ -36,20 +36,12 @@ import pytest
 import pynng_core
 from pynng_core import Pull0, Push0, Req0
 from peers import (
-    frame, free_tcp_port, ipc_path, raw_connect, recv_exactly, sp_header, wait_until,
+    frame, free_tcp_port, ipc_path, raw_connect, recv_exactly, sp_header, tree_env,
+    wait_until,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 TRANSPORTS = ["tcp", "ipc"]
-
-
-def tree_env(**extra):
-    """Environment for a subprocess that must import this tree's pynng_core."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.update(extra)
-    return env
 
 
 def listen_url(transport, make_url):

@@ -19,10 +19,9 @@ import pytest
 
 import pynng_core
 from pynng_core import Pull0, Push0
-from peers import wait_until
+from peers import PACKAGE_PARENT, tree_env, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 EXIT_LIMIT = 20  # seconds a scenario may take
 
 PROLOGUE = textwrap.dedent("""
@@ -53,8 +52,8 @@ PROLOGUE = textwrap.dedent("""
 def run_script(body, poller, tmp, timeout=EXIT_LIMIT, allow=()):
     """Runs PROLOGUE + body; returns (stdout, stderr) after checking that it
     exited by itself, with status 0 and nothing alarming on stderr."""
-    script = PROLOGUE.format(root=ROOT, tmp=str(tmp)) + textwrap.dedent(body)
-    env = dict(os.environ, PYTHONPATH=ROOT, PYNNG_CORE_POLLER=poller)
+    script = PROLOGUE.format(root=PACKAGE_PARENT, tmp=str(tmp)) + textwrap.dedent(body)
+    env = tree_env(PYNNG_CORE_POLLER=poller)
     try:
         proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script],
                               capture_output=True, text=True, timeout=timeout, env=env,

@@ -21,7 +21,7 @@ import sys
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CSRC = os.path.join(os.path.dirname(HERE), "csrc")
+CSRC = os.path.join(os.path.dirname(os.path.dirname(HERE)), "csrc")  # beside src/
 PLATFORM = "windows" if sys.platform == "win32" else "posix"
 
 
