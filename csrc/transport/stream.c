@@ -1183,15 +1183,17 @@ int
 pnc_stream_ep_bound_fd(pnc_endpoint *ep, pnc_fd *fdp)
 {
 	pnc_stream_ep *se = ep->tdata;
-	int closed;
+	int rv;
 
-	pnc_sock_lock(ep->sock); /* a bind retried on the I/O thread sets fd */
-	*fdp = se->fd;
-	closed = ep->closed;
+	/*
+	 * A bind retried on the I/O thread sets fd under the lock; a close,
+	 * on that thread too, clears it only after closed was set.
+	 */
+	pnc_sock_lock(ep->sock);
+	*fdp = ep->closed ? PNC_FD_NONE : se->fd;
+	rv = ep->closed ? PNC_ECLOSED : *fdp == PNC_FD_NONE ? PNC_ESTATE : 0;
 	pnc_sock_unlock(ep->sock);
-	if (*fdp != PNC_FD_NONE)
-		return 0;
-	return closed ? PNC_ECLOSED : PNC_ESTATE;
+	return rv;
 }
 
 /* ipc goes by its URL's path; tcp and abstract by what the kernel bound. */
