@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 
 import pynng_core
 
@@ -110,6 +111,12 @@ def ipc_path(url):
     return url[len("ipc://"):]
 
 
+def abstract_name(url):
+    """The bytes of an abstract:// URL's name (percent-decoded)."""
+    assert url.startswith("abstract://"), url
+    return urllib.parse.unquote_to_bytes(url[len("abstract://"):])
+
+
 _inproc_counter = itertools.count()
 
 
@@ -134,6 +141,8 @@ class UrlFactory:
             return "ipc://%s/s%d" % (self.dir, next(self._n))
         if transport == "inproc":
             return "inproc://pnc-test-%d-%d" % (os.getpid(), next(_inproc_counter))
+        if transport == "abstract":  # one namespace per host: the pid keeps it ours
+            return "abstract://pnc-test-%d-%d" % (os.getpid(), next(_inproc_counter))
         raise ValueError("unknown transport %r" % transport)
 
     def file(self, name, data):
@@ -149,17 +158,17 @@ class UrlFactory:
 
 
 def _raw_connect(url, timeout=2.0):
-    """Plain stream connection to a tcp:// or ipc:// URL (no SP handshake)."""
+    """Plain stream connection to a tcp://, ipc:// or abstract:// URL (no SP handshake)."""
     if url.startswith("tcp://"):
         rest = url[len("tcp://"):]
         host, _, port = rest.rpartition(":")
         host = host.strip("[]")
         return socket.create_connection((host, int(port)), timeout=timeout)
-    if url.startswith("ipc://"):
+    if url.startswith(("ipc://", "abstract://")):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(timeout)
         try:
-            s.connect(ipc_path(url))
+            s.connect(ipc_path(url) if url.startswith("ipc://") else b"\0" + abstract_name(url))
         except BaseException:
             s.close()
             raise
@@ -201,8 +210,10 @@ def _proc_listening(url):
                         if state == "0A" and int(local.rpartition(":")[2], 16) == port:
                             return True
             return False
-        if url.startswith("ipc://"):
-            path = ipc_path(url)
+        if url.startswith(("ipc://", "abstract://")):
+            # /proc shows an abstract name with '@' for its NULs, the leading one too.
+            path = ipc_path(url) if url.startswith("ipc://") else \
+                (b"\0" + abstract_name(url)).replace(b"\0", b"@").decode(errors="replace")
             with open("/proc/net/unix", errors="replace") as f:
                 next(f)
                 for line in f:

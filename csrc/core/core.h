@@ -668,6 +668,11 @@ typedef struct pnc_url {
 int pnc_url_parse(const char *url, pnc_url *u);
 /* Splits addr as host:port; a listener may leave the host empty or "*". */
 int pnc_url_hostport(pnc_url *u, int listener);
+/*
+ * Percent-decodes text into out (cap bytes, no terminator added) and sets
+ * *lenp; a malformed escape or a result longer than cap is PNC_EADDRINVAL.
+ */
+int pnc_url_decode(const char *text, uint8_t *out, size_t cap, size_t *lenp);
 
 /* Transports. */
 typedef struct pnc_tran_ops {

@@ -322,9 +322,14 @@ ep_user_close(pnc_endpoint *ep)
 static int
 ep_get_int(pnc_endpoint *ep, const char *name, int64_t *vp)
 {
-	if (ep->tran->get_int != NULL && ep->tran->get_int(ep, name, vp) == 0)
-		return 0;
-	return pnc_sockopt_get_int(ep->sock, name, vp);
+	int rv = ep->tran->get_int != NULL ? ep->tran->get_int(ep, name, vp)
+	                                   : PNC_ENOTSUP;
+
+	/*
+	 * What the transport does not know is the socket's, copied as nng
+	 * does; what it knows but cannot tell yet (a port not bound) it says.
+	 */
+	return rv == PNC_ENOTSUP ? pnc_sockopt_get_int(ep->sock, name, vp) : rv;
 }
 
 int

@@ -23,6 +23,7 @@ PROTOCOL(xbus0);
 
 extern const pnc_tran_ops pnc_tran_tcp;
 extern const pnc_tran_ops pnc_tran_ipc;
+extern const pnc_tran_ops pnc_tran_abstract;
 extern const pnc_tran_ops pnc_tran_inproc;
 
 /*
@@ -52,8 +53,11 @@ static const struct {
 	const pnc_tran_ops *ops;
 } transports[] = {
 	{ "tcp", &pnc_tran_tcp },
+	{ "tcp4", &pnc_tran_tcp }, /* tcp reads the family from the scheme */
+	{ "tcp6", &pnc_tran_tcp },
 	{ "ipc", &pnc_tran_ipc },
 	{ "unix", &pnc_tran_ipc },
+	{ "abstract", &pnc_tran_abstract },
 	{ "inproc", &pnc_tran_inproc },
 };
 

@@ -1,8 +1,9 @@
 /*
  * url.c: splitting SP URLs.  scheme://address, where the transport says what
  * the address means; host:port addresses (tcp, later ws) share the parser
- * here.  Anything nng would refuse (a query, a fragment, user info, a path
- * on tcp) is PNC_EADDRINVAL.
+ * here, as abstract:// names share the percent-decoding.  Anything nng
+ * would refuse (a query, a fragment, user info, a path on tcp, a bad
+ * escape) is PNC_EADDRINVAL.
  */
 #include <stdlib.h>
 
@@ -88,5 +89,39 @@ pnc_url_hostport(pnc_url *u, int listener)
 		u->host[0] = '\0';
 	if (u->host[0] == '\0' && !listener)
 		return PNC_EADDRINVAL; /* a dialer needs somewhere to go */
+	return 0;
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+pnc_url_decode(const char *text, uint8_t *out, size_t cap, size_t *lenp)
+{
+	size_t n = 0;
+
+	for (const char *c = text; *c != '\0'; c++) {
+		int v = (uint8_t) *c;
+		if (*c == '%') {
+			int hi = hex_value(c[1]), lo = hi < 0 ? -1 : hex_value(c[2]);
+			if (lo < 0)
+				return PNC_EADDRINVAL;
+			v = hi * 16 + lo;
+			c += 2;
+		}
+		if (n == cap)
+			return PNC_EADDRINVAL;
+		out[n++] = (uint8_t) v;
+	}
+	*lenp = n;
 	return 0;
 }

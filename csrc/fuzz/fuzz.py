@@ -9,7 +9,8 @@ its sockets, real ipc and tcp connections.
   fuzz_url        pnc_url_parse, pnc_url_hostport (dialer and listener), then
                   a listener and a non-blocking dialer opened on the URL and
                   closed at once.  ipc paths are moved into a directory of
-                  the process's own, tcp hosts must be numeric (no DNS), a
+                  the process's own, abstract names get a prefix of its own,
+                  tcp/tcp4/tcp6 hosts must be numeric (no DNS), a
                   listener binds port 0 and a dialer only reaches a loopback
                   port that refuses, so nothing outside the process is touched.
   fuzz_handshake  a socket (byte 0: protocol, bit 7 raw) listening on ipc; a

@@ -4,17 +4,20 @@
  * Input: the URL's text (a NUL-terminated copy is parsed; a NUL inside
  * ends it early, as it would for a C caller).  pnc_url_parse runs on it,
  * and pnc_url_hostport as a dialer and as a listener would use it where
- * the scheme is tcp.  Then a listener and a non-blocking dialer are opened
- * on it and closed at once, so the errors run end to end.
+ * the scheme is tcp, tcp4 or tcp6.  Then a listener and a non-blocking
+ * dialer are opened on it and closed at once, so the errors run end to end.
  *
  * Endpoints touch the machine, so the URL they get is tamed where it must
  * be, after the parsers saw the original:
  * - ipc and unix paths go into a directory of this process's own ('/'
  *   becomes '_'), so no file elsewhere is made or removed;
- * - tcp hosts must be numeric (no name is ever resolved, so no DNS query
- *   leaves the machine); a listener binds port 0 (never a port somebody
- *   else may want), and a dialer connects only to loopback, to a port
- *   this process holds bound but never listens on (refused at once).
+ * - abstract names get a prefix of this process's own (the namespace is
+ *   the whole host's), an empty one stays empty (the kernel picks);
+ * - tcp, tcp4 and tcp6 hosts must be numeric (no name is ever resolved,
+ *   so no DNS query leaves the machine); a listener binds port 0 (never a
+ *   port somebody else may want), and a dialer connects only to loopback,
+ *   to a port this process holds bound but never listens on (refused at
+ *   once).
  * A URL the core refuses before resolving or binding goes in as it is.
  */
 #define _GNU_SOURCE
@@ -31,6 +34,7 @@
 #include "../core/core.h"
 
 static char sandbox[64];
+static char abstract_prefix[64];
 static int closed_port;
 
 static void
@@ -82,6 +86,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (fz_init() != 0)
 		return 1;
 	snprintf(sandbox, sizeof(sandbox), "/tmp/pnc-fuzz-url-%d-XXXXXX", (int) getpid());
+	snprintf(abstract_prefix, sizeof(abstract_prefix), "pnc-fuzz-url-%d-", (int) getpid());
 	if (mkdtemp(sandbox) == NULL || (closed_port = reserve_closed_port()) < 0) {
 		perror("fuzz_url: setup");
 		return 1;
@@ -160,8 +165,15 @@ tcp_url(const char *url, const pnc_url *u, int listener, char *out, size_t size)
 		close = "]";
 	}
 	snprintf(port, sizeof(port), "%d", listener ? 0 : closed_port);
-	snprintf(out, size, "tcp://%s%s%s:%s", open, t.host, close, port);
+	snprintf(out, size, "%s://%s%s%s:%s", u->scheme, open, t.host, close, port);
 	return 1;
+}
+
+static int
+is_tcp(const char *scheme)
+{
+	return strcmp(scheme, "tcp") == 0 || strcmp(scheme, "tcp4") == 0 ||
+	    strcmp(scheme, "tcp6") == 0;
 }
 
 /* The URL an endpoint gets (see the top of the file); 0: none. */
@@ -181,7 +193,14 @@ endpoint_url(const char *url, int parsed, const pnc_url *u, int listener,
 			ipc_url(u->scheme, u->addr, out, size);
 		return 1;
 	}
-	if (strcmp(u->scheme, "tcp") == 0)
+	if (strcmp(u->scheme, "abstract") == 0) {
+		if (u->addr[0] == '\0')
+			snprintf(out, size, "%s", url);
+		else
+			snprintf(out, size, "abstract://%s%s", abstract_prefix, u->addr);
+		return 1;
+	}
+	if (is_tcp(u->scheme))
 		return tcp_url(url, u, listener, out, size);
 	return 0; /* a transport this harness does not know how to keep in */
 }
@@ -234,7 +253,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(url, data, size);
 	url[size] = '\0';
 	parsed = pnc_url_parse(url, &u) == 0;
-	if (parsed && strcmp(u.scheme, "tcp") == 0) {
+	if (parsed && is_tcp(u.scheme)) {
 		t = u;
 		(void) pnc_url_hostport(&t, 0);
 		t = u;

@@ -273,6 +273,11 @@ int pnc_dial(pnc_socket *sock, const char *url, int flags, pnc_dialer **dp);
 int pnc_dialer_close(pnc_dialer *d);
 void pnc_dialer_release(pnc_dialer *d);
 int pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *valuep);
+/*
+ * The longest ipc path, or abstract name, a unix socket address holds
+ * (bytes): a longer one is PNC_EADDRINVAL, which callers can explain.
+ */
+size_t pnc_ipc_name_max(void);
 
 /*
  * Async operations for event loops.  A completion queue has a descriptor
@@ -315,12 +320,14 @@ int64_t pnc_clock_now_ms(void);                /* the clock of op deadlines */
 #define PNC_AF_IPC 2
 #define PNC_AF_INET 3
 #define PNC_AF_INET6 4
+#define PNC_AF_ABSTRACT 6 /* nng's value: 5 is its ZeroTier */
 
 typedef struct pnc_addr {
 	uint16_t family;
 	uint16_t port;
 	uint8_t ip[16];
-	char path[256]; /* ipc path or inproc name */
+	uint16_t name_len; /* bytes of an abstract name in path (may hold NULs) */
+	char path[256];    /* ipc path, inproc name or abstract name */
 } pnc_addr;
 
 typedef struct pnc_pipe_info {

@@ -97,9 +97,20 @@ extern const pnc_poller_ops pnc_poller_poll;
 extern const pnc_poller_ops *const pnc_poller_native;
 
 /* Socket addresses and calls. */
+/* family: PNC_AF_UNSPEC (any), PNC_AF_INET or PNC_AF_INET6 only. */
 int pnc_net_resolve(const char *host, const char *port, int passive,
-    pnc_sockaddr *sa);
+    int family, pnc_sockaddr *sa);
 int pnc_net_ipc_addr(const char *path, pnc_sockaddr *sa);
+/*
+ * An abstract unix socket's name (Linux; PNC_ENOTSUP elsewhere): len bytes,
+ * NULs allowed; len 0 binds a name the kernel picks.
+ */
+int pnc_net_abstract_addr(const uint8_t *name, size_t len, pnc_sockaddr *sa);
+/*
+ * The longest ipc path or abstract name a unix socket address holds: each
+ * leaves one byte to a NUL (the path's end, the name's leading one).
+ */
+size_t pnc_net_unix_name_max(void);
 int pnc_net_listen(const pnc_sockaddr *sa, pnc_fd *fdp);
 int pnc_net_accept(pnc_fd lfd, pnc_fd *fdp);
 /* 0 when connected at once, PNC_EAGAIN while in progress. */

@@ -944,20 +944,27 @@ stream_destroy(pnc_pipe *p)
 
 /*
  * The descriptor is asked under the write lock, which its close takes: a
- * closed pipe says so, never another connection's facts.
+ * closed pipe says so, never another connection's facts.  Both ends of a
+ * unix socket go by the listener's address, as nng has it (a dialer's own
+ * is unnamed): ipc by the path of its URL, abstract by the name the
+ * listening end has, its own on the listener's side, its peer's on the
+ * dialer's (the kernel's, so an auto-bound name shows as picked).
  */
 static int
 stream_addr(pnc_pipe *p, int remote, pnc_addr *a)
 {
 	stream_pipe *sp = (stream_pipe *) p;
+	pnc_stream_kind kind = ((pnc_stream_ep *) p->ep->tdata)->kind;
 	int rv;
 
-	if (sp->plen == 9) { /* ipc: both ends go by the listener's path */
+	if (kind == PNC_STREAM_IPC) {
 		memset(a, 0, sizeof(*a));
 		a->family = PNC_AF_IPC;
 		snprintf(a->path, sizeof(a->path), "%s", p->ep->url.addr);
 		return 0;
 	}
+	if (kind == PNC_STREAM_ABSTRACT)
+		remote = !p->ep->listener;
 	pnc_mtx_lock(&sp->wmtx);
 	rv = sp->fd == PNC_FD_NONE ? PNC_ECLOSED : pnc_net_addr(sp->fd, remote, a);
 	pnc_mtx_unlock(&sp->wmtx);
@@ -1044,7 +1051,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	sp->hs_out[2] = 'P';
 	sp->hs_out[4] = (uint8_t) (s->proto->self_id >> 8);
 	sp->hs_out[5] = (uint8_t) s->proto->self_id;
-	if (se->tcp) {
+	if (se->kind == PNC_STREAM_TCP) {
 		pnc_net_set_nodelay(fd, (int) s->tcp_nodelay);
 		pnc_net_set_keepalive(fd, (int) s->tcp_keepalive);
 	} else {
@@ -1095,12 +1102,12 @@ stream_accept_cb(pnc_pollfd *pfd, unsigned events)
 }
 
 void
-pnc_stream_ep_setup(pnc_endpoint *ep, size_t prefix_len, int tcp)
+pnc_stream_ep_setup(pnc_endpoint *ep, pnc_stream_kind kind)
 {
 	pnc_stream_ep *se = ep->tdata;
 
-	se->prefix_len = prefix_len;
-	se->tcp = tcp;
+	se->kind = kind;
+	se->prefix_len = kind == PNC_STREAM_TCP ? 8 : 9;
 	se->fd = PNC_FD_NONE;
 	se->pfd.fd = PNC_FD_NONE;
 	pnc_list_init(&se->handshaking);
@@ -1173,19 +1180,39 @@ pnc_stream_connect(pnc_endpoint *ep)
 }
 
 int
+pnc_stream_ep_bound_fd(pnc_endpoint *ep, pnc_fd *fdp)
+{
+	pnc_stream_ep *se = ep->tdata;
+	int rv;
+
+	/*
+	 * A bind retried on the I/O thread sets fd under the lock; a close,
+	 * on that thread too, clears it only after closed was set.
+	 */
+	pnc_sock_lock(ep->sock);
+	*fdp = ep->closed ? PNC_FD_NONE : se->fd;
+	rv = ep->closed ? PNC_ECLOSED : *fdp == PNC_FD_NONE ? PNC_ESTATE : 0;
+	pnc_sock_unlock(ep->sock);
+	return rv;
+}
+
+/* ipc goes by its URL's path; tcp and abstract by what the kernel bound. */
+int
 pnc_stream_ep_addr(pnc_endpoint *ep, pnc_addr *a)
 {
 	pnc_stream_ep *se = ep->tdata;
+	pnc_fd fd;
+	int rv;
 
-	if (se->prefix_len == 9) {
+	if (se->kind == PNC_STREAM_IPC) {
 		memset(a, 0, sizeof(*a));
 		a->family = PNC_AF_IPC;
 		snprintf(a->path, sizeof(a->path), "%s", ep->url.addr);
 		return 0;
 	}
-	if (se->fd == PNC_FD_NONE)
-		return PNC_ESTATE;
-	return pnc_net_addr(se->fd, 0, a);
+	if ((rv = pnc_stream_ep_bound_fd(ep, &fd)) != 0)
+		return rv;
+	return pnc_net_addr(fd, 0, a);
 }
 
 void

@@ -1,9 +1,19 @@
 /*
- * tcp.c: tcp://host:port.  A listener's host may be "*" or empty (every
- * IPv4 address) and its port 0 (the kernel picks; "tcp-bound-port" tells).
- * Names are resolved when the endpoint is made, so a bad host fails there.
+ * tcp.c: tcp://host:port, and tcp4:// and tcp6://, which resolve the host
+ * to IPv4 or IPv6 addresses only, as nng.  A listener's host may be "*" or
+ * empty (every IPv4 address; every IPv6 one for tcp6) and its port 0 (the
+ * kernel picks; "tcp-bound-port" tells).  Names are resolved when the
+ * endpoint is made, so a bad host fails there.
  */
 #include "stream.h"
+
+static int
+tcp_family(const char *scheme)
+{
+	if (strcmp(scheme, "tcp4") == 0)
+		return PNC_AF_INET;
+	return strcmp(scheme, "tcp6") == 0 ? PNC_AF_INET6 : PNC_AF_UNSPEC;
+}
 
 static int
 tcp_ep_init(pnc_endpoint *ep)
@@ -11,23 +21,23 @@ tcp_ep_init(pnc_endpoint *ep)
 	pnc_stream_ep *se = ep->tdata;
 	int rv;
 
-	pnc_stream_ep_setup(ep, 8, 1);
+	pnc_stream_ep_setup(ep, PNC_STREAM_TCP);
 	if ((rv = pnc_url_hostport(&ep->url, ep->listener)) != 0)
 		return rv;
-	return pnc_net_resolve(ep->url.host, ep->url.port, ep->listener, &se->sa);
+	return pnc_net_resolve(ep->url.host, ep->url.port, ep->listener,
+	    tcp_family(ep->url.scheme), &se->sa);
 }
 
 static int
 tcp_get_int(pnc_endpoint *ep, const char *name, int64_t *vp)
 {
-	pnc_stream_ep *se = ep->tdata;
+	pnc_fd fd;
 	int port, rv;
 
 	if (strcmp(name, "tcp-bound-port") != 0 || !ep->listener)
 		return PNC_ENOTSUP;
-	if (se->fd == PNC_FD_NONE)
-		return PNC_ESTATE; /* not bound (yet) */
-	if ((rv = pnc_net_local_port(se->fd, &port)) != 0)
+	if ((rv = pnc_stream_ep_bound_fd(ep, &fd)) != 0 ||
+	    (rv = pnc_net_local_port(fd, &port)) != 0)
 		return rv;
 	*vp = port;
 	return 0;

@@ -41,8 +41,8 @@ class _Endpoint:
 
     def _get_int(self, nng_name):
         value = ffi.new("int64_t *")
-        check(type(self)._get_int_fn(self._ptr, nng_name.encode(), value),
-              "%s of %s %s" % (nng_name, type(self).__name__, self.url))
+        rv = type(self)._get_int_fn(self._ptr, nng_name.encode(), value)
+        check(rv, _what(rv, "%s of %s %s" % (nng_name, type(self).__name__, self.url)))
         return value[0]
 
     def __enter__(self):
@@ -63,6 +63,15 @@ class _Endpoint:
     def __repr__(self):
         return "<%s %s%s>" % (type(self).__name__, self.url,
                               " (closed)" if self._closed else "")
+
+
+def _what(code, what):
+    """What an endpoint's error is about; a listener answers PNC_ESTATE only
+    while its bind has not succeeded (listen(block=False) retries it)."""
+    if code != _ESTATE:
+        return what
+    return what + ": not bound yet (its listen retries in the background, " \
+        "the address being in use or unavailable)"
 
 
 def _inherited(self, *args):
@@ -93,7 +102,8 @@ class Listener(_Endpoint):
     def local_address(self):
         """The address it listens on (the real port for port 0)."""
         out = ffi.new("pnc_addr *")
-        check(lib.pnc_listener_addr(self._ptr, out), "address of %r" % self)
+        rv = lib.pnc_listener_addr(self._ptr, out)
+        check(rv, _what(rv, "address of %r" % self))
         return from_core(out)
 
 

@@ -3,16 +3,57 @@
 ``InAddr``/``In6Addr`` keep pynng's raw fields (``port`` and ``addr`` in
 network byte order, as NNG stores them) and add readable ones: ``host``
 (the address text) and ``port_number``.  ``str()`` gives "host:port".
+
+pynng's helpers are here under its names: ``SockAddr.type_to_str`` (family
+number -> name), ``family_as_str``, and ``sock_addr``, a view of the
+address as NNG's ``nng_sockaddr`` union with its field names (``s_family``
+and the family's member: ``s_in``, ``s_in6``, ``s_ipc``, ``s_inproc`` or
+``s_abstract``), whose values are plain ints and bytes.
 """
 import ipaddress
+import re
 import socket as _socket
+import urllib.parse
+from types import SimpleNamespace
 
 from ._core import ffi, lib
 
+_AF_ZT = 5  # NNG's ZeroTier family: a name pynng has, no transport here
+
 
 class SockAddr:
+    """An address of a family the core did not name (NNG_AF_UNSPEC)."""
+
     family = lib.PNC_AF_UNSPEC
-    family_as_str = "unspec"
+    type_to_str = {
+        lib.PNC_AF_UNSPEC: "Unspecified",
+        lib.PNC_AF_INPROC: "inproc",
+        lib.PNC_AF_IPC: "ipc",
+        lib.PNC_AF_INET: "inet",
+        lib.PNC_AF_INET6: "inetv6",
+        _AF_ZT: "zerotier",
+        lib.PNC_AF_ABSTRACT: "abstract",
+    }
+    _member = None  # its nng_sockaddr union member
+
+    @property
+    def family_as_str(self):
+        return self.type_to_str[self.family]
+
+    @property
+    def sock_addr(self):
+        """The address as NNG's nng_sockaddr union, with its field names."""
+        union = SimpleNamespace(s_family=self.family)
+        if self._member is not None:
+            setattr(union, self._member,
+                    SimpleNamespace(sa_family=self.family, **self._nng_fields()))
+        return union
+
+    def _nng_fields(self):
+        return {}
+
+    def __str__(self):
+        return self.family_as_str
 
     def __repr__(self):
         return "<%s %s>" % (type(self).__name__, self)
@@ -20,7 +61,7 @@ class SockAddr:
 
 class InAddr(SockAddr):
     family = lib.PNC_AF_INET
-    family_as_str = "inet"
+    _member = "s_in"
 
     def __init__(self, ip, port):
         self.host = str(ipaddress.IPv4Address(ip))
@@ -28,13 +69,16 @@ class InAddr(SockAddr):
         self.port = _socket.htons(port)  # pynng: network byte order
         self.addr = int.from_bytes(ip, "little")  # pynng: the raw in_addr value
 
+    def _nng_fields(self):
+        return {"sa_port": self.port, "sa_addr": self.addr}
+
     def __str__(self):
         return "%s:%d" % (self.host, self.port_number)
 
 
 class In6Addr(SockAddr):
     family = lib.PNC_AF_INET6
-    family_as_str = "inet6"
+    _member = "s_in6"
 
     def __init__(self, ip, port):
         self.host = str(ipaddress.IPv6Address(ip))
@@ -42,16 +86,26 @@ class In6Addr(SockAddr):
         self.port = _socket.htons(port)
         self.addr = bytes(ip)
 
+    def _nng_fields(self):
+        return {"sa_port": self.port, "sa_addr": self.addr, "sa_scope": 0}
+
     def __str__(self):
         return "[%s]:%d" % (self.host, self.port_number)
 
 
 class IPCAddr(SockAddr):
     family = lib.PNC_AF_IPC
-    family_as_str = "ipc"
+    _member = "s_ipc"
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, path_bytes):
+        self.path_bytes = path_bytes
+
+    @property
+    def path(self):
+        return self.path_bytes.decode(errors="replace")
+
+    def _nng_fields(self):
+        return {"sa_path": self.path_bytes}
 
     def __str__(self):
         return self.path
@@ -59,13 +113,48 @@ class IPCAddr(SockAddr):
 
 class InprocAddr(SockAddr):
     family = lib.PNC_AF_INPROC
-    family_as_str = "inproc"
+    _member = "s_inproc"
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name_bytes):
+        self.name_bytes = name_bytes
+
+    @property
+    def name(self):
+        return self.name_bytes.decode(errors="replace")
+
+    def _nng_fields(self):
+        return {"sa_name": self.name_bytes}
 
     def __str__(self):
         return self.name
+
+
+class AbstractAddr(SockAddr):
+    """A Linux abstract socket's name: any bytes, NULs too.  ``str()`` is
+    the URL that reaches it (the name percent-encoded, as URLs carry it)."""
+
+    family = lib.PNC_AF_ABSTRACT
+    _member = "s_abstract"
+
+    def __init__(self, name_bytes):
+        self.name_bytes = name_bytes
+
+    @property
+    def name(self):
+        return self.name_bytes.decode(errors="replace")
+
+    def _nng_fields(self):
+        return {"sa_len": len(self.name_bytes), "sa_name": self.name_bytes}
+
+    def __str__(self):
+        return "abstract://" + urllib.parse.quote(self.name_bytes)
+
+
+class ZTAddr(SockAddr):
+    """pynng's ZeroTier address class; no transport here makes one, the
+    name exists so that code testing for it runs."""
+
+    family = _AF_ZT
 
 
 def from_core(addr):
@@ -76,7 +165,36 @@ def from_core(addr):
     if family == lib.PNC_AF_INET6:
         return In6Addr(bytes(ffi.buffer(addr.ip, 16)), addr.port)
     if family == lib.PNC_AF_IPC:
-        return IPCAddr(ffi.string(addr.path).decode(errors="replace"))
+        return IPCAddr(ffi.string(addr.path))
     if family == lib.PNC_AF_INPROC:
-        return InprocAddr(ffi.string(addr.path).decode(errors="replace"))
+        return InprocAddr(ffi.string(addr.path))
+    if family == lib.PNC_AF_ABSTRACT:
+        return AbstractAddr(bytes(ffi.buffer(addr.path, addr.name_len)))
     return SockAddr()
+
+
+_nng_sockaddr = from_core  # pynng's name for it (there over nng_sockaddr)
+
+
+def url_trouble(url, code):
+    """What is wrong with ``url`` (bytes), when the core refused it with
+    ``code`` for a reason the URL itself shows; "" otherwise."""
+    scheme, sep, rest = url.partition(b"://")
+    scheme = scheme.lower()
+    if code == lib.PNC_ENOTSUP and scheme == b"abstract":
+        return "abstract:// (Linux abstract sockets) is not available on this system"
+    if code != lib.PNC_EADDRINVAL or not sep:
+        return ""
+    if scheme in (b"ipc", b"unix"):
+        what, size = "ipc path", len(rest)
+    elif scheme == b"abstract":
+        if re.search(rb"%(?![0-9A-Fa-f]{2})", rest):
+            return "abstract name has a '%' that is not a %XX escape"
+        what, size = "abstract name", len(urllib.parse.unquote_to_bytes(rest))
+    else:
+        return ""
+    limit = lib.pnc_ipc_name_max()
+    if size <= limit:
+        return ""
+    return "%s of %d bytes is longer than the %d bytes a unix socket address holds" % (
+        what, size, limit)

@@ -5,12 +5,21 @@ from .context import Context
 from .endpoints import Dialer, Listener
 from .exceptions import exception_for
 from .options import Option
+from .sockaddr import url_trouble
 from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, Pipe, events,
                    run_callbacks, stats_dict)
 from .sendrecv import NONBLOCK, InheritedSendRecv, SendRecv, _inherited
 
 # A blocking dial that fails with one of these is not retried in the background.
 _DIAL_FINAL = {lib.PNC_ECLOSED, lib.PNC_EADDRINVAL, lib.PNC_ENOTSUP, lib.PNC_ENOMEM}
+
+
+def _endpoint_error(code, call, address, socket):
+    """The error of a listen or dial, saying what is wrong with the URL when
+    the URL shows it (a path too long for a unix socket, say)."""
+    what = "%s(%r) on %s" % (call, address, socket)
+    trouble = url_trouble(Socket._url(address), code)
+    return exception_for(code, trouble + ": " + what if trouble else what)
 
 
 class Socket(SendRecv):
@@ -127,7 +136,7 @@ class Socket(SendRecv):
         rv = lib.pnc_listen(self._sock, self._url(address),
                             NONBLOCK if nonblock else 0, out)
         if rv:
-            raise exception_for(rv, "listen(%r) on %s" % (address, self._describe()))
+            raise _endpoint_error(rv, "listen", address, self._describe())
         listener = Listener(self, out[0], address)
         self._listeners.append(listener)
         return listener
@@ -145,7 +154,7 @@ class Socket(SendRecv):
         if rv and block is None and rv not in _DIAL_FINAL:
             rv = lib.pnc_dial(self._sock, url, NONBLOCK, out)
         if rv:
-            raise exception_for(rv, "dial(%r) on %s" % (address, self._describe()))
+            raise _endpoint_error(rv, "dial", address, self._describe())
         dialer = Dialer(self, out[0], address)
         self._dialers.append(dialer)
         return dialer

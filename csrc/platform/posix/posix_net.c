@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,19 +106,20 @@ new_socket(int family, int *fdp)
 }
 
 int
-pnc_net_resolve(const char *host, const char *port, int passive,
+pnc_net_resolve(const char *host, const char *port, int passive, int family,
     pnc_sockaddr *sa)
 {
 	struct addrinfo hints, *res;
 	int rv;
 
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
+	hints.ai_family = family == PNC_AF_INET ? AF_INET
+	                : family == PNC_AF_INET6 ? AF_INET6 : AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
 	if (host != NULL && host[0] == '\0')
 		host = NULL;
-	if (host == NULL && passive)
+	if (host == NULL && passive && family == PNC_AF_UNSPEC)
 		hints.ai_family = AF_INET; /* "*" binds every IPv4 address, as nng */
 	rv = getaddrinfo(host, port, &hints, &res);
 	if (rv != 0)
@@ -140,6 +142,38 @@ pnc_net_ipc_addr(const char *path, pnc_sockaddr *sa)
 	strcpy(un->sun_path, path);
 	sa->len = sizeof(*un);
 	return 0;
+}
+
+size_t
+pnc_net_unix_name_max(void)
+{
+	return sizeof(((struct sockaddr_un *) NULL)->sun_path) - 1;
+}
+
+int
+pnc_net_abstract_addr(const uint8_t *name, size_t len, pnc_sockaddr *sa)
+{
+#ifdef __linux__
+	struct sockaddr_un *un = (struct sockaddr_un *) &sa->ss;
+
+	if (len >= sizeof(un->sun_path))
+		return PNC_EADDRINVAL; /* the leading NUL takes one byte */
+	memset(un, 0, sizeof(*un));
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path + 1, name, len);
+	/*
+	 * The length counts the name's bytes and no terminator, as nng writes
+	 * it: the kernel matches names by length, so this is what lets a peer
+	 * of nng's find ours.  The family alone asks the kernel for a name.
+	 */
+	sa->len = offsetof(struct sockaddr_un, sun_path) + (len > 0 ? 1 + len : 0);
+	return 0;
+#else
+	(void) name;
+	(void) len;
+	(void) sa;
+	return PNC_ENOTSUP;
+#endif
 }
 
 int
@@ -347,6 +381,27 @@ pnc_net_get_tcp_option(pnc_fd fd, const char *name, int64_t *vp)
 	return 0;
 }
 
+/* A path or an abstract name, as the kernel gave it (len bytes of ss). */
+static int
+unix_addr(const struct sockaddr_un *un, socklen_t len, pnc_addr *a)
+{
+	size_t n = len > offsetof(struct sockaddr_un, sun_path)
+	    ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+
+	if (n > sizeof(un->sun_path))
+		n = sizeof(un->sun_path); /* the kernel says how long it would be */
+
+	if (n > 0 && un->sun_path[0] == '\0') { /* abstract: a NUL, the name */
+		a->family = PNC_AF_ABSTRACT;
+		a->name_len = (uint16_t) (n - 1);
+		memcpy(a->path, un->sun_path + 1, n - 1);
+	} else {
+		a->family = PNC_AF_IPC;
+		memcpy(a->path, un->sun_path, strnlen(un->sun_path, n));
+	}
+	return 0;
+}
+
 int
 pnc_net_addr(pnc_fd fd, int remote, pnc_addr *a)
 {
@@ -368,6 +423,8 @@ pnc_net_addr(pnc_fd fd, int remote, pnc_addr *a)
 		a->family = PNC_AF_INET6;
 		a->port = ntohs(in6->sin6_port);
 		memcpy(a->ip, &in6->sin6_addr, 16);
+	} else if (ss.ss_family == AF_UNIX) {
+		return unix_addr((struct sockaddr_un *) &ss, len, a);
 	} else {
 		return PNC_ENOTSUP;
 	}
