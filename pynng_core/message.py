@@ -23,6 +23,32 @@ def new_op():
     return ffi.gc(ffi.new(OP_TYPE), lib.pnc_op_release)
 
 
+def str_error(what):
+    """pynng's error for a str where bytes belong: a ValueError with a hint."""
+    return ValueError('%s: cannot send type str; a message is bytes. Maybe you left '
+                      'out a ".encode()" somewhere?' % what)
+
+
+def body_of(data, what):
+    """``data`` (bytes or any buffer) as the cffi buffer a message is made from."""
+    if isinstance(data, str):
+        raise str_error(what)
+    try:
+        return ffi.from_buffer(data)
+    except TypeError:
+        raise TypeError("%s: a message is bytes or a buffer (bytearray, memoryview, "
+                        "array...), not %s" % (what, type(data).__name__)) from None
+
+
+def check_message(msg, what):
+    """``msg`` is a Message, or the error that says what to pass instead."""
+    if not isinstance(msg, Message):
+        if isinstance(msg, str):
+            raise str_error(what)
+        raise TypeError("%s takes a Message, not %s (send() takes bytes)"
+                        % (what, type(msg).__name__))
+
+
 class Message:
     """A message to send or one received.
 
@@ -42,7 +68,7 @@ class Message:
                 raise ValueError("Message size must be a non-negative int, not %r" % (size,))
             check(lib.pnc_msg_from(pp, ffi.NULL, size), "Message(size=%d)" % size)
         else:
-            src = data if type(data) is bytes else ffi.from_buffer(data)
+            src = data if type(data) is bytes else body_of(data, "Message")
             check(lib.pnc_msg_from(pp, src, len(src)), "Message of %d bytes" % len(src))
         if header:
             hdr = bytes(header)
@@ -154,6 +180,10 @@ class Message:
         pp = ffi.new("pnc_msg **")
         check(lib.pnc_msg_dup(pp, op.msg), "copy of a viewed Message")
         return pp[0], True
+
+    def _sending(self, what):
+        """``what`` (the sending call), with the pipe it is addressed to."""
+        return "%s to pipe %d" % (what, self.pipe_id) if self._targeted else what
 
     def _sent(self, was_copy):
         """The core took the message: this Message is spent."""
