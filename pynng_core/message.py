@@ -12,7 +12,7 @@ the memory to the core, or a copy of it when views of it are still alive.
 import weakref
 
 from ._core import ffi, lib
-from .exceptions import MessageStateError, check
+from .exceptions import MessageStateError, check, exception_for
 
 
 OP_TYPE = ffi.typeof("pnc_op *")
@@ -24,9 +24,10 @@ def new_op():
 
 
 def str_error(what):
-    """pynng's error for a str where bytes belong: a ValueError with a hint."""
-    return ValueError('%s: cannot send type str; a message is bytes. Maybe you left '
-                      'out a ".encode()" somewhere?' % what)
+    """The error for a str where bytes belong, with pynng's hint: BadType,
+    a ValueError as pynng's send raises and a TypeError as its Message."""
+    return exception_for(lib.PNC_EBADTYPE, '%s: cannot send type str; a message is '
+                         'bytes. Maybe you left out a ".encode()" somewhere?' % what)
 
 
 def body_of(data, what):

@@ -264,11 +264,14 @@ def test_send_of_str_is_a_value_error_with_a_hint(lib, make_url):
 
 
 def test_our_message_and_send_msg_refuse_str_the_same_way():
-    with pytest.raises(ValueError, match=r'Message: cannot send type str.*\.encode\(\)'):
+    """BadType: a ValueError (pynng's send) and a TypeError (pynng's Message)."""
+    with pytest.raises(BadType, match=r'Message: cannot send type str.*\.encode\(\)'):
         Message("text")
     with Pair0() as s:
-        with pytest.raises(ValueError, match=r'send_msg: cannot send type str'):
+        with pytest.raises(BadType, match=r'send_msg: cannot send type str'):
             s.send_msg("text")
+        with pytest.raises(TypeError, match=r'send: cannot send type str'):
+            s.send("text")
         with pytest.raises(TypeError, match="send_msg takes a Message, not bytes"):
             s.send_msg(b"bytes")
         with pytest.raises(TypeError, match="send: a message is bytes or a buffer.*not int"):
