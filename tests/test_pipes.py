@@ -12,7 +12,7 @@ import pytest
 
 import pynng_core
 from pynng_core import (
-    Dialer, Listener, Pair0, Pair1, Pipe, Pub0, Pull0, Push0, Sub0, Timeout,
+    Closed, Dialer, Listener, Pair0, Pair1, Pipe, Pub0, Pull0, Push0, Sub0, Timeout,
 )
 from pynng_core.sockaddr import In6Addr, InAddr, InprocAddr, IPCAddr
 from peers import ipc_path, is_listening, wait_until
@@ -361,8 +361,8 @@ def test_pipe_close_disconnects_that_peer_only(transport, socks, make_url):
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_send_to_closed_pipe_reaches_nobody(transport, socks, make_url):
-    """A message for a peer that is gone is dropped (as nng), never given to
-    another peer."""
+    """A message for a peer that is gone raises Closed, naming the pipe, and
+    is never given to another peer."""
     server = socks(Push0)
     url = dial_url(server.listen(listen_url(transport, make_url)))
     clients, spipes = [], []
@@ -374,7 +374,8 @@ def test_send_to_closed_pipe_reaches_nobody(transport, socks, make_url):
     gone = spipes[0]
     clients[0].close()
     wait_until(lambda: gone.closed)
-    gone.send(b"for the departed")
+    with pytest.raises(Closed, match="to pipe %d " % gone.id):
+        gone.send(b"for the departed")
     spipes[1].send(b"for the living")
     assert clients[1].recv() == b"for the living"
     assert recv_all(clients[1], timeout_ms=150) == []

@@ -326,6 +326,10 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 		return PNC_ECLOSED;
 	if ((sending ? (void *) proto->send : (void *) proto->recv) == NULL)
 		return PNC_ENOTSUP;
+	/* Addressed to a peer that has gone: an error, never a silent drop
+	 * nor a send to another peer, whatever the protocol does with it. */
+	if (sending && m->targeted && pnc_idmap_get(&s->pipe_ids, m->pipe_id) == NULL)
+		return PNC_ECLOSED;
 	op_wait(op, ctx_timeout(c, sending), slice_ms, &w);
 	if (sending)
 		return m->ext != NULL ? ctx_send_copy(c, m, flags, &w) : proto->send(c, m, flags, &w);

@@ -118,7 +118,8 @@ pnc_node *pnc_list_first(const pnc_list *l);
 struct pnc_msg {
 	int refs;         /* holders; see above */
 	uint32_t pipe_id; /* the pipe it came in on, or the one to send to */
-	int targeted;     /* pipe_id was set to send to that pipe only */
+	int targeted;     /* pipe_id was set to send to that pipe only: a send
+	                     fails with PNC_ECLOSED once it is gone (pnc_ctx_run) */
 	size_t cap;       /* bytes in data[] */
 	size_t off;       /* where the body starts in data[] */
 	size_t len;       /* body length */
@@ -500,7 +501,11 @@ void pnc_sock_inline_wake_release(pnc_socket *s);
  * p (if not NULL) gets back reads a past receive kept.  Socket locked.
  */
 void pnc_sock_reads_back_if_waited(pnc_socket *s, pnc_pipe *p);
-/* To the pipe m->pipe_id names, waiting for it to take more; consumes m. */
+/*
+ * To the pipe m->pipe_id names, waiting for it to take more; consumes m.
+ * When that pipe is gone: PNC_ECLOSED if the sender chose it (m->targeted),
+ * m then still the sender's; else (a protocol's reply) m is dropped, as nng.
+ */
 int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 /*
  * Gives m to every pipe that takes more (to its target pipe only, if it has

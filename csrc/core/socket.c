@@ -239,8 +239,10 @@ pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
 		pnc_pipe *p = pnc_idmap_get(&s->pipe_ids, m->pipe_id);
 
 		rv = p != NULL ? pnc_sock_pipe_send(s, p, m) : PNC_ECLOSED;
+		if (rv == PNC_ECLOSED && m->targeted)
+			return rv; /* the peer its sender chose is gone: m stays the sender's */
 		if (rv == PNC_ECLOSED) {
-			pnc_msg_free(m); /* that peer is gone: nowhere to go, as nng */
+			pnc_msg_free(m); /* a reply to a peer that is gone: dropped, as nng */
 			return 0;
 		}
 		if (rv == 0)

@@ -425,12 +425,16 @@ inproc_connect(pnc_endpoint *ep)
 	/*
 	 * Each end joins its socket (maybe after a pre-connect verdict).  Ours
 	 * for the attaching: the one end's failure closes the other and drops
-	 * its transport's reference on the way.
+	 * its transport's reference on the way.  The dialer's end goes first,
+	 * as over tcp, where the dial is done once the connection is: a
+	 * listener that refuses the connection (a pair0 already paired) then
+	 * closes it, and the dialer dials again later, instead of the dial
+	 * failing.
 	 */
 	pnc_pipe_hold(&l->p);
 	pnc_pipe_hold(&d->p);
-	pnc_pipe_attach(&l->p);
 	pnc_pipe_attach(&d->p);
+	pnc_pipe_attach(&l->p);
 	pnc_pipe_rele(&l->p);
 	pnc_pipe_rele(&d->p);
 }

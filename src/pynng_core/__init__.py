@@ -4,7 +4,7 @@ Wire-compatible with NNG and nanomsg, and a drop-in for pynng: change
 ``import pynng`` to ``import pynng_core as pynng``.
 """
 from ._core import ffi as _ffi, lib as _lib
-from . import exceptions
+from . import exceptions, options, sockaddr
 from .context import Context
 from .device import device
 from .endpoints import Dialer, Listener
@@ -20,5 +20,6 @@ __version__ = _ffi.string(_lib.pnc_version()).decode()
 
 __all__ = ["Socket", "Pair0", "Pair1", "Push0", "Pull0", "Req0", "Rep0", "Pub0",
            "Sub0", "Surveyor0", "Respondent0", "Bus0", "Context", "Message",
-           "Dialer", "Listener", "Pipe", "device", "exceptions", "SockAddr", "InAddr",
-           "In6Addr", "IPCAddr", "InprocAddr", "AbstractAddr"] + exceptions.__all__
+           "Dialer", "Listener", "Pipe", "device", "exceptions", "options", "sockaddr",
+           "SockAddr", "InAddr", "In6Addr", "IPCAddr", "InprocAddr",
+           "AbstractAddr"] + exceptions.__all__

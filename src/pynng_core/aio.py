@@ -239,3 +239,29 @@ async def run(step, op, undoable=False):
             lib.pnc_waiter_release(waiter, 1)  # pass on a wake-up it got
             raise
         lib.pnc_waiter_release(waiter, 0)
+
+
+async def to_thread(fn):
+    """``fn()`` on a worker thread, awaited under asyncio or trio: the event
+    loop runs on meanwhile."""
+    loop = _running_loop()
+    if loop is not None:
+        return await loop.run_in_executor(None, fn)
+    import trio
+    return await trio.to_thread.run_sync(fn)
+
+
+class AsyncClose:
+    """``aclose()`` and ``async with`` for an object that has ``close()``."""
+
+    async def aclose(self):
+        """close() without blocking the event loop: closing an endpoint
+        waits for the I/O thread to let its descriptors go, so it runs on a
+        worker thread.  Closing twice is harmless."""
+        await to_thread(self.close)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.aclose()

@@ -1,14 +1,16 @@
 """Listener and Dialer: the endpoints a socket listens and dials with."""
 from . import _fork
 from ._core import ffi, lib
+from .aio import AsyncClose
 from .exceptions import check
+from .options import ReadOnlyProperties
 from .sockaddr import from_core
 
 _ECLOSED = lib.PNC_ECLOSED
 _ESTATE = lib.PNC_ESTATE
 
 
-class _Endpoint:
+class _Endpoint(AsyncClose, ReadOnlyProperties):
     _close_fn = None
     _release_fn = None
     _get_int_fn = None

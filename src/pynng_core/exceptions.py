@@ -64,7 +64,8 @@ _TABLE = [
     ("AuthenticationError", 27, (), "The peer could not be authenticated."),
     ("NoArgument", 28, (ValueError,), "The option needs an argument."),
     ("Ambiguous", 29, (ValueError,), "The option is ambiguous."),
-    ("BadType", 30, (TypeError,), "The value has the wrong type."),
+    # A ValueError too: pynng raises that for a str given to an int option.
+    ("BadType", 30, (TypeError, ValueError), "The value has the wrong type."),
     ("ConnectionShutdown", 31, (ConnectionError,), "The connection was shut down."),
     ("Internal", 1000, (), "An internal error in the core."),
 ]
@@ -85,5 +86,5 @@ def check(code, what=""):
         raise exception_for(code, what)
 
 
-__all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP", "check",
-           "exception_for"] + [row[0] for row in _TABLE]
+# The public names (pynng's); check and exception_for are this package's own.
+__all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP"] + [row[0] for row in _TABLE]

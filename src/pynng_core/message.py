@@ -12,7 +12,7 @@ the memory to the core, or a copy of it when views of it are still alive.
 import weakref
 
 from ._core import ffi, lib
-from .exceptions import MessageStateError, check
+from .exceptions import MessageStateError, check, exception_for
 
 
 OP_TYPE = ffi.typeof("pnc_op *")
@@ -21,6 +21,33 @@ OP_TYPE = ffi.typeof("pnc_op *")
 def new_op():
     """An operation record that frees whatever message it still owns."""
     return ffi.gc(ffi.new(OP_TYPE), lib.pnc_op_release)
+
+
+def str_error(what):
+    """The error for a str where bytes belong, with pynng's hint: BadType,
+    a ValueError as pynng's send raises and a TypeError as its Message."""
+    return exception_for(lib.PNC_EBADTYPE, '%s: cannot send type str; a message is '
+                         'bytes. Maybe you left out a ".encode()" somewhere?' % what)
+
+
+def body_of(data, what):
+    """``data`` (bytes or any buffer) as the cffi buffer a message is made from."""
+    if isinstance(data, str):
+        raise str_error(what)
+    try:
+        return ffi.from_buffer(data)
+    except TypeError:
+        raise TypeError("%s: a message is bytes or a buffer (bytearray, memoryview, "
+                        "array...), not %s" % (what, type(data).__name__)) from None
+
+
+def check_message(msg, what):
+    """``msg`` is a Message, or the error that says what to pass instead."""
+    if not isinstance(msg, Message):
+        if isinstance(msg, str):
+            raise str_error(what)
+        raise TypeError("%s takes a Message, not %s (send() takes bytes)"
+                        % (what, type(msg).__name__))
 
 
 class Message:
@@ -42,7 +69,7 @@ class Message:
                 raise ValueError("Message size must be a non-negative int, not %r" % (size,))
             check(lib.pnc_msg_from(pp, ffi.NULL, size), "Message(size=%d)" % size)
         else:
-            src = data if type(data) is bytes else ffi.from_buffer(data)
+            src = data if type(data) is bytes else body_of(data, "Message")
             check(lib.pnc_msg_from(pp, src, len(src)), "Message of %d bytes" % len(src))
         if header:
             hdr = bytes(header)
@@ -154,6 +181,10 @@ class Message:
         pp = ffi.new("pnc_msg **")
         check(lib.pnc_msg_dup(pp, op.msg), "copy of a viewed Message")
         return pp[0], True
+
+    def _sending(self, what):
+        """``what`` (the sending call), with the pipe it is addressed to."""
+        return "%s to pipe %d" % (what, self.pipe_id) if self._targeted else what
 
     def _sent(self, was_copy):
         """The core took the message: this Message is spent."""

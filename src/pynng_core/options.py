@@ -1,13 +1,58 @@
 """Option properties: each maps a pynng attribute name to an NNG option.
 
 ``recv_timeout = Option("recv-timeout", int)`` on a class makes
-``sock.recv_timeout`` read and write the core's option.  A wrong type is a
-TypeError and a value out of range an InvalidOperation, both naming the
+``sock.recv_timeout`` read and write the core's option.  A wrong type is
+BadType, both a TypeError and a ValueError (pynng raises either, by the
+option and the value); a value out of range is InvalidOperation; setting a
+read-only option is ReadOnly, an AttributeError too.  Each names the
 option and the value.
 """
+from ._core import lib
 from .exceptions import exception_for
 
-_EINVAL = 3
+_EINVAL = lib.PNC_EINVAL
+_KIND_NAMES = {int: "an int", bool: "a bool", str: "a str"}
+
+
+def read_only_error(name):
+    """ReadOnly for setting the attribute ``name``."""
+    return exception_for(lib.PNC_EREADONLY, "%s cannot be set" % name)
+
+
+class _ReadOnlyProperty(property):
+    """A property without a setter whose set raises ReadOnly."""
+
+    name = None  # the attribute's
+
+    def __set__(self, obj, value):
+        raise read_only_error(self.name)
+
+
+class ReadOnlyProperties:
+    """Setting a property that has no setter raises ReadOnly, as setting a
+    read-only option does in pynng (an AttributeError too, what Python
+    raises).  Each subclass's properties are changed once, when it is made.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, attr in list(vars(cls).items()):
+            if type(attr) is property and attr.fset is None:
+                prop = _ReadOnlyProperty(attr.fget, doc=attr.__doc__)
+                prop.name = name
+                setattr(cls, name, prop)
+
+
+def _coerced(name, kind, value):
+    """``value`` as the option's kind; BadType when it is not one."""
+    if kind is str and isinstance(value, (str, bytes)):
+        return value.decode() if isinstance(value, bytes) else value
+    if kind is not str and isinstance(value, int):
+        return value
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)  # pynng takes 2.0 for 2
+    raise exception_for(lib.PNC_EBADTYPE, "%s must be %s, not %r"
+                        % (name, _KIND_NAMES[kind], value))
 
 
 class Option:
@@ -30,12 +75,8 @@ class Option:
 
     def __set__(self, obj, value):
         if self.readonly:
-            raise AttributeError("%s is read-only" % self.name)
-        if self.kind is str:
-            if not isinstance(value, str):
-                raise TypeError("%s must be a str, not %r" % (self.name, value))
-        elif not isinstance(value, int):
-            raise TypeError("%s must be an int, not %r" % (self.name, value))
+            raise read_only_error(self.name)
+        value = _coerced(self.name, self.kind, value)
         rv = obj._set_option(self.nng_name, self.kind, value)
         if rv:
             detail = "%s=%r (NNG option %r)" % (self.name, value, self.nng_name)

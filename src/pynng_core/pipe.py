@@ -17,6 +17,7 @@ import weakref
 from ._core import ffi, lib
 from .exceptions import exception_for
 from .message import Message
+from .options import ReadOnlyProperties
 from .sockaddr import from_core
 
 PRE_CONNECT = lib.PNC_PIPE_PRE_CONNECT
@@ -30,14 +31,19 @@ log = logging.getLogger("pynng_core")
 # message and byte ones, which come first.
 STAT_FIELDS = tuple(name for name, _ in ffi.typeof("pnc_stats").fields)
 PIPE_STAT_FIELDS = STAT_FIELDS[:4]
+# The fewest Pipe objects a socket keeps before it drops those of gone pipes.
+_PRUNE_MIN = 64
 
 
 def stats_dict(struct, fields):
     return {name: getattr(struct, name) for name in fields}
 
 
-class Pipe:
-    """A connection of ``socket`` to one peer (pynng's Pipe)."""
+class Pipe(ReadOnlyProperties):
+    """A connection of ``socket`` to one peer (pynng's Pipe).
+
+    ``socket.pipes``, a received Message's ``pipe`` and the pipe callbacks
+    give the same Pipe object for the same connection while it lasts."""
 
     def __init__(self, socket, pipe_id):
         self.socket = socket
@@ -53,20 +59,28 @@ class Pipe:
         else:
             self.local_address = self.remote_address = None
             self._endpoint_id, self._from_listener = 0, False
+            self._closed = True
 
     @property
     def dialer(self):
         """The Dialer it came from (TypeError when it came from a listener)."""
-        if self._from_listener or not self._endpoint_id:
+        self._check_endpoint_known()
+        if self._from_listener:
             raise TypeError("pipe %d has no dialer: it was accepted by a listener" % self.id)
         return self.socket._endpoint_by_id(self._endpoint_id)
 
     @property
     def listener(self):
         """The Listener that accepted it (TypeError when it was dialed)."""
+        self._check_endpoint_known()
         if not self._from_listener:
             raise TypeError("pipe %d has no listener: it was dialed" % self.id)
         return self.socket._endpoint_by_id(self._endpoint_id)
+
+    def _check_endpoint_known(self):
+        if not self._endpoint_id:
+            raise exception_for(lib.PNC_ECLOSED, "pipe %d was gone before its dialer or "
+                                                 "listener was known" % self.id)
 
     @property
     def closed(self):
@@ -175,3 +189,45 @@ def run_callbacks(callbacks, pipe, what):
             callback(pipe)
         except BaseException:  # SystemExit too: see the module doc
             log.exception("pynng_core: %s callback %r failed for %r", what, callback, pipe)
+
+
+class PipeTable:
+    """A socket's Pipe objects by id, safe to use from any thread.
+
+    The events thread adds and removes entries while other threads read
+    ``Socket.pipes`` and ``Message.pipe``.  A Pipe made for a pipe that is
+    already gone is not kept, and those of pipes that went without a
+    remove event (none comes unless a callback is watched) are dropped
+    whenever the table has doubled, so it holds about the live ones.
+    """
+
+    def __init__(self, socket):
+        self._socket = socket
+        self._pipes = {}
+        self._lock = threading.Lock()
+        self._prune_at = _PRUNE_MIN
+
+    def get(self, pipe_id):
+        """The Pipe of ``pipe_id``, made on first sight."""
+        with self._lock:
+            pipe = self._pipes.get(pipe_id)
+            if pipe is None:
+                pipe = Pipe(self._socket, pipe_id)
+                if not pipe._closed:
+                    self._pipes[pipe_id] = pipe
+                    if len(self._pipes) >= self._prune_at:
+                        self._prune()
+            return pipe
+
+    def forget(self, pipe_id):
+        """The pipe has gone (its remove event)."""
+        with self._lock:
+            self._pipes.pop(pipe_id, None)
+
+    def _prune(self):
+        core = self._socket._core()
+        info = ffi.new("pnc_pipe_info *")
+        for pipe_id in list(self._pipes):
+            if lib.pnc_pipe_info_get(core, pipe_id, info) != 0:  # gone
+                del self._pipes[pipe_id]
+        self._prune_at = max(_PRUNE_MIN, 2 * len(self._pipes))

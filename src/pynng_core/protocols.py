@@ -93,8 +93,13 @@ class Sub0(_WithOptions):
 
     @topics.setter
     def topics(self, topics):
-        if isinstance(topics, (str, bytes)):
+        if isinstance(topics, (str, bytes, bytearray, memoryview)):
             topics = [topics]
+        try:
+            topics = list(topics)
+        except TypeError:
+            raise TypeError("topics is a topic (str or bytes) or an iterable of them, "
+                            "not %r" % (topics,)) from None
         for topic in topics:
             self.subscribe(topic)
 

@@ -20,7 +20,8 @@ from . import _core, _fork, aio
 from ._core import ffi, lib
 from . import exceptions
 from .exceptions import exception_for
-from .message import OP_TYPE, Message, new_op
+from .message import OP_TYPE, Message, body_of, check_message, new_op
+from .options import ReadOnlyProperties
 
 SLICE_MS = lib.PNC_SLICE_MS
 NONBLOCK = lib.PNC_FLAG_NONBLOCK
@@ -70,7 +71,7 @@ def wait(fn, *args):
     return rv
 
 
-class SendRecv:
+class SendRecv(aio.AsyncClose, ReadOnlyProperties):
     """Subclasses call ``_set_ctx`` with the core context their calls run in."""
 
     # An operation record a finished recv left behind for the next one, with
@@ -97,7 +98,7 @@ class SendRecv:
             send_bytes = self._send_bytes  # an attribute load: cheaper than a method lookup
             rv = send_bytes(data)
         else:
-            data = ffi.from_buffer(data)
+            data = body_of(data, "send")
             rv = _try_send_data(self._ctx, data, len(data))
         if rv == _EAGAIN and block:
             rv = wait(_send_data, self._ctx, data, len(data), 0, ffi.new(OP_TYPE), SLICE_MS)
@@ -106,6 +107,7 @@ class SendRecv:
 
     def send_msg(self, msg, block=True):
         """Sends a Message, handing its memory to the core without a copy."""
+        check_message(msg, "send_msg")
         ptr, was_copy = msg._for_send()
         rv = _try_send_msg(self._ctx, ptr)
         if rv == _EAGAIN and block:
@@ -113,7 +115,7 @@ class SendRecv:
         if rv:
             if was_copy:
                 lib.pnc_msg_free(ptr)
-            raise self._error(rv, "send_msg")
+            raise self._error(rv, msg._sending("send_msg"))
         msg._sent(was_copy)
 
     def send_many(self, messages, block=True):
@@ -255,7 +257,7 @@ class SendRecv:
 
     async def asend(self, data):
         """Sends bytes or any buffer, without blocking the event loop."""
-        src = data if type(data) is bytes else ffi.from_buffer(data)
+        src = data if type(data) is bytes else body_of(data, "asend")
         pp = ffi.new("pnc_msg **")
         rv = lib.pnc_msg_from(pp, src, len(src))
         if rv:
@@ -268,9 +270,10 @@ class SendRecv:
 
     async def asend_msg(self, msg):
         """Sends a Message (its memory handed over, as send_msg)."""
+        check_message(msg, "asend_msg")
         ptr, was_copy = msg._for_send()
         try:
-            await self._asend_core(ptr, "asend_msg")
+            await self._asend_core(ptr, msg._sending("asend_msg"))
         except BaseException:
             if was_copy:
                 lib.pnc_msg_free(ptr)
@@ -359,12 +362,6 @@ class SendRecv:
             return await self.arecv()
         except exceptions.Closed:
             raise StopAsyncIteration from None
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc):
-        self.close()
 
     def _error(self, rv, what):
         return exception_for(rv, "%s on %s" % (what, self._describe()))

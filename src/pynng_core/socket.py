@@ -6,7 +6,7 @@ from .endpoints import Dialer, Listener
 from .exceptions import exception_for
 from .options import Option
 from .sockaddr import url_trouble
-from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, Pipe, events,
+from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, PipeTable, events,
                    run_callbacks, stats_dict)
 from .sendrecv import NONBLOCK, InheritedSendRecv, SendRecv, _inherited
 
@@ -65,7 +65,7 @@ class Socket(SendRecv):
         self._dialers = []
         self._listeners = []
         self._closed = False
-        self._pipes = {}  # id -> Pipe, made on first sight
+        self._pipes = PipeTable(self)
         self._callbacks = {PRE_CONNECT: [], POST_CONNECT: [], POST_REMOVE: []}
         for attr, value in (("recv_timeout", recv_timeout), ("send_timeout", send_timeout),
                             ("recv_buffer_size", recv_buffer_size),
@@ -106,7 +106,12 @@ class Socket(SendRecv):
         return lib.pnc_socket_set_int(self._sock, nng_name.encode(), int(value))
 
     def _topic_option(self, fn, handle, nng_name, topic):
-        data = topic.encode() if isinstance(topic, str) else bytes(topic)
+        if isinstance(topic, str):
+            data = topic.encode()
+        elif isinstance(topic, (bytes, bytearray, memoryview)):
+            data = bytes(topic)
+        else:  # bytes(3) would be three zero bytes
+            raise TypeError("%s: a topic is str or bytes, not %r" % (nng_name, topic))
         rv = fn(handle, nng_name.encode(), data, len(data))
         if rv:
             raise exception_for(rv, "%s of %r on %s" % (nng_name, topic, self._describe()))
@@ -192,10 +197,7 @@ class Socket(SendRecv):
         return [ids[i] for i in range(n)]
 
     def _pipe(self, pipe_id):
-        pipe = self._pipes.get(pipe_id)
-        if pipe is None:
-            pipe = self._pipes[pipe_id] = Pipe(self, pipe_id)
-        return pipe
+        return self._pipes.get(pipe_id)
 
     @property
     def pipes(self):
@@ -257,7 +259,7 @@ class Socket(SendRecv):
         else:
             run_callbacks(self._callbacks[POST_REMOVE], pipe, "post-remove")
             pipe._closed = True
-            self._pipes.pop(pipe_id, None)
+            self._pipes.forget(pipe_id)
 
     def _core(self):
         """The core socket, for the calls a Pipe makes on it."""
