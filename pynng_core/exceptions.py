@@ -85,5 +85,8 @@ def check(code, what=""):
         raise exception_for(code, what)
 
 
-__all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP", "check",
+check_err = check  # pynng's name: raises the exception for an NNG code, if not 0
+
+
+__all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP", "check", "check_err",
            "exception_for"] + [row[0] for row in _TABLE]

@@ -279,13 +279,13 @@ class SendRecv:
 
     async def _asend_core(self, msg_ptr, what):
         step = functools.partial(lib.pnc_ctx_send_async, self._ctx, msg_ptr)
-        rv = await aio.run(step, ffi.new(OP_TYPE))
+        rv = await aio.run(step, ffi.new(OP_TYPE), self._owner()._async_backend)
         if rv:
             raise self._error(rv, what)
 
     async def _atake(self, op, what):
         step = functools.partial(lib.pnc_ctx_recv_async, self._ctx)
-        rv = await aio.run(step, op)
+        rv = await aio.run(step, op, self._owner()._async_backend)
         if rv:
             raise self._error(rv, what)
 
