@@ -14,6 +14,9 @@ class SockAddr:
     family = lib.PNC_AF_UNSPEC
     family_as_str = "unspec"
 
+    def __str__(self):
+        return self.family_as_str
+
     def __repr__(self):
         return "<%s %s>" % (type(self).__name__, self)
 
@@ -79,4 +82,25 @@ def from_core(addr):
         return IPCAddr(ffi.string(addr.path).decode(errors="replace"))
     if family == lib.PNC_AF_INPROC:
         return InprocAddr(ffi.string(addr.path).decode(errors="replace"))
+    return SockAddr()
+
+
+def from_url(url):
+    """The address a URL names (a dialer's target): tcp hosts resolved as
+    the core resolves them, unspecified for what it cannot tell."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "ipc":
+        return IPCAddr(rest)
+    if scheme == "inproc":
+        return InprocAddr(url)
+    if scheme.startswith("tcp"):
+        host, _, port = rest.rpartition(":")
+        try:
+            family, _, _, _, sockaddr = _socket.getaddrinfo(
+                host.strip("[]"), int(port), type=_socket.SOCK_STREAM)[0]
+        except (OSError, ValueError):
+            return SockAddr()
+        if family == _socket.AF_INET6:
+            return In6Addr(_socket.inet_pton(family, sockaddr[0]), sockaddr[1])
+        return InAddr(_socket.inet_pton(family, sockaddr[0]), sockaddr[1])
     return SockAddr()

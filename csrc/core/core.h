@@ -387,6 +387,21 @@ void pnc_ctx_timer_cancel(pnc_ctx *c, pnc_timer *t);
 const pnc_proto_ops *pnc_proto_find(const char *name, int raw);
 
 /*
+ * The options of the connections an endpoint makes.  A socket has a set,
+ * which each endpoint copies when it is made; setting one on the socket
+ * sets it on every endpoint too, setting one on an endpoint only there
+ * (as with nng).  Socket lock; recv_max atomic too, since the I/O thread
+ * reads it without the lock.
+ */
+typedef struct pnc_conn_opts {
+	size_t recv_max;
+	int64_t reconnect_min;
+	int64_t reconnect_max;
+	int64_t tcp_nodelay;
+	int64_t tcp_keepalive;
+} pnc_conn_opts;
+
+/*
  * Sockets.  References: the opener's (dropped by pnc_socket_release), and
  * one from each context, endpoint and pipe of it, each async waiter (by
  * its context) and device; the memory goes with the last.  Every field
@@ -432,11 +447,7 @@ struct pnc_socket {
 	int64_t send_timeout;
 	int64_t recv_buffer;
 	int64_t send_buffer;
-	size_t recv_max; /* atomic: read by the I/O thread without the lock */
-	int64_t reconnect_min;
-	int64_t reconnect_max;
-	int64_t tcp_nodelay;
-	int64_t tcp_keepalive;
+	pnc_conn_opts conn; /* each endpoint's, until it sets its own */
 	char name[64];
 };
 
@@ -706,6 +717,7 @@ struct pnc_endpoint {
 	pnc_timer timer;     /* redial or rebind */
 	pnc_task close_task;
 	int64_t backoff;
+	pnc_conn_opts opts;  /* its connections' options */
 	uint32_t pipe_id;    /* a dialer's current pipe, 0 if none */
 	pnc_cv cv;           /* a blocking dial waits here for the first attempt */
 	int sync_waiting;
@@ -730,9 +742,12 @@ void pnc_ep_hold(pnc_endpoint *ep);
 void pnc_ep_rele(pnc_endpoint *ep);
 void pnc_ep_close(pnc_endpoint *ep);
 
-/* Options shared by sockets and endpoints. */
+/* Options by name, socket locked: a socket's, and an endpoint's own
+ * (its pnc_conn_opts; the others are its socket's, read-only there). */
 int pnc_sockopt_set_int(pnc_socket *s, const char *name, int64_t v);
 int pnc_sockopt_get_int(pnc_socket *s, const char *name, int64_t *vp);
+int pnc_epopt_set_int(pnc_endpoint *ep, const char *name, int64_t v);
+int pnc_epopt_get_int(pnc_endpoint *ep, const char *name, int64_t *vp);
 
 uint32_t pnc_next_id(void);
 

@@ -46,10 +46,10 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw)
 	s->send_timeout = -1;
 	s->recv_buffer = 1;
 	s->send_buffer = 0;
-	s->recv_max = PNC_RECV_MAX_DEFAULT;
-	s->reconnect_min = 1000;
-	s->reconnect_max = 0;
-	s->tcp_nodelay = 1;
+	s->conn.recv_max = PNC_RECV_MAX_DEFAULT;
+	s->conn.reconnect_min = 1000;
+	s->conn.reconnect_max = 0;
+	s->conn.tcp_nodelay = 1;
 	snprintf(s->name, sizeof(s->name), "%u", (unsigned) s->id);
 	if ((proto->init != NULL && (rv = proto->init(s)) != 0) ||
 	    (rv = pnc_sock_ctx_init(s)) != 0) {
