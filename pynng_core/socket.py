@@ -135,6 +135,25 @@ class Socket(SendRecv):
     def id(self):
         return lib.pnc_socket_id(self._sock)
 
+    def _ready_fd(self, sending, what):
+        fd = ffi.new("int *")
+        check(lib.pnc_socket_ready_fd(self._sock, sending, fd), "%s of %s" % (what, self._describe()))
+        return fd[0]
+
+    @property
+    def recv_fd(self):
+        """A descriptor readable exactly while ``recv(block=False)`` would
+        get a message (or, once closed, raise Closed): for select, poll and
+        selectors, never to be read.  Readiness comes and goes with the
+        queue, so select, receive one, select again works."""
+        return self._ready_fd(0, "recv_fd")
+
+    @property
+    def send_fd(self):
+        """A descriptor readable exactly while ``send(block=False)`` would
+        go through (as recv_fd); select it for reading, as with pynng."""
+        return self._ready_fd(1, "send_fd")
+
     # -- endpoints --------------------------------------------------------
 
     def listen(self, address, flags=0, *, block=None):

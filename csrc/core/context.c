@@ -155,8 +155,8 @@ pnc_sock_sole_pipe(pnc_socket *s)
 void
 pnc_sock_reads_back_if_waited(pnc_socket *s, pnc_pipe *p)
 {
-	if (p != NULL &&
-	    (s->recv_waiters > 0 || !pnc_list_empty(&s->waiters[PNC_WAKE_RECV])))
+	if (p != NULL && (s->recv_waiters > 0 || s->ready[PNC_WAKE_RECV].open ||
+	                     !pnc_list_empty(&s->waiters[PNC_WAKE_RECV])))
 		p->ops->reads_back(p);
 }
 
@@ -322,6 +322,7 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 	int rv;
 
 	op->ctx = c;
+	pnc_sock_ready_changed(s);
 	if (c->closed || s->closed)
 		return PNC_ECLOSED;
 	if ((sending ? (void *) proto->send : (void *) proto->recv) == NULL)

@@ -343,6 +343,10 @@ struct pnc_proto_ops {
 	int (*get_int)(pnc_socket *s, const char *name, int64_t *vp);
 	int (*ctx_set_bytes)(pnc_ctx *c, const char *name, const void *data,
 	    size_t len);
+	/* Would a recv (send) on c not block now?  Unset: a recv does when
+	 * the socket's recvq is empty, a send never does (readiness.c). */
+	int (*recv_ready)(pnc_ctx *c);
+	int (*send_ready)(pnc_ctx *c);
 };
 
 /* Contexts: independent protocol state on one socket. */
@@ -401,6 +405,13 @@ typedef struct pnc_conn_opts {
 	int64_t tcp_keepalive;
 } pnc_conn_opts;
 
+/* A readiness descriptor: readable while signaled (readiness.c). */
+typedef struct pnc_ready {
+	pnc_wakefd wake;
+	int open;
+	int signaled;
+} pnc_ready;
+
 /*
  * Sockets.  References: the opener's (dropped by pnc_socket_release), and
  * one from each context, endpoint and pipe of it, each async waiter (by
@@ -449,6 +460,10 @@ struct pnc_socket {
 	int64_t send_buffer;
 	pnc_conn_opts conn; /* each endpoint's, until it sets its own */
 	char name[64];
+	/* readiness descriptors, per PNC_WAKE_* (readiness.c) */
+	pnc_ready ready[2];
+	int ready_watched; /* either is open */
+	int ready_due;     /* to be looked at again before the unlock */
 };
 
 /* Pre-connect verdicts pending per socket: Python's callback thread may lag. */
@@ -459,6 +474,17 @@ struct pnc_socket {
 
 void pnc_sock_hold(pnc_socket *s);
 void pnc_sock_rele(pnc_socket *s);
+/*
+ * Readiness (readiness.c), socket locked: what a receiver or a sender
+ * would find may have changed; the unlock looks again (update).
+ */
+static inline void
+pnc_sock_ready_changed(pnc_socket *s)
+{
+	s->ready_due = s->ready_watched;
+}
+void pnc_sock_ready_update(pnc_socket *s);
+void pnc_sock_ready_fini(pnc_socket *s); /* closes the descriptors */
 /*
  * The socket lock.  pnc_sock_unlock also does what was left for after the
  * unlock: the wake-ups held back (pnc_sock_lock_holding_wakes) and the
@@ -537,6 +563,7 @@ void pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
 int pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
     pnc_wait *w, pnc_pipe **sentp);
 /* Protocol hooks for a socket state that starts with its pnc_pipeset. */
+int pnc_pipeset_send_ready(pnc_ctx *c);
 int pnc_pipeset_proto_init(pnc_socket *s);
 void pnc_pipeset_proto_fini(pnc_socket *s);
 int pnc_pipeset_pipe_start(pnc_socket *s, pnc_pipe *p);

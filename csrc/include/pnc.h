@@ -313,6 +313,15 @@ void pnc_waiter_release(pnc_waiter *w, int pass_on);
 int pnc_waiter_watch_fd(pnc_waiter *w);
 void pnc_waiter_read(pnc_waiter *w);
 pnc_ctx *pnc_socket_context(pnc_socket *sock); /* its default context */
+/*
+ * Readiness descriptors (nng's recv-fd, send-fd): readable exactly while a
+ * receive (sending 0) or a send (sending 1) on the socket's default
+ * context would not block; for select() and poll() only, never to be read
+ * or written.  Made on first call, the same one after; it stays open, and
+ * readable once the socket closes, until the socket's last release.
+ * PNC_ENOTSUP where the protocol does not receive (send).
+ */
+int pnc_socket_ready_fd(pnc_socket *sock, int sending, int *fdp);
 int64_t pnc_clock_now_ms(void);                /* the clock of op deadlines */
 
 /*
