@@ -345,6 +345,7 @@ class _InheritedSocket(InheritedSendRecv):
     what would reach the core raises Closed."""
 
     listen = dial = new_context = _topic_option = _watch_pipes = _pipe = _core = _inherited
+    _ready_fd = _inherited
 
     def _pipe_ids(self):
         return []
