@@ -137,7 +137,8 @@ class Socket(SendRecv):
 
     def _ready_fd(self, sending, what):
         fd = ffi.new("int *")
-        check(lib.pnc_socket_ready_fd(self._sock, sending, fd), "%s of %s" % (what, self._describe()))
+        check(lib.pnc_socket_ready_fd(self._sock, sending, fd),
+              "%s of %s" % (what, self._describe()))
         return fd[0]
 
     @property

@@ -47,7 +47,7 @@ NOT_OURS = {
     "dialer": "Dialer.dialer is libnng's nng_dialer handle",
     "listener": "Listener.listener is libnng's nng_listener handle",
     "context": "Context.context is libnng's nng_ctx handle",
-    "pipe": "pynng imports its package into modules (options.pynng); not API",
+    "pipe": "Pipe.pipe is libnng's nng_pipe handle",
     "pynng": "pynng imports its package into modules (options.pynng); not API",
     "struct": "an import of pynng.sockaddr, not API",
     "tls_config": "TLS is another issue",
