@@ -444,6 +444,14 @@ def test_send_fd_readable_while_a_send_would_go(make_url):
             queued.dial(url)
             assert peer.recv() == b"1" and peer.recv() == b"2"
             assert _readable(fd, DEFAULT_TIMEOUT)
+    with sock(Push0, send_buffer_size=0) as push:
+        fd = push.send_fd
+        assert not _readable(fd, 0.05)
+        with sock(Pull0, listen=make_url("tcp")) as pull:
+            push.dial(pull.listeners[0].url)
+            assert _readable(fd, DEFAULT_TIMEOUT)  # a pipe joined
+        wait_until(lambda: not push.pipes)
+        assert not _readable(fd, 0.05)  # and left
     with sock(Pub0) as pub:
         assert _readable(pub.send_fd, 0)  # fan-out never blocks
 
