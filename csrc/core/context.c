@@ -155,8 +155,8 @@ pnc_sock_sole_pipe(pnc_socket *s)
 void
 pnc_sock_reads_back_if_waited(pnc_socket *s, pnc_pipe *p)
 {
-	if (p != NULL &&
-	    (s->recv_waiters > 0 || !pnc_list_empty(&s->waiters[PNC_WAKE_RECV])))
+	if (p != NULL && (s->recv_waiters > 0 || s->ready[PNC_WAKE_RECV].open ||
+	                     !pnc_list_empty(&s->waiters[PNC_WAKE_RECV])))
 		p->ops->reads_back(p);
 }
 
@@ -331,18 +331,23 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 	if (sending && m->targeted && pnc_idmap_get(&s->pipe_ids, m->pipe_id) == NULL)
 		return PNC_ECLOSED;
 	op_wait(op, ctx_timeout(c, sending), slice_ms, &w);
-	if (sending)
-		return m->ext != NULL ? ctx_send_copy(c, m, flags, &w) : proto->send(c, m, flags, &w);
-	rv = proto->recv(c, &op->msg, flags, &w);
-	/*
-	 * Nothing queued: a lone pipe whose reads a caller keeps (stream.c)
-	 * may hold the message in the kernel still.  Look there, no waiting.
-	 */
-	if (rv == PNC_EAGAIN && (flags & PNC_FLAG_NONBLOCK) && !(flags & PNC_FLAG_QUEUED) &&
-	    sock_read_inline(s, 0, op->bodies) == 0)
+	if (sending) {
+		rv = m->ext != NULL ? ctx_send_copy(c, m, flags, &w) : proto->send(c, m, flags, &w);
+	} else {
 		rv = proto->recv(c, &op->msg, flags, &w);
-	if (rv == 0)
-		__atomic_store_n(&s->recvs, s->recvs + 1, __ATOMIC_RELAXED);
+		/*
+		 * Nothing queued: a lone pipe whose reads a caller keeps
+		 * (stream.c) may hold the message in the kernel still.  Look
+		 * there, no waiting.
+		 */
+		if (rv == PNC_EAGAIN && (flags & PNC_FLAG_NONBLOCK) &&
+		    !(flags & PNC_FLAG_QUEUED) && sock_read_inline(s, 0, op->bodies) == 0)
+			rv = proto->recv(c, &op->msg, flags, &w);
+		if (rv == 0)
+			__atomic_store_n(&s->recvs, s->recvs + 1, __ATOMIC_RELAXED);
+	}
+	/* After the step: a wait in it may have unlocked and looked before. */
+	pnc_sock_ready_changed(s);
 	return rv;
 }
 

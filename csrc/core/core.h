@@ -344,6 +344,10 @@ struct pnc_proto_ops {
 	int (*get_int)(pnc_socket *s, const char *name, int64_t *vp);
 	int (*ctx_set_bytes)(pnc_ctx *c, const char *name, const void *data,
 	    size_t len);
+	/* Would a recv (send) on c not block now?  Unset: a recv does when
+	 * the socket's recvq is empty, a send never does (readiness.c). */
+	int (*recv_ready)(pnc_ctx *c);
+	int (*send_ready)(pnc_ctx *c);
 };
 
 /* Contexts: independent protocol state on one socket. */
@@ -386,6 +390,28 @@ void pnc_ctx_timer_arm(pnc_ctx *c, pnc_timer *t, int64_t delay_ms);
 void pnc_ctx_timer_cancel(pnc_ctx *c, pnc_timer *t);
 
 const pnc_proto_ops *pnc_proto_find(const char *name, int raw);
+
+/*
+ * The options of the connections an endpoint makes.  A socket has a set,
+ * which each endpoint copies when it is made; setting one on the socket
+ * sets it on every endpoint too, setting one on an endpoint only there
+ * (as with nng).  Socket lock; recv_max atomic too, since the I/O thread
+ * reads it without the lock.
+ */
+typedef struct pnc_conn_opts {
+	size_t recv_max;
+	int64_t reconnect_min;
+	int64_t reconnect_max;
+	int64_t tcp_nodelay;
+	int64_t tcp_keepalive;
+} pnc_conn_opts;
+
+/* A readiness descriptor: readable while signaled (readiness.c). */
+typedef struct pnc_ready {
+	pnc_wakefd wake;
+	int open;
+	int signaled;
+} pnc_ready;
 
 /*
  * Sockets.  References: the opener's (dropped by pnc_socket_release), and
@@ -433,12 +459,12 @@ struct pnc_socket {
 	int64_t send_timeout;
 	int64_t recv_buffer;
 	int64_t send_buffer;
-	size_t recv_max; /* atomic: read by the I/O thread without the lock */
-	int64_t reconnect_min;
-	int64_t reconnect_max;
-	int64_t tcp_nodelay;
-	int64_t tcp_keepalive;
+	pnc_conn_opts conn; /* each endpoint's, until it sets its own */
 	char name[64];
+	/* readiness descriptors, per PNC_WAKE_* (readiness.c) */
+	pnc_ready ready[2];
+	int ready_watched; /* either is open */
+	int ready_due;     /* to be looked at again before the unlock */
 };
 
 /* Pre-connect verdicts pending per socket: Python's callback thread may lag. */
@@ -449,6 +475,17 @@ struct pnc_socket {
 
 void pnc_sock_hold(pnc_socket *s);
 void pnc_sock_rele(pnc_socket *s);
+/*
+ * Readiness (readiness.c), socket locked: what a receiver or a sender
+ * would find may have changed; the unlock looks again (update).
+ */
+static inline void
+pnc_sock_ready_changed(pnc_socket *s)
+{
+	s->ready_due = s->ready_watched;
+}
+void pnc_sock_ready_update(pnc_socket *s);
+void pnc_sock_ready_fini(pnc_socket *s); /* closes the descriptors */
 /*
  * The socket lock.  pnc_sock_unlock also does what was left for after the
  * unlock: the wake-ups held back (pnc_sock_lock_holding_wakes) and the
@@ -531,6 +568,7 @@ void pnc_pipeset_writable(pnc_socket *s, pnc_pipeset *ps, pnc_pipe *p);
 int pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
     pnc_wait *w, pnc_pipe **sentp);
 /* Protocol hooks for a socket state that starts with its pnc_pipeset. */
+int pnc_pipeset_send_ready(pnc_ctx *c);
 int pnc_pipeset_proto_init(pnc_socket *s);
 void pnc_pipeset_proto_fini(pnc_socket *s);
 int pnc_pipeset_pipe_start(pnc_socket *s, pnc_pipe *p);
@@ -716,6 +754,7 @@ struct pnc_endpoint {
 	pnc_timer timer;     /* redial or rebind */
 	pnc_task close_task;
 	int64_t backoff;
+	pnc_conn_opts opts;  /* its connections' options */
 	uint32_t pipe_id;    /* a dialer's current pipe, 0 if none */
 	pnc_cv cv;           /* a blocking dial waits here for the first attempt */
 	int sync_waiting;
@@ -740,9 +779,12 @@ void pnc_ep_hold(pnc_endpoint *ep);
 void pnc_ep_rele(pnc_endpoint *ep);
 void pnc_ep_close(pnc_endpoint *ep);
 
-/* Options shared by sockets and endpoints. */
+/* Options by name, socket locked: a socket's, and an endpoint's own
+ * (its pnc_conn_opts; the others are its socket's, read-only there). */
 int pnc_sockopt_set_int(pnc_socket *s, const char *name, int64_t v);
 int pnc_sockopt_get_int(pnc_socket *s, const char *name, int64_t *vp);
+int pnc_epopt_set_int(pnc_endpoint *ep, const char *name, int64_t v);
+int pnc_epopt_get_int(pnc_endpoint *ep, const char *name, int64_t *vp);
 
 uint32_t pnc_next_id(void);
 

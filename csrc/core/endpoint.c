@@ -4,8 +4,9 @@
  * A listener binds on the caller's thread, so its error is known at once.
  * A dialer's attempts run on the I/O thread; a blocking dial waits for the
  * first one.  Lost connections are redialed after a random wait within the
- * current backoff, which doubles per failure up to reconnect-time-max.
- * Endpoint state is guarded by its socket's lock.
+ * current backoff, which doubles per failure up to reconnect-time-max
+ * (the endpoint's, see pnc_conn_opts).  Endpoint state is guarded by its
+ * socket's lock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,8 @@ ep_create(pnc_socket *s, const char *url, int listener, int flags,
 	pnc_task_init(&ep->close_task, ep_close_on_io, ep);
 	pnc_sock_hold(s);
 	pnc_sock_lock(s);
-	ep->backoff = s->reconnect_min;
+	ep->opts = s->conn;
+	ep->backoff = ep->opts.reconnect_min;
 	pnc_sock_unlock(s);
 	if ((rv = tran->ep_init(ep)) != 0) {
 		ep->refs = 1;
@@ -96,7 +98,7 @@ static int64_t
 ep_next_wait_locked(pnc_endpoint *ep)
 {
 	int64_t wait = ep->backoff > 0 ? (int64_t) (pnc_random() % (uint64_t) ep->backoff) : 0;
-	int64_t max = ep->sock->reconnect_max;
+	int64_t max = ep->opts.reconnect_max;
 
 	if (max > 0) {
 		ep->backoff *= 2;
@@ -171,7 +173,7 @@ pnc_ep_connected(pnc_endpoint *ep, pnc_pipe *p)
 	pnc_socket *s = ep->sock;
 
 	pnc_sock_lock(s);
-	ep->backoff = s->reconnect_min;
+	ep->backoff = ep->opts.reconnect_min;
 	if (p->closed)
 		ep_schedule_locked(ep); /* gone already, before it was ours to miss */
 	else
@@ -326,10 +328,32 @@ ep_get_int(pnc_endpoint *ep, const char *name, int64_t *vp)
 	                                   : PNC_ENOTSUP;
 
 	/*
-	 * What the transport does not know is the socket's, copied as nng
-	 * does; what it knows but cannot tell yet (a port not bound) it says.
+	 * What the transport does not know is the endpoint's own option (its
+	 * connections', copied from the socket's as nng does); what it knows
+	 * but cannot tell yet (a port not bound) it says.
 	 */
-	return rv == PNC_ENOTSUP ? pnc_sockopt_get_int(ep->sock, name, vp) : rv;
+	if (rv != PNC_ENOTSUP)
+		return rv;
+	pnc_sock_lock(ep->sock);
+	rv = pnc_epopt_get_int(ep, name, vp);
+	pnc_sock_unlock(ep->sock);
+	return rv;
+}
+
+/* Its connections' options; what the transport tells is read-only. */
+static int
+ep_set_int(pnc_endpoint *ep, const char *name, int64_t v)
+{
+	int64_t unused;
+	int rv;
+
+	pnc_sock_lock(ep->sock);
+	rv = ep->closed ? PNC_ECLOSED : pnc_epopt_set_int(ep, name, v);
+	pnc_sock_unlock(ep->sock);
+	if (rv == PNC_ENOTSUP && ep->tran->get_int != NULL &&
+	    ep->tran->get_int(ep, name, &unused) != PNC_ENOTSUP)
+		rv = PNC_EREADONLY;
+	return rv;
 }
 
 int
@@ -350,6 +374,12 @@ pnc_listener_get_int(pnc_listener *l, const char *name, int64_t *vp)
 	return ep_get_int(&l->ep, name, vp);
 }
 
+int
+pnc_listener_set_int(pnc_listener *l, const char *name, int64_t v)
+{
+	return ep_set_int(&l->ep, name, v);
+}
+
 
 int
 pnc_dialer_close(pnc_dialer *d)
@@ -367,6 +397,12 @@ int
 pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *vp)
 {
 	return ep_get_int(&d->ep, name, vp);
+}
+
+int
+pnc_dialer_set_int(pnc_dialer *d, const char *name, int64_t v)
+{
+	return ep_set_int(&d->ep, name, v);
 }
 
 

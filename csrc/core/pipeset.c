@@ -135,6 +135,16 @@ pnc_pipeset_send(pnc_ctx *c, pnc_pipeset *ps, pnc_msg *m, int flags,
  * Hooks for protocols whose socket state starts with their pnc_pipeset
  * (pair0, pair1, push0, raw req0).
  */
+/* A send goes now: to a ready pipe, or into the send queue. */
+int
+pnc_pipeset_send_ready(pnc_ctx *c)
+{
+	pnc_socket *s = c->sock;
+
+	return !pnc_list_empty(&((pnc_pipeset *) s->pdata)->ready) ||
+	    (int64_t) s->sendq.len < s->send_buffer;
+}
+
 int
 pnc_pipeset_proto_init(pnc_socket *s)
 {

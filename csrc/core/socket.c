@@ -46,10 +46,10 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw)
 	s->send_timeout = -1;
 	s->recv_buffer = 1;
 	s->send_buffer = 0;
-	s->recv_max = PNC_RECV_MAX_DEFAULT;
-	s->reconnect_min = 1000;
-	s->reconnect_max = 0;
-	s->tcp_nodelay = 1;
+	s->conn.recv_max = PNC_RECV_MAX_DEFAULT;
+	s->conn.reconnect_min = 1000;
+	s->conn.reconnect_max = 0;
+	s->conn.tcp_nodelay = 1;
 	snprintf(s->name, sizeof(s->name), "%u", (unsigned) s->id);
 	if ((proto->init != NULL && (rv = proto->init(s)) != 0) ||
 	    (rv = pnc_sock_ctx_init(s)) != 0) {
@@ -79,6 +79,7 @@ pnc_sock_rele(pnc_socket *s)
 	pnc_idmap_fini(&s->pipe_ids);
 	if (s->inline_wake_open)
 		pnc_wakefd_close(&s->inline_wake);
+	pnc_sock_ready_fini(s);
 	pnc_cv_fini(&s->cv_recv);
 	pnc_cv_fini(&s->cv_send);
 	pnc_mtx_fini(&s->mtx);
@@ -287,6 +288,7 @@ sock_cv_wake(pnc_socket *s, int kind, int how)
 void
 pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 {
+	pnc_sock_ready_changed(s);
 	/* A thread reading its pipe itself sleeps in poll(), not on the cv. */
 	if (kind == PNC_WAKE_RECV && s->inline_reader && !s->inline_signaled &&
 	    !pnc_sock_reading_here(s)) {
@@ -367,6 +369,8 @@ sock_unlock_slow(pnc_socket *s)
 void
 pnc_sock_unlock(pnc_socket *s)
 {
+	if (s->ready_due)
+		pnc_sock_ready_update(s);
 	if (s->wakes_held || !pnc_list_empty(&s->kicks))
 		sock_unlock_slow(s);
 	else

@@ -262,17 +262,27 @@ int pnc_socket_get_string(pnc_socket *sock, const char *name, char *buf,
  * connects (and does the SP handshake) before it returns; with
  * PNC_FLAG_NONBLOCK it returns at once and connects in the background.
  * Either way a lost connection is redialed with backoff.
+ * An endpoint's options are those of its connections ("recv-size-max",
+ * "reconnect-time-min", "reconnect-time-max", "tcp-nodelay",
+ * "tcp-keepalive"): it starts with its socket's, and may set its own for
+ * its future connections and redials (setting the socket's sets them on
+ * every endpoint too).  Its other names read the socket's; setting those
+ * is PNC_ENOTSUP, or PNC_EREADONLY for what the transport tells
+ * ("tcp-bound-port").
  */
 int pnc_listen(pnc_socket *sock, const char *url, int flags,
     pnc_listener **lp);
 int pnc_listener_close(pnc_listener *l);
 void pnc_listener_release(pnc_listener *l);
 int pnc_listener_get_int(pnc_listener *l, const char *name, int64_t *valuep);
+int pnc_listener_set_int(pnc_listener *l, const char *name, int64_t value);
 
 int pnc_dial(pnc_socket *sock, const char *url, int flags, pnc_dialer **dp);
 int pnc_dialer_close(pnc_dialer *d);
 void pnc_dialer_release(pnc_dialer *d);
 int pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *valuep);
+int pnc_dialer_set_int(pnc_dialer *d, const char *name, int64_t value);
+
 /*
  * The longest ipc path, or abstract name, a unix socket address holds
  * (bytes): a longer one is PNC_EADDRINVAL, which callers can explain.
@@ -309,6 +319,15 @@ void pnc_waiter_release(pnc_waiter *w, int pass_on);
 int pnc_waiter_watch_fd(pnc_waiter *w);
 void pnc_waiter_read(pnc_waiter *w);
 pnc_ctx *pnc_socket_context(pnc_socket *sock); /* its default context */
+/*
+ * Readiness descriptors (nng's recv-fd, send-fd): readable exactly while a
+ * receive (sending 0) or a send (sending 1) on the socket's default
+ * context would not block; for select() and poll() only, never to be read
+ * or written.  Made on first call, the same one after; it stays open, and
+ * readable once the socket closes, until the socket's last release.
+ * PNC_ENOTSUP where the protocol does not receive (send).
+ */
+int pnc_socket_ready_fd(pnc_socket *sock, int sending, int *fdp);
 int64_t pnc_clock_now_ms(void);                /* the clock of op deadlines */
 
 /*

@@ -23,6 +23,7 @@ const pnc_proto_ops pnc_proto_pair0 = {
 	.pipe_stop = pnc_pipeset_pipe_stop,
 	.pipe_writable = pnc_pipeset_pipe_writable,
 	.send = pnc_pipeset_send_cooked,
+	.send_ready = pnc_pipeset_send_ready,
 	.lends = 1,
 	.recv = pnc_sock_queue_recv,
 	.recv_many = 1,

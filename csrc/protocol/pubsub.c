@@ -185,6 +185,12 @@ sub0_unrecv(pnc_ctx *c, pnc_msg *m)
 }
 
 static int
+sub0_recv_ready(pnc_ctx *c)
+{
+	return ((sub0_ctx *) c->pdata)->queue.len > 0;
+}
+
+static int
 sub0_subscribe(sub0_ctx *sc, const void *topic, size_t len)
 {
 	sub0_topic *grown;
@@ -261,6 +267,7 @@ const pnc_proto_ops pnc_proto_sub0 = {
 	.ctx_init = sub0_ctx_init,
 	.ctx_close = sub0_ctx_close,
 	.recv = sub0_recv,
+	.recv_ready = sub0_recv_ready,
 	.recv_many = 1,
 	.unrecv = sub0_unrecv,
 	.deliver = sub0_deliver,

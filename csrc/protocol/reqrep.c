@@ -317,6 +317,12 @@ req0_unrecv(pnc_ctx *c, pnc_msg *m)
 }
 
 static int
+req0_recv_ready(pnc_ctx *c)
+{
+	return ((req0_ctx *) c->pdata)->reply != NULL;
+}
+
+static int
 req0_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 {
 	req0_sock *rs = s->pdata;
@@ -374,6 +380,8 @@ const pnc_proto_ops pnc_proto_req0 = {
 	.pipe_stop = req0_pipe_stop,
 	.pipe_writable = req0_pipe_writable,
 	.send = req0_send,
+	.send_ready = pnc_pipeset_send_ready,
+	.recv_ready = req0_recv_ready,
 	.recv = req0_recv,
 	.unrecv = req0_unrecv,
 	.deliver = req0_deliver,
@@ -406,6 +414,7 @@ const pnc_proto_ops pnc_proto_xreq0 = {
 	.pipe_stop = pnc_pipeset_pipe_stop,
 	.pipe_writable = pnc_pipeset_pipe_writable,
 	.send = pnc_pipeset_send_raw,
+	.send_ready = pnc_pipeset_send_ready,
 	.recv = pnc_sock_queue_recv,
 	.recv_many = 1,
 	.unrecv = pnc_sock_queue_unrecv,

@@ -161,6 +161,12 @@ surveyor_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 }
 
 static int
+surveyor_recv_ready(pnc_ctx *c)
+{
+	return ((surveyor_ctx *) c->pdata)->responses.len > 0;
+}
+
+static int
 surveyor_unrecv(pnc_ctx *c, pnc_msg *m)
 {
 	return pnc_ring_unget(&((surveyor_ctx *) c->pdata)->responses, m);
@@ -233,6 +239,7 @@ const pnc_proto_ops pnc_proto_surveyor0 = {
 	.ctx_close = surveyor_ctx_close,
 	.send = surveyor_send,
 	.recv = surveyor_recv,
+	.recv_ready = surveyor_recv_ready,
 	.recv_many = 1,
 	.unrecv = surveyor_unrecv,
 	.deliver = surveyor_deliver,

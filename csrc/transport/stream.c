@@ -504,7 +504,7 @@ stream_parse(stream_pipe *sp)
 	pnc_msg *batch[DELIVER_BATCH];
 	uint8_t *rbuf = stream_rbuf(sp);
 	size_t nb = 0, pos = 0;
-	size_t max = pnc_atomic_load_size(&sp->p.sock->recv_max);
+	size_t max = pnc_atomic_load_size(&sp->p.ep->opts.recv_max);
 	int rv = 0, delivered;
 
 	while (sp->rlen - pos >= sp->plen) {
@@ -1052,8 +1052,8 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	sp->hs_out[4] = (uint8_t) (s->proto->self_id >> 8);
 	sp->hs_out[5] = (uint8_t) s->proto->self_id;
 	if (se->kind == PNC_STREAM_TCP) {
-		pnc_net_set_nodelay(fd, (int) s->tcp_nodelay);
-		pnc_net_set_keepalive(fd, (int) s->tcp_keepalive);
+		pnc_net_set_nodelay(fd, (int) ep->opts.tcp_nodelay);
+		pnc_net_set_keepalive(fd, (int) ep->opts.tcp_keepalive);
 	} else {
 		pnc_net_set_buffers(fd, IPC_BUFFER_BYTES);
 	}

@@ -10,6 +10,7 @@ from .device import device
 from .endpoints import Dialer, Listener
 from .exceptions import *  # noqa: F401,F403  (pynng exposes them at top level too)
 from .message import Message
+from .openers import lib
 from .pipe import Pipe
 from .sockaddr import AbstractAddr, In6Addr, InAddr, InprocAddr, IPCAddr, SockAddr
 from .protocols import (Bus0, Pair0, Pair1, Pub0, Pull0, Push0, Rep0, Req0,
@@ -21,5 +22,5 @@ __version__ = _ffi.string(_lib.pnc_version()).decode()
 __all__ = ["Socket", "Pair0", "Pair1", "Push0", "Pull0", "Req0", "Rep0", "Pub0",
            "Sub0", "Surveyor0", "Respondent0", "Bus0", "Context", "Message",
            "Dialer", "Listener", "Pipe", "device", "exceptions", "options", "sockaddr",
-           "SockAddr", "InAddr", "In6Addr", "IPCAddr", "InprocAddr",
-           "AbstractAddr"] + exceptions.__all__
+           "SockAddr", "InAddr", "In6Addr", "IPCAddr", "InprocAddr", "AbstractAddr",
+           "lib"] + exceptions.__all__

@@ -129,15 +129,31 @@ _asyncio_queues = weakref.WeakKeyDictionary()
 _trio_queue = None  # a trio RunVar, made on first use
 
 
-def completions():
-    """The completion queue of the running event loop (made on first use)."""
+BACKENDS = ("asyncio", "trio")
+
+
+def check_backend(backend):
+    """A socket's ``async_backend=``: None (detect at each call) or one of
+    BACKENDS; anything else is a ValueError naming it."""
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError("async_backend=%r is not supported: use one of %s, or None "
+                         "to detect it" % (backend, ", ".join(map(repr, BACKENDS))))
+    return backend
+
+
+def completions(backend=None):
+    """The completion queue of the running event loop (made on first use);
+    ``backend`` ("asyncio" or "trio") says whose, instead of detecting it
+    (as under trio-asyncio, where both run)."""
     global _trio_queue
-    loop = _running_loop()
+    loop = _running_loop() if backend != "trio" else None
     if loop is not None:
         q = _asyncio_queues.get(loop)
         if q is None:
             q = _asyncio_queues[loop] = _AsyncioCompletions(loop)
         return q
+    if backend == "asyncio":
+        raise RuntimeError("async_backend='asyncio', but no asyncio loop is running")
     if "trio" in sys.modules:  # not asyncio: trio is the other one we serve
         import trio
         if _trio_queue is None:
@@ -202,10 +218,11 @@ async def schedule_point():
         await _yield_if_due()
 
 
-async def run(step, op, undoable=False):
+async def run(step, op, backend=None, undoable=False):
     """Runs an async operation: ``step(op, queue, token, final, waiter_out)``
     is one core try; between tries the coroutine sleeps until its waiter
-    fires or its deadline passes.  Returns the core's final code.
+    fires or its deadline passes (in ``backend``'s loop, see completions).
+    Returns the core's final code.
 
     An operation the caller undoes when the await raises (a receive puts
     its message back) makes its scheduling point after a try that completed
@@ -222,7 +239,7 @@ async def run(step, op, undoable=False):
             await _yield_if_due()
         return rv
     _immediate[0] = 0
-    comp = completions()
+    comp = completions(backend)
     out = ffi.new("pnc_waiter **")
     final = False
     while True:

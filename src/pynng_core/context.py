@@ -36,6 +36,9 @@ class Context(SendRecv):
         return self.socket
 
     def _get_option(self, nng_name, kind):
+        if kind is str:
+            raise exception_for(lib.PNC_ENOTSUP, "string option %s of %s (a context has "
+                                "integer options only)" % (nng_name, self._describe()))
         out = ffi.new("int64_t *")
         rv = lib.pnc_ctx_get_int(self._ctx, nng_name.encode(), out)
         if rv:
@@ -43,6 +46,8 @@ class Context(SendRecv):
         return out[0]
 
     def _set_option(self, nng_name, kind, value):
+        if kind is str:
+            return lib.PNC_ENOTSUP  # integer options only, as above
         return lib.pnc_ctx_set_int(self._ctx, nng_name.encode(), value)
 
     def subscribe(self, topic):

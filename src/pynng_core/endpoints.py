@@ -3,8 +3,8 @@ from . import _fork
 from ._core import ffi, lib
 from .aio import AsyncClose
 from .exceptions import check
-from .options import ReadOnlyProperties
-from .sockaddr import from_core
+from .options import Option, ReadOnlyProperties
+from .sockaddr import from_core, from_url
 
 _ECLOSED = lib.PNC_ECLOSED
 _ESTATE = lib.PNC_ESTATE
@@ -14,6 +14,7 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
     _close_fn = None
     _release_fn = None
     _get_int_fn = None
+    _set_int_fn = None
     _id_fn = None
 
     def __init__(self, socket, ptr, url):
@@ -34,18 +35,36 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
     def id(self):
         return type(self)._id_fn(self._ptr)
 
-    # Options of the connections it makes (the socket's, as nng copies them).
-    recv_max_size = property(lambda self: self._get_int("recv-size-max"))
-    reconnect_time_min = property(lambda self: self._get_int("reconnect-time-min"))
-    reconnect_time_max = property(lambda self: self._get_int("reconnect-time-max"))
-    tcp_nodelay = property(lambda self: bool(self._get_int("tcp-nodelay")))
-    tcp_keepalive = property(lambda self: bool(self._get_int("tcp-keepalive")))
+    # Options of the connections it makes: the socket's until set here
+    # (then for its future connections and redials), as with nng.
+    recv_max_size = Option("recv-size-max", doc="Largest message accepted, bytes (0: any).")
+    reconnect_time_min = Option("reconnect-time-min", doc="First redial wait, ms.")
+    reconnect_time_max = Option("reconnect-time-max", doc="Longest redial wait, ms (0: no growth).")
+    tcp_nodelay = Option("tcp-nodelay", bool, doc="TCP_NODELAY on its new tcp connections.")
+    tcp_keepalive = Option("tcp-keepalive", bool, doc="SO_KEEPALIVE on its new tcp connections.")
+    peer = Option("peer", readonly=True, doc="The peer protocol's number.")
+
+    @property
+    def peer_name(self):
+        """The peer protocol's name."""
+        return self.socket.peer_name
 
     def _get_int(self, nng_name):
         value = ffi.new("int64_t *")
         rv = type(self)._get_int_fn(self._ptr, nng_name.encode(), value)
         check(rv, _what(rv, "%s of %s %s" % (nng_name, type(self).__name__, self.url)))
         return value[0]
+
+    def _get_option(self, nng_name, kind):
+        """By NNG name; strings are its URL's or the socket's (as nng's)."""
+        if kind is not str:
+            return self._get_int(nng_name)
+        return self.url if nng_name == "url" else self.socket._get_option(nng_name, str)
+
+    def _set_option(self, nng_name, kind, value):
+        if kind is str:
+            return lib.PNC_ENOTSUP  # no string option is set on an endpoint
+        return type(self)._set_int_fn(self._ptr, nng_name.encode(), int(value))
 
     def __enter__(self):
         return self
@@ -83,8 +102,8 @@ def _inherited(self, *args):
 class _InheritedEndpoint:
     """A dialer or listener a forked child inherited (see _fork)."""
 
-    _get_int = _inherited
-    local_address = property(_inherited)
+    _get_int = _get_option = _set_option = _inherited
+    local_address = remote_address = property(_inherited)
 
 
 class Listener(_Endpoint):
@@ -93,6 +112,7 @@ class Listener(_Endpoint):
     _close_fn = lib.pnc_listener_close
     _release_fn = lib.pnc_listener_release
     _get_int_fn = lib.pnc_listener_get_int
+    _set_int_fn = lib.pnc_listener_set_int
     _id_fn = lib.pnc_listener_id
 
     @property
@@ -108,6 +128,11 @@ class Listener(_Endpoint):
         check(rv, _what(rv, "address of %r" % self))
         return from_core(out)
 
+    @property
+    def remote_address(self):
+        """A listener has many peers, none its own: unspecified (as nng)."""
+        return from_core(ffi.new("pnc_addr *"))
+
 
 class Dialer(_Endpoint):
     """A dialed address, redialed with backoff whenever its connection goes."""
@@ -115,4 +140,22 @@ class Dialer(_Endpoint):
     _close_fn = lib.pnc_dialer_close
     _release_fn = lib.pnc_dialer_release
     _get_int_fn = lib.pnc_dialer_get_int
+    _set_int_fn = lib.pnc_dialer_set_int
     _id_fn = lib.pnc_dialer_id
+
+    def _connection(self):
+        """Its current pipe, or None while it is not connected."""
+        return next((pipe for pipe in self.socket.pipes
+                     if pipe._endpoint_id == self.id and not pipe._from_listener), None)
+
+    @property
+    def local_address(self):
+        """Its connection's local address; unspecified while not connected."""
+        pipe = self._connection()
+        return pipe.local_address if pipe is not None else from_core(ffi.new("pnc_addr *"))
+
+    @property
+    def remote_address(self):
+        """The address it dials: its connection's peer, else from its URL."""
+        pipe = self._connection()
+        return pipe.remote_address if pipe is not None else from_url(self.url)

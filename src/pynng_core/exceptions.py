@@ -86,5 +86,9 @@ def check(code, what=""):
         raise exception_for(code, what)
 
 
+check_err = check  # pynng's name: raises the exception for an NNG code, if not 0
+
+
 # The public names (pynng's); check and exception_for are this package's own.
-__all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP"] + [row[0] for row in _TABLE]
+__all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP", "check_err"] + [
+    row[0] for row in _TABLE]

@@ -83,3 +83,65 @@ class Option:
             if rv == _EINVAL:
                 detail += ": out of range"
             raise exception_for(rv, detail)
+
+
+# pynng's helpers for options that have no property, by NNG name
+# ("recv-timeout", "tcp-nodelay", "req:resend-time"), on a Socket,
+# Context, Dialer, Listener or Pipe.  An unknown name raises NotSupported,
+# naming it.  Durations and sizes are integers here, as in the core.
+
+def _option_name(option):
+    return option.decode() if isinstance(option, bytes) else option
+
+
+def _getopt(obj, option, kind):
+    if not hasattr(obj, "_get_option"):
+        raise TypeError("%r has no NNG options" % (obj,))
+    return obj._get_option(_option_name(option), kind)
+
+
+def _setopt(obj, option, kind, value):
+    if not hasattr(obj, "_set_option"):
+        raise TypeError("%r has no NNG options" % (obj,))
+    name = _option_name(option)
+    rv = obj._set_option(name, kind, value)
+    if rv:
+        raise exception_for(rv, "option %r = %r on %r" % (name, value, obj))
+
+
+def _getopt_int(obj, option):
+    return _getopt(obj, option, int)
+
+
+def _setopt_int(obj, option, value):
+    _setopt(obj, option, int, _coerced(_option_name(option), int, value))
+
+
+_getopt_ms = _getopt_size = _getopt_int
+_setopt_ms = _setopt_size = _setopt_int
+
+
+def _getopt_bool(obj, option):
+    return bool(_getopt(obj, option, bool))
+
+
+def _setopt_bool(obj, option, value):
+    _setopt(obj, option, bool, _coerced(_option_name(option), bool, value))
+
+
+def _getopt_string(obj, option):
+    return _getopt(obj, option, str)
+
+
+def _setopt_string(obj, option, value):
+    _setopt(obj, option, str, _coerced(_option_name(option), str, value))
+
+
+_ADDRESS_OPTIONS = {"local-address": "local_address", "remote-address": "remote_address"}
+
+
+def _getopt_sockaddr(obj, option):
+    name = _option_name(option)
+    if name not in _ADDRESS_OPTIONS:
+        raise exception_for(lib.PNC_ENOTSUP, "address option %r of %r" % (name, obj))
+    return getattr(obj, _ADDRESS_OPTIONS[name])

@@ -15,7 +15,7 @@ import threading
 import weakref
 
 from ._core import ffi, lib
-from .exceptions import exception_for
+from .exceptions import NotSupported, exception_for
 from .message import Message
 from .options import ReadOnlyProperties
 from .sockaddr import from_core
@@ -24,6 +24,7 @@ PRE_CONNECT = lib.PNC_PIPE_PRE_CONNECT
 POST_CONNECT = lib.PNC_PIPE_POST_CONNECT
 POST_REMOVE = lib.PNC_PIPE_POST_REMOVE
 _ESLICE = lib.PNC_ESLICE
+_EREADONLY = lib.PNC_EREADONLY
 
 log = logging.getLogger("pynng_core")
 
@@ -83,6 +84,18 @@ class Pipe(ReadOnlyProperties):
                                                  "listener was known" % self.id)
 
     @property
+    def url(self):
+        """The URL of the dialer or listener it came from."""
+        endpoint = self.socket._endpoint_by_id(self._endpoint_id)
+        return endpoint.url if endpoint is not None else None
+
+    # The protocols at its two ends: its socket's, and its peer's.
+    protocol = property(lambda self: self.socket.protocol)
+    protocol_name = property(lambda self: self.socket.protocol_name)
+    peer = property(lambda self: self.socket.peer)
+    peer_name = property(lambda self: self.socket.peer_name)
+
+    @property
     def closed(self):
         return self._closed or self.id not in self.socket._pipe_ids()
 
@@ -92,6 +105,18 @@ class Pipe(ReadOnlyProperties):
         if rv:
             raise exception_for(rv, "%s of pipe %d" % (nng_name, self.id))
         return out[0]
+
+    def _get_option(self, nng_name, kind):
+        """By NNG name: the transport's, else its socket's (read-only)."""
+        if kind is str:
+            return self.url if nng_name == "url" else self.socket._get_option(nng_name, str)
+        try:
+            return self._get_int(nng_name)
+        except NotSupported:
+            return self.socket._get_option(nng_name, kind)
+
+    def _set_option(self, nng_name, kind, value):
+        return _EREADONLY  # a pipe's options are its endpoint's, as it began
 
     @property
     def tcp_nodelay(self):

@@ -3,23 +3,38 @@
 Their own keywords (``polyamorous=``, ``resend_time=``, ``topics=``,
 ``survey_time=``) take effect before ``listen=`` and ``dial=`` connect.
 """
+import inspect
+
 from ._core import lib
 from .options import Option
 from .socket import Socket
 
 
+def _init_with(**own):
+    """An __init__ taking the protocol's own keywords (name=default) and all
+    of Socket's, each explicit and keyword-only, as pynng's classes have
+    them: inspect.signature shows them all, and a misspelled one is a
+    TypeError.  Generated, so that Socket's list is written once."""
+    socket_keywords = list(inspect.signature(Socket.__init__).parameters.values())[1:]
+    defaults = dict(own, **{p.name: p.default for p in socket_keywords})
+    source = ("def __init__(self, *, {params}):\n"
+              "    self._early = {{{own}}}\n"
+              "    Socket.__init__(self, {passed})\n").format(
+        params=", ".join("%s=_defaults[%r]" % (name, name) for name in defaults),
+        own=", ".join("%r: %s" % (name, name) for name in own),
+        passed=", ".join("%s=%s" % (p.name, p.name) for p in socket_keywords))
+    namespace = {"Socket": Socket, "_defaults": defaults}
+    exec(source, namespace)  # noqa: S102 (source made above from names only)
+    return namespace["__init__"]
+
+
 class _WithOptions(Socket):
     """A protocol whose own keyword options are set before connecting."""
 
-    _keywords = ()
-
-    def __init__(self, **kwargs):
-        self._early = {k: kwargs.pop(k) for k in self._keywords if kwargs.get(k) is not None}
-        super().__init__(**kwargs)
-
     def _setup(self):
         for name, value in self._early.items():
-            setattr(self, name, value)
+            if value is not None:
+                setattr(self, name, value)
 
 
 class Pair0(Socket):
@@ -36,7 +51,7 @@ class Pair1(_WithOptions):
     """
 
     _protocol = "pair1"
-    _keywords = ("polyamorous",)
+    __init__ = _init_with(polyamorous=False)
     polyamorous = Option("pair1:polyamorous", bool, doc="Many peers (set before connecting).")
 
 
@@ -61,7 +76,7 @@ class Req0(_WithOptions):
     """
 
     _protocol = "req0"
-    _keywords = ("resend_time",)
+    __init__ = _init_with(resend_time=None)
     resend_time = Option("req:resend-time", doc="Resend an unanswered request after, ms.")
 
 
@@ -85,7 +100,7 @@ class Sub0(_WithOptions):
     """
 
     _protocol = "sub0"
-    _keywords = ("topics",)
+    __init__ = _init_with(topics=None)
 
     @property
     def topics(self):
@@ -116,7 +131,7 @@ class Surveyor0(_WithOptions):
     """surveyor: asks every respondent, collects answers for ``survey_time`` ms."""
 
     _protocol = "surveyor0"
-    _keywords = ("survey_time",)
+    __init__ = _init_with(survey_time=None)
     survey_time = Option("surveyor:survey-time", doc="How long a survey takes answers, ms.")
 
 

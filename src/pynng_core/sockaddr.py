@@ -198,3 +198,26 @@ def url_trouble(url, code):
         return ""
     return "%s of %d bytes is longer than the %d bytes a unix socket address holds" % (
         what, size, limit)
+
+
+def from_url(url):
+    """The address a URL names (a dialer's target): tcp hosts resolved as
+    the core resolves them, unspecified for what it cannot tell."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("ipc", "unix"):
+        return IPCAddr(rest.encode())
+    if scheme == "inproc":
+        return InprocAddr(url.encode())  # the whole URL, as the core's
+    if scheme == "abstract":
+        return AbstractAddr(urllib.parse.unquote_to_bytes(rest))
+    if scheme.startswith("tcp"):
+        host, _, port = rest.rpartition(":")
+        try:
+            family, _, _, _, sockaddr = _socket.getaddrinfo(
+                host.strip("[]"), int(port), type=_socket.SOCK_STREAM)[0]
+        except (OSError, ValueError):
+            return SockAddr()
+        if family == _socket.AF_INET6:
+            return In6Addr(_socket.inet_pton(family, sockaddr[0]), sockaddr[1])
+        return InAddr(_socket.inet_pton(family, sockaddr[0]), sockaddr[1])
+    return SockAddr()

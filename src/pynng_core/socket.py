@@ -1,9 +1,10 @@
 """Socket: the base of every protocol class (Pair0, Req0, Sub0, ...)."""
-from . import _fork
+from . import _fork, aio
 from ._core import ffi, lib
 from .context import Context
 from .endpoints import Dialer, Listener
-from .exceptions import exception_for
+from .exceptions import check, exception_for
+from .openers import Opener
 from .options import Option
 from .sockaddr import url_trouble
 from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, PipeTable, events,
@@ -26,7 +27,10 @@ class Socket(SendRecv):
     """A Scalability Protocols socket; use a protocol class such as Pair0.
 
     Keywords set the options of the same name before ``listen=`` and
-    ``dial=`` are acted on, as in pynng.
+    ``dial=`` are acted on, as in pynng.  ``opener=`` (one of
+    ``pynng_core.lib``'s, such as ``lib.nng_pair0_open_raw``) says what to
+    open, as pynng's openers do; ``async_backend=`` ("asyncio" or "trio")
+    makes the async calls use that library instead of detecting it.
     """
 
     _protocol = None  # the core's protocol name, set by each subclass
@@ -51,12 +55,12 @@ class Socket(SendRecv):
                  recv_max_size=None, reconnect_time_min=None,
                  reconnect_time_max=None, opener=None, block_on_dial=None,
                  name=None, tls_config=None, async_backend=None, raw=False):
-        if self._protocol is None:
-            raise TypeError("Socket is the base class; open a protocol such as Pair0 or Push0")
+        protocol, raw = self._what_to_open(opener, raw)
         if tls_config is not None:
             raise exception_for(lib.PNC_ENOTSUP, "tls_config (tls+tcp:// is not available yet)")
+        self._async_backend = aio.check_backend(async_backend)
         pp = ffi.new("pnc_socket **")
-        rv = lib.pnc_socket_open(pp, self._protocol.encode(), bool(raw))
+        rv = lib.pnc_socket_open(pp, protocol.encode(), bool(raw))
         if rv:
             raise exception_for(rv, "opening a %s socket" % type(self).__name__)
         self._sock = ffi.gc(pp[0], lib.pnc_socket_release)
@@ -76,10 +80,27 @@ class Socket(SendRecv):
             if value is not None:
                 setattr(self, attr, value)
         self._setup()
+        if opener is not None and opener.polyamorous:
+            check(self._set_option("pair1:polyamorous", bool, True), "opening with %r" % opener)
         if listen is not None:
             self.listen(listen)
         if dial is not None:
             self.dial(dial, block=block_on_dial)
+
+    def _what_to_open(self, opener, raw):
+        """The core protocol and raw mode: the class's, or the opener's."""
+        if opener is None:
+            if self._protocol is None:
+                raise TypeError("Socket is the base class; open a protocol such as Pair0, "
+                                "or give opener=, such as lib.nng_pair0_open")
+            return self._protocol, raw
+        if not isinstance(opener, Opener):
+            raise TypeError("opener=%r is not an opener of pynng_core.lib, such as "
+                            "lib.nng_pair0_open or lib.nng_pair0_open_raw" % (opener,))
+        if self._protocol not in (None, opener.protocol):
+            raise TypeError("%s cannot open with %r: it opens %s; use Socket(opener=...)"
+                            % (type(self).__name__, opener, opener.protocol))
+        return opener.protocol, raw or opener.raw
 
     def _setup(self):
         """Protocol options the subclass sets before any connection."""
@@ -127,6 +148,26 @@ class Socket(SendRecv):
     @property
     def id(self):
         return lib.pnc_socket_id(self._sock)
+
+    def _ready_fd(self, sending, what):
+        fd = ffi.new("int *")
+        check(lib.pnc_socket_ready_fd(self._sock, sending, fd),
+              "%s of %s" % (what, self._describe()))
+        return fd[0]
+
+    @property
+    def recv_fd(self):
+        """A descriptor readable exactly while ``recv(block=False)`` would
+        get a message (or, once closed, raise Closed): for select, poll and
+        selectors, never to be read.  Readiness comes and goes with the
+        queue, so select, receive one, select again works."""
+        return self._ready_fd(0, "recv_fd")
+
+    @property
+    def send_fd(self):
+        """A descriptor readable exactly while ``send(block=False)`` would
+        go through (as recv_fd); select it for reading, as with pynng."""
+        return self._ready_fd(1, "send_fd")
 
     # -- endpoints --------------------------------------------------------
 
@@ -316,6 +357,7 @@ class _InheritedSocket(InheritedSendRecv):
     what would reach the core raises Closed."""
 
     listen = dial = new_context = _topic_option = _watch_pipes = _pipe = _core = _inherited
+    _ready_fd = _inherited
 
     def _pipe_ids(self):
         return []

@@ -1,0 +1,39 @@
+"""pynng's openers: ``lib.nng_pair0_open_raw`` and the rest, for ``opener=``.
+
+A pynng program names the function that opens its socket as
+``pynng.lib.nng_<protocol>_open`` (cooked) or ``..._open_raw``, and
+passes it as ``Socket(opener=...)``.  ``pynng_core.lib`` has the same
+names; each is an Opener, which a Socket reads to open that protocol.
+(The core's own cffi library stays private.)
+"""
+import types
+
+PROTOCOLS = ("pair0", "pair1", "pub0", "sub0", "req0", "rep0", "push0", "pull0",
+             "surveyor0", "respondent0", "bus0")
+
+
+class Opener:
+    """What ``Socket(opener=...)`` opens: a protocol, cooked or raw."""
+
+    def __init__(self, name, protocol, raw=False, polyamorous=False):
+        self.name = name
+        self.protocol = protocol
+        self.raw = raw
+        self.polyamorous = polyamorous
+
+    def __repr__(self):
+        return "<opener %s>" % self.name
+
+
+def _openers():
+    openers = {}
+    for protocol in PROTOCOLS:
+        for suffix, raw in (("", False), ("_raw", True)):
+            name = "nng_%s_open%s" % (protocol, suffix)
+            openers[name] = Opener(name, protocol, raw)
+    # pynng's Pair1(polyamorous=True) opens with this one.
+    openers["nng_pair1_open_poly"] = Opener("nng_pair1_open_poly", "pair1", polyamorous=True)
+    return openers
+
+
+lib = types.SimpleNamespace(**_openers())
