@@ -217,6 +217,10 @@ pipe_join(pnc_pipe *p)
 
 	pnc_sock_lock(s);
 	rv = pipe_add_locked(s, p);
+	/* In the step that adds it: a close that follows at once (a message
+	 * may go through first) posts its removal after this. */
+	if (rv == 0)
+		(void) pnc_pipe_post_event(s, p, PNC_PIPE_POST_CONNECT);
 	pnc_sock_unlock(s);
 	if (rv != 0) {
 		pipe_refuse(p, rv);
@@ -226,10 +230,6 @@ pipe_join(pnc_pipe *p)
 		p->ops->started(p);
 	if (p->ep != NULL && !p->ep->listener)
 		pnc_ep_connected(p->ep, p);
-	pnc_sock_lock(s);
-	if (p->attached)
-		(void) pnc_pipe_post_event(s, p, PNC_PIPE_POST_CONNECT);
-	pnc_sock_unlock(s);
 }
 
 /* Waits for the pre-connect verdict: 0, or why it cannot.  Socket locked. */
