@@ -344,6 +344,36 @@ def test_ipc_path_too_long_says_so(socks, make_url):
         assert NAME_MAX == 107  # sun_path is 108 bytes there
 
 
+@linux_only
+def test_longest_abstract_name_all_escapes(socks):
+    """A name as long as the address holds, every byte written %XX (the
+    URL is then over 300 bytes), is taken; one byte more says why not."""
+    name = bytes(range(1, NAME_MAX + 1))
+    url = "abstract://" + "".join("%%%02X" % b for b in name)
+    server, client = pair(socks)
+    listener = server.listen(url)
+    assert listener.local_address.name_bytes == name
+    client.dial(url, block=True)
+    exchange(client, server)
+    with pytest.raises(AddressInvalid, match="abstract name of %d bytes is longer than the "
+                       "%d bytes" % (NAME_MAX + 1, NAME_MAX)):
+        socks(Pair0).listen(url + "%41")
+
+
+def test_url_too_long_says_so(socks):
+    url = "inproc://" + "u" * lib.PNC_URL_MAX
+    for call in (socks(Pair0).listen, socks(Pair0).dial):
+        with pytest.raises(AddressInvalid) as info:
+            call(url)
+        assert ("a URL of %d bytes is longer than the %d bytes it may have"
+                % (len(url), lib.PNC_URL_MAX - 1)) in str(info.value)
+    longest = "inproc://" + "u" * (lib.PNC_URL_MAX - 1 - len("inproc://"))
+    server, client = pair(socks)
+    assert server.listen(longest).local_address.name == longest
+    client.dial(longest, block=True)
+    exchange(client, server)
+
+
 def test_port_of_listener_not_bound_yet(socks):
     holder = socks(Pair0)
     taken = holder.listen("tcp://127.0.0.1:0")

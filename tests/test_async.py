@@ -28,7 +28,7 @@ from pynng_core import (
     Canceled, Closed, Message, Pair0, Pub0, Pull0, Push0, Rep0, Req0, Respondent0,
     Sub0, Surveyor0, Timeout,
 )
-from peers import DEFAULT_TIMEOUT
+from peers import DEFAULT_TIMEOUT, tree_env
 from protocol_peers import sock
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]
@@ -1432,7 +1432,7 @@ def test_interpreter_exit_with_pending_async_ops(scenario, transport, make_url, 
     script = "import pynng_core.poller; pynng_core.poller.use(%r)\n" % poller + script
     try:
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=10,
-                              cwd=os.path.dirname(os.path.abspath(__file__)))
+                              env=tree_env())
     except subprocess.TimeoutExpired as exc:
         raise AssertionError("interpreter did not exit within 10 s; stderr: %r"
                              % (exc.stderr,)) from None

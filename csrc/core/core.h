@@ -703,8 +703,8 @@ void pnc_pipe_became_writable(pnc_pipe *p); /* as pnc_pipe_deliver */
 /* URLs. */
 typedef struct pnc_url {
 	char scheme[16];
-	char addr[256]; /* everything after "://" */
-	char host[256]; /* filled by pnc_url_hostport */
+	char addr[PNC_URL_MAX]; /* everything after "://" */
+	char host[PNC_URL_MAX]; /* filled by pnc_url_hostport */
 	char port[8];
 } pnc_url;
 
@@ -749,7 +749,7 @@ struct pnc_endpoint {
 	pnc_socket *sock;
 	const pnc_tran_ops *tran;
 	pnc_url url;
-	char url_text[256];
+	char url_text[PNC_URL_MAX];
 	pnc_node sock_node;
 	pnc_timer timer;     /* redial or rebind */
 	pnc_task close_task;

@@ -16,7 +16,7 @@ pnc_url_parse(const char *url, pnc_url *u)
 	size_t n;
 
 	memset(u, 0, sizeof(*u));
-	if (sep == NULL || sep == url || strlen(url) >= 256)
+	if (sep == NULL || sep == url || strlen(url) >= PNC_URL_MAX)
 		return PNC_EADDRINVAL;
 	n = (size_t) (sep - url);
 	if (n >= sizeof(u->scheme))
@@ -51,7 +51,7 @@ port_valid(const char *port)
 int
 pnc_url_hostport(pnc_url *u, int listener)
 {
-	char addr[256];
+	char addr[PNC_URL_MAX];
 	char *p = addr, *colon, *slash;
 	size_t n;
 

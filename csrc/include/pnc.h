@@ -256,8 +256,13 @@ int pnc_socket_set_bytes(pnc_socket *sock, const char *name, const void *data,
 int pnc_socket_get_string(pnc_socket *sock, const char *name, char *buf,
     size_t size);
 
+#define PNC_URL_MAX 512
+
 /*
- * Endpoints.  listen binds at once and returns its error; with
+ * Endpoints.  A URL has fewer than PNC_URL_MAX bytes (a longer one is
+ * PNC_EADDRINVAL): room for an abstract name as long as a unix socket
+ * address holds, every byte a %XX escape.
+ * listen binds at once and returns its error; with
  * PNC_FLAG_NONBLOCK a failed bind is retried in the background.  dial
  * connects (and does the SP handshake) before it returns; with
  * PNC_FLAG_NONBLOCK it returns at once and connects in the background.
@@ -346,7 +351,7 @@ typedef struct pnc_addr {
 	uint16_t port;
 	uint8_t ip[16];
 	uint16_t name_len; /* bytes of an abstract name in path (may hold NULs) */
-	char path[256];    /* ipc path, inproc name or abstract name */
+	char path[PNC_URL_MAX]; /* ipc path, inproc URL or abstract name */
 } pnc_addr;
 
 typedef struct pnc_pipe_info {

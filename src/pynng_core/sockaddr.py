@@ -181,6 +181,9 @@ def url_trouble(url, code):
     ``code`` for a reason the URL itself shows; "" otherwise."""
     scheme, sep, rest = url.partition(b"://")
     scheme = scheme.lower()
+    if code == lib.PNC_EADDRINVAL and len(url) >= lib.PNC_URL_MAX:
+        return "a URL of %d bytes is longer than the %d bytes it may have" % (
+            len(url), lib.PNC_URL_MAX - 1)
     if code == lib.PNC_ENOTSUP and scheme == b"abstract":
         return "abstract:// (Linux abstract sockets) is not available on this system"
     if code != lib.PNC_EADDRINVAL or not sep:
