@@ -93,27 +93,9 @@ class In6Addr(SockAddr):
         return "[%s]:%d" % (self.host, self.port_number)
 
 
-class IPCAddr(SockAddr):
-    family = lib.PNC_AF_IPC
-    _member = "s_ipc"
-
-    def __init__(self, path_bytes):
-        self.path_bytes = path_bytes
-
-    @property
-    def path(self):
-        return self.path_bytes.decode(errors="replace")
-
-    def _nng_fields(self):
-        return {"sa_path": self.path_bytes}
-
-    def __str__(self):
-        return self.path
-
-
-class InprocAddr(SockAddr):
-    family = lib.PNC_AF_INPROC
-    _member = "s_inproc"
+class _NamedAddr(SockAddr):
+    """An address that is a name in bytes (``name_bytes``), ``name`` its
+    text; NNG's field for it is ``sa_name``."""
 
     def __init__(self, name_bytes):
         self.name_bytes = name_bytes
@@ -129,19 +111,29 @@ class InprocAddr(SockAddr):
         return self.name
 
 
-class AbstractAddr(SockAddr):
+class IPCAddr(_NamedAddr):
+    """A unix socket's path: pynng calls it ``path`` (``sa_path``)."""
+
+    family = lib.PNC_AF_IPC
+    _member = "s_ipc"
+    path_bytes = property(lambda self: self.name_bytes)
+    path = _NamedAddr.name
+
+    def _nng_fields(self):
+        return {"sa_path": self.name_bytes}
+
+
+class InprocAddr(_NamedAddr):
+    family = lib.PNC_AF_INPROC
+    _member = "s_inproc"
+
+
+class AbstractAddr(_NamedAddr):
     """A Linux abstract socket's name: any bytes, NULs too.  ``str()`` is
     the URL that reaches it (the name percent-encoded, as URLs carry it)."""
 
     family = lib.PNC_AF_ABSTRACT
     _member = "s_abstract"
-
-    def __init__(self, name_bytes):
-        self.name_bytes = name_bytes
-
-    @property
-    def name(self):
-        return self.name_bytes.decode(errors="replace")
 
     def _nng_fields(self):
         return {"sa_len": len(self.name_bytes), "sa_name": self.name_bytes}
