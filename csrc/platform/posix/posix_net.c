@@ -13,8 +13,24 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
-#ifdef __linux__
+
+/*
+ * What this system offers, by feature test: eventfd (Linux, FreeBSD 13+),
+ * else the wake-up descriptor is a pipe; socket() and accept4() flags that
+ * make a descriptor non-blocking and close-on-exec in the same call (Linux,
+ * the BSDs), else fcntl does it after (macOS).
+ */
+#ifdef __has_include
+#if __has_include(<sys/eventfd.h>)
 #include <sys/eventfd.h>
+#define HAVE_EVENTFD 1
+#endif
+#endif
+#ifdef SOCK_NONBLOCK
+#define HAVE_SOCK_FLAGS 1
+#define SOCK_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
+#else
+#define SOCK_FLAGS 0
 #endif
 
 #include "../platform.h"
@@ -74,6 +90,8 @@ errno_to_pnc(int e)
 	}
 }
 
+#if !defined(HAVE_SOCK_FLAGS) || !defined(HAVE_EVENTFD)
+/* For a descriptor made without the flags (see HAVE_SOCK_FLAGS). */
 static int
 set_nonblock_cloexec(int fd)
 {
@@ -84,25 +102,42 @@ set_nonblock_cloexec(int fd)
 	(void) fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return 0;
 }
+#endif
+
+/*
+ * Makes a new socket, created or accepted, what every one of ours is; closes
+ * it on failure.  A write to a peer that is gone raises SIGPIPE, which kills
+ * a process that does not ignore it (one embedding Python may not): where
+ * SO_NOSIGPIPE exists (macOS, the BSDs) every socket gets it, accepted ones
+ * too, as they do not reliably inherit it from the listener.  It is set even
+ * where sendmsg also takes MSG_NOSIGNAL: macOS's headers define that flag
+ * while older kernels may not honour it.
+ */
+static int
+socket_setup(int fd)
+{
+	int rv = 0;
+
+#ifndef HAVE_SOCK_FLAGS
+	rv = set_nonblock_cloexec(fd);
+#endif
+#ifdef SO_NOSIGPIPE
+	int one = 1;
+	if (rv == 0 && setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one)) != 0)
+		rv = errno_to_pnc(errno);
+#endif
+	if (rv != 0)
+		close(fd);
+	return rv;
+}
 
 static int
 new_socket(int family, int *fdp)
 {
-	int fd = socket(family, SOCK_STREAM, 0);
-	int rv;
+	int fd = socket(family, SOCK_STREAM | SOCK_FLAGS, 0);
 
-	if (fd < 0)
-		return errno_to_pnc(errno);
-	if ((rv = set_nonblock_cloexec(fd)) != 0) {
-		close(fd);
-		return rv;
-	}
-#ifdef SO_NOSIGPIPE
-	int one = 1;
-	(void) setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
-#endif
-	*fdp = fd;
-	return 0;
+	*fdp = fd; /* closed again if the setup fails: use it only after a 0 */
+	return fd < 0 ? errno_to_pnc(errno) : socket_setup(fd);
 }
 
 int
@@ -153,7 +188,7 @@ pnc_net_unix_name_max(void)
 int
 pnc_net_abstract_addr(const uint8_t *name, size_t len, pnc_sockaddr *sa)
 {
-#ifdef __linux__
+#ifdef __linux__ /* a feature of Linux's kernel that no header announces */
 	struct sockaddr_un *un = (struct sockaddr_un *) &sa->ss;
 
 	if (len >= sizeof(un->sun_path))
@@ -201,8 +236,8 @@ pnc_net_accept(pnc_fd lfd, pnc_fd *fdp)
 	int fd, rv;
 
 	for (;;) {
-#ifdef __linux__
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#ifdef HAVE_SOCK_FLAGS
+		fd = accept4(lfd, NULL, NULL, SOCK_FLAGS);
 #else
 		fd = accept(lfd, NULL, NULL);
 #endif
@@ -211,14 +246,8 @@ pnc_net_accept(pnc_fd lfd, pnc_fd *fdp)
 		if (errno != EINTR)
 			return errno_to_pnc(errno);
 	}
-#ifndef __linux__
-	if ((rv = set_nonblock_cloexec(fd)) != 0) {
-		close(fd);
+	if ((rv = socket_setup(fd)) != 0)
 		return rv;
-	}
-#else
-	(void) rv;
-#endif
 	*fdp = fd;
 	return 0;
 }
@@ -465,17 +494,23 @@ pnc_net_ipc_unlink(const char *path)
 int
 pnc_wakefd_open(pnc_wakefd *w)
 {
-#ifdef __linux__
+#ifdef HAVE_EVENTFD
 	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
 		return errno_to_pnc(errno);
 	w->rfd = w->wfd = fd;
 #else
-	int fds[2];
+	/* No pipe2 on macOS: the flags come after, and both ends need them (a
+	 * blocking write end would hang a signal once the pipe is full). */
+	int fds[2], rv;
 	if (pipe(fds) != 0)
 		return errno_to_pnc(errno);
-	set_nonblock_cloexec(fds[0]);
-	set_nonblock_cloexec(fds[1]);
+	if ((rv = set_nonblock_cloexec(fds[0])) != 0 ||
+	    (rv = set_nonblock_cloexec(fds[1])) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return rv;
+	}
 	w->rfd = fds[0];
 	w->wfd = fds[1];
 #endif
