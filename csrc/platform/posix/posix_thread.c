@@ -9,6 +9,19 @@
 
 #include "../platform.h"
 
+/*
+ * Deadlines are monotonic, so a wall-clock jump never stretches a wait.  A
+ * condition variable keeps to the monotonic clock where POSIX clock
+ * selection is there (pthread_condattr_setclock); macOS lacks it and has a
+ * wait for a relative time instead, which no wall-clock jump moves; any other
+ * system waits for the same distance ahead on the wall clock.
+ */
+#if defined(_POSIX_CLOCK_SELECTION) && _POSIX_CLOCK_SELECTION > 0
+#define CV_MONOTONIC 1
+#elif defined(__APPLE__) /* no macro announces the _np call */
+#define CV_RELATIVE 1
+#endif
+
 void
 pnc_mtx_init(pnc_mtx *m)
 {
@@ -39,8 +52,7 @@ pnc_cv_init(pnc_cv *cv)
 	pthread_condattr_t attr;
 
 	pthread_condattr_init(&attr);
-#ifndef __APPLE__
-	/* Deadlines are monotonic, so a wall-clock jump never stretches a wait. */
+#ifdef CV_MONOTONIC
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 #endif
 	pthread_cond_init(cv, &attr);
@@ -53,6 +65,25 @@ pnc_cv_fini(pnc_cv *cv)
 	pthread_cond_destroy(cv);
 }
 
+/* The monotonic deadline until_ms as the time the wait below takes. */
+static struct timespec
+cv_timeout(int64_t until_ms)
+{
+	int64_t ms = until_ms;
+
+#ifndef CV_MONOTONIC
+	ms -= pnc_clock_ms();
+	if (ms < 0)
+		ms = 0;
+#ifndef CV_RELATIVE
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ms += (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+#endif
+#endif
+	return (struct timespec) { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+}
+
 void
 pnc_cv_wait_until(pnc_cv *cv, pnc_mtx *m, int64_t until_ms)
 {
@@ -62,16 +93,10 @@ pnc_cv_wait_until(pnc_cv *cv, pnc_mtx *m, int64_t until_ms)
 		pthread_cond_wait(cv, m);
 		return;
 	}
-#ifdef __APPLE__
-	int64_t left = until_ms - pnc_clock_ms();
-	if (left < 0)
-		left = 0;
-	ts.tv_sec = left / 1000;
-	ts.tv_nsec = (left % 1000) * 1000000;
+	ts = cv_timeout(until_ms);
+#ifdef CV_RELATIVE
 	pthread_cond_timedwait_relative_np(cv, m, &ts);
 #else
-	ts.tv_sec = until_ms / 1000;
-	ts.tv_nsec = (until_ms % 1000) * 1000000;
 	pthread_cond_timedwait(cv, m, &ts);
 #endif
 }
