@@ -148,9 +148,9 @@ pnc_net_resolve(const char *host, const char *port, int passive, int family,
 int
 pnc_net_ipc_addr(const char *path, pnc_sockaddr *sa)
 {
-	(void) path;
 	(void) sa;
-	return PNC_ENOTSUP; /* named pipes: not written yet (see the top) */
+	/* An empty path is a bad URL on every platform, supported or not. */
+	return path[0] == '\0' ? PNC_EADDRINVAL : PNC_ENOTSUP;
 }
 
 size_t
