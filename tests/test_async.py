@@ -29,6 +29,7 @@ from pynng_core import (
     Sub0, Surveyor0, Timeout,
 )
 from peers import DEFAULT_TIMEOUT, tree_env
+from platform_probes import add_reader_missing, skip_unless, trio_missing
 from protocol_peers import sock
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]
@@ -46,6 +47,8 @@ class AsyncioLib:
     Cancelled = asyncio.CancelledError
 
     def run(self, fn, *args, guard=RUN_GUARD):
+        skip_unless(add_reader_missing())
+
         async def guarded():
             return await asyncio.wait_for(fn(*args), guard)
         return asyncio.run(guarded())
@@ -113,6 +116,8 @@ class TrioLib:
     Cancelled = trio.Cancelled
 
     def run(self, fn, *args, guard=RUN_GUARD):
+        skip_unless(trio_missing())
+
         async def guarded():
             with trio.fail_after(guard):
                 return await fn(*args)

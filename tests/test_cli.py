@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from platform_probes import ipc_missing, skip_unless
+
 import pynng_core
 
 pytestmark = pytest.mark.one_poller  # each runs the demo in a process of its own
@@ -56,6 +58,7 @@ def test_demo_on_other_addresses(url, dialed):
 
 
 def test_demo_over_ipc(tmp_path):
+    skip_unless(ipc_missing())
     url = "ipc://%s" % (tmp_path / "demo.sock")
     assert_demo_ran(run("demo", "--count", "10", "--url", url), 10, re.escape(url))
 

@@ -201,7 +201,7 @@ class ServerProcess:
 
     def kill(self):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            self.proc.kill()  # SIGKILL; TerminateProcess on Windows
         self.proc.wait(10)
         self.reader.join(5)
         self.proc.stdout.close()
@@ -592,7 +592,7 @@ def test_process_killed_inside_large_send_delivers_nothing(transport, make_url):
         # Where the bytes were, should the send have finished: in the
         # kernel's queues (Recv-Q, Send-Q) or read by the target.
         queues = _run(["ss", "-Hn", "state", "established"]).stdout
-        proc.send_signal(signal.SIGKILL)
+        proc.kill()  # SIGKILL; TerminateProcess on Windows
         proc.wait(10)
         assert proc.stdout.read() == "", (
             "the %d MiB send finished before the kill; connections:\n%s" % (big >> 20, queues))

@@ -20,6 +20,7 @@ import pytest
 import pynng_core
 from pynng_core import Pull0, Push0
 from peers import PACKAGE_PARENT, tree_env, wait_until
+from platform_probes import fork_missing, ipc_missing, skip_unless
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXIT_LIMIT = 20  # seconds a scenario may take
@@ -337,6 +338,7 @@ SCENARIOS = {
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_interpreter_exit(scenario, poller, tmp_path):
+    skip_unless(ipc_missing())  # each scenario's script opens every transport, ipc too
     body, allow = SCENARIOS[scenario]
     out, err = run_script(body, poller, tmp_path, allow=allow)
     assert "exiting" in out or "served" in out or "main thread done" in out, out
@@ -586,6 +588,7 @@ FORK_SCENARIOS = {
                            "allocate: a forked child can hang in malloc on a lock a parent "
                            "thread held (the plain build runs these)")
 def test_fork(scenario, poller, tmp_path):
+    skip_unless(fork_missing())
     body = textwrap.dedent(FORK_HELPERS) + textwrap.dedent(FORK_SCENARIOS[scenario])
     out, _ = run_script(body, poller, tmp_path, timeout=60)
     assert out.startswith("ok"), out

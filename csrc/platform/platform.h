@@ -14,7 +14,7 @@
 #include "pnc.h"
 
 #ifdef _WIN32
-#error "pynng_core: the Windows platform layer is not written yet"
+#include "windows/win_impl.h"
 #else
 #include "posix/posix_impl.h"
 #endif

@@ -25,9 +25,11 @@ CSRC = os.path.join(os.path.dirname(os.path.dirname(HERE)), "csrc")  # beside sr
 PLATFORM = "windows" if sys.platform == "win32" else "posix"
 
 
-def sources():
+def sources(platform=PLATFORM):
+    """The C files to compile for `platform` ("posix" or "windows"; a cross
+    build, such as .ci/windows.py's, asks for the one it targets)."""
     found = []
-    for sub in ("core", "protocol", "transport", os.path.join("platform", PLATFORM)):
+    for sub in ("core", "protocol", "transport", os.path.join("platform", platform)):
         folder = os.path.join(CSRC, sub)
         found += sorted(os.path.join("csrc", sub, f) for f in os.listdir(folder) if f.endswith(".c"))
     return found
@@ -80,10 +82,11 @@ ffibuilder.set_source(
     '#include "pnc.h"\n' + hotpath_source(),
     sources=sources(),
     include_dirs=[os.path.join("csrc", "include")],
-    extra_compile_args=[] if sys.platform == "win32" else
+    # MSVC there (what cibuildwheel uses): C11 for _Alignas; Winsock's library.
+    extra_compile_args=["/std:c11", "/O2"] if sys.platform == "win32" else
     ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + SANITIZE_COMPILE,
     extra_link_args=SANITIZE_LINK,
-    libraries=[] if sys.platform == "win32" else ["pthread"],
+    libraries=["ws2_32"] if sys.platform == "win32" else ["pthread"],
 )
 
 if __name__ == "__main__":

@@ -4,13 +4,22 @@
  * Other threads change the watched set while the I/O thread sleeps in poll(),
  * so the set lives under a lock and each wait works on a snapshot; the core
  * wakes the I/O thread after a change (needs_wake below).
+ *
+ * Windows builds this same file (windows/win_poll.c includes it) over
+ * WSAPoll, which is poll(2) for sockets: the same struct pollfd and flags.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../platform.h"
+
+#ifdef _WIN32
+#define poll(fds, n, ms) WSAPoll((fds), (n), (ms))
+typedef ULONG nfds_t;
+#else
+#include <poll.h>
+#endif
 
 typedef struct poll_state {
 	pnc_mtx mtx;
@@ -47,7 +56,7 @@ grow(void **arr, int *cap, int need, size_t elem)
 }
 
 static int
-find(poll_state *st, int fd)
+find(poll_state *st, pnc_fd fd)
 {
 	for (int i = 0; i < st->n; i++)
 		if (st->fds[i].fd == fd)

@@ -1,0 +1,94 @@
+"""What this platform can run, probed at run time.
+
+Each probe returns None when the platform can do it, or the reason a test
+that needs it skips.  On Linux every probe answers None: nothing skips
+there.  Under wine (.ci/windows.py) and on Windows they name what is
+missing, and each answer is computed, not assumed, so a layer that starts
+working makes its tests run.
+"""
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+
+def skip_unless(reason):
+    """Skips the calling test when a probe gave a reason."""
+    if reason:
+        pytest.skip(reason)
+
+
+@functools.lru_cache(maxsize=None)
+def ipc_missing():
+    import pynng_core
+
+    path = os.path.join(tempfile.mkdtemp(prefix="pnc-probe-"), "s")
+    try:
+        with pynng_core.Pair0(listen="ipc://" + path):
+            return None
+    except pynng_core.NotSupported:
+        return ("ipc:// is not implemented on %s yet (NNG's named pipes, "
+                "\\\\.\\pipe\\<name>, are future work)" % sys.platform)
+
+
+_TRIO_PROBE = """
+import socket, trio
+a, b = socket.socketpair()
+async def main():
+    with trio.fail_after(5):
+        b.send(b"x")
+        await trio.lowlevel.wait_readable(a)
+trio.run(main)
+print("trio ok")
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def trio_missing():
+    """trio's I/O on this platform (it does not start under wine 8)."""
+    if sys.platform != "win32":
+        return None
+    try:
+        r = subprocess.run([sys.executable, "-c", _TRIO_PROBE], stdin=subprocess.PIPE,
+                           capture_output=True, text=True, timeout=30)
+        ok = "trio ok" in r.stdout
+    except subprocess.TimeoutExpired:
+        ok = False
+    return None if ok else "trio's Windows I/O does not start here (wine 8 lacks what it needs)"
+
+
+@functools.lru_cache(maxsize=None)
+def add_reader_missing():
+    """asyncio's default loop must watch descriptors for the async layer."""
+    import asyncio
+    import socket
+
+    loop = asyncio.new_event_loop()
+    a, b = socket.socketpair()
+    try:
+        loop.add_reader(a.fileno(), lambda: None)
+        loop.remove_reader(a.fileno())
+        return None
+    except NotImplementedError:
+        return ("asyncio's default %s has no add_reader, which the async layer "
+                "still needs (asyncio on Windows: issue 17 item 2)" % type(loop).__name__)
+    finally:
+        a.close()
+        b.close()
+        loop.close()
+
+
+def fork_missing():
+    if not hasattr(os, "fork"):
+        return "os.fork does not exist on %s" % sys.platform
+    return None
+
+
+def cli_missing():
+    """nngcat and nanocat are installed here as Linux programs only."""
+    if sys.platform == "win32":
+        return "nngcat and nanocat are Linux programs on this machine, not Windows peers"
+    return None
