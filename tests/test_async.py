@@ -1334,6 +1334,38 @@ def test_event_loop_runs_do_not_leak_descriptors(alib, make_url):
             after - before, alib.name)
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ProactorLikeLib needs asyncio.Runner")
+def test_loop_without_add_reader_is_woken_once_per_batch(make_url):
+    """Where a thread watches the completion queue, the loop is woken (a
+    call_soon_threadsafe) once for a batch of completions, not once per
+    operation: 50 receives, all made ready while the loop is busy, cost at
+    most two wake-ups, and each gets its message."""
+    url = make_url("inproc")
+    wakeups = []
+
+    class CountingLoop(NoAddReaderLoop):
+        def call_soon_threadsafe(self, callback, *args, **kwargs):
+            wakeups.append(callback)
+            return super().call_soon_threadsafe(callback, *args, **kwargs)
+
+    lib = ProactorLikeLib()
+    lib.loop_factory = CountingLoop
+    n = 50
+
+    async def main():
+        with sock(Pull0, listen=url) as pull, sock(Push0, dial=url) as push:
+            receivers = [asyncio.ensure_future(pull.arecv()) for _ in range(n)]
+            await asyncio.sleep(0.05)  # every receive waits
+            del wakeups[:]
+            for i in range(n):  # blocking sends: the loop runs none of its callbacks
+                push.send(b"%d" % i)
+            return await lib.guard(5, lambda: asyncio.gather(*receivers))
+
+    got = lib.run(main)
+    assert sorted(got, key=int) == [b"%d" % i for i in range(n)]
+    assert 1 <= len(wakeups) <= 2, "%d wake-ups for %d receives" % (len(wakeups), n)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork") or sys.version_info < (3, 11),
                     reason="needs fork, and asyncio.Runner (3.11) for ProactorLikeLib")
 def test_fork_inside_a_loop_without_add_reader(make_url):
