@@ -80,10 +80,10 @@ class _WatchThread:
     is all the wake-ups cost.
 
     The thread ends when the loop closes (its ``close`` is wrapped, as pyzmq
-    does for its selector thread); it holds the loop, so that the loop is
-    never collected in it.  A loop never closed keeps its thread, a daemon
-    that does not hold up the interpreter's exit (asyncio warns of the
-    unclosed loop)."""
+    does for its selector thread).  It holds the loop: a loop freed in it
+    would close there, and join the thread itself.  A loop never closed
+    keeps its thread, a daemon that does not hold up the interpreter's exit
+    (asyncio warns of the unclosed loop)."""
 
     def __init__(self, loop, fd, callback):
         self._loop = loop
