@@ -61,26 +61,6 @@ def trio_missing():
 
 
 @functools.lru_cache(maxsize=None)
-def add_reader_missing():
-    """asyncio's default loop must watch descriptors for the async layer."""
-    import asyncio
-    import socket
-
-    loop = asyncio.new_event_loop()
-    a, b = socket.socketpair()
-    try:
-        loop.add_reader(a.fileno(), lambda: None)
-        loop.remove_reader(a.fileno())
-        return None
-    except NotImplementedError:
-        return ("asyncio's default %s has no add_reader, which the async layer "
-                "still needs (asyncio on Windows: issue 17 item 2)" % type(loop).__name__)
-    finally:
-        a.close()
-        b.close()
-        loop.close()
-
-
 def fork_missing():
     if not hasattr(os, "fork"):
         return "os.fork does not exist on %s" % sys.platform

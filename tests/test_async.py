@@ -5,8 +5,9 @@ storms: no message lost or duplicated), backpressure, timeouts, closing,
 interpreter exit with pending operations, mixing with sync threads, and every awaited call being a scheduling point
 (a loop of calls the core completes at once starves no other task).
 
-Every test runs once per event-loop library (``alib`` fixture) and, through
-conftest's autouse fixture, once per I/O poller.  Every wait is bounded:
+Every test runs once per event-loop library (``alib`` fixture: asyncio's
+default loop, an asyncio loop without add_reader as Windows' Proactor loop
+is, and trio) and, through conftest's autouse fixture, once per I/O poller.  Every wait is bounded:
 sockets carry recv/send timeouts and every top-level run is guarded by an
 overall deadline, so a bug fails a test instead of hanging it.
 """
@@ -14,6 +15,7 @@ overall deadline, so a bug fails a test instead of hanging it.
 import asyncio
 import os
 import random
+import selectors
 import subprocess
 import sys
 import textwrap
@@ -29,11 +31,12 @@ from pynng_core import (
     Sub0, Surveyor0, Timeout,
 )
 from peers import DEFAULT_TIMEOUT, tree_env
-from platform_probes import add_reader_missing, skip_unless, trio_missing
+from platform_probes import skip_unless, trio_missing
+from proactorlike import NoAddReaderLoop
 from protocol_peers import sock
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]
-LIBS = ["asyncio", "trio"]
+LIBS = ["asyncio", "asyncio-proactorlike", "trio"]
 # Overall guard on one test's event-loop run (seconds).
 RUN_GUARD = 45.0
 
@@ -45,13 +48,15 @@ RUN_GUARD = 45.0
 class AsyncioLib:
     name = "asyncio"
     Cancelled = asyncio.CancelledError
+    loop_factory = None  # asyncio's default
 
     def run(self, fn, *args, guard=RUN_GUARD):
-        skip_unless(add_reader_missing())
-
         async def guarded():
             return await asyncio.wait_for(fn(*args), guard)
-        return asyncio.run(guarded())
+        if self.loop_factory is None:
+            return asyncio.run(guarded())
+        with asyncio.Runner(loop_factory=self.loop_factory) as runner:
+            return runner.run(guarded())
 
     async def sleep(self, seconds):
         await asyncio.sleep(seconds)
@@ -109,6 +114,12 @@ class AsyncioLib:
             return True, await task
         except asyncio.CancelledError:
             return False, None
+
+
+class ProactorLikeLib(AsyncioLib):
+    """asyncio on a loop without add_reader, as Windows' default loop is."""
+    name = "asyncio-proactorlike"
+    loop_factory = NoAddReaderLoop
 
 
 class TrioLib:
@@ -191,7 +202,10 @@ class TrioLib:
 
 @pytest.fixture(params=LIBS)
 def alib(request):
-    return AsyncioLib() if request.param == "asyncio" else TrioLib()
+    if request.param == "asyncio-proactorlike" and sys.version_info < (3, 11):
+        pytest.skip("asyncio.Runner (Python 3.11) runs a coroutine on a loop of our choice")
+    return {"asyncio": AsyncioLib, "asyncio-proactorlike": ProactorLikeLib,
+            "trio": TrioLib}[request.param]()
 
 
 async def asend_until_received(alib, sender, receiver, payload=b"sync", poll=0.05):
@@ -790,7 +804,7 @@ async def _cancel_after_one_step(alib, fn):
     """Runs ``fn()`` until its first scheduling point, cancels it there, and
     returns the exception it ended with.  (Under asyncio a call yields once
     in aio.ASYNCIO_RUN: the callers make that every call.)"""
-    if alib.name == "asyncio":
+    if isinstance(alib, AsyncioLib):
         task = asyncio.ensure_future(fn())
         await asyncio.sleep(0)  # the task runs up to its scheduling point
         task.cancel()
@@ -1232,8 +1246,8 @@ def test_sync_and_async_receivers_on_one_socket(alib, make_url):
 
 
 def test_event_loops_in_several_threads(make_url):
-    """An asyncio loop and a trio run at once in two threads, each with
-    its own completion queue, plus the main thread's loop."""
+    """Asyncio loops (with and without add_reader) and trio runs at once in
+    threads, each with its own completion queue."""
     results = {}
     errors = []
 
@@ -1253,16 +1267,16 @@ def test_event_loops_in_several_threads(make_url):
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=("a%d" % i, AsyncioLib()))
-               for i in range(2)]
-    threads += [threading.Thread(target=worker, args=("t%d" % i, TrioLib()))
-                for i in range(2)]
+    libs = {"a0": AsyncioLib(), "a1": AsyncioLib(), "t0": TrioLib(), "t1": TrioLib()}
+    if sys.version_info >= (3, 11):  # ProactorLikeLib needs asyncio.Runner
+        libs.update(p0=ProactorLikeLib(), p1=ProactorLikeLib())
+    threads = [threading.Thread(target=worker, args=item) for item in libs.items()]
     for t in threads:
         t.start()
     for t in threads:
         t.join(DEFAULT_TIMEOUT * 3)
     assert not errors, errors
-    assert sorted(results) == ["a0", "a1", "t0", "t1"]
+    assert sorted(results) == sorted(libs)
     for name, got in results.items():
         assert got == [b"%s%d" % (name.encode(), i) for i in range(200)]
 
@@ -1297,7 +1311,8 @@ def _open_fds():
 def test_event_loop_runs_do_not_leak_descriptors(alib, make_url):
     """Each loop (asyncio.run / trio.run) gets a completion queue; when the
     loop is gone its queue (a descriptor) must go too, or a program that
-    runs many loops runs out of files."""
+    runs many loops runs out of files.  A loop without add_reader has a
+    thread watch its queue: the thread and its descriptors end with the loop."""
     import gc
     url = make_url("inproc")
     with sock(Pair0, listen=url) as a, sock(Pair0, dial=url) as b:
@@ -1312,12 +1327,89 @@ def test_event_loop_runs_do_not_leak_descriptors(alib, make_url):
         alib.run(exchange)
         gc.collect()
         before = _open_fds()
+        threads_before = threading.active_count()
         for _ in range(200):
             assert alib.run(exchange) == b"x"
+            assert threading.active_count() <= threads_before
         gc.collect()
         after = _open_fds()
         assert after - before < 20, "%d descriptors more after 200 %s runs" % (
             after - before, alib.name)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ProactorLikeLib needs asyncio.Runner")
+def test_loop_without_add_reader_is_woken_once_per_batch(make_url):
+    """Where a thread watches the completion queue, the loop is woken (a
+    call_soon_threadsafe) once for a batch of completions, not once per
+    operation: 50 receives, all made ready while the loop is busy, cost at
+    most two wake-ups, and each gets its message."""
+    url = make_url("inproc")
+    wakeups = []
+
+    class CountingLoop(NoAddReaderLoop):
+        def call_soon_threadsafe(self, callback, *args, **kwargs):
+            wakeups.append(callback)
+            return super().call_soon_threadsafe(callback, *args, **kwargs)
+
+    lib = ProactorLikeLib()
+    lib.loop_factory = CountingLoop
+    n = 50
+
+    async def main():
+        with sock(Pull0, listen=url) as pull, sock(Push0, dial=url) as push:
+            receivers = [asyncio.ensure_future(pull.arecv()) for _ in range(n)]
+            await asyncio.sleep(0.05)  # every receive waits
+            del wakeups[:]
+            for i in range(n):  # blocking sends: the loop runs none of its callbacks
+                push.send(b"%d" % i)
+            return await lib.guard(5, lambda: asyncio.gather(*receivers))
+
+    got = lib.run(main)
+    assert sorted(got, key=int) == [b"%d" % i for i in range(n)]
+    assert 1 <= len(wakeups) <= 2, "%d wake-ups for %d receives" % (len(wakeups), n)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.version_info < (3, 11),
+                    reason="needs fork, and asyncio.Runner (3.11) for ProactorLikeLib")
+def test_fork_inside_a_loop_without_add_reader(make_url):
+    """A child forked inside a loop whose completion queue a thread watches
+    closes its copy of the loop when its run ends.  The thread is not the
+    child's, and the parent's must go on: the parent's next arecv that
+    waits still completes (a stop sent on the socket pair the two processes
+    share would have ended it)."""
+    url = make_url("inproc")
+    lib = ProactorLikeLib()
+    # poll, not asyncio's default epoll: an epoll set is shared with the
+    # child, and asyncio's closing of it in the child stops the parent's loop.
+    lib.loop_factory = lambda: NoAddReaderLoop(selectors.PollSelector())
+    parent = os.getpid()
+
+    async def main():
+        with sock(Pair0, listen=url) as a, sock(Pair0, dial=url) as b:
+            async def exchange(payload):
+                async def later():
+                    await lib.sleep(0.01)
+                    await a.asend(payload)
+                got, _ = await lib.gather(b.arecv, later)
+                return got
+
+            assert await exchange(b"before") == b"before"  # the thread watches
+            pid = os.fork()
+            if pid == 0:
+                return None  # the child's run ends and closes its loop
+            _, status = await lib.run_in_thread(lambda: os.waitpid(pid, 0))
+            assert os.waitstatus_to_exitcode(status) == 0
+            return [await lib.guard(5, lambda: exchange(b"after %d" % i)) for i in range(3)]
+
+    try:
+        got = lib.run(main)
+    except BaseException:
+        if os.getpid() != parent:
+            os._exit(1)
+        raise
+    if os.getpid() != parent:
+        os._exit(0)
+    assert got == [b"after 0", b"after 1", b"after 2"]
 
 
 # --------------------------------------------------------------------------
@@ -1428,12 +1520,26 @@ asyncio.run(main())
 }
 
 
-@pytest.mark.parametrize("scenario", sorted(EXIT_SCRIPTS))
+# Every asyncio scenario runs on a loop without add_reader too.
+PROACTORLIKE_PROLOGUE = """
+sys.path.insert(0, {tests!r})
+from proactorlike import NoAddReaderLoopPolicy
+asyncio.set_event_loop_policy(NoAddReaderLoopPolicy())
+"""
+EXIT_RUNS = [(scenario, loop) for scenario in sorted(EXIT_SCRIPTS)
+             for loop in (["default", "proactorlike"] if scenario.startswith("asyncio") else
+                          ["default"])]
+
+
+@pytest.mark.parametrize("scenario,loop", EXIT_RUNS)
 @pytest.mark.parametrize("transport", ["tcp", "inproc"])
-def test_interpreter_exit_with_pending_async_ops(scenario, transport, make_url, poller):
+def test_interpreter_exit_with_pending_async_ops(scenario, loop, transport, make_url, poller):
     urls = dict(url=make_url(transport), url2=make_url("tcp"), url3=make_url(transport),
                 url4=make_url(transport))
-    script = EXIT_PROLOGUE.format(**urls) + textwrap.dedent(EXIT_SCRIPTS[scenario]).format(**urls)
+    script = EXIT_PROLOGUE.format(**urls)
+    if loop == "proactorlike":
+        script += PROACTORLIKE_PROLOGUE.format(tests=os.path.dirname(os.path.abspath(__file__)))
+    script += textwrap.dedent(EXIT_SCRIPTS[scenario]).format(**urls)
     script = "import pynng_core.poller; pynng_core.poller.use(%r)\n" % poller + script
     try:
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=10,

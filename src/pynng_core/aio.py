@@ -1,15 +1,19 @@
 """Async send and receive under asyncio and trio (detected at call time).
 
 Each event loop (each trio run) gets a completion queue from the core; its
-descriptor is watched by the loop, and one wake-up drains every operation
-that became ready.  The core never calls Python: a ready operation only
+descriptor is watched by the loop (by a thread of its own for an asyncio
+loop that has no add_reader, such as the Proactor loop, Windows' default),
+and one wake-up drains every operation that became ready.  The core never calls Python: a ready operation only
 makes its coroutine try again.  Because the core takes nothing for a
 coroutine until it tries, a cancelled await (a timeout, a task cancel)
 loses no message; a later receive gets it.
 """
 import asyncio
 import itertools
+import select
+import socket
 import sys
+import threading
 import types
 import weakref
 
@@ -67,18 +71,101 @@ class _Completions:
             lib.pnc_aioq_close(self.queue)
 
 
+class _WatchThread:
+    """add_reader for one descriptor, on a loop that has none (the Proactor
+    loop): a thread blocks in select() on it and, each time it is readable,
+    has the loop run ``callback`` once.  It selects again only after the
+    callback ran: the descriptor stays readable until the callback drains
+    what it signals, and one call_soon_threadsafe per batch of completions
+    is all the wake-ups cost.
+
+    The thread ends when the loop closes (its ``close`` is wrapped, as pyzmq
+    does for its selector thread).  It holds the loop: a loop freed in it
+    would close there, and join the thread itself.  A loop never closed
+    keeps its thread, a daemon that does not hold up the interpreter's exit
+    (asyncio warns of the unclosed loop)."""
+
+    def __init__(self, loop, fd, callback):
+        self._loop = loop
+        self._fd = fd
+        self._callback = callback
+        self._stop_r, self._stop_w = socket.socketpair()
+        self._stopping = False
+        self._callback_ran = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True,
+                                        name="pynng_core completions watcher")
+        self._thread.start()
+        _fork.track(self)
+        close = loop.close
+
+        def close_then_stop():
+            close()  # first: a running loop refuses, and keeps its thread
+            self.stop()
+            if loop.__dict__.get("close") is close_then_stop:
+                del loop.close  # no cycle left through the loop's own dict
+
+        loop.close = close_then_stop
+
+    def _watch(self):
+        watched = [self._fd, self._stop_r]
+        while True:
+            if self._stop_r in select.select(watched, (), ())[0]:
+                return
+            self._callback_ran.clear()
+            if self._stopping:  # stop() may have set the event before the clear
+                return
+            try:
+                self._loop.call_soon_threadsafe(self._run_callback)
+            except RuntimeError:  # the loop is closed: stop() is on its way
+                return
+            self._callback_ran.wait()
+
+    def _run_callback(self):
+        try:
+            self._callback()
+        finally:
+            self._callback_ran.set()
+
+    def stop(self):
+        """Ends the thread and lets its descriptors go (once, when the loop
+        has closed)."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._stop_w.send(b"\0")
+        self._callback_ran.set()
+        self._thread.join()
+        self._stop_r.close()
+        self._stop_w.close()
+
+    def _forked_away(self):
+        """In a forked child the thread is gone and the socket pair is shared
+        with the parent, whose thread a stop byte would end: only let go of
+        this process's copies."""
+        self._stopping = True
+        self._stop_r.close()
+        self._stop_w.close()
+
+
 class _AsyncioCompletions(_Completions):
     def __init__(self, loop):
         super().__init__()
         # Weakly: the loop's cache entry (and this queue) go with the loop.
         self._loop_ref = weakref.ref(loop)
-        loop.add_reader(self.fd, self.drain)
+        try:
+            loop.add_reader(self.fd, self.drain)
+            self._loop_reads_pipes = True
+        except NotImplementedError:  # the Proactor loop
+            _WatchThread(loop, self.fd, self.drain)
+            # A waiter relies on the queue alone: the I/O thread reads its pipe.
+            self._loop_reads_pipes = False
 
     async def wait(self, token, deadline_ms, waiter):
         """Until the token fires (False) or the deadline passes (True).
 
-        A receive on a one-pipe socket has the loop watch the pipe itself:
-        the reply then comes with no hop through the core's I/O thread."""
+        A receive on a one-pipe socket has the loop watch the pipe itself
+        (a loop with add_reader): the reply then comes with no hop through
+        the core's I/O thread."""
         loop = self._loop_ref()
         future = loop.create_future()
         wake = self._wakers[token] = lambda: future.done() or future.set_result(False)
@@ -86,7 +173,7 @@ class _AsyncioCompletions(_Completions):
         if deadline_ms != _FOREVER:
             delay = max(0, deadline_ms - lib.pnc_clock_now_ms()) / 1000
             timer = loop.call_later(delay, lambda: future.done() or future.set_result(True))
-        fd = lib.pnc_waiter_watch_fd(waiter)
+        fd = lib.pnc_waiter_watch_fd(waiter) if self._loop_reads_pipes else -1
         if fd >= 0:
             loop.add_reader(fd, lambda: (lib.pnc_waiter_read(waiter), wake()))
         try:
