@@ -5,6 +5,7 @@ sockets over tcp, in two threads) exchange numbered messages, and the
 round-trip times are printed.
 """
 import argparse
+import errno
 import os
 import statistics
 import sys
@@ -92,12 +93,22 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         demo(args.count, args.size, args.url)
+        sys.stdout.flush()  # a write that fails fails here, not at exit
     except NNGException as e:  # a URL it cannot use, a port taken...
         parser.exit(1, "pynng-core demo: %s\n" % e)
-    except BrokenPipeError:  # its reader stopped reading (| head): not an error of ours
+    except OSError as e:
+        if e.errno not in _READER_GONE:
+            raise
+        # Its reader stopped reading (| head): not an error of ours.  What
+        # is still buffered goes nowhere, so the flush at exit is quiet too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
+
+
+# How a write to stdout fails once its reader has gone: EPIPE on POSIX
+# (BrokenPipeError); on Windows a pipe whose reader closed gives EINVAL.
+_READER_GONE = (errno.EPIPE, errno.EINVAL) if sys.platform == "win32" else (errno.EPIPE,)
 
 
 if __name__ == "__main__":
