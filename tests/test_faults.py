@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -392,6 +393,9 @@ class Namespaces:
 
 @pytest.fixture(params=["netem", "tun"])
 def lossy_link(request):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("needs Linux network namespaces (ip netns, veth, netem, TUN); "
+                    "this is %s" % sys.platform)
     link = Namespaces(request.param)
     try:
         yield link.open()
@@ -571,6 +575,10 @@ def unsendable_size(transport):
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_process_killed_inside_large_send_delivers_nothing(transport, make_url):
+    if shutil.which("ss") is None or not os.path.isdir("/proc/sys/net/ipv4"):
+        # Seen under wine: /proc is there (the Linux file system), ss is not.
+        pytest.skip("watches the kernel's tcp queues with iproute2's ss and sizes the frame "
+                    "from /proc/sys/net/ipv4: not on %s" % sys.platform)
     url = make_url(transport) if transport == "ipc" else "tcp://127.0.0.1:%d" % free_tcp_port()
     big = unsendable_size(transport)
     if big > BIG_MAX:
@@ -651,5 +659,8 @@ def test_thread_stress(poller):
                                               for f in report["failures"])
     idle = [w for w in STRESS_WORKLOADS if not report["ops"].get(w)]
     assert not idle, "workloads that got nothing done: %s (%s)" % (idle, report["ops"])
-    assert report["fds_after"] <= report["fds_before"], report
+    if sys.platform.startswith("linux"):  # elsewhere stress.py cannot count them
+        assert report["fds_before"] is not None, report
+    if report["fds_before"] is not None:
+        assert report["fds_after"] <= report["fds_before"], report
     assert proc.returncode == 0, proc.stderr[-3000:]
