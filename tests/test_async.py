@@ -1245,9 +1245,12 @@ def test_sync_and_async_receivers_on_one_socket(alib, make_url):
     alib.run(main)
 
 
-def test_event_loops_in_several_threads(make_url):
+@pytest.mark.parametrize("with_trio", [False, True], ids=["asyncio", "asyncio_and_trio"])
+def test_event_loops_in_several_threads(with_trio, make_url):
     """Asyncio loops (with and without add_reader) and trio runs at once in
     threads, each with its own completion queue."""
+    if with_trio:
+        skip_unless(trio_missing())  # here: a skip in a worker thread would be an error
     results = {}
     errors = []
 
@@ -1267,7 +1270,9 @@ def test_event_loops_in_several_threads(make_url):
         except BaseException as exc:
             errors.append(exc)
 
-    libs = {"a0": AsyncioLib(), "a1": AsyncioLib(), "t0": TrioLib(), "t1": TrioLib()}
+    libs = {"a0": AsyncioLib(), "a1": AsyncioLib()}
+    if with_trio:
+        libs.update(t0=TrioLib(), t1=TrioLib())
     if sys.version_info >= (3, 11):  # ProactorLikeLib needs asyncio.Runner
         libs.update(p0=ProactorLikeLib(), p1=ProactorLikeLib())
     threads = [threading.Thread(target=worker, args=item) for item in libs.items()]
@@ -1534,6 +1539,8 @@ EXIT_RUNS = [(scenario, loop) for scenario in sorted(EXIT_SCRIPTS)
 @pytest.mark.parametrize("scenario,loop", EXIT_RUNS)
 @pytest.mark.parametrize("transport", ["tcp", "inproc"])
 def test_interpreter_exit_with_pending_async_ops(scenario, loop, transport, make_url, poller):
+    if scenario.startswith("trio"):
+        skip_unless(trio_missing())
     urls = dict(url=make_url(transport), url2=make_url("tcp"), url3=make_url(transport),
                 url4=make_url(transport))
     script = EXIT_PROLOGUE.format(**urls)
