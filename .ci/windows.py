@@ -7,7 +7,7 @@
    -Wextra: any warning fails the build.
 3. Installs it into build/windows/tree (the .py files and _core.pyd) and
    runs pytest there under wine.  Tests skip what wine cannot do by their
-   own runtime probes (tests/winskips.py); PNC_WINE_PYTHON lets the Linux
+   own runtime probes (tests/platform_probes.py); PNC_WINE_PYTHON lets the Linux
    side start a wine peer, which is how test_windows_peer.py talks tcp
    between the two builds, both ways.
 4. Prints pass/skip/fail counts; exits non-zero on a failure or a warning.
@@ -106,18 +106,24 @@ def run_tests(args):
                          errors="replace", start_new_session=True)
     p.stdin.close()
     out = []
+    summary = None
     for line in p.stdout:
         sys.stdout.write(line)
         out.append(line)
         if re.match(r"^=*\s*\d+ (passed|failed).* in [\d.]+s", line):
+            summary = line
             break  # the summary: a straggling child may still hold the pipe
     try:
-        rc = p.wait(timeout=30)
+        rc = p.wait(timeout=10 if summary else 30)
     except subprocess.TimeoutExpired:
-        # Seen under wine: the python.exe that ran pytest does not exit.
-        print("windows: pytest's python.exe did not exit in 30 s after its summary: killed")
+        # Seen under wine: the python.exe that ran pytest does not exit after
+        # its summary.  The summary is then the result: pytest's exit status
+        # would be 1 with a failure or an error, else 0.
         os.killpg(p.pid, 9)
-        rc = p.wait()
+        p.wait()
+        rc = 1 if summary is None or re.search(r"\d+ (failed|errors?)\b", summary) else 0
+        print("windows: pytest's python.exe did not exit in 10 s after its summary: killed; "
+              "exit status %d taken from the summary" % rc)
     return rc, "".join(out)
 
 
