@@ -117,8 +117,10 @@ def run_tests(args):
         rc = p.wait(timeout=10 if summary else 30)
     except subprocess.TimeoutExpired:
         # Seen under wine: the python.exe that ran pytest does not exit after
-        # its summary.  The summary is then the result: pytest's exit status
-        # would be 1 with a failure or an error, else 0.
+        # its summary.  Its main thread is then in pynng's atexit handler,
+        # in NNG's nng_fini() (pynng, the reference library the interop
+        # tests import; not pynng_core).  The summary is then the result:
+        # pytest's exit status would be 1 with a failure or an error, else 0.
         os.killpg(p.pid, 9)
         p.wait()
         rc = 1 if summary is None or re.search(r"\d+ (failed|errors?)\b", summary) else 0
