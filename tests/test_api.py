@@ -2,6 +2,7 @@
 
 import array
 import gc
+import inspect
 import json
 import os
 import signal
@@ -859,7 +860,10 @@ INTERRUPT_SCRIPT = """
         s = pynng_core.Push0(send_timeout=30000)
         call = lambda: s.send(b"nobody will take this")
     if sender == "thread":
-        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        def interrupt(main=threading.get_native_id()):
+            wait_blocked(os.getpid(), main)
+            os.kill(os.getpid(), signal.SIGINT)
+        threading.Thread(target=interrupt, daemon=True).start()
     print("ready", flush=True)
     start = time.monotonic()
     try:
@@ -873,14 +877,34 @@ INTERRUPT_SCRIPT = """
 """
 
 
+def wait_blocked(pid, tid):
+    """Until thread ``tid`` of process ``pid`` has slept for a while (it is
+    then inside the blocking call, the only place it sleeps), 10 s at most;
+    0.3 s where /proc cannot tell."""
+    stat = "/proc/%d/task/%d/stat" % (pid, tid)
+    if not os.path.exists(stat):
+        time.sleep(0.3)
+        return
+    asleep_since, deadline = None, time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open(stat) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        now = time.monotonic()
+        asleep_since = (asleep_since or now) if state == "S" else None
+        if asleep_since is not None and now - asleep_since >= 0.1:
+            return
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("sender", ["thread", "parent"])
 @pytest.mark.parametrize("op", ["recv", "send"])
 def test_ctrl_c_interrupts_blocking_call(op, sender, make_url):
-    proc = _run_script(INTERRUPT_SCRIPT, op, sender, make_url("ipc"))
+    script = textwrap.dedent(inspect.getsource(wait_blocked)) + textwrap.dedent(INTERRUPT_SCRIPT)
+    proc = _run_script(script, op, sender, make_url("ipc"))
     try:
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         if sender == "parent":
-            time.sleep(0.3)  # let it block in the call
+            wait_blocked(proc.pid, proc.pid)  # let it block in the call
             proc.send_signal(signal.SIGINT)
         # The call has a 30 s timeout: finishing well before it means the
         # signal interrupted it (not the timeout).
