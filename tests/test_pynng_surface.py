@@ -260,7 +260,9 @@ def test_dialer_reconnect_times_change_its_redials():
             wait_until(lambda: len(counts) == 2, timeout=DEFAULT_TIMEOUT)
             by_listener = dict(counts)
             fast_n, slow_n = by_listener[listeners[0]], by_listener[listeners[1]]
-            assert fast_n >= 20 and slow_n <= 8, (fast_n, slow_n)
+            # A redial waits a random part of its bound (nng's jitter): in
+            # 2 s the slow one makes about 4, and 13 has odds of about 1e-6.
+            assert fast_n >= 20 and slow_n <= 12, (fast_n, slow_n)
     finally:
         for listener in listeners:
             listener.close()
