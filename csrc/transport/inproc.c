@@ -26,11 +26,11 @@
  * at both ends at once.  A kick uses the peer without a reference of its
  * own: it looks at the link's ready flag under the hand-over lock of the
  * direction into the peer, and inproc_close clears that flag and then
- * passes through that lock before it lets go of the peer.  Locks, each below the socket locks: the link's
- * (ready, ends), a direction's queue lock, and its hand-over lock, which a
- * kick holds while it delivers into the peer socket (so the order is
- * hand-over, then the peer's socket lock; nothing takes a hand-over lock
- * under a socket lock).
+ * passes through that lock before it lets go of the peer.  Locks, each
+ * below the socket locks: the link's (ready, ends), and each direction's
+ * hand-over lock, which a kick holds while it delivers into the peer
+ * socket (so the order is hand-over, then the peer's socket lock; nothing
+ * takes a hand-over lock under a socket lock).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -88,34 +88,36 @@ last_error(void)
 	return wsa_to_pnc(WSAGetLastError());
 }
 
-/* Non-blocking, and kept from child processes (Python's subprocess too). */
+/*
+ * A new or accepted socket made non-blocking and kept from child processes
+ * (Python's subprocess too), then handed to *sp; closed if that fails.
+ */
 static int
-set_nonblock_noinherit(SOCKET s)
+socket_setup(SOCKET s, SOCKET *sp)
 {
 	u_long on = 1;
 
-	if (ioctlsocket(s, FIONBIO, &on) != 0)
-		return last_error();
+	if (ioctlsocket(s, FIONBIO, &on) != 0) {
+		int rv = last_error();
+		closesocket(s);
+		return rv;
+	}
 	(void) SetHandleInformation((HANDLE) s, HANDLE_FLAG_INHERIT, 0);
+	*sp = s;
 	return 0;
 }
 
 static int
 new_socket(int family, SOCKET *sp)
 {
-	SOCKET s = INVALID_SOCKET; /* set by new_socket when it succeeds */
+	SOCKET s;
 	int rv;
 
 	if ((rv = wsa_ready()) != 0)
 		return rv;
 	if ((s = socket(family, SOCK_STREAM, IPPROTO_TCP)) == INVALID_SOCKET)
 		return last_error();
-	if ((rv = set_nonblock_noinherit(s)) != 0) {
-		closesocket(s);
-		return rv;
-	}
-	*sp = s;
-	return 0;
+	return socket_setup(s, sp);
 }
 
 int
@@ -195,16 +197,10 @@ int
 pnc_net_accept(pnc_fd lfd, pnc_fd *fdp)
 {
 	SOCKET s = accept(lfd, NULL, NULL);
-	int rv;
 
 	if (s == INVALID_SOCKET)
 		return last_error();
-	if ((rv = set_nonblock_noinherit(s)) != 0) {
-		closesocket(s);
-		return rv;
-	}
-	*fdp = s;
-	return 0;
+	return socket_setup(s, fdp);
 }
 
 int
