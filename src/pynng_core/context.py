@@ -25,6 +25,7 @@ class Context(SendRecv):
             raise exception_for(rv, "new_context() on %s" % socket._describe())
         self._set_ctx(ffi.gc(pp[0], lib.pnc_ctx_release))
         self.socket = socket
+        self._async_backend = socket._async_backend  # fixed when the socket is made
         self._closed = False
         _fork.track(self)
 

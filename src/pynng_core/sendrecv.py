@@ -282,14 +282,14 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
 
     async def _asend_core(self, msg_ptr, what):
         step = functools.partial(lib.pnc_ctx_send_async, self._ctx, msg_ptr)
-        rv = await aio.run(step, ffi.new(OP_TYPE), self._owner()._async_backend)
+        rv = await aio.run(step, ffi.new(OP_TYPE), self._async_backend)
         if rv:
             raise self._error(rv, what)
 
     async def _atake(self, op, what):
         step = functools.partial(lib.pnc_ctx_recv_async, self._ctx)
         # Callers put the message back if this raises.
-        rv = await aio.run(step, op, self._owner()._async_backend, undoable=True)
+        rv = await aio.run(step, op, self._async_backend, undoable=True)
         if rv:
             raise self._error(rv, what)
 
