@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SANITIZERS = {
@@ -67,8 +68,23 @@ def build(work, sanitize, files):
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         shutil.copy2(os.path.join(ROOT, f), dest)
     env = dict(os.environ, PNC_SANITIZE=sanitize)
-    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace", "--force"],
+    # Built as pip builds it, in an isolated environment with pyproject.toml's
+    # build requirements (setuptools>=77, which reads the PEP 639 license
+    # field that an older setuptools rejects), then the module is put beside
+    # the sources as build_ext --inplace would.  build/ goes first: its
+    # objects may be from another sanitizer, and build_ext would keep them.
+    wheels = os.path.join(work, ".sanitize-wheel")
+    for stale in (wheels, os.path.join(work, "build")):
+        shutil.rmtree(stale, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels, "."],
                    cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
+    [wheel] = [os.path.join(wheels, f) for f in os.listdir(wheels) if f.endswith(".whl")]
+    with zipfile.ZipFile(wheel) as z:
+        modules = [n for n in z.namelist() if re.match(r"pynng_core/_core\.[^/]+$", n)]
+        if not modules:
+            raise SystemExit("sanitize.py: no compiled pynng_core._core in %s" % wheel)
+        for name in modules:
+            z.extract(name, os.path.join(work, "src"))
     with open(stamp, "w") as fh:
         fh.write(digest)
 
