@@ -26,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from inplace import build_inplace  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SANITIZERS = {
     # name: (PNC_SANITIZE, runtimes to preload, options variable, options)
@@ -67,8 +70,7 @@ def build(work, sanitize, files):
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         shutil.copy2(os.path.join(ROOT, f), dest)
     env = dict(os.environ, PNC_SANITIZE=sanitize)
-    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace", "--force"],
-                   cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
+    build_inplace(work, env)
     with open(stamp, "w") as fh:
         fh.write(digest)
 

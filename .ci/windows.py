@@ -22,6 +22,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from inplace import build_inplace  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETUP = os.path.normpath(os.path.join(ROOT, "..", "shared", "tools", "windows", "setup-winpy.sh"))
 WINPY = os.environ.get("PNC_WINPY", os.path.expanduser("~/.cache/pynng_core/winpy"))
@@ -132,8 +135,7 @@ def run_tests(args):
 def run_cross():
     """tests/test_windows_peer.py on Linux (this tree's Linux build) against
     the Windows build under wine: tcp both ways."""
-    subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"], cwd=ROOT,
-                   check=True, stdout=subprocess.DEVNULL)
+    build_inplace(ROOT)
     env = wine_env()
     env.update(PNC_WINE_PYTHON=os.path.join(WINPY, "py313", "python.exe"),
                PNC_WINE_PYTHONPATH=env["PYTHONPATH"], PYTHONPATH=os.path.join(ROOT, "src"))

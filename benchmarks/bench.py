@@ -72,7 +72,8 @@ Usage::
 
 ``--baseline DIR`` adds a backend ``pynng_core-baseline``: pynng_core
 imported from DIR (a checkout with its extension built in place, e.g. by
-``python setup.py build_ext --inplace``), measured in the same interleaved
+``python setup.py build_ext --inplace``, with setuptools 77 or later as
+pyproject.toml's license field needs), measured in the same interleaved
 run, and a last table of every figure as a ratio to it: how a change moved
 the numbers, free of the noise between two runs.
 

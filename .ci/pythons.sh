@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The suite on the oldest and the newest CPython the package claims, each in
+# a fresh venv with the package built and installed from this tree (not in
+# place), the tests run from outside the tree so that they import the
+# installed package.  Pythons are found under pyenv (PYENV_ROOT, default
+# ~/.pyenv) or on PATH as python3.X; a missing one fails the run.
+#
+#   .ci/pythons.sh [VERSION...]      default: 3.10 3.13; extra args after --
+#                                    go to pytest, e.g. .ci/pythons.sh 3.12 -- -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tree=$(pwd)
+
+versions=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do versions+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+[ ${#versions[@]} -gt 0 ] || versions=(3.10 3.13)
+
+find_python() {
+    local v=$1 p
+    for p in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/python3; do
+        [ -x "$p" ] && { echo "$p"; return; }
+    done
+    command -v "python$v" || { echo "no Python $v (pyenv: ${PYENV_ROOT:-$HOME/.pyenv}/versions/$v.*, nor python$v on PATH)" >&2; return 1; }
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pnc-pythons.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cp -r tests pyproject.toml "$work/"
+
+status=0
+for v in "${versions[@]}"; do
+    printf '\n==== Python %s (%s)\n' "$v" "$(date +%T)"
+    py=$(find_python "$v")
+    "$py" -m venv "$work/venv-$v"
+    "$work/venv-$v/bin/python" -m pip install -q "$tree[test]"
+    (cd "$work" && "$work/venv-$v/bin/python" - <<'PY'
+import os, sys, pynng_core
+where = os.path.dirname(pynng_core.__file__)
+assert "site-packages" in where, "pynng_core imported from %s, not the venv" % where
+print("Python %s, pynng_core from %s" % (sys.version.split()[0], where))
+PY
+    )
+    (cd "$work" && "$work/venv-$v/bin/python" -m pytest -q -p no:cacheprovider tests "$@") || status=1
+done
+exit $status
