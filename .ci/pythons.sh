@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # The suite on the oldest and the newest CPython the package claims, each in
-# a fresh venv with the package built and installed from this tree (not in
-# place), the tests run from outside the tree so that they import the
-# installed package.  Pythons are found under pyenv (PYENV_ROOT, default
+# a fresh venv with the package installed from the sdist of this tree, the
+# tests being the sdist's own, run from outside the tree so that they import
+# the installed package: this also proves the sdist builds and passes.  Pythons are found under pyenv (PYENV_ROOT, default
 # ~/.pyenv) or on PATH as python3.X; a missing one fails the run.
 #
 #   .ci/pythons.sh [VERSION...]      default: 3.10 3.13; extra args after --
 #                                    go to pytest, e.g. .ci/pythons.sh 3.12 -- -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tree=$(pwd)
 
 versions=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do versions+=("$1"); shift; done
@@ -26,14 +25,18 @@ find_python() {
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pnc-pythons.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cp -r tests pyproject.toml "$work/"
+python3 -m pip install -q build && python3 -m build --sdist -o "$work" . >/dev/null
+sdist=$(ls "$work"/pynng_core-*.tar.gz)
+tar xzf "$sdist" -C "$work"
+cp -r "$work"/pynng_core-*/tests "$work"/pynng_core-*/pyproject.toml "$work/"
+echo "sdist: $(basename "$sdist"), $(tar tzf "$sdist" | wc -l) files"
 
 status=0
 for v in "${versions[@]}"; do
     printf '\n==== Python %s (%s)\n' "$v" "$(date +%T)"
     py=$(find_python "$v")
     "$py" -m venv "$work/venv-$v"
-    "$work/venv-$v/bin/python" -m pip install -q "$tree[test]"
+    "$work/venv-$v/bin/python" -m pip install -q "$sdist[test]"
     (cd "$work" && "$work/venv-$v/bin/python" - <<'PY'
 import os, sys, pynng_core
 where = os.path.dirname(pynng_core.__file__)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds pynng_core for Windows x64 and runs its test suite under wine.
 
-1. A Windows CPython 3.13 under wine (../shared/tools/windows/setup-winpy.sh),
+1. A Windows CPython 3.13 under wine (.ci/winpy/setup-winpy.sh, from the team's
+   shared tools; it apt-installs mingw-w64 and wine when they are missing),
    cached in $PNC_WINPY (default ~/.cache/pynng_core/winpy).
 2. Cross-compiles the cffi module and the C core with mingw-w64, -Wall
    -Wextra: any warning fails the build.
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from inplace import build_inplace  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SETUP = os.path.normpath(os.path.join(ROOT, "..", "shared", "tools", "windows", "setup-winpy.sh"))
+SETUP = os.path.join(ROOT, ".ci", "winpy", "setup-winpy.sh")
 WINPY = os.environ.get("PNC_WINPY", os.path.expanduser("~/.cache/pynng_core/winpy"))
 BUILD = os.path.join(ROOT, "build", "windows")
 TREE = os.path.join(BUILD, "tree")
