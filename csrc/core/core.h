@@ -59,10 +59,9 @@
  * a plain load and store, since an atomic add per counter per message
  * costs the hot path more than all the rest of its bookkeeping.
  */
-#define PNC_STAT(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
+#define PNC_STAT(field, n) pnc_atomic_add_u64(&(field), (n))
 #define PNC_STAT_LOCKED(field, n) \
-	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), \
-	    __ATOMIC_RELAXED)
+	pnc_atomic_store_relaxed_u64(&(field), pnc_atomic_load_relaxed_u64(&(field)) + (n))
 #define PNC_CONTAINER(ptr, type, member) \
 	((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 
