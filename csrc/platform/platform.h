@@ -80,6 +80,9 @@ extern const pnc_poller_ops pnc_poller_poll;
 extern const pnc_poller_ops *const pnc_poller_native;
 
 /* Socket addresses and calls. */
+/* 0 once the OS takes socket calls (Windows: after WSAStartup), else an
+ * NNG code; for platform/common, whose calls the OS files do not wrap. */
+int pnc_net_ready(void);
 /* family: PNC_AF_UNSPEC (any), PNC_AF_INET or PNC_AF_INET6 only. */
 int pnc_net_resolve(const char *host, const char *port, int passive,
     int family, pnc_sockaddr *sa);

@@ -27,9 +27,11 @@ PLATFORM = "windows" if sys.platform == "win32" else "posix"
 
 def sources(platform=PLATFORM):
     """The C files to compile for `platform` ("posix" or "windows"; a cross
-    build, such as .ci/windows.py's, asks for the one it targets)."""
+    build, such as .ci/windows.py's, asks for the one it targets), with
+    platform/common, which every OS compiles."""
     found = []
-    for sub in ("core", "protocol", "transport", os.path.join("platform", platform)):
+    for sub in ("core", "protocol", "transport", os.path.join("platform", "common"),
+                os.path.join("platform", platform)):
         folder = os.path.join(CSRC, sub)
         found += sorted(os.path.join("csrc", sub, f) for f in os.listdir(folder) if f.endswith(".c"))
     return found
