@@ -394,8 +394,10 @@ const pnc_proto_ops *pnc_proto_find(const char *name, int raw);
  * The options of the connections an endpoint makes.  A socket has a set,
  * which each endpoint copies when it is made; setting one on the socket
  * sets it on every endpoint too, setting one on an endpoint only there
- * (as with nng).  Socket lock; recv_max atomic too, since the I/O thread
- * reads it without the lock.
+ * (as with nng).  Socket lock, for every read and write, the I/O thread's
+ * too (a new connection's tcp_nodelay and tcp_keepalive); recv_max is
+ * also written atomically, since the I/O thread reads it per frame
+ * without the lock (pnc_atomic_load_relaxed_size).
  */
 typedef struct pnc_conn_opts {
 	size_t recv_max;

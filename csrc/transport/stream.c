@@ -1050,8 +1050,14 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	sp->hs_out[4] = (uint8_t) (s->proto->self_id >> 8);
 	sp->hs_out[5] = (uint8_t) s->proto->self_id;
 	if (se->kind == PNC_STREAM_TCP) {
-		pnc_net_set_nodelay(fd, (int) ep->opts.tcp_nodelay);
-		pnc_net_set_keepalive(fd, (int) ep->opts.tcp_keepalive);
+		int nodelay, keepalive;
+
+		pnc_sock_lock(s); /* a Python thread may be setting them */
+		nodelay = (int) ep->opts.tcp_nodelay;
+		keepalive = (int) ep->opts.tcp_keepalive;
+		pnc_sock_unlock(s);
+		pnc_net_set_nodelay(fd, nodelay);
+		pnc_net_set_keepalive(fd, keepalive);
 	} else {
 		pnc_net_set_buffers(fd, IPC_BUFFER_BYTES);
 	}
