@@ -84,7 +84,7 @@ ffibuilder.set_source(
     '#include "pnc.h"\n' + hotpath_source(),
     sources=sources(),
     include_dirs=[os.path.join("csrc", "include")],
-    # MSVC there (what cibuildwheel uses): C11 for _Alignas; Winsock's library.
+    # MSVC there (what cibuildwheel uses): C11 (alignment: pnc_atomic.h); Winsock's library.
     extra_compile_args=["/std:c11", "/O2"] if sys.platform == "win32" else
     ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + SANITIZE_COMPILE,
     extra_link_args=SANITIZE_LINK,
