@@ -66,7 +66,20 @@
  *
  * A broken reg (its socket was closed before del(), or a request could not
  * be issued) is reported once with PNC_POLL_ERR and left idle until a mod()
- * or its del().
+ * or its del(). *
+ * Measured (benchmarks/idle_peers.py under wine 8, one CPU, tcp req/rep
+ * round trip p50 while N idle connections sit on the I/O thread): 0 idle
+ * 125 us here, 142 us WSAPoll; 500 idle 616 vs 6776 us; 1000 idle 1150 vs
+ * 20683 us.  What still grows here is wine's, not ours: wineserver keeps one
+ * list of every pending poll request and walks it at each socket event
+ * (server/sock.c, complete_async_polls); its CPU per round trip went from
+ * 0.24 ms at 0 idle to 2.2 ms at 1000, while this file does no work per
+ * quiet socket.  Windows' AFD is not wine's; it is not measured here.
+ *
+ * One AFD file serves every socket.  wepoll, mio and trio spread sockets
+ * over several (32, or a few hundred, each): on Windows, cancelling a
+ * request costs more the more requests its file has pending.  Not done here
+ * yet: our cancels come from del() and from a mod() that adds OUT.
  */
 #include <stdlib.h>
 #include <string.h>
