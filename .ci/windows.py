@@ -141,8 +141,9 @@ def run_tests(args):
 
 def run_cross():
     """tests/test_windows_peer.py on Linux (this tree's Linux build) against
-    the Windows build under wine: tcp both ways (main() built the Linux one
-    first: build_inplace clears build/, where the Windows tree is)."""
+    the Windows build under wine: tcp both ways.  main() built the Linux
+    module in place first: build_inplace empties build/, the wine tree's
+    home too."""
     env = wine_env()
     env.update(PNC_WINE_PYTHON=os.path.join(WINPY, "py313", "python.exe"),
                PNC_WINE_PYTHONPATH=env["PYTHONPATH"], PYTHONPATH=os.path.join(ROOT, "src"))
@@ -164,7 +165,7 @@ def counts(out):
 
 def main():
     start = time.monotonic()
-    build_inplace(ROOT)  # for run_cross
+    build_inplace(ROOT)  # for run_cross; before the Windows build: it empties build/
     setup_python()
     t_setup = time.monotonic()
     pyd = build()

@@ -10,7 +10,8 @@ from peers import UrlFactory  # noqa: E402
 from protocol_peers import sock  # noqa: E402
 
 # The core's I/O pollers: the whole suite runs under each.
-POLLERS = ["epoll", "poll"] if sys.platform.startswith("linux") else ["poll"]
+POLLERS = (["epoll", "poll"] if sys.platform.startswith("linux")
+           else ["iocp", "poll"] if sys.platform == "win32" else ["poll"])
 
 
 def pytest_configure(config):

@@ -18,7 +18,7 @@ stacks), and the descriptor and thread counts before and after.
 
 As a script (what a ThreadSanitizer or AddressSanitizer build runs)::
 
-    python3 tests/stress.py --seconds 10 [--poller epoll|poll] [--json]
+    python3 tests/stress.py --seconds 10 [--poller epoll|iocp|poll] [--json]
 
 exits 0 when the report is clean, 1 when it is not.  The script imports the
 pynng_core of the tree it lives in, not an installed one.
@@ -674,7 +674,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float,
                     default=float(os.environ.get("PNC_STRESS_SECONDS", "10")))
-    ap.add_argument("--poller", choices=["epoll", "poll"], default=None)
+    ap.add_argument("--poller", choices=["epoll", "iocp", "poll"], default=None)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--only", default=None,
                     help="comma-separated workload names or prefixes (pair0,req,async...)")

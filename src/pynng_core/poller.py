@@ -1,4 +1,6 @@
-"""Which I/O poller the core's thread uses: "epoll" (Linux) or "poll".
+"""Which I/O poller the core's thread uses: "epoll" (Linux), "iocp" (Windows:
+AFD poll requests completed through an I/O completion port) or "poll"
+(poll(2), WSAPoll on Windows).
 
 The PYNNG_CORE_POLLER environment variable picks it at start; ``use`` moves
 every live connection to another one at any time (the tests run under both).
@@ -14,4 +16,4 @@ def current():
 def use(name):
     rv = lib.pnc_poller_set(name.encode())
     if rv:
-        raise exception_for(rv, "poller %r (epoll where the OS has it, or poll)" % name)
+        raise exception_for(rv, "poller %r (epoll on Linux, iocp on Windows, or poll)" % name)

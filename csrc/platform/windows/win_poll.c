@@ -1,12 +1,11 @@
 /*
- * win_poll.c: the poller on Windows is the portable one over WSAPoll.
- *
- * WSAPoll copies the whole set into the kernel on every wait, as poll(2)
- * does: the cost grows with the number of connections (see the measurements
- * in the notes of issue 17).  An I/O completion port would not, but it
- * completes operations instead of reporting readiness, so it needs a
- * transport that posts overlapped reads and writes: future work.
+ * win_poll.c: the pollers on Windows.  "poll" is the portable one over
+ * WSAPoll, which copies the whole set into the kernel on every wait as
+ * poll(2) does: its cost grows with the number of connections.  The native
+ * one, "iocp" (win_iocp.c: AFD poll requests completed through an I/O
+ * completion port), does not; it is the default.
  */
 #include "../posix/posix_poll.c"
 
-const pnc_poller_ops *const pnc_poller_native = NULL;
+extern const pnc_poller_ops pnc_win_poller_iocp;
+const pnc_poller_ops *const pnc_poller_native = &pnc_win_poller_iocp;
