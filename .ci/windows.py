@@ -134,8 +134,8 @@ def run_tests(args):
 
 def run_cross():
     """tests/test_windows_peer.py on Linux (this tree's Linux build) against
-    the Windows build under wine: tcp both ways."""
-    build_inplace(ROOT)
+    the Windows build under wine: tcp both ways (the Linux build is made
+    first, in main: build_inplace removes build/, the Windows tree too)."""
     env = wine_env()
     env.update(PNC_WINE_PYTHON=os.path.join(WINPY, "py313", "python.exe"),
                PNC_WINE_PYTHONPATH=env["PYTHONPATH"], PYTHONPATH=os.path.join(ROOT, "src"))
@@ -158,6 +158,7 @@ def counts(out):
 def main():
     start = time.monotonic()
     setup_python()
+    build_inplace(ROOT)  # for run_cross; before build(): it removes build/
     t_setup = time.monotonic()
     pyd = build()
     install(pyd)
