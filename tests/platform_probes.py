@@ -46,6 +46,13 @@ def unix_sockets_missing():
     return None
 
 
+def posix_signals_missing():
+    """SIGINT sent to a process (os.kill), as POSIX has it; Windows has none."""
+    if sys.platform == "win32":
+        return "os.kill(pid, SIGINT) is no signal on Windows: it ends the process"
+    return None
+
+
 _TRIO_PROBE = """
 import socket, trio
 a, b = socket.socketpair()

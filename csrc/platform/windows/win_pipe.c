@@ -308,6 +308,14 @@ pipe_instance_locked(pnc_winpipe *l, int first)
 	HANDLE h;
 	DWORD e;
 
+	/*
+	 * FILE_FLAG_FIRST_PIPE_INSTANCE finds a name in use on Windows; wine 8
+	 * ignores it, so ask first too: a pipe that exists either has an
+	 * instance free (TRUE) or none (a timeout); only a name nobody serves
+	 * is not found.  Nothing connects to it.
+	 */
+	if (first && (WaitNamedPipeW(l->name, 1) || GetLastError() != ERROR_FILE_NOT_FOUND))
+		return PNC_EADDRINUSE;
 	h = CreateNamedPipeW(l->name,
 	    PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
 	    PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
