@@ -57,8 +57,8 @@ from pynng_core import (  # noqa: E402
 
 
 def transports():
-    """inproc, ipc and tcp; ipc only where this build has it (probed: the
-    Windows layer has no ipc yet, see platform_probes.ipc_missing)."""
+    """inproc, ipc and tcp; ipc only where this build has it (probed, as
+    platform_probes.ipc_missing does)."""
     path = os.path.join(tempfile.mkdtemp(prefix="pnc-probe-"), "s")
     try:
         with Pair0(listen="ipc://" + path):

@@ -12,6 +12,7 @@ and the family's member: ``s_in``, ``s_in6``, ``s_ipc``, ``s_inproc`` or
 """
 import ipaddress
 import re
+import sys
 import socket as _socket
 import urllib.parse
 from types import SimpleNamespace
@@ -191,6 +192,9 @@ def url_trouble(url, code):
     limit = lib.pnc_ipc_name_max()
     if size <= limit:
         return ""
+    if scheme != b"abstract" and sys.platform == "win32":
+        return "%s of %d bytes is longer than the %d characters a Windows pipe name " \
+            "holds after \\\\.\\pipe\\" % (what, size, limit)
     return "%s of %d bytes is longer than the %d bytes a unix socket address holds" % (
         what, size, limit)
 
