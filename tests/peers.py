@@ -139,6 +139,8 @@ class UrlFactory:
     def __call__(self, transport):
         if transport == "tcp":
             return tcp_url()
+        if transport == "ws":  # no path: nanocat binds none
+            return "ws" + tcp_url()[3:]
         if transport == "ipc":
             skip_unless(ipc_missing())
             return "ipc://%s/s%d" % (self.dir, next(self._n))
@@ -160,8 +162,17 @@ class UrlFactory:
             shutil.rmtree(self._dir, ignore_errors=True)
 
 
+def _as_tcp(url):
+    """A ws:// URL's host and port as a tcp:// URL (the path dropped)."""
+    if url.startswith("ws://"):
+        return "tcp://" + url[len("ws://"):].partition("/")[0]
+    return url
+
+
 def _raw_connect(url, timeout=2.0):
-    """Plain stream connection to a tcp://, ipc:// or abstract:// URL (no SP handshake)."""
+    """Plain stream connection to a tcp://, ws://, ipc:// or abstract:// URL
+    (no SP handshake, no WebSocket upgrade)."""
+    url = _as_tcp(url)
     if url.startswith("tcp://"):
         rest = url[len("tcp://"):]
         host, _, port = rest.rpartition(":")
@@ -201,6 +212,7 @@ def _proc_listening(url):
     connection would be seen by the peer as a failed handshake, which some
     peers (nng 1.5.2 ipc) handle badly, so this is preferred.
     """
+    url = _as_tcp(url)
     try:
         if url.startswith("tcp://"):
             port = int(url.rpartition(":")[2])

@@ -76,7 +76,8 @@ int pnc_ws_http_header(const char *head, const char *name, char *out, size_t cap
 /* Whether the comma-separated list holds token (case-insensitive). */
 int pnc_ws_token_in(const char *list, const char *token);
 /*
- * A request line "GET <uri> HTTP/1.1": the URI into uri (cap bytes).
+ * A request line "GET <uri> HTTP/1.1": the URI into uri (cap bytes); an
+ * empty one, as nng 1.x sends for a URL without a path, is "/".
  * 0, or -1 if the line is not that.
  */
 int pnc_ws_request_line(const char *head, char *uri, size_t cap);

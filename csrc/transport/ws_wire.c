@@ -309,10 +309,14 @@ pnc_ws_request_line(const char *head, char *uri, size_t cap)
 		return -1;
 	u = head + 4;
 	sp = memchr(u, ' ', (size_t) (eol - u));
-	if (sp == NULL || sp == u || (size_t) (eol - sp - 1) != 8 ||
-	    strncmp(sp + 1, "HTTP/1.1", 8) != 0)
+	if (sp == NULL || (size_t) (eol - sp - 1) != 8 || strncmp(sp + 1, "HTTP/1.1", 8) != 0)
 		return -1;
 	n = (size_t) (sp - u);
+	/* nng 1.x dials a URL with no path as "GET  HTTP/1.1": that is "/". */
+	if (n == 0 && cap >= 2) {
+		strcpy(uri, "/");
+		return 0;
+	}
 	if (n >= cap || u[0] != '/')
 		return -1;
 	memcpy(uri, u, n);
