@@ -19,6 +19,7 @@ import time
 import pytest
 
 import pynng_core
+from pynng_core import options
 from peers import DEFAULT_TIMEOUT, free_tcp_port, wait_until
 from protocol_peers import recv_skipping, send_until_received
 
@@ -450,3 +451,66 @@ def test_dialer_request_and_mask(socks):
             mask = data[2:6]
             body = bytes(b ^ mask[i % 4] for i, b in enumerate(data[6:18]))
             assert body[4:] == b"question" and body[0] & 0x80  # request id, then body
+
+
+# --------------------------------------------------------------------------
+# Options (nng's names): frame sizes, text, extra headers, the request URI
+
+
+def test_frame_and_text_options(socks):
+    s = socks(pynng_core.Pair1, recv_timeout=DEFAULT_TIMEOUT * 1000)
+    url = ws_url()
+    lst = s.listen(url)
+    assert options._getopt_int(lst, "ws:rxframe-max") == 2**20  # nng's defaults
+    assert options._getopt_int(lst, "ws:txframe-max") == 2**16
+    assert options._getopt_bool(lst, "ws:recv-text") is False
+    options._setopt_int(lst, "ws:rxframe-max", 100)
+    options._setopt_int(lst, "ws:txframe-max", 0)  # one frame per message
+    options._setopt_bool(lst, "ws:recv-text", True)
+    options._setopt_bool(lst, "ws:send-text", True)
+    with pytest.raises(pynng_core.NNGException):
+        options._setopt_int(lst, "ws:rxframe-max", -1)
+    with ws_connect(url, subprotocols=[PAIR1], proxy=None, max_size=None) as peer:
+        peer.send((HEADER + b"as text").decode())  # text taken now
+        assert s.recv() == b"as text"
+        s.send(b"t" * 100000)
+        got = peer.recv(timeout=DEFAULT_TIMEOUT)
+        assert isinstance(got, str) and got == (HEADER + b"t" * 100000).decode()
+        peer.send(HEADER + b"x" * 200)  # over the 100-byte frame limit
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            peer.recv(timeout=DEFAULT_TIMEOUT)
+        assert peer.protocol.close_rcvd.code == 1009
+
+
+def test_response_headers_and_request_uri(socks):
+    s = socks(pynng_core.Pair1)
+    url = ws_url("/hdr")
+    lst = s.listen(url)
+    options._setopt_string(lst, "ws:response-headers", "X-One: 1\r\nX-Two: two")
+    assert options._getopt_string(lst, "ws:response-headers") == "X-One: 1\r\nX-Two: two"
+    with pytest.raises(pynng_core.NNGException):
+        options._setopt_string(lst, "ws:response-headers", "no colon here\r\n")
+    with ws_connect(url, subprotocols=[PAIR1], proxy=None) as peer:
+        assert peer.response.headers["X-One"] == "1"
+        assert peer.response.headers["X-Two"] == "two"
+    d = socks(pynng_core.Pair1).dial(url + "?a=b", block=False)
+    assert options._getopt_string(d, "ws:request-uri") == "/hdr?a=b"
+
+
+def test_request_headers_on_redial(socks):
+    """A dialer's ws:request-headers go with its next upgrade (a dial
+    starts at once, so the first may go before the option is set)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    s = socks(pynng_core.Pair1, reconnect_time_min=10, reconnect_time_max=20)
+    with srv:
+        d = s.dial("ws://127.0.0.1:%d/" % port, block=False)
+        options._setopt_string(d, "ws:request-headers", "Authorization: Bearer t0k3n\r\n")
+        for _ in range(2):
+            c, _ = srv.accept()
+            with c:
+                req = read_head(c)
+        assert b"\r\nAuthorization: Bearer t0k3n\r\n" in req
+        assert req.endswith(b"\r\n\r\n") and not req.endswith(b"\r\n\r\n\r\n")

@@ -1511,9 +1511,11 @@ ws_ep_close(pnc_endpoint *ep)
 		we->fd = PNC_FD_NONE;
 	}
 	ws_unbind(we);
+	pnc_sock_lock(ep->sock); /* the option getters read them under it */
 	free(we->req_headers);
 	free(we->resp_headers);
 	we->req_headers = we->resp_headers = NULL;
+	pnc_sock_unlock(ep->sock);
 }
 
 /* The listener's server descriptor, asked under ws_lock, which its close takes. */
@@ -1558,6 +1560,92 @@ ws_ep_get_int(pnc_endpoint *ep, const char *name, int64_t *vp)
 	return rv;
 }
 
+/*
+ * Its connections' options, for those made from now on: frame sizes
+ * (0: any), text in and out (nng's names and meanings).
+ */
+static int
+ws_ep_set_int(pnc_endpoint *ep, const char *name, int64_t v)
+{
+	ws_ep *we = ep->tdata;
+	int rv = 0, flag = strcmp(name, "ws:recv-text") == 0 || strcmp(name, "ws:send-text") == 0;
+
+	if (!flag && strcmp(name, "ws:rxframe-max") != 0 && strcmp(name, "ws:txframe-max") != 0)
+		return PNC_ENOTSUP;
+	if (v < 0 || (flag && v > 1) || (uint64_t) v > SIZE_MAX / 2)
+		return PNC_EINVAL;
+	pnc_sock_lock(ep->sock);
+	if (ep->closed)
+		rv = PNC_ECLOSED;
+	else if (strcmp(name, "ws:rxframe-max") == 0)
+		we->rxframe_max = (size_t) v;
+	else if (strcmp(name, "ws:txframe-max") == 0)
+		we->txframe_max = (size_t) v;
+	else if (strcmp(name, "ws:recv-text") == 0)
+		we->recv_text = (int) v;
+	else
+		we->send_text = (int) v;
+	pnc_sock_unlock(ep->sock);
+	return rv;
+}
+
+/* Which string option a name is on this side: NULL, none. */
+static char **
+ws_headers_field(pnc_endpoint *ep, const char *name)
+{
+	ws_ep *we = ep->tdata;
+
+	if (strcmp(name, "ws:request-headers") == 0 && !ep->listener)
+		return &we->req_headers;
+	if (strcmp(name, "ws:response-headers") == 0 && ep->listener)
+		return &we->resp_headers;
+	return NULL;
+}
+
+/* Extra headers for the upgrade, "Name: value\r\n" each, as nng takes them. */
+static int
+ws_ep_set_string(pnc_endpoint *ep, const char *name, const char *v)
+{
+	char **field = ws_headers_field(ep, name), *copy;
+	int rv = 0;
+
+	if (field == NULL)
+		return strcmp(name, "ws:request-uri") == 0 ? PNC_EREADONLY : PNC_ENOTSUP;
+	if (strlen(v) > WS_HEADERS_MAX || pnc_ws_headers_valid(v) != 0)
+		return PNC_EINVAL;
+	if ((copy = strdup(v)) == NULL)
+		return PNC_ENOMEM;
+	pnc_sock_lock(ep->sock);
+	if (ep->closed) {
+		rv = PNC_ECLOSED;
+	} else {
+		free(*field);
+		*field = copy;
+		copy = NULL;
+	}
+	pnc_sock_unlock(ep->sock);
+	free(copy);
+	return rv;
+}
+
+static int
+ws_ep_get_string(pnc_endpoint *ep, const char *name, char *buf, size_t size)
+{
+	ws_ep *we = ep->tdata;
+	char **field = ws_headers_field(ep, name);
+	int rv = 0;
+
+	if (field == NULL && strcmp(name, "ws:request-uri") != 0)
+		return PNC_ENOTSUP;
+	pnc_sock_lock(ep->sock);
+	if (ep->closed)
+		rv = PNC_ECLOSED;
+	else if (size > 0)
+		snprintf(buf, size, "%s", field == NULL ? we->uri : *field != NULL ? *field : "");
+	pnc_sock_unlock(ep->sock);
+	return rv;
+}
+
 const pnc_tran_ops pnc_tran_ws = {
 	.ep_size = sizeof(ws_ep),
 	.ep_init = ws_ep_init,
@@ -1566,4 +1654,7 @@ const pnc_tran_ops pnc_tran_ws = {
 	.addr = ws_ep_addr,
 	.ep_close = ws_ep_close,
 	.get_int = ws_ep_get_int,
+	.set_int = ws_ep_set_int,
+	.set_string = ws_ep_set_string,
+	.get_string = ws_ep_get_string,
 };
