@@ -514,3 +514,18 @@ def test_request_headers_on_redial(socks):
                 req = read_head(c)
         assert b"\r\nAuthorization: Bearer t0k3n\r\n" in req
         assert req.endswith(b"\r\n\r\n") and not req.endswith(b"\r\n\r\n\r\n")
+
+
+def test_addresses(socks):
+    a, b = socks(pynng_core.Pair1), socks(pynng_core.Pair1)
+    port = free_tcp_port()
+    lst = a.listen(ws_url("/addr", port))
+    assert lst.port == port
+    assert lst.local_address.port_number == port
+    d = b.dial("ws://127.0.0.1:%d/addr" % port, block=True)
+    wait_until(lambda: a.pipes and b.pipes)
+    assert d.remote_address.port_number == port
+    assert b.pipes[0].remote_address.port_number == port
+    assert a.pipes[0].remote_address.port_number == b.pipes[0].local_address.port_number
+    assert socks(pynng_core.Pair1).dial("ws://127.0.0.1/none", block=False) \
+        .remote_address.port_number == 80

@@ -666,8 +666,13 @@ ws_parse(ws_pipe *wp)
 	wp->rlen -= pos;
 }
 
+/*
+ * Reads what came.  A paused pipe reads too when the connection failed
+ * (level-triggered, the error would be reported again and again): the
+ * read meets the error, or takes what came before it into the buffer.
+ */
 static void
-ws_on_readable(ws_pipe *wp)
+ws_on_readable(ws_pipe *wp, unsigned events)
 {
 	size_t n;
 	int rv;
@@ -676,8 +681,13 @@ ws_on_readable(ws_pipe *wp)
 		ws_fail(wp, PNC_ENOMEM, 0);
 		return;
 	}
-	if (wp->rlen == WS_RBUF_SIZE)
-		return; /* unparsed while paused: the resume parses it */
+	if (wp->rlen == WS_RBUF_SIZE) {
+		/* Unparsed while paused (the resume parses it), unless the
+		 * connection is gone meanwhile. */
+		if (events & PNC_POLL_ERR)
+			ws_fail(wp, PNC_ECONNRESET, 0);
+		return;
+	}
 	rv = pnc_net_read(wp->fd, wp->rbuf + wp->rlen, WS_RBUF_SIZE - wp->rlen, &n);
 	if (rv == PNC_EAGAIN)
 		return;
@@ -701,8 +711,8 @@ ws_pipe_cb(pnc_pollfd *pfd, unsigned events)
 	if (events & PNC_POLL_OUT)
 		ws_on_writable(wp);
 	if ((events & (PNC_POLL_IN | PNC_POLL_ERR)) && !wp->finished && !wp->draining &&
-	    !wp->rpaused && !wp->failed)
-		ws_on_readable(wp);
+	    !wp->failed && (!wp->rpaused || (events & PNC_POLL_ERR)))
+		ws_on_readable(wp, events);
 	pnc_pipe_rele(&wp->p);
 }
 
