@@ -5,12 +5,12 @@ and fails on any warning.
     python3 .ci/macos_compile.py [--zig "CMD"] [--keep DIR]
 
 Every C file the build compiles (src/pynng_core/_build.py's sources: the
-core, the protocols, the transports and platform/posix), and the module cffi
-generates with _hotpath.c inside it, are compiled with the build's own flags
-plus -Werror, then linked into a Mach-O bundle, for each target below.  The
-link leaves Python's symbols to the interpreter that loads the module
-(-undefined dynamic_lookup, as macOS extensions are linked), so it proves
-that nothing else is missing on Darwin.
+core, the protocols, the transports, platform/common and platform/posix),
+and the module cffi generates with _hotpath.c inside it, are compiled with
+the build's own flags plus -Werror, then linked into a Mach-O bundle, for
+each target below.  The link leaves Python's symbols to the interpreter
+that loads the module (-undefined dynamic_lookup, as macOS extensions are
+linked), so it proves that nothing else is missing on Darwin.
 
 Python.h is this interpreter's (Linux) one: the module is built for the
 limited API (abi3), whose declarations do not depend on the platform, and

@@ -14,10 +14,15 @@
 4. Prints pass/skip/fail counts; exits non-zero on a failure or a warning.
 
 usage: .ci/windows.py [pytest args...]   (default: the whole tests/ folder)
+
+PNC_WIN_CFLAGS adds compiler flags: -DPNC_ATOMIC_INTERLOCKED builds the
+MSVC branch of csrc/include/pnc_atomic.h (the _Interlocked intrinsics),
+which is how that branch runs without MSVC.
 """
 import concurrent.futures
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -33,7 +38,8 @@ BUILD = os.path.join(ROOT, "build", "windows")
 TREE = os.path.join(BUILD, "tree")
 PACKAGES = ["cffi", "pytest", "pytest-timeout", "pynng", "trio"]  # trio, pynng: imported by tests
 CC = "x86_64-w64-mingw32-gcc"
-CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"]
+CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + \
+    shlex.split(os.environ.get("PNC_WIN_CFLAGS", ""))
 
 
 def wine_env():
@@ -135,8 +141,8 @@ def run_tests(args):
 
 def run_cross():
     """tests/test_windows_peer.py on Linux (this tree's Linux build) against
-    the Windows build under wine: tcp both ways."""
-    build_inplace(ROOT)
+    the Windows build under wine: tcp both ways (main() built the Linux one
+    first: build_inplace clears build/, where the Windows tree is)."""
     env = wine_env()
     env.update(PNC_WINE_PYTHON=os.path.join(WINPY, "py313", "python.exe"),
                PNC_WINE_PYTHONPATH=env["PYTHONPATH"], PYTHONPATH=os.path.join(ROOT, "src"))
@@ -158,6 +164,7 @@ def counts(out):
 
 def main():
     start = time.monotonic()
+    build_inplace(ROOT)  # for run_cross
     setup_python()
     t_setup = time.monotonic()
     pyd = build()

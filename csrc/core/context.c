@@ -254,13 +254,13 @@ pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w)
 		return w->until < w->op->deadline ? PNC_ESLICE : PNC_ETIMEDOUT;
 	/* Counted whether it waits on the cv or in its pipe's read: either
 	 * way a send of this process may be what wakes it. */
-	__atomic_add_fetch(&threads_waiting, 1, __ATOMIC_RELAXED);
+	pnc_atomic_add_int(&threads_waiting, 1);
 	if (cv != &s->cv_recv || sock_read_inline(s, w->until, w->op->bodies) != 0) {
 		(*waiters)++;
 		pnc_cv_wait_until(cv, &s->mtx, w->until);
 		(*waiters)--;
 	}
-	__atomic_sub_fetch(&threads_waiting, 1, __ATOMIC_RELAXED);
+	pnc_atomic_sub_int(&threads_waiting, 1);
 	return c->closed || s->closed ? PNC_ECLOSED : 0;
 }
 
@@ -344,7 +344,7 @@ pnc_ctx_run(pnc_ctx *c, pnc_msg *m, int flags, pnc_op *op, int slice_ms)
 		    !(flags & PNC_FLAG_QUEUED) && sock_read_inline(s, 0, op->bodies) == 0)
 			rv = proto->recv(c, &op->msg, flags, &w);
 		if (rv == 0)
-			__atomic_store_n(&s->recvs, s->recvs + 1, __ATOMIC_RELAXED);
+			pnc_atomic_store_relaxed_uint(&s->recvs, s->recvs + 1);
 	}
 	/* After the step: a wait in it may have unlocked and looked before. */
 	pnc_sock_ready_changed(s);
@@ -447,7 +447,7 @@ pnc_op_try_recv(pnc_op *op)
 int
 pnc_threads_waiting(void)
 {
-	return __atomic_load_n(&threads_waiting, __ATOMIC_RELAXED);
+	return pnc_atomic_load_relaxed_int(&threads_waiting);
 }
 
 int64_t

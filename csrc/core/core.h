@@ -59,10 +59,9 @@
  * a plain load and store, since an atomic add per counter per message
  * costs the hot path more than all the rest of its bookkeeping.
  */
-#define PNC_STAT(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
+#define PNC_STAT(field, n) pnc_atomic_add_u64(&(field), (n))
 #define PNC_STAT_LOCKED(field, n) \
-	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), \
-	    __ATOMIC_RELAXED)
+	pnc_atomic_store_relaxed_u64(&(field), pnc_atomic_load_relaxed_u64(&(field)) + (n))
 #define PNC_CONTAINER(ptr, type, member) \
 	((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 
@@ -395,8 +394,10 @@ const pnc_proto_ops *pnc_proto_find(const char *name, int raw);
  * The options of the connections an endpoint makes.  A socket has a set,
  * which each endpoint copies when it is made; setting one on the socket
  * sets it on every endpoint too, setting one on an endpoint only there
- * (as with nng).  Socket lock; recv_max atomic too, since the I/O thread
- * reads it without the lock.
+ * (as with nng).  Socket lock, for every read and write, the I/O thread's
+ * too (a new connection's tcp_nodelay and tcp_keepalive); recv_max is
+ * also written atomically, since the I/O thread reads it per frame
+ * without the lock (pnc_atomic_load_relaxed_size).
  */
 typedef struct pnc_conn_opts {
 	size_t recv_max;

@@ -28,12 +28,12 @@ static struct {
 	pnc_cv switched;
 } io = { .mtx = PNC_MTX_INITIALIZER };
 
-static uint32_t last_id;
+static unsigned last_id;
 
 uint32_t
 pnc_next_id(void)
 {
-	uint32_t id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
+	uint32_t id = pnc_atomic_add_uint(&last_id, 1);
 
 	return id & 0x7fffffff ? id & 0x7fffffff : pnc_next_id();
 }

@@ -82,13 +82,13 @@ pool_class(size_t cap)
 static intptr_t
 pool_lag(pool_cell *c, size_t i, size_t pos)
 {
-	return (intptr_t) (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) + i - pos);
+	return (intptr_t) (pnc_atomic_load_acquire_size(&c->seq) + i - pos);
 }
 
 static pnc_msg *
 pool_take(msg_pool *q)
 {
-	size_t pos = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
+	size_t pos = pnc_atomic_load_relaxed_size(&q->head);
 
 	for (;;) {
 		size_t i = pos % POOL_CELLS;
@@ -98,12 +98,11 @@ pool_take(msg_pool *q)
 		if (lag < 0)
 			return NULL; /* empty */
 		if (lag > 0) {
-			pos = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
-		} else if (__atomic_compare_exchange_n(&q->head, &pos, pos + 1, 1,
-		               __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			pos = pnc_atomic_load_relaxed_size(&q->head);
+		} else if (pnc_atomic_cas_size(&q->head, &pos, pos + 1)) {
 			pnc_msg *m = c->m;
 
-			__atomic_store_n(&c->seq, pos + POOL_CELLS - i, __ATOMIC_RELEASE);
+			pnc_atomic_store_release_size(&c->seq, pos + POOL_CELLS - i);
 			return m;
 		}
 	}
@@ -113,7 +112,7 @@ pool_take(msg_pool *q)
 static int
 pool_give(msg_pool *q, pnc_msg *m)
 {
-	size_t pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+	size_t pos = pnc_atomic_load_relaxed_size(&q->tail);
 
 	for (;;) {
 		size_t i = pos % POOL_CELLS;
@@ -123,11 +122,10 @@ pool_give(msg_pool *q, pnc_msg *m)
 		if (lag < 0)
 			return 0; /* full */
 		if (lag > 0) {
-			pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
-		} else if (__atomic_compare_exchange_n(&q->tail, &pos, pos + 1, 1,
-		               __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			pos = pnc_atomic_load_relaxed_size(&q->tail);
+		} else if (pnc_atomic_cas_size(&q->tail, &pos, pos + 1)) {
 			c->m = m;
-			__atomic_store_n(&c->seq, pos + 1 - i, __ATOMIC_RELEASE);
+			pnc_atomic_store_release_size(&c->seq, pos + 1 - i);
 			return 1;
 		}
 	}
@@ -145,13 +143,12 @@ cache_take(size_t cap)
 	if (cap < CACHE_MIN_CAP || cap > CACHE_MAX_CAP)
 		return NULL;
 	for (int i = 0; i < CACHE_SLOTS; i++) {
-		pnc_msg *m = __atomic_load_n(&cache[i], __ATOMIC_ACQUIRE);
+		pnc_msg *m = pnc_atomic_load_acquire_ptr(&cache[i]);
 
-		if (m == NULL || !cache_fits(__atomic_load_n(&cache_caps[i], __ATOMIC_RELAXED), cap) ||
-		    !__atomic_compare_exchange_n(&cache[i], &m, NULL, 0, __ATOMIC_ACQUIRE,
-		        __ATOMIC_RELAXED))
+		if (m == NULL || !cache_fits(pnc_atomic_load_relaxed_size(&cache_caps[i]), cap) ||
+		    !pnc_atomic_cas_ptr(&cache[i], &m, NULL))
 			continue;
-		__atomic_sub_fetch(&cache_bytes, m->cap, __ATOMIC_RELAXED);
+		pnc_atomic_sub_size(&cache_bytes, m->cap);
 		if (cache_fits(m->cap, cap))
 			return m;
 		free(m); /* the hint was stale: another block took the slot */
@@ -168,24 +165,23 @@ cache_put(pnc_msg *m)
 
 	if (m->cap < CACHE_MIN_CAP || m->cap > CACHE_MAX_CAP)
 		return 0;
-	if (__atomic_add_fetch(&cache_bytes, m->cap, __ATOMIC_RELAXED) > CACHE_MAX_BYTES) {
-		__atomic_sub_fetch(&cache_bytes, m->cap, __ATOMIC_RELAXED);
+	if (pnc_atomic_add_size(&cache_bytes, m->cap) > CACHE_MAX_BYTES) {
+		pnc_atomic_sub_size(&cache_bytes, m->cap);
 		return 0;
 	}
 	for (int i = 0; i < CACHE_SLOTS; i++) {
 		pnc_msg *empty = NULL;
 
-		if (__atomic_load_n(&cache[i], __ATOMIC_RELAXED) != NULL)
+		if (pnc_atomic_load_relaxed_ptr(&cache[i]) != NULL)
 			continue;
-		__atomic_store_n(&cache_caps[i], m->cap, __ATOMIC_RELAXED);
-		if (__atomic_compare_exchange_n(&cache[i], &empty, m, 0, __ATOMIC_RELEASE,
-		        __ATOMIC_RELAXED))
+		pnc_atomic_store_relaxed_size(&cache_caps[i], m->cap);
+		if (pnc_atomic_cas_ptr(&cache[i], &empty, m))
 			return 1;
 	}
-	slot = __atomic_fetch_add(&cache_evict, 1, __ATOMIC_RELAXED) % CACHE_SLOTS;
-	__atomic_store_n(&cache_caps[slot], m->cap, __ATOMIC_RELAXED);
-	if ((old = __atomic_exchange_n(&cache[slot], m, __ATOMIC_ACQ_REL)) != NULL) {
-		__atomic_sub_fetch(&cache_bytes, old->cap, __ATOMIC_RELAXED);
+	slot = (pnc_atomic_add_uint(&cache_evict, 1) - 1) % CACHE_SLOTS;
+	pnc_atomic_store_relaxed_size(&cache_caps[slot], m->cap);
+	if ((old = pnc_atomic_swap_ptr(&cache[slot], m)) != NULL) {
+		pnc_atomic_sub_size(&cache_bytes, old->cap);
 		free(old);
 	}
 	return 1;

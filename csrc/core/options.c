@@ -77,7 +77,7 @@ static void
 option_store(const sock_option *o, void *field, int64_t v)
 {
 	if (o->type == OPT_SIZE)
-		pnc_atomic_store_size(field, (size_t) v);
+		pnc_atomic_store_relaxed_size(field, (size_t) v);
 	else
 		*(int64_t *) field = v;
 }
@@ -86,7 +86,7 @@ static int64_t
 option_load(const sock_option *o, void *field)
 {
 	if (o->type == OPT_SIZE)
-		return (int64_t) pnc_atomic_load_size(field);
+		return (int64_t) pnc_atomic_load_relaxed_size(field);
 	return *(int64_t *) field;
 }
 

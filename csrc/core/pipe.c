@@ -395,11 +395,11 @@ pnc_pipe_close_id(pnc_socket *s, uint32_t id)
 static void
 stats_copy(pnc_stats *to, const pnc_stats *from)
 {
-	const pnc_u64_aligned *src = (const pnc_u64_aligned *) from;
+	const uint64_t *src = (const uint64_t *) from;
 	uint64_t *dst = (uint64_t *) to;
 
 	for (size_t i = 0; i < sizeof(*to) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		dst[i] = pnc_atomic_load_relaxed_u64(&src[i]);
 }
 
 int

@@ -3,8 +3,8 @@
 
 The targets (csrc/fuzz/fuzz_*.c, each with LLVMFuzzerTestOneInput) are
 compiled together with every .c file of the core (csrc/core, protocol,
-transport, platform/posix), so they drive the real engine: its I/O thread,
-its sockets, real ipc and tcp connections.
+transport, platform/common and platform/posix), so they drive the real
+engine: its I/O thread, its sockets, real ipc and tcp connections.
 
   fuzz_url        pnc_url_parse, pnc_url_hostport (dialer and listener), then
                   a listener and a non-blocking dialer opened on the URL and
@@ -100,7 +100,7 @@ import time
 FUZZ_DIR = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.dirname(FUZZ_DIR)
 REPO = os.path.dirname(CSRC)
-CORE_DIRS = ["core", "protocol", "transport", "platform/posix"]
+CORE_DIRS = ["core", "protocol", "transport", "platform/common", "platform/posix"]
 COMMON = ["fuzz_common.c"]
 
 CLANG = os.environ.get("CLANG", "clang-14")

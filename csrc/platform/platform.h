@@ -1,7 +1,7 @@
 /*
  * platform.h: everything the core needs from the operating system.
  *
- * Threads, locks, the clock, atomics, the wake-up descriptor, the pollers and
+ * Threads, locks, the clock, the wake-up descriptor, the pollers and
  * the socket calls.  System errors come back as NNG codes.  Only the files
  * under platform/ know which OS they run on.
  */
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "pnc.h"
+#include "pnc_atomic.h" /* the atomics the core uses, and PNC_ALIGN8 */
 
 #ifdef _WIN32
 #include "windows/win_impl.h"
@@ -46,24 +47,6 @@ int64_t pnc_clock_ns(void);
 void pnc_thread_yield(void);
 uint32_t pnc_random(void);
 
-/*
- * 64-bit counters updated atomically need 8-byte alignment, which i386
- * does not give uint64_t by itself: PNC_ALIGN8 on the field, and
- * pnc_u64_aligned for a pointer that reads such fields.
- */
-#define PNC_ALIGN8 _Alignas(8)
-#if defined(__GNUC__)
-typedef uint64_t pnc_u64_aligned __attribute__((aligned(8)));
-#else
-typedef uint64_t pnc_u64_aligned; /* MSVC aligns uint64_t to 8 already */
-#endif
-
-/* Atomics for reference counts and statistics. */
-static inline int pnc_atomic_inc(int *p) { return __atomic_add_fetch(p, 1, __ATOMIC_ACQ_REL); }
-static inline int pnc_atomic_dec(int *p) { return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL); }
-static inline size_t pnc_atomic_load_size(const size_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline void pnc_atomic_store_size(size_t *p, size_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-
 /* A descriptor the poller watches to be woken from another thread. */
 int pnc_wakefd_open(pnc_wakefd *w);
 void pnc_wakefd_close(pnc_wakefd *w);
@@ -97,6 +80,9 @@ extern const pnc_poller_ops pnc_poller_poll;
 extern const pnc_poller_ops *const pnc_poller_native;
 
 /* Socket addresses and calls. */
+/* 0 once the OS takes socket calls (Windows: after WSAStartup), else an
+ * NNG code; for platform/common, whose calls the OS files do not wrap. */
+int pnc_net_ready(void);
 /* family: PNC_AF_UNSPEC (any), PNC_AF_INET or PNC_AF_INET6 only. */
 int pnc_net_resolve(const char *host, const char *port, int passive,
     int family, pnc_sockaddr *sa);

@@ -60,8 +60,7 @@ typedef struct inproc_dir {
 static uint64_t
 inproc_queued(inproc_dir *d)
 {
-	return __atomic_load_n(&d->tail, __ATOMIC_ACQUIRE) -
-	    __atomic_load_n(&d->head, __ATOMIC_ACQUIRE);
+	return pnc_atomic_load_acquire_u64(&d->tail) - pnc_atomic_load_acquire_u64(&d->head);
 }
 
 typedef struct inproc_link {
@@ -97,7 +96,7 @@ inproc_peer_hold(inproc_pipe *ip)
 	inproc_pipe *peer;
 
 	pnc_mtx_lock(&ip->link->mtx);
-	peer = __atomic_load_n(&ip->link->ready, __ATOMIC_RELAXED) ?
+	peer = pnc_atomic_load_relaxed_int(&ip->link->ready) ?
 	    ip->link->end[1 - ip->side] : NULL;
 	if (peer != NULL)
 		pnc_pipe_hold(&peer->p);
@@ -110,8 +109,8 @@ inproc_writable(pnc_pipe *p)
 {
 	inproc_pipe *ip = (inproc_pipe *) p;
 
-	return __atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE) &&
-	    !__atomic_load_n(&ip->congested, __ATOMIC_ACQUIRE) &&
+	return pnc_atomic_load_acquire_int(&ip->link->ready) &&
+	    !pnc_atomic_load_acquire_int(&ip->congested) &&
 	    inproc_queued(&ip->link->to[1 - ip->side]) < INPROC_SLACK_MSGS;
 }
 
@@ -124,19 +123,19 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 	pnc_msg *own = m;
 	uint64_t tail;
 
-	if (!__atomic_load_n(&ip->link->ready, __ATOMIC_ACQUIRE))
+	if (!pnc_atomic_load_acquire_int(&ip->link->ready))
 		return PNC_ECLOSED;
 	if (!inproc_writable(p))
 		return PNC_EAGAIN; /* the peer's queue or the link's ring is full */
 	/* A receiver owns its message outright, so a shared one is copied. */
-	if (__atomic_load_n(&m->refs, __ATOMIC_ACQUIRE) > 1) {
+	if (pnc_atomic_load_acquire_int(&m->refs) > 1) {
 		if (pnc_msg_dup(&own, m) != 0)
 			return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
 		pnc_msg_free(m);
 	}
-	tail = __atomic_load_n(&d->tail, __ATOMIC_RELAXED);
+	tail = pnc_atomic_load_relaxed_u64(&d->tail);
 	d->slots[tail & (INPROC_SLACK_MSGS - 1)] = own;
-	__atomic_store_n(&d->tail, tail + 1, __ATOMIC_RELEASE);
+	pnc_atomic_store_release_u64(&d->tail, tail + 1);
 	pnc_sock_kick(p->sock, p);
 	return 0;
 }
@@ -146,7 +145,7 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 static int
 inproc_take(inproc_dir *d, pnc_msg **batch, size_t n)
 {
-	uint64_t head = __atomic_load_n(&d->head, __ATOMIC_RELAXED);
+	uint64_t head = pnc_atomic_load_relaxed_u64(&d->head);
 	int was_full = inproc_queued(d) >= INPROC_SLACK_MSGS;
 
 	for (size_t i = 0; i < n; i++) {
@@ -154,7 +153,7 @@ inproc_take(inproc_dir *d, pnc_msg **batch, size_t n)
 		/* The receiver parses the header off the body, as from a wire. */
 		pnc_msg_header_unsplit(batch[i]);
 	}
-	__atomic_store_n(&d->head, head + n, __ATOMIC_RELEASE); /* the slots are the sender's again */
+	pnc_atomic_store_release_u64(&d->head, head + n); /* the slots are the sender's again */
 	return was_full;
 }
 
@@ -167,16 +166,16 @@ inproc_kick(pnc_pipe *p)
 	inproc_dir *d = &link->to[1 - ip->side];
 	pnc_msg *batch[INPROC_BATCH];
 	/* What was there when this kick began; no more, see the top. */
-	uint64_t until = __atomic_load_n(&d->tail, __ATOMIC_ACQUIRE);
+	uint64_t until = pnc_atomic_load_acquire_u64(&d->tail);
 	inproc_pipe *peer;
 	int64_t left;
 	size_t n;
 	int freed = 0;
 
 	pnc_mtx_lock(&d->hand_mtx);
-	peer = __atomic_load_n(&link->ready, __ATOMIC_ACQUIRE) ? link->end[1 - ip->side] : NULL;
+	peer = pnc_atomic_load_acquire_int(&link->ready) ? link->end[1 - ip->side] : NULL;
 	/* Another kick may have handed over past `until` meanwhile: then none. */
-	while ((left = (int64_t) (until - __atomic_load_n(&d->head, __ATOMIC_RELAXED))) > 0) {
+	while ((left = (int64_t) (until - pnc_atomic_load_relaxed_u64(&d->head))) > 0) {
 		n = left < INPROC_BATCH ? (size_t) left : INPROC_BATCH;
 		freed |= inproc_take(d, batch, n);
 		if (peer != NULL) {
@@ -208,7 +207,7 @@ inproc_pause(pnc_pipe *p, int paused)
 
 	if (peer == NULL)
 		return;
-	__atomic_store_n(&peer->congested, paused, __ATOMIC_RELEASE);
+	pnc_atomic_store_release_int(&peer->congested, paused);
 	/*
 	 * We hold our socket's lock here; the peer's socket is told from the
 	 * I/O thread, since no thread holds two socket locks.
@@ -224,7 +223,7 @@ inproc_close(pnc_pipe *p)
 	inproc_pipe *peer;
 
 	pnc_mtx_lock(&ip->link->mtx);
-	__atomic_store_n(&ip->link->ready, 0, __ATOMIC_RELEASE);
+	pnc_atomic_store_release_int(&ip->link->ready, 0);
 	peer = ip->link->end[1 - ip->side];
 	if (peer != NULL)
 		pnc_pipe_hold(&peer->p);
@@ -280,7 +279,7 @@ inproc_started(pnc_pipe *p)
 
 	pnc_mtx_lock(&ip->link->mtx);
 	if (++ip->link->started == 2 && (peer = ip->link->end[1 - ip->side]) != NULL) {
-		__atomic_store_n(&ip->link->ready, 1, __ATOMIC_RELEASE);
+		pnc_atomic_store_release_int(&ip->link->ready, 1);
 		pnc_pipe_hold(&peer->p);
 	}
 	pnc_mtx_unlock(&ip->link->mtx);

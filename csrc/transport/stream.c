@@ -163,7 +163,7 @@ stream_finish(stream_pipe *sp)
 		return;
 	/* Never close the descriptor under a caller polling it: it comes back. */
 	pnc_sock_lock(s);
-	caller_reads = __atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) == READ_CALLER;
+	caller_reads = pnc_atomic_load_acquire_int(&sp->read_owner) == READ_CALLER;
 	sp->finish_deferred = caller_reads;
 	pnc_sock_unlock(s);
 	if (caller_reads)
@@ -183,8 +183,7 @@ stream_finish(stream_pipe *sp)
 static void
 stream_wok_update_locked(stream_pipe *sp)
 {
-	__atomic_store_n(&sp->wok, !sp->wfull && !sp->wclosed && !sp->werr,
-	    __ATOMIC_RELEASE);
+	pnc_atomic_store_release_int(&sp->wok, !sp->wfull && !sp->wclosed && !sp->werr);
 }
 
 /* Off its listener's handshaking list, if on it; I/O thread. */
@@ -295,7 +294,7 @@ stream_send_now_locked(stream_pipe *sp)
 	if (sp->wq.len > 1)
 		return !sp->wblocked && sp->wq_bytes >= CORK_BYTES;
 	now = pnc_clock_ns();
-	recvs = __atomic_load_n(&sp->p.sock->recvs, __ATOMIC_RELAXED);
+	recvs = pnc_atomic_load_relaxed_uint(&sp->p.sock->recvs);
 	lone = now - sp->last_send_ns >= CORK_WINDOW_NS || recvs != sp->recvs_at_send;
 	sp->last_send_ns = now;
 	sp->recvs_at_send = recvs;
@@ -380,7 +379,7 @@ stream_writable(pnc_pipe *p)
 {
 	stream_pipe *sp = (stream_pipe *) p;
 
-	return __atomic_load_n(&sp->wok, __ATOMIC_ACQUIRE);
+	return pnc_atomic_load_acquire_int(&sp->wok);
 }
 
 static void
@@ -440,12 +439,12 @@ stream_rest_waits(stream_pipe *sp)
 	pnc_socket *s = sp->p.sock;
 	int waits;
 
-	__atomic_store_n(&sp->rleft, 1, __ATOMIC_RELEASE);
+	pnc_atomic_store_release_int(&sp->rleft, 1);
 	pnc_sock_lock(s);
 	waits = sp->p.paused && !pnc_list_single(&s->pipes);
 	pnc_sock_unlock(s);
 	if (!waits)
-		__atomic_store_n(&sp->rleft, 0, __ATOMIC_RELEASE);
+		pnc_atomic_store_release_int(&sp->rleft, 0);
 	return waits;
 }
 
@@ -504,7 +503,7 @@ stream_parse(stream_pipe *sp)
 	pnc_msg *batch[DELIVER_BATCH];
 	uint8_t *rbuf = stream_rbuf(sp);
 	size_t nb = 0, pos = 0;
-	size_t max = pnc_atomic_load_size(&sp->p.ep->opts.recv_max);
+	size_t max = pnc_atomic_load_relaxed_size(&sp->p.ep->opts.recv_max);
 	int rv = 0, delivered;
 
 	while (sp->rlen - pos >= sp->plen) {
@@ -622,7 +621,7 @@ stream_on_readable(stream_pipe *sp)
 		stream_fail(sp, PNC_ENOMEM);
 		return 1;
 	}
-	if (__atomic_exchange_n(&sp->rleft, 0, __ATOMIC_ACQ_REL)) {
+	if (pnc_atomic_swap_int(&sp->rleft, 0)) {
 		rv = stream_parse(sp); /* what waited for the resume goes first */
 	} else if (sp->rmsg != NULL || stream_large_waits(sp)) {
 		rv = stream_read_in_place(sp);
@@ -717,8 +716,7 @@ stream_read_take(stream_pipe *sp, int who)
 {
 	int expected = READ_FREE;
 
-	return __atomic_compare_exchange_n(&sp->read_owner, &expected, who, 0,
-	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	return pnc_atomic_cas_int(&sp->read_owner, &expected, who);
 }
 
 static int
@@ -742,7 +740,7 @@ stream_read_some(stream_pipe *sp, pnc_fd wake, int64_t until)
 	int64_t left;
 
 	/* More is likely there: a read says as much as a poll would. */
-	if ((sp->rfull || __atomic_load_n(&sp->rleft, __ATOMIC_ACQUIRE)) &&
+	if ((sp->rfull || pnc_atomic_load_acquire_int(&sp->rleft)) &&
 	    stream_on_readable(sp))
 		return;
 	left = until - pnc_clock_ms();
@@ -777,7 +775,7 @@ stream_read_end(pnc_pipe *p)
 {
 	stream_pipe *sp = (stream_pipe *) p;
 
-	__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
+	pnc_atomic_store_release_int(&sp->read_owner, READ_FREE);
 	sp->lent_reads++;
 	if (sp->finish_deferred) {
 		pnc_pipe_post(p, &sp->close_task);
@@ -794,7 +792,7 @@ stream_reads_back_op(pnc_pipe *p)
 	stream_pipe *sp = (stream_pipe *) p;
 
 	if (sp->reads_lent &&
-	    __atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) != READ_CALLER)
+	    pnc_atomic_load_acquire_int(&sp->read_owner) != READ_CALLER)
 		stream_reads_back(sp);
 }
 
@@ -808,7 +806,7 @@ stream_handback_cb(void *arg)
 	pnc_sock_lock(s);
 	if (!sp->reads_lent) {
 		/* given back meanwhile */
-	} else if (__atomic_load_n(&sp->read_owner, __ATOMIC_ACQUIRE) == READ_CALLER) {
+	} else if (pnc_atomic_load_acquire_int(&sp->read_owner) == READ_CALLER) {
 		/* A caller waits in a read: no ticking while it sleeps there. */
 		sp->handback_lapsed = 1;
 	} else if (sp->lent_reads != sp->lent_reads_seen) {
@@ -838,7 +836,7 @@ stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
 		if ((events & (PNC_POLL_IN | PNC_POLL_ERR)) && !sp->finished &&
 		    !sp->draining && stream_read_take(sp, READ_IO)) {
 			stream_on_readable(sp);
-			__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
+			pnc_atomic_store_release_int(&sp->read_owner, READ_FREE);
 		}
 	}
 	pnc_pipe_rele(&sp->p);
@@ -913,7 +911,7 @@ stream_pause(pnc_pipe *p, int paused)
 		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0); /* else: when they come back */
 	/* No read brings frames already in the buffer: they are parsed on
 	 * the I/O thread (or by a receiver reading the pipe meanwhile). */
-	if (__atomic_load_n(&sp->rleft, __ATOMIC_ACQUIRE))
+	if (pnc_atomic_load_acquire_int(&sp->rleft))
 		pnc_pipe_post(p, &sp->parse_task);
 }
 
@@ -923,9 +921,9 @@ stream_parse_task(void *arg)
 	stream_pipe *sp = arg;
 
 	if (!sp->finished && !sp->draining && stream_read_take(sp, READ_IO)) {
-		if (__atomic_load_n(&sp->rleft, __ATOMIC_ACQUIRE))
+		if (pnc_atomic_load_acquire_int(&sp->rleft))
 			stream_on_readable(sp);
-		__atomic_store_n(&sp->read_owner, READ_FREE, __ATOMIC_RELEASE);
+		pnc_atomic_store_release_int(&sp->read_owner, READ_FREE);
 	}
 	pnc_pipe_rele(&sp->p); /* pnc_pipe_post's */
 }
@@ -1052,8 +1050,14 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	sp->hs_out[4] = (uint8_t) (s->proto->self_id >> 8);
 	sp->hs_out[5] = (uint8_t) s->proto->self_id;
 	if (se->kind == PNC_STREAM_TCP) {
-		pnc_net_set_nodelay(fd, (int) ep->opts.tcp_nodelay);
-		pnc_net_set_keepalive(fd, (int) ep->opts.tcp_keepalive);
+		int nodelay, keepalive;
+
+		pnc_sock_lock(s); /* a Python thread may be setting them */
+		nodelay = (int) ep->opts.tcp_nodelay;
+		keepalive = (int) ep->opts.tcp_keepalive;
+		pnc_sock_unlock(s);
+		pnc_net_set_nodelay(fd, nodelay);
+		pnc_net_set_keepalive(fd, keepalive);
 	} else {
 		pnc_net_set_buffers(fd, IPC_BUFFER_BYTES);
 	}

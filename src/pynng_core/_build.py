@@ -27,9 +27,11 @@ PLATFORM = "windows" if sys.platform == "win32" else "posix"
 
 def sources(platform=PLATFORM):
     """The C files to compile for `platform` ("posix" or "windows"; a cross
-    build, such as .ci/windows.py's, asks for the one it targets)."""
+    build, such as .ci/windows.py's, asks for the one it targets), with
+    platform/common, which every OS compiles."""
     found = []
-    for sub in ("core", "protocol", "transport", os.path.join("platform", platform)):
+    for sub in ("core", "protocol", "transport", os.path.join("platform", "common"),
+                os.path.join("platform", platform)):
         folder = os.path.join(CSRC, sub)
         found += sorted(os.path.join("csrc", sub, f) for f in os.listdir(folder) if f.endswith(".c"))
     return found
@@ -82,7 +84,7 @@ ffibuilder.set_source(
     '#include "pnc.h"\n' + hotpath_source(),
     sources=sources(),
     include_dirs=[os.path.join("csrc", "include")],
-    # MSVC there (what cibuildwheel uses): C11 for _Alignas; Winsock's library.
+    # MSVC there (what cibuildwheel uses): C11 (alignment: pnc_atomic.h); Winsock's library.
     extra_compile_args=["/std:c11", "/O2"] if sys.platform == "win32" else
     ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + SANITIZE_COMPILE,
     extra_link_args=SANITIZE_LINK,

@@ -25,6 +25,7 @@
  * Each call is a builtin bound to the address (self, a Python int) of its
  * context, operation record or batch, so it converts no pointer.
  */
+#include "pnc_atomic.h"
 
 /* Bodies above this move with the GIL released: a copy or a write of a
  * large body takes long enough for other threads to want to run. */
@@ -120,9 +121,9 @@ hot_drain(void)
 {
 	hot_owner *o;
 
-	if (__atomic_load_n(&hot_released, __ATOMIC_RELAXED) == NULL)
+	if (pnc_atomic_load_relaxed_ptr(&hot_released) == NULL)
 		return;
-	o = __atomic_exchange_n(&hot_released, NULL, __ATOMIC_ACQUIRE);
+	o = pnc_atomic_swap_ptr(&hot_released, NULL);
 	while (o != NULL) {
 		hot_owner *next = o->next;
 
@@ -137,9 +138,8 @@ hot_body_release(void *owner)
 {
 	hot_owner *o = owner;
 
-	o->next = __atomic_load_n(&hot_released, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(&hot_released, &o->next, o, 1, __ATOMIC_RELEASE,
-	    __ATOMIC_RELAXED))
+	o->next = pnc_atomic_load_relaxed_ptr(&hot_released);
+	while (!pnc_atomic_cas_ptr(&hot_released, &o->next, o))
 		;
 }
 

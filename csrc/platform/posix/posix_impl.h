@@ -2,6 +2,7 @@
 #ifndef PNC_POSIX_IMPL_H
 #define PNC_POSIX_IMPL_H
 
+#include <netdb.h> /* getaddrinfo, for platform/common */
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

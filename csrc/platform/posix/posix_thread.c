@@ -209,7 +209,7 @@ pnc_random(void)
 	 * state: a thread-local in a loaded module is what ThreadSanitizer
 	 * cannot follow as glibc frees a finished thread's block). */
 	static PNC_ALIGN8 uint64_t seed;
-	uint64_t z = __atomic_load_n(&seed, __ATOMIC_RELAXED);
+	uint64_t z = pnc_atomic_load_relaxed_u64(&seed);
 
 	if (z == 0) {
 		struct timespec ts;
@@ -218,11 +218,10 @@ pnc_random(void)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		start = (((uint64_t) ts.tv_nsec << 20) ^ (uint64_t) ts.tv_sec ^
 		    (uint64_t) getpid()) | 1;
-		(void) __atomic_compare_exchange_n(&seed, &z, start, 0, __ATOMIC_RELAXED,
-		    __ATOMIC_RELAXED);
+		(void) pnc_atomic_cas_u64(&seed, &z, start);
 	}
 	/* splitmix64: jitter and id seeds need spread, not secrecy. */
-	z = __atomic_add_fetch(&seed, 0x9E3779B97F4A7C15ULL, __ATOMIC_RELAXED);
+	z = pnc_atomic_add_u64(&seed, 0x9E3779B97F4A7C15ULL);
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
 	return (uint32_t) ((z ^ (z >> 31)) >> 32);

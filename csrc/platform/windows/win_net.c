@@ -34,6 +34,12 @@ wsa_ready(void)
 	return wsa_error ? PNC_EINTERNAL : 0;
 }
 
+int
+pnc_net_ready(void)
+{
+	return wsa_ready();
+}
+
 /* The one place where a Winsock error becomes an NNG code. */
 static int
 wsa_to_pnc(int e)
@@ -118,33 +124,6 @@ new_socket(int family, SOCKET *sp)
 	if ((s = socket(family, SOCK_STREAM, IPPROTO_TCP)) == INVALID_SOCKET)
 		return last_error();
 	return socket_setup(s, sp);
-}
-
-int
-pnc_net_resolve(const char *host, const char *port, int passive, int family,
-    pnc_sockaddr *sa)
-{
-	struct addrinfo hints, *res;
-	int rv;
-
-	if ((rv = wsa_ready()) != 0)
-		return rv;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = family == PNC_AF_INET ? AF_INET
-	                : family == PNC_AF_INET6 ? AF_INET6 : AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-	if (host != NULL && host[0] == '\0')
-		host = NULL;
-	if (host == NULL && passive && family == PNC_AF_UNSPEC)
-		hints.ai_family = AF_INET; /* "*" binds every IPv4 address, as nng */
-	rv = getaddrinfo(host, port, &hints, &res);
-	if (rv != 0)
-		return rv == EAI_MEMORY ? PNC_ENOMEM : PNC_EADDRINVAL;
-	memcpy(&sa->ss, res->ai_addr, res->ai_addrlen);
-	sa->len = (int) res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
 }
 
 int
