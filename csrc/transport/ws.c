@@ -181,8 +181,7 @@ static const pnc_pipe_ops ws_pipe_ops;
 static void
 ws_wok_update_locked(ws_pipe *wp)
 {
-	__atomic_store_n(&wp->wok, !wp->wfull && !wp->wclosed && !wp->werr,
-	    __ATOMIC_RELEASE);
+	pnc_atomic_store_release_int(&wp->wok, !wp->wfull && !wp->wclosed && !wp->werr);
 }
 
 static void
@@ -427,7 +426,7 @@ ws_send(pnc_pipe *p, pnc_msg *m)
 static int
 ws_writable(pnc_pipe *p)
 {
-	return __atomic_load_n(&((ws_pipe *) p)->wok, __ATOMIC_ACQUIRE);
+	return pnc_atomic_load_acquire_int(&((ws_pipe *) p)->wok);
 }
 
 /* Ends the pipe's life on the I/O thread: descriptor gone, reference dropped. */
@@ -543,7 +542,7 @@ ws_deliver(ws_pipe *wp)
 static int
 ws_frame_check(ws_pipe *wp, const pnc_ws_frame *f, int *errp)
 {
-	size_t max = pnc_atomic_load_size(&wp->p.ep->opts.recv_max);
+	size_t max = pnc_atomic_load_relaxed_size(&wp->p.ep->opts.recv_max);
 
 	*errp = PNC_EPROTO;
 	if (f->masked == wp->client) /* a client masks, a server never */
