@@ -529,3 +529,69 @@ def test_addresses(socks):
     assert a.pipes[0].remote_address.port_number == b.pipes[0].local_address.port_number
     assert socks(pynng_core.Pair1).dial("ws://127.0.0.1/none", block=False) \
         .remote_address.port_number == 80
+
+
+CLOSE_RACE = r'''
+import socket, sys, threading
+import pynng_core
+
+REQ = ("GET /c HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+       "Sec-WebSocket-Protocol: push.sp.nanomsg.org\r\n\r\n").encode()
+CLOSE = bytes([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2])  # masked, code 1000
+
+s = pynng_core.Push0(send_timeout=100)
+port = s.listen("ws://127.0.0.1:0/c").port
+stop = threading.Event()
+
+def pump():
+    while not stop.is_set():
+        try:
+            s.send(b"x" * 64)
+        except pynng_core.Timeout:
+            pass
+
+threads = [threading.Thread(target=pump, daemon=True) for _ in range(2)]
+for t in threads:
+    t.start()
+for _ in range(int(sys.argv[1])):
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(REQ)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += c.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    c.recv(4096)
+    c.sendall(CLOSE)
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+stop.set()
+for t in threads:
+    t.join(10)
+    assert not t.is_alive(), "a sender is stuck"
+s.close()
+print("ok")
+'''
+
+
+def test_peer_close_while_sending():
+    """The peer's close frame answered (close_sent) while senders hammer the
+    pipe: it must stop counting as writable at once.  It did not, and a
+    sender under the socket lock retried it forever while the I/O thread's
+    close of that pipe waited for the lock (found by tests/stress.py over
+    ws).  In a process of its own, since the failure is a hang."""
+    import subprocess
+    import sys
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(pynng_core.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [pkg] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    try:
+        out = subprocess.run([sys.executable, "-c", CLOSE_RACE, "100"], env=env,
+                             capture_output=True, text=True, timeout=40)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("hung: a sender spun on a closing ws pipe") from None
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

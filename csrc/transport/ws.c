@@ -178,10 +178,18 @@ static const pnc_pipe_ops ws_pipe_ops;
 /* ------------------------------------------------------------------ */
 /* The pipe: writes */
 
+/*
+ * Writable: what ws_send would take.  A close frame queued (ours, or the
+ * answer to the peer's) ends the sending too: were wok still 1, the
+ * pipeset would put the pipe back as ready after each PNC_ECLOSED and its
+ * sender spin under the socket lock, which the I/O thread's close of this
+ * very pipe waits for.
+ */
 static void
 ws_wok_update_locked(ws_pipe *wp)
 {
-	pnc_atomic_store_release_int(&wp->wok, !wp->wfull && !wp->wclosed && !wp->werr);
+	pnc_atomic_store_release_int(&wp->wok,
+	    !wp->wfull && !wp->wclosed && !wp->werr && !wp->close_sent);
 }
 
 static void
@@ -317,8 +325,10 @@ ws_queue_control_locked(ws_pipe *wp, int opcode, const void *data, size_t len)
 		o->data = o->ctl;
 		ws_out_header(wp, o, 1, opcode, o->ctl);
 	}
-	if (opcode == PNC_WS_CLOSE)
+	if (opcode == PNC_WS_CLOSE) {
 		wp->close_sent = 1;
+		ws_wok_update_locked(wp);
+	}
 	pnc_list_append(&wp->wq, &o->node);
 	wp->wq_bytes += o->hlen + o->len;
 	return 0;
