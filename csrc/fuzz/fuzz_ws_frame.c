@@ -14,7 +14,8 @@
  * its payload skipped) goes through pnc_ws_frame_parse, and what it accepts
  * must be what pnc_ws_frame_header writes for the same fields (RFC 6455's
  * shortest length form makes the encoding unique), every shorter prefix
- * must ask for more, and masking twice must give the bytes back.
+ * must ask for more, and masking (8 bytes at a time) must match RFC 6455's
+ * byte-by-byte rule and give the bytes back when done twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,20 +53,36 @@ bad:
 	abort();
 }
 
+/*
+ * pnc_ws_mask_copy (8 bytes at a time) against the rule itself, byte by
+ * byte, for every phase and an unaligned start; and masking twice in place
+ * gives the bytes back.
+ */
 static void
 check_mask(const uint8_t *b, size_t n)
 {
-	uint8_t buf[64], key[4] = { 0x12, 0x34, 0x56, 0x78 };
-	size_t len = n < sizeof(buf) ? n : sizeof(buf);
+	uint8_t src[80], got[80], want[80], key[4] = { 0x12, 0x34, 0x56, 0x78 };
+	size_t len = n < 72 ? n : 72;
 
-	memcpy(buf, b, len);
-	for (uint64_t phase = 0; phase < 4; phase++) {
-		pnc_ws_mask(buf, len, key, phase);
-		pnc_ws_mask(buf, len, key, phase);
-	}
-	if (memcmp(buf, b, len) != 0) {
-		fprintf(stderr, "fuzz_ws_frame: masking twice changed the bytes\n");
-		abort();
+	if (n >= 4)
+		memcpy(key, b, 4); /* the frame's own bytes as a key too */
+	for (size_t at = 0; at < 2; at++) {
+		memcpy(src + at, b, len);
+		for (uint64_t phase = 0; phase < 6; phase++) {
+			for (size_t i = 0; i < len; i++)
+				want[i] = src[at + i] ^ key[(phase + i) & 3];
+			pnc_ws_mask_copy(got + 1 - at, src + at, len, key, phase);
+			if (memcmp(got + 1 - at, want, len) != 0) {
+				fprintf(stderr, "fuzz_ws_frame: pnc_ws_mask_copy is wrong "
+				    "(len %zu phase %d)\n", len, (int) phase);
+				abort();
+			}
+			pnc_ws_mask(got + 1 - at, len, key, phase);
+			if (memcmp(got + 1 - at, src + at, len) != 0) {
+				fprintf(stderr, "fuzz_ws_frame: masking twice changed the bytes\n");
+				abort();
+			}
+		}
 	}
 }
 

@@ -286,8 +286,9 @@ ws_kick_locked(ws_pipe *wp)
 	return rv;
 }
 
+/* o's header; a client's payload masked from src into o->data as it goes. */
 static void
-ws_out_header(ws_pipe *wp, ws_out *o, int fin, int opcode, uint8_t *payload)
+ws_out_header(ws_pipe *wp, ws_out *o, int fin, int opcode, const uint8_t *src)
 {
 	uint8_t key[4];
 	uint32_t r;
@@ -299,7 +300,7 @@ ws_out_header(ws_pipe *wp, ws_out *o, int fin, int opcode, uint8_t *payload)
 	r = pnc_random();
 	pnc_put_u32(key, r);
 	o->hlen = pnc_ws_frame_header(o->hdr, fin, opcode, o->len, key);
-	pnc_ws_mask(payload, o->len, key, 0);
+	pnc_ws_mask_copy((uint8_t *) o->data, src, o->len, key, 0);
 }
 
 /* A control frame (or raw bytes, opcode -1) to the queue's end: wmtx held. */
@@ -342,9 +343,13 @@ ws_queue_close_locked(ws_pipe *wp, int code)
 	return ws_queue_control_locked(wp, PNC_WS_CLOSE, b, code != 0 ? 2 : 0);
 }
 
-/* The frames of one message, made before any is queued: all or none. */
+/*
+ * The frames of one message, made before any is queued: all or none.  m
+ * holds what goes out; src is the message's bytes (a client's m is a copy
+ * made for masking, filled here, frame by frame, with src masked).
+ */
 static int
-ws_frames_make(ws_pipe *wp, pnc_msg *m, pnc_list *out)
+ws_frames_make(ws_pipe *wp, pnc_msg *m, const uint8_t *src, pnc_list *out)
 {
 	size_t len = pnc_msg_wire_len(m), frag = wp->txframe_max, off = 0;
 	uint8_t *data = pnc_msg_wire(m);
@@ -367,7 +372,7 @@ ws_frames_make(ws_pipe *wp, pnc_msg *m, pnc_list *out)
 		o->m = m;
 		o->data = data + off;
 		o->len = n;
-		ws_out_header(wp, o, off + n == len, off == 0 ? op : PNC_WS_CONT, data + off);
+		ws_out_header(wp, o, off + n == len, off == 0 ? op : PNC_WS_CONT, src + off);
 		pnc_list_append(out, &o->node);
 		off += n;
 	} while (off < len);
@@ -375,8 +380,9 @@ ws_frames_make(ws_pipe *wp, pnc_msg *m, pnc_list *out)
 }
 
 /*
- * A client masks what it sends, so it sends a copy of its own; a server
- * sends the message itself, which may be shared (pub, bus): read only.
+ * A client masks what it sends, so it sends a copy of its own (its bytes
+ * written masked by ws_frames_make); a server sends the message itself,
+ * which may be shared (pub, bus): read only.
  */
 static pnc_msg *
 ws_msg_for_wire(ws_pipe *wp, pnc_msg *m)
@@ -389,7 +395,6 @@ ws_msg_for_wire(ws_pipe *wp, pnc_msg *m)
 	}
 	if (pnc_msg_alloc(&c, pnc_msg_wire_len(m)) != 0)
 		return NULL;
-	memcpy(pnc_msg_body(c), pnc_msg_wire(m), pnc_msg_wire_len(m));
 	return c;
 }
 
@@ -410,7 +415,8 @@ ws_send(pnc_pipe *p, pnc_msg *m)
 		return rv;
 	}
 	pnc_list_init(&frames);
-	if ((w = ws_msg_for_wire(wp, m)) == NULL || ws_frames_make(wp, w, &frames) != 0) {
+	if ((w = ws_msg_for_wire(wp, m)) == NULL ||
+	    ws_frames_make(wp, w, pnc_msg_wire(m), &frames) != 0) {
 		pnc_msg_free(w);
 		pnc_mtx_unlock(&wp->wmtx);
 		return PNC_ECLOSED; /* out of memory: let the protocol try elsewhere */
@@ -651,9 +657,10 @@ ws_parse(ws_pipe *wp)
 			dst = (uint8_t *) pnc_msg_body(wp->amsg) + wp->alen;
 			wp->alen += take;
 		}
-		memcpy(dst, wp->rbuf + pos, take);
 		if (wp->fr.masked)
-			pnc_ws_mask(dst, take, wp->fr.mask, wp->fr_got);
+			pnc_ws_mask_copy(dst, wp->rbuf + pos, take, wp->fr.mask, wp->fr_got);
+		else
+			memcpy(dst, wp->rbuf + pos, take);
 		pos += take;
 		wp->fr_got += take;
 		if (wp->fr_got < wp->fr.len)

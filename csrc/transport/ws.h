@@ -60,6 +60,9 @@ size_t pnc_ws_frame_header(uint8_t *out, int fin, int opcode, uint64_t len,
 int pnc_ws_frame_parse(const uint8_t *b, size_t n, pnc_ws_frame *f);
 /* XORs n bytes with the key, starting `phase` bytes into the payload. */
 void pnc_ws_mask(uint8_t *p, size_t n, const uint8_t key[4], uint64_t phase);
+/* The same from src into dst (n bytes each; the same buffer, or apart). */
+void pnc_ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4],
+    uint64_t phase);
 
 /*
  * HTTP heads.  pnc_ws_http_end: the length of the head (through the blank

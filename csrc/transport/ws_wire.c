@@ -202,15 +202,43 @@ pnc_ws_frame_parse(const uint8_t *b, size_t n, pnc_ws_frame *f)
 	return (int) need;
 }
 
+/*
+ * Eight bytes at a time: the key repeats every 4 bytes, so an 8-byte word
+ * of it, rotated to the phase, masks any 8 bytes in a row whatever their
+ * alignment (memcpy makes the loads and stores; compilers emit plain or
+ * vector ones).  Byte order plays no part: the word is built from bytes.
+ */
+void
+pnc_ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4],
+    uint64_t phase)
+{
+	size_t k = (size_t) (phase & 3), i = 0;
+
+	if (n >= 8) {
+		uint8_t kb[8];
+		uint64_t w;
+
+		for (int j = 0; j < 8; j++)
+			kb[j] = key[(k + (size_t) j) & 3];
+		memcpy(&w, kb, 8);
+		for (; n - i >= 8; i += 8) {
+			uint64_t v;
+			memcpy(&v, src + i, 8);
+			v ^= w;
+			memcpy(dst + i, &v, 8);
+		}
+		/* 8 is a multiple of 4: the phase is where it was */
+	}
+	for (; i < n; i++) {
+		dst[i] = src[i] ^ key[k];
+		k = (k + 1) & 3;
+	}
+}
+
 void
 pnc_ws_mask(uint8_t *p, size_t n, const uint8_t key[4], uint64_t phase)
 {
-	size_t k = (size_t) (phase & 3);
-
-	for (size_t i = 0; i < n; i++) {
-		p[i] ^= key[k];
-		k = (k + 1) & 3;
-	}
+	pnc_ws_mask_copy(p, p, n, key, phase);
 }
 
 size_t
