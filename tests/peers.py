@@ -141,6 +141,8 @@ class UrlFactory:
     def __call__(self, transport):
         if transport == "tcp":
             return tcp_url()
+        if transport == "ws":  # no path: nanocat binds none
+            return "ws" + tcp_url()[3:]
         if transport == "ipc":
             skip_unless(ipc_missing())
             if sys.platform == "win32":  # a pipe name, \\.\pipe\<name>: no folder
@@ -164,8 +166,17 @@ class UrlFactory:
             shutil.rmtree(self._dir, ignore_errors=True)
 
 
+def _as_tcp(url):
+    """A ws:// URL's host and port as a tcp:// URL (the path dropped)."""
+    if url.startswith("ws://"):
+        return "tcp://" + url[len("ws://"):].partition("/")[0]
+    return url
+
+
 def _raw_connect(url, timeout=2.0):
-    """Plain stream connection to a tcp://, ipc:// or abstract:// URL (no SP handshake)."""
+    """Plain stream connection to a tcp://, ws://, ipc:// or abstract:// URL
+    (no SP handshake, no WebSocket upgrade)."""
+    url = _as_tcp(url)
     if url.startswith("tcp://"):
         rest = url[len("tcp://"):]
         host, _, port = rest.rpartition(":")
@@ -206,6 +217,7 @@ def _proc_listening(url):
     connection would be seen by the peer as a failed handshake, which some
     peers (nng 1.5.2 ipc) handle badly, so this is preferred.
     """
+    url = _as_tcp(url)
     try:
         if url.startswith("tcp://"):
             port = int(url.rpartition(":")[2])

@@ -200,7 +200,7 @@ def url_trouble(url, code):
 
 
 def from_url(url):
-    """The address a URL names (a dialer's target): tcp hosts resolved as
+    """The address a URL names (a dialer's target): tcp and ws hosts resolved as
     the core resolves them, unspecified for what it cannot tell."""
     scheme, _, rest = url.partition("://")
     if scheme in ("ipc", "unix"):
@@ -209,6 +209,11 @@ def from_url(url):
         return InprocAddr(url.encode())  # the whole URL, as the core's
     if scheme == "abstract":
         return AbstractAddr(urllib.parse.unquote_to_bytes(rest))
+    if scheme.startswith("ws"):  # ws://host[:port][/path]: port 80 if none
+        rest = rest.partition("/")[0]
+        if ":" not in rest.rpartition("]")[2]:
+            rest += ":80"
+        scheme = "tcp"
     if scheme.startswith("tcp"):
         host, _, port = rest.rpartition(":")
         try:
