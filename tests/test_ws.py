@@ -398,12 +398,17 @@ def test_stalled_upgrade_times_out(served):
         assert 8 < time.monotonic() - start < 14  # the 10 s handshake limit
 
 
-def test_dialer_rejects_bad_reply(socks):
-    """A server that answers 101 with the wrong accept key: the dial fails."""
+def fake_server():
+    """A plain listening socket on a free port, standing in for a ws server."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
+    srv.listen(4)
+    return srv, srv.getsockname()[1]
+
+
+def test_dialer_rejects_bad_reply(socks):
+    """A server that answers 101 with the wrong accept key: the dial fails."""
+    srv, port = fake_server()
     s = socks(pynng_core.Pair1)
     with srv:
         s.dial("ws://127.0.0.1:%d/" % port, block=False)
@@ -422,10 +427,7 @@ def test_dialer_rejects_bad_reply(socks):
 def test_dialer_request_and_mask(socks):
     """What our dialer sends: the upgrade naming the listener's protocol
     (req dials rep.sp.nanomsg.org), then masked frames."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
+    srv, port = fake_server()
     s = socks(pynng_core.Req0)
     with srv:
         s.dial("ws://127.0.0.1:%d/svc?q=1" % port, block=False)
@@ -500,10 +502,7 @@ def test_response_headers_and_request_uri(socks):
 def test_request_headers_on_redial(socks):
     """A dialer's ws:request-headers go with its next upgrade (a dial
     starts at once, so the first may go before the option is set)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    port = srv.getsockname()[1]
+    srv, port = fake_server()
     s = socks(pynng_core.Pair1, reconnect_time_min=10, reconnect_time_max=20)
     with srv:
         d = s.dial("ws://127.0.0.1:%d/" % port, block=False)
