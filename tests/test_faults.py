@@ -604,8 +604,10 @@ def test_process_killed_inside_large_send_delivers_nothing(transport, make_url):
         queues = _run(["ss", "-Hn", "state", "established"]).stdout
         proc.kill()  # SIGKILL; TerminateProcess on Windows
         proc.wait(10)
-        assert proc.stdout.read() == "", (
-            "the %d MiB send finished before the kill; connections:\n%s" % (big >> 20, queues))
+        # The sender's send may have returned before the kill ("sent", seen
+        # once in many runs): its bytes were still on their way, stuck in
+        # the kernel as `queues` shows.  What counts is what the target gets.
+        said = proc.stdout.read().split()
         got_small = []
         while len(got_small) < SMALL:
             got_small.append(target.recv())
@@ -617,7 +619,8 @@ def test_process_killed_inside_large_send_delivers_nothing(transport, make_url):
             assert_good(target.recv(), i)
         with pytest.raises(pynng_core.TryAgain):
             target.recv(block=False)
-        assert target.stats["msgs_in"] == SMALL + 50
+        assert target.stats["msgs_in"] == SMALL + 50, (
+            "the sender said %s; connections at the kill:\n%s" % (said, queues))
     finally:
         if proc.poll() is None:
             proc.kill()
