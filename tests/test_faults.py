@@ -106,53 +106,55 @@ ATTEMPTS = 12       # redials to record: the waits reach the max after 4
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_dialer_backs_off_while_listener_is_dead_then_delivers(transport, make_url):
     url = listen_url(transport, make_url)
-    pull = Pull0(listen=url, recv_timeout=10000)
+    # The dead server holds the address before the first dial, so every
+    # attempt reaches it and the backoff is known from the start: the waits
+    # are random in [0, 40), [0, 80), [0, 160), [0, 320), then [0, 640).
+    # (Killing a live listener first would leave a window in which redials
+    # are refused and double the backoff an unknown number of times.)
+    dead = DeadServer(url)
     push = Push0(reconnect_time_min=BACKOFF_MIN, reconnect_time_max=BACKOFF_MAX,
                  send_timeout=15000)
-    dead = None
+    pull = None
     try:
-        push.dial(url, block=True)
-        push.send(b"before")
-        assert pull.recv() == b"before"
-        opened = push.stats["pipes_opened"]
-
-        pull.close()  # the listener dies, and its connection with it
-        dead = DeadServer(url)
+        push.dial(url, block=False)
         wait_until(lambda: len(dead.times) >= ATTEMPTS, timeout=30,
                    message="the dialer stopped redialing: %d attempts" % len(dead.times))
         times = list(dead.times[:ATTEMPTS])
         gaps = [(b - a) * 1000 for a, b in zip(times, times[1:])]
         shown = "redial gaps (ms): %s" % ", ".join("%.0f" % g for g in gaps)
-        # Each wait is random in [0, backoff) and the backoff doubles per
-        # failure up to the max (a few attempts may have been refused before
-        # the dead server bound the address: those doubled it too).  So: no
-        # wait much beyond the max (generous slack for a loaded machine) ...
+        # No wait much beyond the max (generous slack for a loaded machine) ...
         assert max(gaps) < BACKOFF_MAX + 1500, shown
-        # ... the waits grew: the last six (each in [0, max)) average more
-        # than the first two (in [0, min) and [0, 2 min), give or take one
-        # doubling); by chance otherwise about once in 10^4 runs ...
+        # ... the waits grew: the first two average 30 ms expected, the last
+        # six (each in [0, 640)) 320 ms; by chance otherwise about once in
+        # 10^6 runs ...
         first, last = gaps[:2], gaps[-6:]
         assert sum(last) / len(last) > sum(first) / len(first), shown
         # ... and they went well beyond the minimum (towards the max).
         assert max(last) > 2 * BACKOFF_MIN, shown
         # Nothing of the dead connections became a pipe.
-        assert push.stats["pipes_opened"] == opened
+        assert push.stats["pipes_opened"] == 0
 
         dead.close()
         dead = None
-        back = Pull0(listen=url, recv_timeout=15000)
-        pull = back
+        pull = Pull0(listen=url, recv_timeout=15000)
         t0 = time.monotonic()
         push.send(b"after")  # waits for the redial to the live listener
         assert pull.recv() == b"after"
         # It came back within one maximal wait (plus slack), not later.
         assert time.monotonic() - t0 < (BACKOFF_MAX + 5000) / 1000
-        assert push.stats["pipes_opened"] == opened + 1
+        assert push.stats["pipes_opened"] == 1
+
+        pull.close()  # the listener dies, and its connection with it
+        pull = Pull0(listen=url, recv_timeout=15000)
+        push.send(b"again")  # the lost pipe is redialed
+        assert pull.recv() == b"again"
+        assert push.stats["pipes_opened"] == 2
     finally:
         if dead is not None:
             dead.close()
         push.close()
-        pull.close()
+        if pull is not None:
+            pull.close()
 
 
 # --------------------------------------------------------------------------
