@@ -178,6 +178,14 @@ def url_trouble(url, code):
             len(url), lib.PNC_URL_MAX - 1)
     if code == lib.PNC_ENOTSUP and scheme == b"abstract":
         return "abstract:// (Linux abstract sockets) is not available on this system"
+    if scheme in (b"tls+tcp", b"tls+tcp4", b"tls+tcp6"):
+        if code == lib.PNC_ENOTSUP and lib.pnc_tls_engine() == ffi.NULL:
+            return "%s://: this build has no TLS engine (OpenSSL was not found when it " \
+                "was built, or PYNNG_CORE_NO_TLS was set)" % scheme.decode()
+        if code == lib.PNC_EINVAL:
+            return "%s:// needs a TLSConfig of the endpoint's kind (tls_config=): a " \
+                "listener a MODE_SERVER one with its certificate, a dialer a " \
+                "MODE_CLIENT one" % scheme.decode()
     if code != lib.PNC_EADDRINVAL or not sep:
         return ""
     if scheme in (b"ipc", b"unix"):
@@ -199,6 +207,8 @@ def from_url(url):
     """The address a URL names (a dialer's target): tcp hosts resolved as
     the core resolves them, unspecified for what it cannot tell."""
     scheme, _, rest = url.partition("://")
+    if scheme.startswith("tls+"):
+        scheme = scheme[4:]
     if scheme in ("ipc", "unix"):
         return IPCAddr(rest.encode())
     if scheme == "inproc":
