@@ -201,6 +201,7 @@ class Socket(SendRecv):
         if rv:
             raise _endpoint_error(rv, "listen", address, self._describe())
         listener = Listener(self, out[0], address)
+        listener._tls_config = tls_config
         self._listeners.append(listener)
         return listener
 
@@ -223,6 +224,7 @@ class Socket(SendRecv):
         if rv:
             raise _endpoint_error(rv, "dial", address, self._describe())
         dialer = Dialer(self, out[0], address)
+        dialer._tls_config = tls_config
         self._dialers.append(dialer)
         return dialer
 

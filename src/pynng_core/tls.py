@@ -78,7 +78,7 @@ class TLSConfig:
             self.set_ca_chain(ca_string)
         if own_key_string and own_cert_string:
             self.set_own_cert(own_cert_string, own_key_string, passwd)
-        if auth_mode:
+        if auth_mode is not None:  # pynng skips AUTH_MODE_NONE (0) here: not us
             self.set_auth_mode(auth_mode)
         if ca_files:
             for f in ca_files:
