@@ -21,7 +21,12 @@ from pynng_core import tls as _tls
 from pynng_core._core import lib as clib
 from peers import CliPeer, free_tcp_port, require_tool, wait_until
 
-pytestmark = pytest.mark.skipif(_tls.engine() is None, reason="this build has no TLS engine")
+
+
+@pytest.fixture(autouse=True)
+def _engine(request):
+    if _tls.engine() is None and "no_engine" not in request.node.name:
+        pytest.skip("this build has no TLS engine (OpenSSL was not found when it was built)")
 
 TIMEOUT_MS = 5000
 
@@ -625,3 +630,53 @@ class _FakeLib:
 
     def __getattr__(self, name):
         return getattr(self._real, name)
+
+
+@pytest.mark.skipif(os.environ.get("PNC_TEST_BUILDS") == "0" or sys.platform == "win32",
+                    reason="builds the tree again (PNC_TEST_BUILDS=0 says not to)")
+def test_no_engine_build(tmp_path, request):
+    """The tree built with PYNNG_CORE_NO_TLS=1 (as where OpenSSL is missing):
+    tcp works, tls+tcp:// and TLSConfig raise NotSupported saying why."""
+    if "[poll]" in request.node.name:
+        pytest.skip("one build is enough: the poller makes no difference to it")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(root, "setup.py")):
+        pytest.skip("not a source tree")
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=root, check=True, capture_output=True, text=True).stdout.split()
+    for f in files:
+        if os.path.isfile(os.path.join(root, f)):
+            os.makedirs(os.path.dirname(os.path.join(tmp_path, f)), exist_ok=True)
+            with open(os.path.join(root, f), "rb") as a, open(os.path.join(tmp_path, f), "wb") as b:
+                b.write(a.read())
+    env = dict(os.environ, PYNNG_CORE_NO_TLS="1")
+    done = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "-DPNC_HAVE_OPENSSL" not in done.stdout + done.stderr
+    script = """
+import pynng_core
+from pynng_core import TLSConfig, NotSupported
+assert pynng_core.tls.engine() is None
+try:
+    TLSConfig(TLSConfig.MODE_CLIENT)
+except NotSupported as e:
+    print("config:", e)
+with pynng_core.Pair0(recv_timeout=2000) as s:
+    try:
+        s.dial("tls+tcp://127.0.0.1:9", block=True)
+    except NotSupported as e:
+        print("dial:", e)
+    l = s.listen("tcp://127.0.0.1:0")
+    with pynng_core.Pair0(dial="tcp://127.0.0.1:%d" % l.port) as c:
+        c.send(b"plain")
+        assert s.recv() == b"plain"
+print("ok")
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path / "src")))
+    assert run.returncode == 0, run.stderr
+    assert "dial: Not supported: tls+tcp://: this build has no TLS engine (OpenSSL was not " \
+        "found" in run.stdout, run.stdout
+    assert "config: Not supported: tls+tcp://: this build has no TLS engine" in run.stdout
+    assert run.stdout.rstrip().endswith("ok")
