@@ -36,7 +36,8 @@ SETUP = os.path.join(ROOT, ".ci", "winpy", "setup-winpy.sh")
 WINPY = os.environ.get("PNC_WINPY", os.path.expanduser("~/.cache/pynng_core/winpy"))
 BUILD = os.path.join(ROOT, "build", "windows")
 TREE = os.path.join(BUILD, "tree")
-PACKAGES = ["cffi", "pytest", "pytest-timeout", "pynng", "trio"]  # trio, pynng: imported by tests
+# trio, pynng, websockets: imported by tests (websockets: test_ws.py's raw client)
+PACKAGES = ["cffi", "pytest", "pytest-timeout", "pynng", "trio", "websockets"]
 CC = "x86_64-w64-mingw32-gcc"
 CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + \
     shlex.split(os.environ.get("PNC_WIN_CFLAGS", ""))
@@ -57,7 +58,8 @@ def winpath(path):
 
 def setup_python():
     site = os.path.join(WINPY, "py313", "site")
-    if not all(os.path.isdir(os.path.join(site, p)) for p in ("pytest", "pynng", "trio")):
+    if not all(os.path.isdir(os.path.join(site, p))
+               for p in ("pytest", "pynng", "trio", "websockets")):
         subprocess.run(["bash", SETUP, WINPY] + PACKAGES, check=True, stdout=subprocess.DEVNULL)
     pth = os.path.join(WINPY, "py313", "python313._pth")
     if os.path.exists(pth):

@@ -5,11 +5,12 @@ One command measures, interleaved and in the same run, for the backends
 be imported) plus a plain-Python-socket "raw limit" where it means something:
 
 1. **req/rep round trip** of a 64-byte message, p50 and p99 in microseconds,
-   over tcp, ipc and inproc.  Raw limit: a blocking Python socket ping-pong
+   over tcp, ipc, inproc and ws (ws: pynng_core and pynng only, as pyzmq
+   has no ws transport).  Raw limit: a blocking Python socket ping-pong
    (tcp, and AF_UNIX for ipc) with a 4-byte length prefix.
 2. **push/pull throughput** measured at the receiver over a fixed window:
    msg/s for 64 B and 1 KiB, MB/s (10^6 bytes/s) for 64 KiB and 1 MiB, over
-   tcp, ipc and inproc.  Raw limit: a ``sendall`` loop of length-prefixed
+   tcp, ipc, inproc and ws.  Raw limit: a ``sendall`` loop of length-prefixed
    frames read back (and copied out as ``bytes``) by a buffered reader.
    For 64 B and 1 KiB, a ``pynng_core-batch`` column measures pynng_core's
    batch API too: ``send_many`` of 64 messages, ``recv_many`` at the
@@ -117,7 +118,14 @@ VARIANTS = {
                     about="send, and recv_msg (the core's buffer, no copy) at the receiver"),
 }
 ALL_TESTS = ["reqrep", "pushpull", "pubsub", "memory"]
-ALL_TRANSPORTS = ["tcp", "ipc", "inproc"]
+ALL_TRANSPORTS = ["tcp", "ipc", "inproc", "ws"]
+# Who speaks ws:// (RFC 6455, the SP mapping): pynng_core and pynng only;
+# pyzmq has no ws transport and the raw loop no WebSocket framing.
+NOT_WS = {"pyzmq", "raw"}
+
+
+def speaks(backend, transport):
+    return transport != "ws" or backend not in NOT_WS
 PP_SIZES = [64, 1024, 65536, 1 << 20]
 BW_SIZES = {65536, 1 << 20}  # reported in MB/s
 SIZE_LABEL = {64: "64 B", 1024: "1 KiB", 65536: "64 KiB", 1 << 20: "1 MiB"}
@@ -896,6 +904,8 @@ class Urls:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        if transport == "ws":
+            return "ws://127.0.0.1:%d/b%d" % (port, self.n)
         return "tcp://127.0.0.1:%d" % port
 
     def cleanup(self):
@@ -1059,7 +1069,8 @@ def main(argv=None):
     ap.add_argument("--tests", default=",".join(ALL_TESTS),
                     help="comma list of: " + ",".join(ALL_TESTS))
     ap.add_argument("--transports", default=",".join(ALL_TRANSPORTS),
-                    help="comma list of: tcp,ipc,inproc (pub/sub and memory are tcp only)")
+                    help="comma list of: tcp,ipc,inproc,ws (pub/sub and memory are tcp "
+                         "only; ws: pynng_core and pynng only)")
     ap.add_argument("--backends", default=",".join(BACKENDS),
                     help="comma list of: " + ",".join(BACKENDS) + " (raw limits always run)")
     ap.add_argument("--no-raw", action="store_true", help="skip the raw-socket limits")
@@ -1154,7 +1165,7 @@ def main(argv=None):
             if "reqrep" in tests:
                 for tr in transports:
                     bl = order + ([RAW] if with_raw and tr != "inproc" else [])
-                    for b in bl:
+                    for b in [b for b in bl if speaks(b, tr)]:
                         record(rr, tr, b, lambda: m_reqrep(pools, urls, b, tr, args, pinned))
             if "pushpull" in tests:
                 for tr in transports:
@@ -1162,7 +1173,7 @@ def main(argv=None):
                         pin_here = bw_pinned if size in BW_SIZES else pinned
                         bl = order + [b for b in [variant_at(size)] if b]
                         bl += [RAW] if with_raw and tr != "inproc" else []
-                        for b in bl:
+                        for b in [b for b in bl if speaks(b, tr)]:
                             record(pp, (tr, size), b,
                                    lambda: m_pushpull(pools, urls, b, tr, size, args, pin_here))
             if "pubsub" in tests:
@@ -1218,7 +1229,7 @@ def main(argv=None):
                 continue
             row = "| %s |" % tr
             for b in cols:
-                if b == RAW and tr == "inproc":
+                if (b == RAW and tr == "inproc") or not speaks(b, tr):
                     row += " - | - |"
                     continue
                 row += " %s | %s |" % (fnum(get(rr, tr, b, "p50")), fnum(get(rr, tr, b, "p99")))
@@ -1252,7 +1263,8 @@ def main(argv=None):
                     unit += " (unpinned)"
                 row = "| %s | %s | %s |" % (tr, SIZE_LABEL[size], unit)
                 for b in pp_cols:
-                    skip = (b == RAW and tr == "inproc") or (b in VARIANTS and b != variant_at(size))
+                    skip = ((b == RAW and tr == "inproc") or not speaks(b, tr)
+                            or (b in VARIANTS and b != variant_at(size)))
                     row += " %s |" % ("-" if skip else fnum(get(pp, key, b, field)))
                 c, cb = get(pp, key, "pynng_core", field), get(pp, key, variant_at(size), field)
                 raw = get(pp, key, RAW, field) if tr != "inproc" else None
@@ -1363,14 +1375,14 @@ def main(argv=None):
 
     if rr:
         for tr in transports:
-            if tr not in rr:
+            if tr not in rr or not speaks("pyzmq", tr):
                 continue
             lim = 1.0 if tr == "inproc" else 0.8
             goal("req/rep 64 B p50 %s vs pyzmq" % tr,
                  ratio(get(rr, tr, "pynng_core", "p50"), get(rr, tr, "pyzmq", "p50")),
                  lambda v, lim=lim: v <= lim, "target <= %.1fx" % lim)
         for tr in transports:
-            if tr != "inproc" and tr in rr:
+            if tr != "inproc" and tr in rr and speaks(RAW, tr):
                 goal("req/rep 64 B p50 %s vs raw socket ping-pong" % tr,
                      ratio(get(rr, tr, "pynng_core", "p50"), get(rr, tr, RAW, "p50")),
                      lambda v: v <= 2.5, "target <= 2.5x")
@@ -1381,7 +1393,7 @@ def main(argv=None):
         for size in sizes:
             field, unit = ("mbps", "MB/s") if size in BW_SIZES else ("msgs", "msg/s")
             for tr in transports:
-                if (tr, size) in pp:
+                if (tr, size) in pp and speaks("pyzmq", tr):
                     goal("push/pull %s %s %s vs pyzmq%s" % (SIZE_LABEL[size], unit, tr, api),
                          ratio(get(pp, (tr, size), b, field),
                                get(pp, (tr, size), "pyzmq", field)),
@@ -1389,7 +1401,7 @@ def main(argv=None):
             if size not in BW_SIZES:
                 continue
             for tr in transports:
-                if tr != "inproc" and (tr, size) in pp:
+                if tr != "inproc" and (tr, size) in pp and speaks(RAW, tr):
                     goal("push/pull %s MB/s %s vs raw loop%s" % (SIZE_LABEL[size], tr, api),
                          ratio(get(pp, (tr, size), b, "mbps"),
                                get(pp, (tr, size), RAW, "mbps")),

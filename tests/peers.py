@@ -17,6 +17,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -39,7 +40,7 @@ def tree_env(**extra):
 
 import pytest
 
-from platform_probes import cli_missing, ipc_missing, skip_unless
+from platform_probes import cli_missing, ipc_missing, skip_unless, unix_sockets_missing
 
 # Generous bound for anything that should happen "soon"; a bug shows up as a
 # failed wait, never as a hang.
@@ -129,6 +130,7 @@ class UrlFactory:
     def __init__(self):
         self._dir = None
         self._n = itertools.count()
+        self.tag = os.urandom(4).hex()  # pipe names are one namespace per host
 
     @property
     def dir(self):
@@ -139,8 +141,12 @@ class UrlFactory:
     def __call__(self, transport):
         if transport == "tcp":
             return tcp_url()
+        if transport == "ws":  # no path: nanocat binds none
+            return "ws" + tcp_url()[3:]
         if transport == "ipc":
             skip_unless(ipc_missing())
+            if sys.platform == "win32":  # a pipe name, \\.\pipe\<name>: no folder
+                return "ipc://pnc-test-%d-%s-%d" % (os.getpid(), self.tag, next(self._n))
             return "ipc://%s/s%d" % (self.dir, next(self._n))
         if transport == "inproc":
             return "inproc://pnc-test-%d-%d" % (os.getpid(), next(_inproc_counter))
@@ -160,14 +166,24 @@ class UrlFactory:
             shutil.rmtree(self._dir, ignore_errors=True)
 
 
+def _as_tcp(url):
+    """A ws:// URL's host and port as a tcp:// URL (the path dropped)."""
+    if url.startswith("ws://"):
+        return "tcp://" + url[len("ws://"):].partition("/")[0]
+    return url
+
+
 def _raw_connect(url, timeout=2.0):
-    """Plain stream connection to a tcp://, ipc:// or abstract:// URL (no SP handshake)."""
+    """Plain stream connection to a tcp://, ws://, ipc:// or abstract:// URL
+    (no SP handshake, no WebSocket upgrade)."""
+    url = _as_tcp(url)
     if url.startswith("tcp://"):
         rest = url[len("tcp://"):]
         host, _, port = rest.rpartition(":")
         host = host.strip("[]")
         return socket.create_connection((host, int(port)), timeout=timeout)
     if url.startswith(("ipc://", "abstract://")):
+        skip_unless(unix_sockets_missing())  # Windows' ipc is a named pipe
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(timeout)
         try:
@@ -201,6 +217,7 @@ def _proc_listening(url):
     connection would be seen by the peer as a failed handshake, which some
     peers (nng 1.5.2 ipc) handle badly, so this is preferred.
     """
+    url = _as_tcp(url)
     try:
         if url.startswith("tcp://"):
             port = int(url.rpartition(":")[2])

@@ -23,15 +23,34 @@ def skip_unless(reason):
 
 @functools.lru_cache(maxsize=None)
 def ipc_missing():
+    """ipc:// itself: unix sockets on POSIX, named pipes on Windows."""
     import pynng_core
 
-    path = os.path.join(tempfile.mkdtemp(prefix="pnc-probe-"), "s")
+    if sys.platform == "win32":  # the pipe \\.\pipe\<name>, as NNG
+        url = "ipc://pnc-probe-%d-%s" % (os.getpid(), os.urandom(4).hex())
+    else:
+        url = "ipc://" + os.path.join(tempfile.mkdtemp(prefix="pnc-probe-"), "s")
     try:
-        with pynng_core.Pair0(listen="ipc://" + path):
+        with pynng_core.Pair0(listen=url):
             return None
     except pynng_core.NotSupported:
-        return ("ipc:// is not implemented on %s yet (NNG's named pipes, "
-                "\\\\.\\pipe\\<name>, are future work)" % sys.platform)
+        return "ipc:// is not implemented on %s" % sys.platform
+
+
+def unix_sockets_missing():
+    """AF_UNIX sockets (raw ipc peers, abstract://); wine 8 has none."""
+    import socket
+
+    if not hasattr(socket, "AF_UNIX") or sys.platform == "win32":
+        return "no AF_UNIX sockets here: ipc:// is a named pipe on %s" % sys.platform
+    return None
+
+
+def posix_signals_missing():
+    """SIGINT sent to a process (os.kill), as POSIX has it; Windows has none."""
+    if sys.platform == "win32":
+        return "os.kill(pid, SIGINT) is no signal on Windows: it ends the process"
+    return None
 
 
 _TRIO_PROBE = """

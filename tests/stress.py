@@ -4,7 +4,7 @@
 Many threads at once send, receive, open and close sockets of every
 protocol (pair0, pair1, push/pull, req/rep with contexts, pub/sub with
 contexts, surveyor/respondent with contexts, bus), their contexts,
-dialers, listeners and pipes (``Pipe.close()``), over inproc, ipc and tcp,
+dialers, listeners and pipes (``Pipe.close()``), over inproc, ipc, tcp and ws,
 with blocking, non-blocking, batch and asyncio calls, pipe callbacks that
 refuse some peers, and Message objects.  Every payload carries its own
 check (``payload`` / ``check_payload``), so a corrupted, truncated or
@@ -57,14 +57,14 @@ from pynng_core import (  # noqa: E402
 
 
 def transports():
-    """inproc, ipc and tcp; ipc only where this build has it (probed: the
-    Windows layer has no ipc yet, see platform_probes.ipc_missing)."""
+    """inproc, ipc, tcp and ws; ipc only where this build has it (probed, as
+    platform_probes.ipc_missing does)."""
     path = os.path.join(tempfile.mkdtemp(prefix="pnc-probe-"), "s")
     try:
         with Pair0(listen="ipc://" + path):
-            return ("inproc", "ipc", "tcp")
+            return ("inproc", "ipc", "tcp", "ws")
     except pynng_core.NotSupported:
-        return ("inproc", "tcp")
+        return ("inproc", "tcp", "ws")
     finally:
         shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
@@ -201,12 +201,18 @@ class Stress:
             return "tcp://127.0.0.1:0"
         if transport == "ipc":
             return "ipc://%s/%d" % (self.dir, self._next())
+        if transport == "ws":  # a path of its own, on a port of its own
+            return "ws://127.0.0.1:0/stress-%d" % self._next()
         return "inproc://pnc-stress-%d-%d" % (os.getpid(), self._next())
 
     @staticmethod
     def dial_url(listener):
-        return "tcp://127.0.0.1:%d" % listener.port if listener.url.startswith("tcp") \
-            else listener.url
+        url = listener.url
+        if url.startswith("tcp"):
+            return "tcp://127.0.0.1:%d" % listener.port
+        if url.startswith("ws"):  # ws://127.0.0.1:0/path -> the bound port
+            return "ws://127.0.0.1:%d/%s" % (listener.port, url.split("/", 3)[3])
+        return url
 
     def sock(self, cls, **kw):
         kw.setdefault("recv_timeout", OP_TIMEOUT_MS)

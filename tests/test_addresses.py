@@ -337,13 +337,19 @@ def test_ipc_path_too_long_says_so(socks, make_url):
         with pytest.raises(AddressInvalid) as info:
             call(too_long)
         text = str(info.value)
-        assert ("ipc path of %d bytes is longer than the %d bytes a unix socket "
-                "address holds" % (NAME_MAX + 1, NAME_MAX)) in text
+        if sys.platform == "win32":  # ipc is a named pipe there
+            assert ("ipc path of %d bytes is longer than the %d characters a Windows pipe "
+                    "name holds after \\\\.\\pipe\\" % (NAME_MAX + 1, NAME_MAX)) in text
+        else:
+            assert ("ipc path of %d bytes is longer than the %d bytes a unix socket "
+                    "address holds" % (NAME_MAX + 1, NAME_MAX)) in text
         assert too_long in text
     if sys.platform.startswith("linux"):
         assert NAME_MAX == 107  # sun_path is 108 bytes there
     elif sys.platform == "darwin":
         assert NAME_MAX == 103  # and 104 bytes on macOS
+    elif sys.platform == "win32":
+        assert NAME_MAX == 247  # 256 characters, \\.\pipe\ included
 
 
 @linux_only

@@ -15,6 +15,7 @@ import pytest
 import pynng
 import pynng_core
 from pynng_core import TryAgain
+from platform_probes import skip_unless, unix_sockets_missing
 from peers import (
     PROTO_ID, SOCKET_TIMEOUT_MS, closed_by_peer, frame, ipc_path, raw_connect,
     read_frame, recv_exactly, sp_header,
@@ -210,6 +211,7 @@ class RawListener:
             self.server.bind(("127.0.0.1", 0))
             self.url = "tcp://127.0.0.1:%d" % self.server.getsockname()[1]
         else:
+            skip_unless(unix_sockets_missing())  # a raw ipc peer: AF_UNIX
             self.url = make_url("ipc")
             self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.server.bind(ipc_path(self.url))

@@ -36,6 +36,7 @@ import pytest
 
 import pynng_core
 from pynng_core import Pull0, Push0, Req0
+from platform_probes import skip_unless, unix_sockets_missing
 from peers import (
     frame, free_tcp_port, ipc_path, raw_connect, recv_exactly, sp_header, tree_env,
     wait_until,
@@ -65,6 +66,7 @@ class DeadServer:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.sock.bind((host, int(port)))
         else:
+            skip_unless(unix_sockets_missing())  # a raw ipc server: AF_UNIX
             self.path = ipc_path(url)
             if os.path.exists(self.path):
                 os.unlink(self.path)

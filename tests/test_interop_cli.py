@@ -11,7 +11,7 @@ import pytest
 import pynng_core
 from peers import SOCKET_TIMEOUT_MS, start_cli, wait_for_listener
 
-TRANSPORTS = ["tcp", "ipc"]
+TRANSPORTS = ["tcp", "ipc", "ws"]
 CLI_MODES = ["listen", "dial"]  # what the CLI peer does; we do the other
 
 # Every byte value, plus the characters the text formats would escape.

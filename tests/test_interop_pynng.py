@@ -9,7 +9,7 @@ import pynng
 import pynng_core
 from peers import SOCKET_TIMEOUT_MS, transfer
 
-TRANSPORTS = ["tcp", "ipc"]
+TRANSPORTS = ["tcp", "ipc", "ws"]
 LISTENERS = ["we_listen", "pynng_listens"]
 
 

@@ -342,7 +342,7 @@ def test_interpreter_exit(scenario, poller, tmp_path):
         skip_unless(trio_missing())
     body, allow = SCENARIOS[scenario]
     # Each scenario opens every transport (KINDS), and ipc where it says IPC;
-    # where ipc is missing (Windows, for now) they run over tcp and inproc,
+    # where ipc is missing they run over tcp and inproc,
     # and IPC is tcp, the other transport with a real connection.
     if ipc_missing():
         body = 'KINDS = ("tcp", "inproc"); IPC = "tcp"\n' + textwrap.dedent(body)

@@ -730,6 +730,14 @@ typedef struct pnc_tran_ops {
 	void (*ep_close)(pnc_endpoint *ep); /* on the I/O thread */
 	int (*get_int)(pnc_endpoint *ep, const char *name, int64_t *vp);
 	int (*addr)(pnc_endpoint *ep, pnc_addr *a); /* a listener's bound address */
+	/*
+	 * Optional: options of the transport's own ("ws:rxframe-max"), asked
+	 * before the endpoint's; PNC_ENOTSUP for a name it does not know.
+	 * Called with no lock held.
+	 */
+	int (*set_int)(pnc_endpoint *ep, const char *name, int64_t v);
+	int (*set_string)(pnc_endpoint *ep, const char *name, const char *v);
+	int (*get_string)(pnc_endpoint *ep, const char *name, char *buf, size_t size);
 } pnc_tran_ops;
 
 const pnc_tran_ops *pnc_tran_find(const char *scheme);

@@ -364,6 +364,8 @@ ep_set_int(pnc_endpoint *ep, const char *name, int64_t v)
 	int64_t unused;
 	int rv;
 
+	if (ep->tran->set_int != NULL && (rv = ep->tran->set_int(ep, name, v)) != PNC_ENOTSUP)
+		return rv;
 	pnc_sock_lock(ep->sock);
 	rv = ep->closed ? PNC_ECLOSED : pnc_epopt_set_int(ep, name, v);
 	pnc_sock_unlock(ep->sock);
@@ -371,6 +373,45 @@ ep_set_int(pnc_endpoint *ep, const char *name, int64_t v)
 	    ep->tran->get_int(ep, name, &unused) != PNC_ENOTSUP)
 		rv = PNC_EREADONLY;
 	return rv;
+}
+
+/* The transport's string options; an endpoint has none of its own. */
+static int
+ep_set_string(pnc_endpoint *ep, const char *name, const char *v)
+{
+	return ep->tran->set_string != NULL ? ep->tran->set_string(ep, name, v)
+	                                    : PNC_ENOTSUP;
+}
+
+static int
+ep_get_string(pnc_endpoint *ep, const char *name, char *buf, size_t size)
+{
+	return ep->tran->get_string != NULL ? ep->tran->get_string(ep, name, buf, size)
+	                                    : PNC_ENOTSUP;
+}
+
+int
+pnc_listener_set_string(pnc_listener *l, const char *name, const char *value)
+{
+	return ep_set_string(&l->ep, name, value);
+}
+
+int
+pnc_listener_get_string(pnc_listener *l, const char *name, char *buf, size_t size)
+{
+	return ep_get_string(&l->ep, name, buf, size);
+}
+
+int
+pnc_dialer_set_string(pnc_dialer *d, const char *name, const char *value)
+{
+	return ep_set_string(&d->ep, name, value);
+}
+
+int
+pnc_dialer_get_string(pnc_dialer *d, const char *name, char *buf, size_t size)
+{
+	return ep_get_string(&d->ep, name, buf, size);
 }
 
 int

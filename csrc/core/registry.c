@@ -26,6 +26,7 @@ extern const pnc_tran_ops pnc_tran_tls;
 extern const pnc_tran_ops pnc_tran_ipc;
 extern const pnc_tran_ops pnc_tran_abstract;
 extern const pnc_tran_ops pnc_tran_inproc;
+extern const pnc_tran_ops pnc_tran_ws;
 
 /*
  * Cooked and raw tables.  pair0, push, pull and pub have no header and no
@@ -63,6 +64,9 @@ static const struct {
 	{ "unix", &pnc_tran_ipc },
 	{ "abstract", &pnc_tran_abstract },
 	{ "inproc", &pnc_tran_inproc },
+	{ "ws", &pnc_tran_ws },
+	{ "ws4", &pnc_tran_ws }, /* ws reads the family from the scheme */
+	{ "ws6", &pnc_tran_ws },
 };
 
 const pnc_proto_ops *

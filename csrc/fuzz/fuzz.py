@@ -37,6 +37,17 @@ engine: its I/O thread, its sockets, real ipc and tcp connections.
                   the peer reading and have 64 copies of each message sent
                   back (the core's write queue fills, a closing pipe lingers).
                   See the top of fuzz_frames.c.
+  fuzz_ws_frame   byte 0 protocol, byte 1 flags (bit 0 raw, bit 2 the socket
+                  dials), then WebSocket frames the peer sends after a
+                  correct ws:// upgrade (masked when the socket listens);
+                  first, without I/O, pnc_ws_frame_parse against
+                  pnc_ws_frame_header and pnc_ws_mask_copy against the byte
+                  rule.
+  fuzz_ws_http    byte 0: bit 0 the socket dials, bits 1-7 the protocol;
+                  then the upgrade request a listening socket reads, or the
+                  reply a dialing one reads ("{ACCEPT}" and "{PROTO}" filled
+                  in from its real request); first, the HTTP head parsers of
+                  ws_wire.c alone, with small buffers.
 
 Every iteration is independent: a fresh socket and connection, closed at
 the end, and a bounded wait until the process has no more descriptors than

@@ -26,6 +26,7 @@
 #include <linux/sockios.h>
 
 #include "fuzz_common.h"
+#include "../transport/ws.h"
 
 const fz_proto fz_protos[FZ_NPROTO] = {
 	{ "pair0", 0, 0, 0x10 },
@@ -292,7 +293,10 @@ fz_accept_dial(fz_session *s, char *url, size_t size)
 		close(lfd);
 		return -1;
 	}
-	if (s->tcp)
+	if (s->ws)
+		snprintf(url, size, "ws://127.0.0.1:%d/fz",
+		    ntohs(((struct sockaddr_in *) &ss)->sin_port));
+	else if (s->tcp)
 		snprintf(url, size, "tcp://127.0.0.1:%d",
 		    ntohs(((struct sockaddr_in *) &ss)->sin_port));
 	else
@@ -318,14 +322,29 @@ fz_setup_failed(const char *what, int rv)
 	abort();
 }
 
+static int fz_begin_(fz_session *s, int proto, int raw, int tcp, int dial, int ws);
+
 int
 fz_begin(fz_session *s, int proto, int raw, int tcp, int dial)
+{
+	return fz_begin_(s, proto, raw, tcp, dial, 0);
+}
+
+int
+fz_begin_ws(fz_session *s, int proto, int raw, int dial)
+{
+	return fz_begin_(s, proto, raw, 1, dial, 1);
+}
+
+static int
+fz_begin_(fz_session *s, int proto, int raw, int tcp, int dial, int ws)
 {
 	char url[160];
 	int rv;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->ws = ws;
 	s->proto = &fz_protos[proto % FZ_NPROTO];
 	s->raw = raw;
 	s->tcp = tcp;
@@ -347,7 +366,9 @@ fz_begin(fz_session *s, int proto, int raw, int tcp, int dial)
 			fz_setup_failed("the socket's dial", 0);
 	} else {
 		for (int i = 0;; i++) {
-			if (tcp)
+			if (ws)
+				snprintf(url, sizeof(url), "ws://127.0.0.1:%d/fz", fz_next_port());
+			else if (tcp)
 				snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", fz_next_port());
 			else
 				snprintf(url, sizeof(url), "ipc://%s", ipc_path);
@@ -396,6 +417,80 @@ fz_handshake(fz_session *s)
 	if (send(s->fd, hs, sizeof(hs), MSG_NOSIGNAL) != (ssize_t) sizeof(hs))
 		return -1;
 	return fz_read_full(s, theirs, sizeof(theirs));
+}
+
+/* The SP names, in fz_protos' order (ws subprotocols are "<name>.sp.nanomsg.org"). */
+static const char *const fz_ws_names[FZ_NPROTO][2] = {
+	{ "pair", "pair" }, { "pair1", "pair1" }, { "pair1", "pair1" }, { "req", "rep" },
+	{ "rep", "req" }, { "pub", "sub" }, { "sub", "pub" }, { "surveyor", "respondent" },
+	{ "respondent", "surveyor" }, { "bus", "bus" }, { "push", "pull" }, { "pull", "push" },
+};
+
+const char *
+fz_ws_name(const fz_session *s)
+{
+	return fz_ws_names[s->proto - fz_protos][0];
+}
+
+const char *
+fz_ws_peer_name(const fz_session *s)
+{
+	return fz_ws_names[s->proto - fz_protos][1];
+}
+
+int
+fz_ws_read_head(fz_session *s, char *buf, size_t cap)
+{
+	size_t got = 0, end;
+
+	while ((end = pnc_ws_http_end((const uint8_t *) buf, got)) == 0) {
+		int64_t left = s->deadline - fz_now_ms();
+		ssize_t r;
+
+		if (got + 1 >= cap || left <= 0 || !fz_poll(s->fd, POLLIN, (int) left))
+			return -1;
+		/* A byte at a time: what follows the head is not ours to take. */
+		r = recv(s->fd, buf + got, 1, 0);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+			s->eof = 1;
+			return -1;
+		}
+		if (r > 0)
+			got += (size_t) r;
+	}
+	buf[end] = '\0';
+	return (int) end;
+}
+
+int
+fz_ws_upgrade(fz_session *s)
+{
+	char head[4096], text[1024], key[64], accept[PNC_WS_ACCEPT_LEN + 1];
+	int n;
+
+	if (s->d == NULL) {
+		/* The peer dials: it asks for the socket's own protocol. */
+		n = snprintf(text, sizeof(text),
+		    "GET /fz HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+		    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s.sp.nanomsg.org\r\n\r\n",
+		    fz_ws_name(s));
+		if (send(s->fd, text, (size_t) n, MSG_NOSIGNAL) != n ||
+		    fz_ws_read_head(s, head, sizeof(head)) < 0)
+			return -1;
+		return strncmp(head, "HTTP/1.1 101 ", 13) == 0 ? 0 : -1;
+	}
+	/* The socket dials: the peer answers its request, for the protocol
+	 * it asked for (its peer's). */
+	if (fz_ws_read_head(s, head, sizeof(head)) < 0 ||
+	    pnc_ws_http_header(head, "Sec-WebSocket-Key", key, sizeof(key)) != 0)
+		return -1;
+	pnc_ws_accept_key(key, accept);
+	n = snprintf(text, sizeof(text),
+	    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+	    "Sec-WebSocket-Protocol: %s.sp.nanomsg.org\r\n\r\n", accept, fz_ws_peer_name(s));
+	return send(s->fd, text, (size_t) n, MSG_NOSIGNAL) == n ? 0 : -1;
 }
 
 /* What an application may ask about a pipe, asked while it is new. */

@@ -54,6 +54,7 @@ typedef struct fz_session {
 	const fz_proto *proto;
 	int raw;
 	int tcp;
+	int ws;       /* ws:// over tcp (fz_begin_ws): the peer speaks RFC 6455 */
 	int fd;       /* the peer's end */
 	size_t plen;  /* frame prefix: 8 (tcp) or 9 (ipc) */
 	uint32_t id;  /* the request or survey id sent, 0 if none */
@@ -91,6 +92,22 @@ void fz_wait_fds(int n, const char *what);
 int fz_begin(fz_session *s, int proto, int raw, int tcp, int dial);
 /* The right handshake for the socket's peer, and the socket's read back. */
 int fz_handshake(fz_session *s);
+
+/*
+ * fz_begin over ws://127.0.0.1:<port>/fz (the socket listens, or dials our
+ * listener).  The peer's side of the upgrade is the target's: fz_ws_read_head
+ * reads an HTTP head, fz_ws_upgrade does the whole of it correctly (the
+ * peer asks for, or answers with, the right subprotocol).
+ */
+int fz_begin_ws(fz_session *s, int proto, int raw, int dial);
+/* The HTTP head the core wrote (up to cap - 1 bytes, NUL-terminated): its
+ * length, or -1 if none came whole by the deadline. */
+int fz_ws_read_head(fz_session *s, char *buf, size_t cap);
+/* A correct upgrade from the peer's side: 0, or -1. */
+int fz_ws_upgrade(fz_session *s);
+/* The SP names of the socket's own protocol and its peer's ("pair1", ...). */
+const char *fz_ws_name(const fz_session *s);
+const char *fz_ws_peer_name(const fz_session *s);
 /* Waits (bounded) for the pipe to join the socket: 1 if it did. */
 int fz_wait_attached(fz_session *s);
 /* req and surveyor: sends a request and reads its id (s->id). */

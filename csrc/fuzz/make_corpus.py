@@ -351,12 +351,130 @@ def frames_seeds(c):
             c.add(f"{pre}-dial-hold-copies", dial + HOLD_COPIES + big * 2)
 
 
+# ------------------------------------------------- fuzz_ws_frame, fuzz_ws_http
+def ws_frame(opcode, payload, fin=True, mask=None, length=None):
+    """One WebSocket frame (RFC 6455); `length` overrides the length field."""
+    n = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | opcode])
+    mbit = 0x80 if mask is not None else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n < 65536:
+        head += bytes([mbit | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([mbit | 127]) + struct.pack(">Q", n)
+    if mask is None:
+        return head + payload
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_frame_seeds(c):
+    mask = b"\x11\x22\x33\x44"
+    for i, (name, _, _) in enumerate(PROTOS):
+        msg = payload_for(name)
+        for dial in (0, 4):
+            m = None if dial else mask  # the peer is the client when the socket listens
+            pre = f"{i:02d}-{name}-{'dial' if dial else 'listen'}"
+            b01 = bytes([i, dial | (i % 2 if name in ('pair1', 'bus0') else 0)])
+            c.add(f"{pre}-one", b01 + ws_frame(2, msg, mask=m))
+            c.add(f"{pre}-fragments", b01 + ws_frame(2, msg[:3], fin=False, mask=m)
+                  + ws_frame(9, b"ping", mask=m) + ws_frame(0, msg[3:], mask=m))
+    b01 = bytes([INDEX["pull0"], 0])
+    m = mask
+    c.add("pull0-len16", b01 + ws_frame(2, b"\x00" * 300, mask=m))
+    c.add("pull0-len64", b01 + ws_frame(2, b"\x00" * 70000, mask=m))
+    c.add("pull0-empty-msg", b01 + ws_frame(2, b"", mask=m))
+    c.add("pull0-ping-pong-close", b01 + ws_frame(9, b"p", mask=m) + ws_frame(10, b"", mask=m)
+          + ws_frame(8, b"\x03\xe8", mask=m))
+    c.add("pull0-close-1byte", b01 + ws_frame(8, b"\x03", mask=m))
+    c.add("pull0-text", b01 + ws_frame(1, b"text", mask=m))
+    c.add("pull0-unmasked", b01 + ws_frame(2, b"x"))
+    c.add("pull0-rsv", b01 + bytes([0xC2]) + ws_frame(2, b"x", mask=m)[1:])
+    c.add("pull0-opcode3", b01 + ws_frame(3, b"x", mask=m))
+    c.add("pull0-orphan-cont", b01 + ws_frame(0, b"x", mask=m))
+    c.add("pull0-frag-ping", b01 + ws_frame(9, b"x", fin=False, mask=m))
+    c.add("pull0-long-ping", b01 + ws_frame(9, b"x" * 126, mask=m))
+    c.add("pull0-len16-short-form", b01 + bytes([0x82, 0x80 | 126, 0, 5]) + m + b"abcde")
+    c.add("pull0-len64-short-form", b01 + bytes([0x82, 0x80 | 127]) + struct.pack(">Q", 5)
+          + m + b"abcde")
+    c.add("pull0-len64-top-bit", b01 + bytes([0x82, 0x80 | 127]) + struct.pack(">Q", 1 << 63) + m)
+    c.add("pull0-len-2p32+16", b01 + ws_frame(2, b"", mask=m, length=2**32 + 16))
+    c.add("pull0-over-rxframe", b01 + ws_frame(2, b"", mask=m, length=2**20 + 1))
+    c.add("pull0-cut-header", b01 + ws_frame(2, b"x" * 300, mask=m)[:3])
+    c.add("pull0-new-msg-in-frag", b01 + ws_frame(2, b"a", fin=False, mask=m)
+          + ws_frame(2, b"b", mask=m))
+
+
+WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+
+
+def ws_request(path="/fz", proto="pull.sp.nanomsg.org", key=WS_KEY, version="13",
+               extra=""):
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket",
+             "Connection: Upgrade", f"Sec-WebSocket-Version: {version}"]
+    if key is not None:
+        lines.append(f"Sec-WebSocket-Key: {key}")
+    if proto is not None:
+        lines.append(f"Sec-WebSocket-Protocol: {proto}")
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+
+
+def ws_reply(status="101 Switching Protocols", accept="{ACCEPT}", proto="{PROTO}", extra=""):
+    lines = [f"HTTP/1.1 {status}", "Upgrade: websocket", "Connection: Upgrade"]
+    if accept is not None:
+        lines.append(f"Sec-WebSocket-Accept: {accept}")
+    if proto is not None:
+        lines.append(f"Sec-WebSocket-Protocol: {proto}")
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+
+
+def ws_http_seeds(c):
+    listen = bytes([INDEX["pull0"] << 1])  # bit 0 clear: the socket listens
+    dial = bytes([(INDEX["push0"] << 1) | 1])  # a push0 dials: it asks for pull
+    mask = b"\x01\x02\x03\x04"
+    c.add("req-ok", listen + ws_request())
+    c.add("req-ok-frame", listen + ws_request() + ws_frame(2, b"hello", mask=mask))
+    c.add("req-empty-target", listen + ws_request(path=""))
+    c.add("req-query", listen + ws_request(path="/fz?a=b"))
+    c.add("req-404", listen + ws_request(path="/other"))
+    c.add("req-proto-list", listen + ws_request(proto="x, pull.sp.nanomsg.org ,y"))
+    c.add("req-proto-wrong", listen + ws_request(proto="push.sp.nanomsg.org"))
+    c.add("req-no-proto", listen + ws_request(proto=None))
+    c.add("req-no-key", listen + ws_request(key=None))
+    c.add("req-short-key", listen + ws_request(key="short=="))
+    c.add("req-version-8", listen + ws_request(version="8"))
+    c.add("req-split-headers", listen + ws_request(proto="x", extra="Sec-WebSocket-Protocol: "
+                                                    "pull.sp.nanomsg.org\r\n"))
+    c.add("req-case", listen + ws_request().replace(b"Upgrade: websocket", b"UPGRADE:WebSocket"))
+    c.add("req-post", listen + ws_request().replace(b"GET", b"POST", 1))
+    c.add("req-http10", listen + ws_request().replace(b"HTTP/1.1", b"HTTP/1.0", 1))
+    c.add("req-lf-only", listen + ws_request().replace(b"\r\n", b"\n"))
+    c.add("req-nul", listen + ws_request().replace(b"Host", b"Ho\x00st"))
+    c.add("req-huge", listen + ws_request(extra="X: " + "a" * 9000 + "\r\n"))
+    c.add("req-cut", listen + ws_request()[:40])
+    c.add("rep-ok", dial + ws_reply())
+    c.add("rep-ok-frame", dial + ws_reply() + ws_frame(2, b"hello"))
+    c.add("rep-ok-frame-pull", bytes([(INDEX["pull0"] << 1) | 1]) + ws_reply()
+          + ws_frame(2, b"hello"))
+    c.add("rep-ok-masked-frame", dial + ws_reply() + ws_frame(2, b"hello", mask=mask))
+    c.add("rep-wrong-accept", dial + ws_reply(accept="s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
+    c.add("rep-no-accept", dial + ws_reply(accept=None))
+    c.add("rep-wrong-proto", dial + ws_reply(proto="push.sp.nanomsg.org"))
+    c.add("rep-404", dial + b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    c.add("rep-http10-101", dial + ws_reply().replace(b"HTTP/1.1", b"HTTP/1.0", 1))
+    c.add("rep-status-short", dial + b"HTTP/1.1 10\r\n\r\n")
+    c.add("rep-status-no-reason", dial + ws_reply(status="101"))
+    c.add("rep-garbage", dial + b"\xff" * 64)
+    c.add("rep-cut", dial + ws_reply()[:30])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
     args = ap.parse_args()
     for target, make in (("fuzz_url", url_seeds), ("fuzz_handshake", handshake_seeds),
-                         ("fuzz_stream", stream_seeds), ("fuzz_frames", frames_seeds)):
+                         ("fuzz_stream", stream_seeds), ("fuzz_frames", frames_seeds),
+                         ("fuzz_ws_frame", ws_frame_seeds), ("fuzz_ws_http", ws_http_seeds)):
         c = Corpus(args.out, target)
         make(c)
         size = sum(os.path.getsize(os.path.join(c.dir, n)) for n in c.names)

@@ -287,6 +287,16 @@ int pnc_dialer_close(pnc_dialer *d);
 void pnc_dialer_release(pnc_dialer *d);
 int pnc_dialer_get_int(pnc_dialer *d, const char *name, int64_t *valuep);
 int pnc_dialer_set_int(pnc_dialer *d, const char *name, int64_t value);
+/*
+ * String options of an endpoint's transport ("ws:request-headers",
+ * "ws:response-headers", "ws:request-uri"); PNC_ENOTSUP for any other
+ * name.  get copies at most size-1 bytes and a NUL.
+ */
+int pnc_listener_set_string(pnc_listener *l, const char *name, const char *value);
+int pnc_listener_get_string(pnc_listener *l, const char *name, char *buf,
+    size_t size);
+int pnc_dialer_set_string(pnc_dialer *d, const char *name, const char *value);
+int pnc_dialer_get_string(pnc_dialer *d, const char *name, char *buf, size_t size);
 
 /*
  * The longest ipc path, or abstract name, a unix socket address holds

@@ -107,6 +107,12 @@ int pnc_net_read(pnc_fd fd, void *buf, size_t size, size_t *np);
 int pnc_net_readv(pnc_fd fd, pnc_iov *iov, int niov, size_t *np);
 int pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np);
 void pnc_net_close(pnc_fd fd);
+/*
+ * int pnc_net_selectable(pnc_fd fd), inline in the OS's header: 1 when an
+ * event loop's select() (Python's) can watch fd and pnc_net_wait_readable
+ * wait on it; 0 for a Windows named pipe, which only the core's poller sees
+ * (its reads are not lent to callers).
+ */
 /* Waits until fd or wake is readable or timeout_ms passes; 1 if fd is. */
 int pnc_net_wait_readable(pnc_fd fd, pnc_fd wake, int timeout_ms);
 int pnc_net_local_port(pnc_fd fd, int *portp);

@@ -817,7 +817,8 @@ stream_read_begin(pnc_pipe *p)
 {
 	stream_pipe *sp = (stream_pipe *) p;
 
-	if (sp->draining || !stream_read_take(sp, READ_CALLER))
+	/* A descriptor no caller can wait on (a Windows pipe): the I/O thread's. */
+	if (sp->draining || !pnc_net_selectable(sp->fd) || !stream_read_take(sp, READ_CALLER))
 		return PNC_EBUSY;
 	if (!sp->reads_lent) {
 		sp->reads_lent = 1;

@@ -7,6 +7,7 @@ from .options import Option, ReadOnlyProperties
 from .sockaddr import from_core, from_url
 
 _ECLOSED = lib.PNC_ECLOSED
+_STRING_MAX = 8192  # the longest string option (ws headers: 4096) and then some
 _ESTATE = lib.PNC_ESTATE
 
 
@@ -15,6 +16,8 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
     _release_fn = None
     _get_int_fn = None
     _set_int_fn = None
+    _get_string_fn = None
+    _set_string_fn = None
     _id_fn = None
 
     def __init__(self, socket, ptr, url):
@@ -72,14 +75,22 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
         return value[0]
 
     def _get_option(self, nng_name, kind):
-        """By NNG name; strings are its URL's or the socket's (as nng's)."""
+        """By NNG name; strings are the transport's ("ws:request-headers"),
+        else its URL's or the socket's (as nng's)."""
         if kind is not str:
             return self._get_int(nng_name)
-        return self.url if nng_name == "url" else self.socket._get_option(nng_name, str)
+        if nng_name == "url":
+            return self.url
+        buf = ffi.new("char[]", _STRING_MAX)
+        rv = type(self)._get_string_fn(self._ptr, nng_name.encode(), buf, _STRING_MAX)
+        if rv != lib.PNC_ENOTSUP:
+            check(rv, "%s of %s %s" % (nng_name, type(self).__name__, self.url))
+            return ffi.string(buf).decode()
+        return self.socket._get_option(nng_name, str)
 
     def _set_option(self, nng_name, kind, value):
-        if kind is str:
-            return lib.PNC_ENOTSUP  # no string option is set on an endpoint
+        if kind is str:  # the transport's: "ws:request-headers", "ws:response-headers"
+            return type(self)._set_string_fn(self._ptr, nng_name.encode(), value.encode())
         return type(self)._set_int_fn(self._ptr, nng_name.encode(), int(value))
 
     def __enter__(self):
@@ -129,6 +140,8 @@ class Listener(_Endpoint):
     _release_fn = lib.pnc_listener_release
     _get_int_fn = lib.pnc_listener_get_int
     _set_int_fn = lib.pnc_listener_set_int
+    _get_string_fn = lib.pnc_listener_get_string
+    _set_string_fn = lib.pnc_listener_set_string
     _id_fn = lib.pnc_listener_id
     _set_tls_fn = lib.pnc_listener_set_tls
 
@@ -158,6 +171,8 @@ class Dialer(_Endpoint):
     _release_fn = lib.pnc_dialer_release
     _get_int_fn = lib.pnc_dialer_get_int
     _set_int_fn = lib.pnc_dialer_set_int
+    _get_string_fn = lib.pnc_dialer_get_string
+    _set_string_fn = lib.pnc_dialer_set_string
     _id_fn = lib.pnc_dialer_id
     _set_tls_fn = lib.pnc_dialer_set_tls
 

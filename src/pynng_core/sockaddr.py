@@ -12,6 +12,7 @@ and the family's member: ``s_in``, ``s_in6``, ``s_ipc``, ``s_inproc`` or
 """
 import ipaddress
 import re
+import sys
 import socket as _socket
 import urllib.parse
 from types import SimpleNamespace
@@ -199,12 +200,15 @@ def url_trouble(url, code):
     limit = lib.pnc_ipc_name_max()
     if size <= limit:
         return ""
+    if scheme != b"abstract" and sys.platform == "win32":
+        return "%s of %d bytes is longer than the %d characters a Windows pipe name " \
+            "holds after \\\\.\\pipe\\" % (what, size, limit)
     return "%s of %d bytes is longer than the %d bytes a unix socket address holds" % (
         what, size, limit)
 
 
 def from_url(url):
-    """The address a URL names (a dialer's target): tcp hosts resolved as
+    """The address a URL names (a dialer's target): tcp and ws hosts resolved as
     the core resolves them, unspecified for what it cannot tell."""
     scheme, _, rest = url.partition("://")
     if scheme.startswith("tls+"):
@@ -215,6 +219,11 @@ def from_url(url):
         return InprocAddr(url.encode())  # the whole URL, as the core's
     if scheme == "abstract":
         return AbstractAddr(urllib.parse.unquote_to_bytes(rest))
+    if scheme.startswith("ws"):  # ws://host[:port][/path]: port 80 if none
+        rest = rest.partition("/")[0]
+        if ":" not in rest.rpartition("]")[2]:
+            rest += ":80"
+        scheme = "tcp"
     if scheme.startswith("tcp"):
         host, _, port = rest.rpartition(":")
         try:

@@ -14,6 +14,14 @@ typedef pthread_t pnc_thread;
 typedef int pnc_fd;
 #define PNC_FD_NONE (-1)
 
+/* See platform.h: every POSIX descriptor is. */
+static inline int
+pnc_net_selectable(pnc_fd fd)
+{
+	(void) fd;
+	return 1;
+}
+
 /* Same layout as struct iovec, so writev takes the array as it is. */
 typedef struct iovec pnc_iov;
 #define PNC_IOV_BASE(iov) ((iov)->iov_base)

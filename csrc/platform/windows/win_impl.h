@@ -3,7 +3,10 @@
  *
  * Locks are SRW locks (no kernel object, statically initialisable) and
  * condition variables CONDITION_VARIABLEs; descriptors are Winsock SOCKETs,
- * which select(), WSAPoll() and Python's select module all take.
+ * which select(), WSAPoll() and Python's select module all take, or named
+ * pipes (ipc://): a pnc_fd with its low bit set names a pipe object of
+ * win_pipe.c (see win_pipe.h), which no socket handle is (they are
+ * multiples of 4).  Only platform/windows/ looks inside one.
  */
 #ifndef PNC_WIN_IMPL_H
 #define PNC_WIN_IMPL_H
@@ -31,6 +34,13 @@ typedef struct pnc_thread {
 typedef SOCKET pnc_fd;
 #define PNC_FD_NONE INVALID_SOCKET
 
+/* See platform.h: a named pipe is no socket that select() could watch. */
+static inline int
+pnc_net_selectable(pnc_fd fd)
+{
+	return fd == PNC_FD_NONE || (fd & 1) == 0;
+}
+
 /*
  * WSABUF's layout (length first), so WSASend takes the array as it is; its
  * own type, since WSABUF's `CHAR *buf` would not take the core's uint8_t
@@ -54,9 +64,17 @@ typedef struct pnc_wakefd {
 	SOCKET wfd;
 } pnc_wakefd;
 
+/* A pipe's full name, \\.\pipe\<name>, is at most 256 characters. */
+#define PNC_PIPE_NAME_MAX 256
+
+/*
+ * tcp: ss and len.  ipc: ss.ss_family is AF_UNIX and pipe the pipe's full
+ * name (NUL-terminated), which no sockaddr holds.
+ */
 typedef struct pnc_sockaddr {
 	struct sockaddr_storage ss;
 	int len;
+	WCHAR pipe[PNC_PIPE_NAME_MAX + 1];
 } pnc_sockaddr;
 
 #endif

@@ -2,13 +2,13 @@
  * win_net.c: Winsock tcp, and the wake-up descriptor (a loopback pair).
  *
  * Every socket is non-blocking and not inherited by child processes.
- * ipc:// (NNG's named pipes, \\.\pipe\<name>) is not written yet: its
- * calls say PNC_ENOTSUP, so an ipc URL fails with NotSupported.
+ * ipc:// is NNG's named pipes, \\.\pipe\<name>: its descriptors are
+ * win_pipe.c's objects, to which the calls below hand them.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "../platform.h"
+#include "win_pipe.h"
 
 static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
 static int wsa_error;
@@ -126,18 +126,33 @@ new_socket(int family, SOCKET *sp)
 	return socket_setup(s, sp);
 }
 
+#define PIPE_PREFIX L"\\\\.\\pipe\\"
+#define PIPE_PREFIX_LEN 9
+
+/*
+ * ipc://<path> is the pipe \\.\pipe\<path>, as NNG has it: the path as it
+ * is (UTF-8), slashes and all.  Too long a name is a bad address.
+ */
 int
 pnc_net_ipc_addr(const char *path, pnc_sockaddr *sa)
 {
-	(void) sa;
-	/* An empty path is a bad URL on every platform, supported or not. */
-	return path[0] == '\0' ? PNC_EADDRINVAL : PNC_ENOTSUP;
+	int n;
+
+	if (path[0] == '\0')
+		return PNC_EADDRINVAL;
+	memset(&sa->ss, 0, sizeof(sa->ss));
+	sa->ss.ss_family = AF_UNIX;
+	sa->len = 0;
+	memcpy(sa->pipe, PIPE_PREFIX, PIPE_PREFIX_LEN * sizeof(WCHAR));
+	n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1,
+	    sa->pipe + PIPE_PREFIX_LEN, PNC_PIPE_NAME_MAX + 1 - PIPE_PREFIX_LEN);
+	return n > 0 ? 0 : PNC_EADDRINVAL; /* not UTF-8, or too long */
 }
 
 size_t
 pnc_net_unix_name_max(void)
 {
-	return 255; /* a pipe name's limit, less nothing: ipc is refused anyway */
+	return PNC_PIPE_NAME_MAX - PIPE_PREFIX_LEN; /* characters after \\.\pipe\ */
 }
 
 int
@@ -155,6 +170,8 @@ pnc_net_listen(const pnc_sockaddr *sa, pnc_fd *fdp)
 	SOCKET s = INVALID_SOCKET; /* set by new_socket when it succeeds */
 	int rv, one = 1;
 
+	if (sa->ss.ss_family == AF_UNIX)
+		return pnc_winpipe_listen(sa->pipe, fdp);
 	if ((rv = new_socket(sa->ss.ss_family, &s)) != 0)
 		return rv;
 	/*
@@ -175,9 +192,11 @@ pnc_net_listen(const pnc_sockaddr *sa, pnc_fd *fdp)
 int
 pnc_net_accept(pnc_fd lfd, pnc_fd *fdp)
 {
-	SOCKET s = accept(lfd, NULL, NULL);
+	SOCKET s;
 
-	if (s == INVALID_SOCKET)
+	if (pnc_fd_is_pipe(lfd))
+		return pnc_winpipe_accept(pnc_fd_pipe(lfd), fdp);
+	if ((s = accept(lfd, NULL, NULL)) == INVALID_SOCKET)
 		return last_error();
 	return socket_setup(s, fdp);
 }
@@ -188,6 +207,8 @@ pnc_net_connect(const pnc_sockaddr *sa, pnc_fd *fdp)
 	SOCKET s = INVALID_SOCKET; /* set by new_socket when it succeeds */
 	int rv;
 
+	if (sa->ss.ss_family == AF_UNIX)
+		return pnc_winpipe_connect(sa->pipe, fdp);
 	if ((rv = new_socket(sa->ss.ss_family, &s)) != 0)
 		return rv;
 	*fdp = s;
@@ -205,6 +226,8 @@ pnc_net_connect_result(pnc_fd fd)
 {
 	int err = 0, len = sizeof(err);
 
+	if (pnc_fd_is_pipe(fd))
+		return 0; /* a pipe connects at once or not at all */
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, (char *) &err, &len) != 0)
 		return last_error();
 	return err == 0 ? 0 : wsa_to_pnc(err);
@@ -225,6 +248,8 @@ pnc_net_readv(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
 {
 	DWORD n = 0, flags = 0;
 
+	if (pnc_fd_is_pipe(fd))
+		return pnc_winpipe_read(pnc_fd_pipe(fd), iov, niov, np);
 	if (WSARecv(fd, (LPWSABUF) iov, (DWORD) niov, &n, &flags, NULL, NULL) != 0) {
 		int rv = last_error();
 		/* A graceful close mid-message reads as the end of the stream. */
@@ -242,6 +267,8 @@ pnc_net_writev(pnc_fd fd, pnc_iov *iov, int niov, size_t *np)
 {
 	DWORD n = 0;
 
+	if (pnc_fd_is_pipe(fd))
+		return pnc_winpipe_write(pnc_fd_pipe(fd), iov, niov, np);
 	if (WSASend(fd, (LPWSABUF) iov, (DWORD) niov, &n, 0, NULL, NULL) != 0)
 		return last_error();
 	*np = n;
@@ -255,6 +282,9 @@ pnc_net_wait_readable(pnc_fd fd, pnc_fd wake, int timeout_ms)
 	/* WSAPoll refuses an invalid socket where poll() skips a negative fd. */
 	ULONG n = wake == PNC_FD_NONE ? 1 : 2;
 
+	/* Never asked: a pipe's reads are not lent (pnc_net_selectable). */
+	if (pnc_fd_is_pipe(fd))
+		return (pnc_winpipe_ready(pnc_fd_pipe(fd)) & PNC_POLL_IN) != 0;
 	if (WSAPoll(pfd, n, timeout_ms) <= 0)
 		return 0;
 	return (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
@@ -263,7 +293,9 @@ pnc_net_wait_readable(pnc_fd fd, pnc_fd wake, int timeout_ms)
 void
 pnc_net_close(pnc_fd fd)
 {
-	if (fd != PNC_FD_NONE)
+	if (pnc_fd_is_pipe(fd))
+		pnc_winpipe_close(pnc_fd_pipe(fd));
+	else if (fd != PNC_FD_NONE)
 		closesocket(fd);
 }
 
@@ -281,6 +313,8 @@ pnc_net_local_port(pnc_fd fd, int *portp)
 static void
 set_int_option(SOCKET s, int level, int opt, int v)
 {
+	if (pnc_fd_is_pipe(s))
+		return; /* a pipe's buffers are set when it is made */
 	(void) setsockopt(s, level, opt, (const char *) &v, sizeof(v));
 }
 
@@ -318,6 +352,8 @@ pnc_net_get_tcp_option(pnc_fd fd, const char *name, int64_t *vp)
 	} else {
 		return PNC_ENOTSUP;
 	}
+	if (pnc_fd_is_pipe(fd))
+		return PNC_ENOTSUP;
 	len = sizeof(on);
 	if (getsockopt(fd, level, opt, (char *) &on, &len) != 0)
 		return WSAGetLastError() == WSAENOPROTOOPT ? PNC_ENOTSUP : last_error();
@@ -330,9 +366,12 @@ pnc_net_addr(pnc_fd fd, int remote, pnc_addr *a)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
-	int rv = remote ? getpeername(fd, (struct sockaddr *) &ss, &len)
-	                : getsockname(fd, (struct sockaddr *) &ss, &len);
+	int rv;
 
+	if (pnc_fd_is_pipe(fd))
+		return PNC_ENOTSUP; /* ipc's addresses are its URL's (stream.c) */
+	rv = remote ? getpeername(fd, (struct sockaddr *) &ss, &len)
+	            : getsockname(fd, (struct sockaddr *) &ss, &len);
 	if (rv != 0)
 		return last_error();
 	memset(a, 0, sizeof(*a));
