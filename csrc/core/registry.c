@@ -67,6 +67,9 @@ static const struct {
 	{ "ws", &pnc_tran_ws },
 	{ "ws4", &pnc_tran_ws }, /* ws reads the family from the scheme */
 	{ "ws6", &pnc_tran_ws },
+	{ "wss", &pnc_tran_ws }, /* ws inside TLS: ws reads that from the scheme too */
+	{ "wss4", &pnc_tran_ws },
+	{ "wss6", &pnc_tran_ws },
 };
 
 const pnc_proto_ops *

@@ -179,7 +179,7 @@ def url_trouble(url, code):
             len(url), lib.PNC_URL_MAX - 1)
     if code == lib.PNC_ENOTSUP and scheme == b"abstract":
         return "abstract:// (Linux abstract sockets) is not available on this system"
-    if scheme in (b"tls+tcp", b"tls+tcp4", b"tls+tcp6"):
+    if scheme in (b"tls+tcp", b"tls+tcp4", b"tls+tcp6", b"wss", b"wss4", b"wss6"):
         if code == lib.PNC_ENOTSUP and lib.pnc_tls_engine() == ffi.NULL:
             return "%s://: this build has no TLS engine (OpenSSL was not found when it " \
                 "was built, or PYNNG_CORE_NO_TLS was set)" % scheme.decode()
@@ -219,10 +219,10 @@ def from_url(url):
         return InprocAddr(url.encode())  # the whole URL, as the core's
     if scheme == "abstract":
         return AbstractAddr(urllib.parse.unquote_to_bytes(rest))
-    if scheme.startswith("ws"):  # ws://host[:port][/path]: port 80 if none
+    if scheme.startswith("ws"):  # ws://host[:port][/path]: port 80 if none, wss's 443
         rest = rest.partition("/")[0]
         if ":" not in rest.rpartition("]")[2]:
-            rest += ":80"
+            rest += ":443" if scheme.startswith("wss") else ":80"
         scheme = "tcp"
     if scheme.startswith("tcp"):
         host, _, port = rest.rpartition(":")
