@@ -640,7 +640,7 @@ class _FakeLib:
                     reason="builds the tree again (PNC_TEST_BUILDS=0 says not to)")
 def test_no_engine_build(tmp_path, request):
     """The tree built with PYNNG_CORE_NO_TLS=1 (as where OpenSSL is missing):
-    tcp works, tls+tcp:// and TLSConfig raise NotSupported saying why."""
+    tcp works, tls+tcp://, wss:// and TLSConfig raise NotSupported saying why."""
     if "[poll]" in request.node.name:
         pytest.skip("one build is enough: the poller makes no difference to it")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -671,6 +671,10 @@ with pynng_core.Pair0(recv_timeout=2000) as s:
         s.dial("tls+tcp://127.0.0.1:9", block=True)
     except NotSupported as e:
         print("dial:", e)
+    try:
+        s.dial("wss://127.0.0.1:9/x", block=True)
+    except NotSupported as e:
+        print("wss dial:", e)
     l = s.listen("tcp://127.0.0.1:0")
     with pynng_core.Pair0(dial="tcp://127.0.0.1:%d" % l.port) as c:
         c.send(b"plain")
@@ -682,5 +686,8 @@ print("ok")
     assert run.returncode == 0, run.stderr
     assert "dial: Not supported: tls+tcp://: this build has no TLS engine (OpenSSL was not " \
         "found" in run.stdout, run.stdout
-    assert "config: Not supported: tls+tcp://: this build has no TLS engine" in run.stdout
+    assert "wss dial: Not supported: wss://: this build has no TLS engine" in run.stdout, \
+        run.stdout
+    assert "config: Not supported: tls+tcp:// and wss://: this build has no TLS engine" \
+        in run.stdout
     assert run.stdout.rstrip().endswith("ok")

@@ -421,7 +421,8 @@ int pnc_pipe_stats(pnc_socket *sock, uint32_t pipe_id, pnc_stats *stats);
 
 /*
  * TLS (tls+tcp://, tls+tcp4://, tls+tcp6://): the SP handshake and tcp's
- * framing inside TLS 1.2 or 1.3.  pnc_tls_engine() names the engine the
+ * framing inside TLS 1.2 or 1.3; wss://, wss4://, wss6:// are ws's upgrade
+ * and frames inside it (listeners sharing a port share its config).  pnc_tls_engine() names the engine the
  * build has ("OpenSSL 3.0.2 ..."), or is NULL: then tls+tcp:// and every
  * call below answer PNC_ENOTSUP.  A config is made for a mode (a dialer
  * takes a client's, a listener a server's), set up with the calls below

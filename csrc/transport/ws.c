@@ -531,7 +531,8 @@ ws_on_writable(ws_pipe *wp)
 	notify = wp->wfull && wp->wq_bytes <= WS_WQ_MAX_BYTES / 2;
 	if (notify)
 		wp->wfull = 0;
-	drained = wp->draining && (pnc_list_empty(&wp->wq) || wp->werr);
+	/* wss: drained once the engine's output went too (rv 0, not EAGAIN). */
+	drained = wp->draining && ((pnc_list_empty(&wp->wq) && rv != PNC_EAGAIN) || wp->werr);
 	ws_wok_update_locked(wp);
 	pnc_mtx_unlock(&wp->wmtx);
 	if (rv != 0 && rv != PNC_EAGAIN)

@@ -127,17 +127,17 @@ class Pipe(ReadOnlyProperties):
 
     @property
     def tls_verified(self):
-        """tls+tcp: whether the peer's certificate was verified."""
+        """tls+tcp and wss: whether the peer's certificate was verified."""
         return bool(self._get_int("tls-verified"))
 
     @property
     def tls_peer_cn(self):
-        """tls+tcp: the common name of the peer's certificate."""
+        """tls+tcp and wss: the common name of the peer's certificate."""
         return self._get_string("tls-peer-cn")
 
     @property
     def tls_peer_alt_names(self):
-        """tls+tcp: the subject alternative names of the peer's certificate."""
+        """tls+tcp and wss: the subject alternative names of the peer's certificate."""
         text = self._get_string("tls-peer-alt-names")
         return text.split("\n") if text else []
 

@@ -177,7 +177,7 @@ class Socket(SendRecv):
 
     @property
     def tls_config(self):
-        """The TLSConfig its tls+tcp:// endpoints use (unless given their own)."""
+        """The TLSConfig its tls+tcp:// and wss:// endpoints use (unless given their own)."""
         return self._tls_config
 
     @tls_config.setter

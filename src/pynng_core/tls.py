@@ -1,4 +1,5 @@
-"""TLSConfig: pynng's TLS configuration, for tls+tcp:// (OpenSSL in the core).
+"""TLSConfig: pynng's TLS configuration, for tls+tcp:// and wss:// (OpenSSL in
+the core).
 
 The arguments, their rules and their defaults are pynng's (``pynng/tls.py``,
 which calls nng's ``nng_tls_config_*``): a client verifies its server unless
@@ -12,8 +13,8 @@ use a client config, its listeners a server one), or to ``dial`` and
 from ._core import ffi, lib
 from .exceptions import check, exception_for
 
-NO_ENGINE = ("tls+tcp://: this build has no TLS engine (OpenSSL was not found when "
-             "it was built, or PYNNG_CORE_NO_TLS was set)")
+NO_ENGINE = ("tls+tcp:// and wss://: this build has no TLS engine (OpenSSL was not "
+             "found when it was built, or PYNNG_CORE_NO_TLS was set)")
 
 
 def engine():
@@ -31,7 +32,7 @@ def _text(value, what):
 
 
 class TLSConfig:
-    """TLS configuration for tls+tcp:// sockets, dialers and listeners.
+    """TLS configuration for tls+tcp:// and wss:// sockets, dialers and listeners.
 
     Args (as pynng's):
         mode: ``TLSConfig.MODE_CLIENT`` or ``TLSConfig.MODE_SERVER``.
