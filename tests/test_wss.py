@@ -113,6 +113,32 @@ def test_many_and_large_both_ways(certs):
             t.join()
 
 
+def test_slow_receiver_pauses_and_resumes(certs):
+    """A receiver whose queue fills pauses the pipe with bytes left in the
+    engine; its resume must read them without a new poll event."""
+    url = wss_url()
+    with pair(pynng_core.Pull0, tls_config=server_config(certs),
+              recv_buffer_size=2) as b, \
+            pair(pynng_core.Push0, tls_config=client_config(certs)) as a:
+        b.listen(url)
+        a.dial(url, block=True)
+        msgs = [bytes([i % 256]) * (1 + (i * 7919) % 30000) for i in range(600)]
+
+        def sender():
+            for m in msgs:
+                a.send(m)
+
+        t = threading.Thread(target=sender)
+        t.start()
+        got = []
+        for i, m in enumerate(msgs):
+            if i % 100 == 0:
+                time.sleep(0.2)  # let the pipe pause with the engine full
+            got.append(b.recv())
+        t.join()
+        assert got == msgs
+
+
 @pytest.mark.parametrize("scheme,host", [("wss", "localhost"), ("wss4", "127.0.0.1"),
                                          ("wss6", "::1")])
 def test_schemes(certs, scheme, host):
