@@ -205,8 +205,14 @@ def test_shared_port(certs):
     cfg = server_config(certs)
     with pair(tls_config=cfg) as one, pair(tls_config=cfg) as two, \
             pair(tls_config=server_config(certs)) as other:
-        one.listen(wss_url("/one", port=port))
+        first = one.listen(wss_url("/one", port=port))
         two.listen(wss_url("/two", port=port))  # the same config (the object)
+        with pytest.raises(pynng_core.NNGException) as e:
+            first.tls_config = server_config(certs)  # bound: its port's is fixed
+        assert e.value.errno == clib.PNC_EBUSY
+        with pair(tls_config=client_config(certs)) as c:
+            d = c.dial(wss_url("/one", port=port), block=True)
+            d.tls_config = client_config(certs)  # a dialer's next connection takes it
         with pytest.raises(pynng_core.AddressInUse):
             other.listen(wss_url("/other", port=port))  # another one
         with pytest.raises(pynng_core.AddressInUse):

@@ -738,6 +738,11 @@ typedef struct pnc_tran_ops {
 	int (*set_int)(pnc_endpoint *ep, const char *name, int64_t v);
 	int (*set_string)(pnc_endpoint *ep, const char *name, const char *v);
 	int (*get_string)(pnc_endpoint *ep, const char *name, char *buf, size_t size);
+	/*
+	 * Optional: may the endpoint take a new TLS config now?  0, or why
+	 * not (wss's bound listener: PNC_EBUSY).  Called with no lock held.
+	 */
+	int (*tls_settable)(pnc_endpoint *ep);
 } pnc_tran_ops;
 
 const pnc_tran_ops *pnc_tran_find(const char *scheme);

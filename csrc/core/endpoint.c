@@ -499,12 +499,15 @@ static int
 ep_set_tls(pnc_endpoint *ep, pnc_tls_config *cfg)
 {
 	pnc_tls_config *old;
+	int rv;
 
 	if (cfg == NULL)
 		return PNC_EINVAL;
 	if (pnc_tls_config_mode(cfg) !=
 	    (ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT))
 		return PNC_EINVAL;
+	if (ep->tran->tls_settable != NULL && (rv = ep->tran->tls_settable(ep)) != 0)
+		return rv;
 	pnc_tls_config_hold(cfg);
 	pnc_sock_lock(ep->sock);
 	old = ep->tls;

@@ -1870,6 +1870,25 @@ ws_ep_get_string(pnc_endpoint *ep, const char *name, char *buf, size_t size)
 	return rv;
 }
 
+/*
+ * A wss listener serves with the config its port was opened with (see the
+ * top): once bound, another is PNC_EBUSY, as nng's started HTTP server
+ * says.  A dialer's next connection takes the new one.
+ */
+static int
+ws_ep_tls_settable(pnc_endpoint *ep)
+{
+	ws_ep *we = ep->tdata;
+	int bound;
+
+	if (!ep->listener || !we->tls)
+		return 0;
+	pnc_mtx_lock(&ws_lock);
+	bound = we->srv != NULL;
+	pnc_mtx_unlock(&ws_lock);
+	return bound ? PNC_EBUSY : 0;
+}
+
 const pnc_tran_ops pnc_tran_ws = {
 	.ep_size = sizeof(ws_ep),
 	.ep_init = ws_ep_init,
@@ -1881,4 +1900,5 @@ const pnc_tran_ops pnc_tran_ws = {
 	.set_int = ws_ep_set_int,
 	.set_string = ws_ep_set_string,
 	.get_string = ws_ep_get_string,
+	.tls_settable = ws_ep_tls_settable,
 };
