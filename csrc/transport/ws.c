@@ -34,7 +34,9 @@
  * one port share its TLS as they share its HTTP listener, so the config
  * the first one bound with serves the port, and a later listener there
  * must have the very same config (or be plain ws where the port is plain
- * ws): else its bind says PNC_EADDRINUSE.  The engine's calls take the
+ * ws): else its bind says PNC_EADDRINUSE.  Once bound, a listener takes
+ * no other config (PNC_EBUSY), and its socket's set later does not reach
+ * it either.  The engine's calls take the
  * socket's place (ws_io_*): writes under wmtx, reads on the I/O thread
  * (ws reads nowhere else).  What the poller cannot see is looked after
  * here, as in stream.c: encrypted output the socket did not take keeps
