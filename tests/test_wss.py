@@ -342,6 +342,13 @@ def test_handshake_deadline(certs):
         mute = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
                                server_hostname="localhost")
         mute.settimeout(15)
+        half = socket.create_connection(("127.0.0.1", port))
+        half.settimeout(15)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+        with pytest.raises(ssl.SSLWantReadError):
+            obj.do_handshake()
+        half.sendall(out.read())  # a ClientHello, and no more
         _serves_on(b, url, certs)
         start = time.monotonic()
         assert silent.recv(100) == b""  # closed by the listener
@@ -350,9 +357,14 @@ def test_handshake_deadline(certs):
             assert mute.recv(100) == b""
         except (ssl.SSLError, OSError):
             pass
+        try:  # its ServerHello and the rest, then the close
+            while half.recv(100000):
+                pass
+        except OSError:
+            pass
         assert time.monotonic() - start < 13
-        silent.close()
-        mute.close()
+        for s in (silent, mute, half):
+            s.close()
 
 
 # -- the websockets library as a wss client ----------------------------------
