@@ -45,6 +45,27 @@ RUN_GUARD = 45.0
 # A small shim so each test body is written once for asyncio and trio.
 
 
+def run_on_loop(loop_factory, coro):
+    """asyncio.run on a loop of our choice: asyncio.Runner's loop_factory
+    from 3.11 on, by hand on 3.10 (the same steps: run, cancel what is
+    left, finish async generators, close)."""
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(coro)
+    loop = loop_factory()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 class AsyncioLib:
     name = "asyncio"
     Cancelled = asyncio.CancelledError
@@ -55,8 +76,7 @@ class AsyncioLib:
             return await asyncio.wait_for(fn(*args), guard)
         if self.loop_factory is None:
             return asyncio.run(guarded())
-        with asyncio.Runner(loop_factory=self.loop_factory) as runner:
-            return runner.run(guarded())
+        return run_on_loop(self.loop_factory, guarded())
 
     async def sleep(self, seconds):
         await asyncio.sleep(seconds)
@@ -202,8 +222,6 @@ class TrioLib:
 
 @pytest.fixture(params=LIBS)
 def alib(request):
-    if request.param == "asyncio-proactorlike" and sys.version_info < (3, 11):
-        pytest.skip("asyncio.Runner (Python 3.11) runs a coroutine on a loop of our choice")
     return {"asyncio": AsyncioLib, "asyncio-proactorlike": ProactorLikeLib,
             "trio": TrioLib}[request.param]()
 
@@ -1273,8 +1291,7 @@ def test_event_loops_in_several_threads(with_trio, make_url):
     libs = {"a0": AsyncioLib(), "a1": AsyncioLib()}
     if with_trio:
         libs.update(t0=TrioLib(), t1=TrioLib())
-    if sys.version_info >= (3, 11):  # ProactorLikeLib needs asyncio.Runner
-        libs.update(p0=ProactorLikeLib(), p1=ProactorLikeLib())
+    libs.update(p0=ProactorLikeLib(), p1=ProactorLikeLib())
     threads = [threading.Thread(target=worker, args=item) for item in libs.items()]
     for t in threads:
         t.start()
@@ -1342,7 +1359,6 @@ def test_event_loop_runs_do_not_leak_descriptors(alib, make_url):
             after - before, alib.name)
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="ProactorLikeLib needs asyncio.Runner")
 def test_loop_without_add_reader_is_woken_once_per_batch(make_url):
     """Where a thread watches the completion queue, the loop is woken (a
     call_soon_threadsafe) once for a batch of completions, not once per
@@ -1374,8 +1390,7 @@ def test_loop_without_add_reader_is_woken_once_per_batch(make_url):
     assert 1 <= len(wakeups) <= 2, "%d wake-ups for %d receives" % (len(wakeups), n)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork") or sys.version_info < (3, 11),
-                    reason="needs fork, and asyncio.Runner (3.11) for ProactorLikeLib")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_fork_inside_a_loop_without_add_reader(make_url):
     """A child forked inside a loop whose completion queue a thread watches
     closes its copy of the loop when its run ends.  The thread is not the

@@ -334,6 +334,34 @@ def upgraded(url):
     return c
 
 
+def test_ping_flood_unread_gets_latest_pong(served):
+    """A peer that pings and does not read cannot grow our queue by a pong a
+    ping: a pong queued and not yet begun answers the latest ping instead
+    (RFC 6455 5.5.3).  Every pong that comes is a whole frame, and the last
+    answers the last ping."""
+    s, url, still_serving = served
+    host, port = url[len("ws://"):].split("/")[0].rsplit(":", 1)
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.settimeout(DEFAULT_TIMEOUT)
+    c.connect((host, int(port)))
+    with c:
+        c.sendall(upgrade_request("/x"))
+        assert read_head(c).startswith(b"HTTP/1.1 101")
+        pings = 60000  # their pongs, 7.6 MB, are far more than the kernel holds
+        c.sendall(masked_frame(0x9, b"p" * 125) * (pings - 1) + masked_frame(0x9, b"L" * 125))
+        c.settimeout(1.0)
+        data = read_all(c)
+    pongs = []
+    while data:
+        assert data[0] == 0x8A and data[1] == 125, data[:2]
+        pongs.append(data[2:127])
+        data = data[127:]
+    assert pongs and pongs[-1] == b"L" * 125
+    assert len(pongs) < pings
+    still_serving()
+
+
 def close_code(data):
     """The code of the close frame (unmasked, from a server) in data."""
     assert data[:1] == b"\x88", data[:16]

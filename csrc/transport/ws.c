@@ -178,6 +178,7 @@ typedef struct ws_pipe {
 	pnc_list wq; /* ws_out.node */
 	size_t wq_bytes;
 	size_t wsent; /* bytes of the first frame written */
+	ws_out *pong; /* the last pong queued, until written (ws_answer_ping_locked) */
 	int wblocked; /* the kernel took no more: POLL_OUT flushes */
 	int wfull;
 	int wclosed;
@@ -251,6 +252,16 @@ ws_out_free(ws_out *o)
 	free(o);
 }
 
+/* A frame written whole: off the queue's front. */
+static void
+ws_out_done_locked(ws_pipe *wp, ws_out *o)
+{
+	if (o == wp->pong)
+		wp->pong = NULL;
+	pnc_list_remove(&o->node);
+	ws_out_free(o);
+}
+
 /* Drops what the kernel took from the front of the queue. */
 static void
 ws_consume_locked(ws_pipe *wp, size_t done)
@@ -265,16 +276,14 @@ ws_consume_locked(ws_pipe *wp, size_t done)
 		done -= left;
 		wp->wsent = 0;
 		wp->wq_bytes -= o->hlen + o->len;
-		pnc_list_remove(&o->node);
-		ws_out_free(o);
+		ws_out_done_locked(wp, o);
 	}
 	/* Zero-length frames whose header went are done too. */
 	while (!pnc_list_empty(&wp->wq) && wp->wsent == 0) {
 		ws_out *o = PNC_CONTAINER(pnc_list_first(&wp->wq), ws_out, node);
 		if (o->hlen + o->len != 0)
 			break;
-		pnc_list_remove(&o->node);
-		ws_out_free(o);
+		ws_out_done_locked(wp, o);
 	}
 }
 
@@ -384,6 +393,8 @@ ws_queue_control_locked(ws_pipe *wp, int opcode, const void *data, size_t len)
 		wp->close_sent = 1;
 		ws_wok_update_locked(wp);
 	}
+	if (opcode == PNC_WS_PONG)
+		wp->pong = o;
 	pnc_list_append(&wp->wq, &o->node);
 	wp->wq_bytes += o->hlen + o->len;
 	return 0;
@@ -636,6 +647,28 @@ ws_frame_check(ws_pipe *wp, const pnc_ws_frame *f, int *errp)
 	return 0;
 }
 
+/*
+ * A ping's answer.  A peer that pings and never reads would otherwise grow
+ * the queue by a pong a ping: a pong queued and not yet begun answers the
+ * latest ping instead (RFC 6455 lets only the most recent be answered).
+ */
+static int
+ws_answer_ping_locked(ws_pipe *wp, size_t n)
+{
+	ws_out *o = wp->pong;
+
+	if (o == NULL || (wp->wsent > 0 && &o->node == pnc_list_first(&wp->wq)))
+		return ws_queue_control_locked(wp, PNC_WS_PONG, wp->ctl, n);
+	if (wp->werr || wp->close_sent)
+		return PNC_ECLOSED;
+	wp->wq_bytes -= o->hlen + o->len;
+	o->len = n;
+	memcpy(o->ctl, wp->ctl, n);
+	ws_out_header(wp, o, 1, PNC_WS_PONG, o->ctl);
+	wp->wq_bytes += o->hlen + o->len;
+	return 0;
+}
+
 /* A whole control frame: 0 to go on, 1 if the pipe is closing. */
 static int
 ws_control(ws_pipe *wp)
@@ -652,7 +685,7 @@ ws_control(ws_pipe *wp)
 	pnc_mtx_lock(&wp->wmtx);
 	/* A ping's pong carries its payload; a close's answer its code. */
 	if (wp->fr.opcode == PNC_WS_PING)
-		rv = ws_queue_control_locked(wp, PNC_WS_PONG, wp->ctl, n);
+		rv = ws_answer_ping_locked(wp, n);
 	else if (!wp->close_sent)
 		rv = ws_queue_control_locked(wp, PNC_WS_CLOSE, wp->ctl, n < 2 ? 0 : 2);
 	if (rv == 0)

@@ -2,7 +2,9 @@
 #ifndef PNC_POSIX_IMPL_H
 #define PNC_POSIX_IMPL_H
 
-#include <netdb.h> /* getaddrinfo, for platform/common */
+#include <arpa/inet.h> /* ntohs, for platform/common */
+#include <netdb.h>     /* getaddrinfo, for platform/common */
+#include <netinet/in.h> /* sockaddr_in(6), for platform/common */
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

@@ -33,7 +33,7 @@
 #define SOCK_FLAGS 0
 #endif
 
-#include "../platform.h"
+#include "../common/net_common.h"
 
 /* The one place where errno becomes an NNG code. */
 static int
@@ -422,23 +422,10 @@ pnc_net_addr(pnc_fd fd, int remote, pnc_addr *a)
 
 	if (rv != 0)
 		return errno_to_pnc(errno);
+	if (ss.ss_family != AF_UNIX)
+		return pnc_net_inet_addr(&ss, a);
 	memset(a, 0, sizeof(*a));
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *) &ss;
-		a->family = PNC_AF_INET;
-		a->port = ntohs(in->sin_port);
-		memcpy(a->ip, &in->sin_addr, 4);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
-		a->family = PNC_AF_INET6;
-		a->port = ntohs(in6->sin6_port);
-		memcpy(a->ip, &in6->sin6_addr, 16);
-	} else if (ss.ss_family == AF_UNIX) {
-		return unix_addr((struct sockaddr_un *) &ss, len, a);
-	} else {
-		return PNC_ENOTSUP;
-	}
-	return 0;
+	return unix_addr((struct sockaddr_un *) &ss, len, a);
 }
 
 int

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/net_common.h"
 #include "win_pipe.h"
 
 static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
@@ -374,21 +375,7 @@ pnc_net_addr(pnc_fd fd, int remote, pnc_addr *a)
 	            : getsockname(fd, (struct sockaddr *) &ss, &len);
 	if (rv != 0)
 		return last_error();
-	memset(a, 0, sizeof(*a));
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *) &ss;
-		a->family = PNC_AF_INET;
-		a->port = ntohs(in->sin_port);
-		memcpy(a->ip, &in->sin_addr, 4);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
-		a->family = PNC_AF_INET6;
-		a->port = ntohs(in6->sin6_port);
-		memcpy(a->ip, &in6->sin6_addr, 16);
-	} else {
-		return PNC_ENOTSUP;
-	}
-	return 0;
+	return pnc_net_inet_addr(&ss, a);
 }
 
 int
