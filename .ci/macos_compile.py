@@ -65,6 +65,7 @@ def build_settings():
     """The builder's sources and compile flags, and the cffi module's C."""
     os.environ.pop("PNC_SANITIZE", None)  # the flags of a plain build
     os.environ.pop("PNC_POOLS", None)
+    os.environ["PYNNG_CORE_NO_TLS"] = "1"  # no OpenSSL for macOS here: the build without TLS
     sys.path.insert(0, os.path.join(ROOT, "src", "pynng_core"))
     import _build
 

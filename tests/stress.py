@@ -4,7 +4,9 @@
 Many threads at once send, receive, open and close sockets of every
 protocol (pair0, pair1, push/pull, req/rep with contexts, pub/sub with
 contexts, surveyor/respondent with contexts, bus), their contexts,
-dialers, listeners and pipes (``Pipe.close()``), over inproc, ipc, tcp and ws,
+dialers, listeners and pipes (``Pipe.close()``), over inproc, ipc, tcp, ws,
+and tls+tcp and wss where the build has a TLS engine (and the
+``cryptography`` package is there to make a certificate at run time),
 with blocking, non-blocking, batch and asyncio calls, pipe callbacks that
 refuse some peers, and Message objects.  Every payload carries its own
 check (``payload`` / ``check_payload``), so a corrupted, truncated or
@@ -56,17 +58,52 @@ from pynng_core import (  # noqa: E402
 
 
 
-def transports():
-    """inproc, ipc, tcp and ws; ipc only where this build has it (probed, as
-    platform_probes.ipc_missing does)."""
+def transports(tls=False):
+    """inproc, ipc, tcp and ws, and tls+tcp and wss if `tls`; ipc only where
+    this build has it (probed, as platform_probes.ipc_missing does)."""
     path = os.path.join(tempfile.mkdtemp(prefix="pnc-probe-"), "s")
+    secure = ("tls+tcp", "wss") if tls else ()
     try:
         with Pair0(listen="ipc://" + path):
-            return ("inproc", "ipc", "tcp", "ws")
+            return ("inproc", "ipc", "tcp", "ws") + secure
     except pynng_core.NotSupported:
-        return ("inproc", "tcp", "ws")
+        return ("inproc", "tcp", "ws") + secure
     finally:
         shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def tls_configs():
+    """(server, client) TLSConfigs made once for the whole run: a
+    certificate for 127.0.0.1 made now, which the client trusts and
+    verifies; None without a TLS engine or the cryptography package."""
+    if pynng_core.tls.engine() is None:
+        return None
+    try:
+        import datetime
+        import ipaddress
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        return None
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pnc stress")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    TLSConfig = pynng_core.TLSConfig
+    return (TLSConfig(TLSConfig.MODE_SERVER, own_cert_string=cert_pem, own_key_string=key_pem),
+            TLSConfig(TLSConfig.MODE_CLIENT, ca_string=cert_pem))
 
 # What a call may raise in this workload without anything being wrong: the
 # object was closed by another thread (Closed), a peer was momentarily
@@ -180,7 +217,8 @@ class Stress:
         self.rng_seed = seed if seed is not None else random.randrange(1 << 30)
         self.stop = threading.Event()
         self.report = Report()
-        self.transports = transports()
+        self.tls = tls_configs()  # (server, client), shared by every endpoint
+        self.transports = transports(self.tls is not None)
         self.dir = tempfile.mkdtemp(prefix="pnc-stress-", dir="/tmp" if os.path.isdir("/tmp") else None)
         self._n = 0
         self._n_lock = threading.Lock()
@@ -197,8 +235,10 @@ class Stress:
             return self._n
 
     def url(self, transport):
-        if transport == "tcp":
-            return "tcp://127.0.0.1:0"
+        if transport in ("tcp", "tls+tcp"):
+            return transport + "://127.0.0.1:0"
+        if transport == "wss":
+            return "wss://127.0.0.1:0/stress-%d" % self._next()
         if transport == "ipc":
             return "ipc://%s/%d" % (self.dir, self._next())
         if transport == "ws":  # a path of its own, on a port of its own
@@ -208,11 +248,24 @@ class Stress:
     @staticmethod
     def dial_url(listener):
         url = listener.url
-        if url.startswith("tcp"):
-            return "tcp://127.0.0.1:%d" % listener.port
-        if url.startswith("ws"):  # ws://127.0.0.1:0/path -> the bound port
-            return "ws://127.0.0.1:%d/%s" % (listener.port, url.split("/", 3)[3])
+        scheme = url.split("://")[0]
+        if scheme in ("tcp", "tls+tcp"):
+            return "%s://127.0.0.1:%d" % (scheme, listener.port)
+        if scheme in ("ws", "wss"):  # ws://127.0.0.1:0/path -> the bound port
+            return "%s://127.0.0.1:%d/%s" % (scheme, listener.port, url.split("/", 3)[3])
         return url
+
+    def listen(self, s, url):
+        """s.listen(url), with the run's server TLSConfig for tls+tcp and wss."""
+        if url.startswith(("tls+", "wss")):
+            return s.listen(url, tls_config=self.tls[0])
+        return s.listen(url)
+
+    def dial(self, s, url, **kw):
+        """s.dial(url), with the run's client TLSConfig for tls+tcp and wss."""
+        if url.startswith(("tls+", "wss")):
+            kw["tls_config"] = self.tls[1]
+        return s.dial(url, **kw)
 
     def sock(self, cls, **kw):
         kw.setdefault("recv_timeout", OP_TIMEOUT_MS)
@@ -234,7 +287,7 @@ class Stress:
 
     def serve_on_all(self, s):
         """Listens on one address of each transport; their dial URLs."""
-        return {t: self.dial_url(s.listen(self.url(t))) for t in self.transports}
+        return {t: self.dial_url(self.listen(s, self.url(t))) for t in self.transports}
 
     def expect(self, name, exc):
         with self.report.lock:
@@ -271,8 +324,8 @@ class Stress:
         a = self.sock(cls)
         b = self.sock(cls)
         try:
-            listener = a.listen(self.url(transport))
-            dialer = b.dial(self.dial_url(listener), block=True)
+            listener = self.listen(a, self.url(transport))
+            dialer = self.dial(b, self.dial_url(listener), block=True)
             tag = name.encode()
             for i in range(rng.randrange(1, 30)):
                 m = payload(tag, i)
@@ -318,7 +371,7 @@ class Stress:
         """A pusher that dials the sink, sends a burst, and closes."""
         s = self.sock(Push0)
         try:
-            s.dial(urls[rng.choice(self.transports)], block=rng.random() < 0.5)
+            self.dial(s, urls[rng.choice(self.transports)], block=rng.random() < 0.5)
             tag = b"push-%s-%d" % (name.encode(), self._next())  # one order per connection
             msgs = [payload(tag, i) for i in range(rng.randrange(1, 80))]
             if rng.random() < 0.3:
@@ -374,7 +427,7 @@ class Stress:
                 ctx.recv_timeout = 200
             else:
                 s.subscribe(topic)
-            s.dial(urls[rng.choice(self.transports)], block=False)
+            self.dial(s, urls[rng.choice(self.transports)], block=False)
             target = ctx or s
             for _ in range(rng.randrange(1, 50)):
                 if not self.running():
@@ -406,7 +459,7 @@ class Stress:
     def respondent_cycle(self, name, rng, urls):
         s = self.sock(Respondent0, recv_timeout=100)
         try:
-            s.dial(urls[rng.choice(self.transports)], block=False)
+            self.dial(s, urls[rng.choice(self.transports)], block=False)
             ctxs = [s] if rng.random() < 0.5 else [s.new_context() for _ in range(2)]
             for _ in range(rng.randrange(5, 60)):
                 if not self.running():
@@ -448,7 +501,7 @@ class Stress:
                 self.report.op(name)
         elif what == 1:
             s = rng.choice(servers)
-            listener = s.listen(self.url(rng.choice(self.transports)))
+            listener = self.listen(s, self.url(rng.choice(self.transports)))
             time.sleep(rng.random() * 0.01)
             listener.close()
             self.report.op(name)
@@ -457,7 +510,7 @@ class Stress:
             cls, urls = urls_by_proto[proto]
             c = self.sock(cls)
             try:
-                dialers = [c.dial(urls[t], block=False) for t in self.transports]
+                dialers = [self.dial(c, urls[t], block=False) for t in self.transports]
                 time.sleep(rng.random() * 0.02)
                 rng.choice(dialers).close()
                 for p in c.pipes:
@@ -469,7 +522,7 @@ class Stress:
         elif what == 3:
             # A socket that comes and goes with a listener and nobody else.
             c = self.sock(rng.choice([Pair0, Pair1, Pull0, Rep0, Sub0, Bus0]))
-            c.listen(self.url(rng.choice(self.transports)))
+            self.listen(c, self.url(rng.choice(self.transports)))
             self.release(c)
             self.report.op(name)
         else:
@@ -483,7 +536,7 @@ class Stress:
             a = self.sock(Pull0)
             b = self.sock(Push0)
             try:
-                b.dial(self.dial_url(a.listen(url)), block=False)
+                self.dial(b, self.dial_url(self.listen(a, url)), block=False)
                 tag = b"apush-%d" % self._next()
                 for i in range(rng.randrange(1, 30)):
                     await b.asend(payload(tag, i))
@@ -506,7 +559,7 @@ class Stress:
         async def requests():
             r = self.sock(Req0, resend_time=200)
             try:
-                r.dial(rep_urls[rng.choice(self.transports)], block=False)
+                self.dial(r, rep_urls[rng.choice(self.transports)], block=False)
 
                 async def one(ctx):
                     for _ in range(rng.randrange(1, 10)):
@@ -570,7 +623,7 @@ class Stress:
         req_socks = [self.sock(Req0, resend_time=150) for _ in range(2)]
         for i, r in enumerate(req_socks):
             for t in self.transports[i:] + self.transports[:i]:
-                r.dial(rep_urls[t], block=False)
+                self.dial(r, rep_urls[t], block=False)
         pub = self.sock(Pub0)
         pub_urls = self.serve_on_all(pub)
         surv = self.sock(Surveyor0, survey_time=100)
@@ -578,7 +631,7 @@ class Stress:
         buses = [self.sock(Bus0, recv_timeout=200) for _ in range(3)]
         bus_urls = self.serve_on_all(buses[0])
         for i, node in enumerate(buses[1:]):
-            node.dial(bus_urls[self.transports[i]], block=False)
+            self.dial(node, bus_urls[self.transports[i]], block=False)
         buses[1].listen(self.url("inproc"))
         buses[2].dial(buses[1].listeners[0].url, block=False)
 

@@ -494,8 +494,8 @@ def send_until_received(lib, sender, receiver, payload):
 
 # pynng names that `from pynng import *` gives and ours does not: its cffi
 # FFI (ours is another library's; its `lib` has the openers pynng programs
-# name), its implementation module nng, and TLS (not available yet).
-NOT_OURS = {"ffi", "nng", "tls", "TLSConfig"}
+# name) and its implementation module nng.
+NOT_OURS = {"ffi", "nng"}
 
 
 def star_names(module_name):
@@ -508,6 +508,6 @@ def test_star_import_gives_public_names_and_pynng_s():
     ours = star_names("pynng_core")
     assert not [n for n in ours if n.startswith("_")]
     modules = {n for n in ours if type(getattr(pynng_core, n)) is type(pynng_core)}
-    assert modules == {"exceptions", "options", "sockaddr"}
+    assert modules == {"exceptions", "options", "sockaddr", "tls"}
     assert "check" not in ours and "exception_for" not in ours
     assert star_names("pynng") - ours <= NOT_OURS

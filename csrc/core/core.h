@@ -461,6 +461,7 @@ struct pnc_socket {
 	int64_t recv_buffer;
 	int64_t send_buffer;
 	pnc_conn_opts conn; /* each endpoint's, until it sets its own */
+	pnc_tls_config *tls; /* a reference: endpoints' TLS config unless their own */
 	char name[64];
 	/* readiness descriptors, per PNC_WAKE_* (readiness.c) */
 	pnc_ready ready[2];
@@ -604,6 +605,7 @@ typedef struct pnc_pipe_ops {
 	void (*started)(pnc_pipe *p); /* joined its socket (optional) */
 	int (*addr)(pnc_pipe *p, int remote, pnc_addr *a);
 	int (*get_int)(pnc_pipe *p, const char *name, int64_t *vp); /* optional */
+	int (*get_string)(pnc_pipe *p, const char *name, char *buf, size_t size); /* optional */
 	/*
 	 * Optional: a caller about to wait for input reads the pipe itself,
 	 * with no thread hop.  begin takes the pipe's read side from the I/O
@@ -736,6 +738,11 @@ typedef struct pnc_tran_ops {
 	int (*set_int)(pnc_endpoint *ep, const char *name, int64_t v);
 	int (*set_string)(pnc_endpoint *ep, const char *name, const char *v);
 	int (*get_string)(pnc_endpoint *ep, const char *name, char *buf, size_t size);
+	/*
+	 * Optional: may the endpoint take a new TLS config now?  0, or why
+	 * not (wss's bound listener: PNC_EBUSY).  Called with no lock held.
+	 */
+	int (*tls_settable)(pnc_endpoint *ep);
 } pnc_tran_ops;
 
 const pnc_tran_ops *pnc_tran_find(const char *scheme);
@@ -764,6 +771,7 @@ struct pnc_endpoint {
 	pnc_task close_task;
 	int64_t backoff;
 	pnc_conn_opts opts;  /* its connections' options */
+	pnc_tls_config *tls; /* its own (a reference), else NULL: the socket's */
 	uint32_t pipe_id;    /* a dialer's current pipe, 0 if none */
 	pnc_cv cv;           /* a blocking dial waits here for the first attempt */
 	int sync_waiting;
@@ -796,5 +804,15 @@ int pnc_epopt_set_int(pnc_endpoint *ep, const char *name, int64_t v);
 int pnc_epopt_get_int(pnc_endpoint *ep, const char *name, int64_t *vp);
 
 uint32_t pnc_next_id(void);
+
+/*
+ * TLS configs (csrc/tls/tls.h has the engine): references are atomic.
+ * pnc_ep_tls gives a reference to the config an endpoint's next
+ * connection uses (its own, else its socket's; NULL if neither has one).
+ */
+void pnc_tls_config_hold(pnc_tls_config *cfg);
+/* PNC_TLS_MODE_CLIENT or PNC_TLS_MODE_SERVER (fixed at its making). */
+int pnc_tls_config_mode(const pnc_tls_config *cfg);
+pnc_tls_config *pnc_ep_tls(pnc_endpoint *ep);
 
 #endif

@@ -30,6 +30,7 @@ pnc_ep_rele(pnc_endpoint *ep)
 	if (pnc_atomic_dec(&ep->refs) != 0)
 		return;
 	s = ep->sock;
+	pnc_tls_config_release(ep->tls);
 	pnc_cv_fini(&ep->cv);
 	free(ep);
 	pnc_sock_rele(s);
@@ -37,7 +38,7 @@ pnc_ep_rele(pnc_endpoint *ep)
 
 static int
 ep_create(pnc_socket *s, const char *url, int listener, int flags,
-    pnc_endpoint **epp)
+    pnc_tls_config *tls, pnc_endpoint **epp)
 {
 	pnc_url u;
 	const pnc_tran_ops *tran;
@@ -58,6 +59,8 @@ ep_create(pnc_socket *s, const char *url, int listener, int flags,
 	ep->tran = tran;
 	ep->url = u;
 	ep->tdata = ep + 1;
+	pnc_tls_config_hold(tls);
+	ep->tls = tls;
 	snprintf(ep->url_text, sizeof(ep->url_text), "%s", url);
 	pnc_cv_init(&ep->cv);
 	pnc_timer_init(&ep->timer, ep_redial, ep);
@@ -120,10 +123,17 @@ ep_schedule_locked(pnc_endpoint *ep)
 int
 pnc_listen(pnc_socket *s, const char *url, int flags, pnc_listener **lp)
 {
+	return pnc_listen_tls(s, url, flags, NULL, lp);
+}
+
+int
+pnc_listen_tls(pnc_socket *s, const char *url, int flags, pnc_tls_config *tls,
+    pnc_listener **lp)
+{
 	pnc_endpoint *ep;
 	int rv;
 
-	if ((rv = ep_create(s, url, 1, flags, &ep)) != 0)
+	if ((rv = ep_create(s, url, 1, flags, tls, &ep)) != 0)
 		return rv;
 	if ((rv = ep->tran->bind(ep)) != 0) {
 		if (!(flags & PNC_FLAG_NONBLOCK) || rv == PNC_EADDRINVAL) {
@@ -141,10 +151,17 @@ pnc_listen(pnc_socket *s, const char *url, int flags, pnc_listener **lp)
 int
 pnc_dial(pnc_socket *s, const char *url, int flags, pnc_dialer **dp)
 {
+	return pnc_dial_tls(s, url, flags, NULL, dp);
+}
+
+int
+pnc_dial_tls(pnc_socket *s, const char *url, int flags, pnc_tls_config *tls,
+    pnc_dialer **dp)
+{
 	pnc_endpoint *ep;
 	int rv = 0;
 
-	if ((rv = ep_create(s, url, 0, flags, &ep)) != 0)
+	if ((rv = ep_create(s, url, 0, flags, tls, &ep)) != 0)
 		return rv;
 	pnc_sock_lock(s);
 	ep->sync_waiting = !(flags & PNC_FLAG_NONBLOCK);
@@ -463,4 +480,51 @@ int
 pnc_listener_addr(pnc_listener *l, pnc_addr *a)
 {
 	return l->ep.tran->addr(&l->ep, a);
+}
+
+pnc_tls_config *
+pnc_ep_tls(pnc_endpoint *ep)
+{
+	pnc_tls_config *cfg;
+
+	pnc_sock_lock(ep->sock);
+	cfg = ep->tls != NULL ? ep->tls : ep->sock->tls;
+	pnc_tls_config_hold(cfg);
+	pnc_sock_unlock(ep->sock);
+	return cfg;
+}
+
+/* For the endpoint's next connections: a config of the mode its role takes. */
+static int
+ep_set_tls(pnc_endpoint *ep, pnc_tls_config *cfg)
+{
+	pnc_tls_config *old;
+	int rv;
+
+	if (cfg == NULL)
+		return PNC_EINVAL;
+	if (pnc_tls_config_mode(cfg) !=
+	    (ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT))
+		return PNC_EINVAL;
+	if (ep->tran->tls_settable != NULL && (rv = ep->tran->tls_settable(ep)) != 0)
+		return rv;
+	pnc_tls_config_hold(cfg);
+	pnc_sock_lock(ep->sock);
+	old = ep->tls;
+	ep->tls = cfg;
+	pnc_sock_unlock(ep->sock);
+	pnc_tls_config_release(old);
+	return 0;
+}
+
+int
+pnc_listener_set_tls(pnc_listener *l, pnc_tls_config *cfg)
+{
+	return ep_set_tls(&l->ep, cfg);
+}
+
+int
+pnc_dialer_set_tls(pnc_dialer *d, pnc_tls_config *cfg)
+{
+	return ep_set_tls(&d->ep, cfg);
 }

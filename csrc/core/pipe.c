@@ -381,6 +381,23 @@ pnc_pipe_get_int(pnc_socket *s, uint32_t id, const char *name, int64_t *vp)
 }
 
 int
+pnc_pipe_get_string(pnc_socket *s, uint32_t id, const char *name, char *buf,
+    size_t size)
+{
+	pnc_pipe *p = pipe_find(s, id);
+	int rv = PNC_ENOTSUP;
+
+	if (p == NULL)
+		return PNC_ECLOSED;
+	if (size == 0)
+		rv = PNC_EINVAL;
+	else if (p->ops->get_string != NULL)
+		rv = p->ops->get_string(p, name, buf, size);
+	pnc_pipe_rele(p);
+	return rv;
+}
+
+int
 pnc_pipe_close_id(pnc_socket *s, uint32_t id)
 {
 	pnc_pipe *p = pipe_find(s, id);

@@ -22,6 +22,7 @@ PROTOCOL(bus0);
 PROTOCOL(xbus0);
 
 extern const pnc_tran_ops pnc_tran_tcp;
+extern const pnc_tran_ops pnc_tran_tls;
 extern const pnc_tran_ops pnc_tran_ipc;
 extern const pnc_tran_ops pnc_tran_abstract;
 extern const pnc_tran_ops pnc_tran_inproc;
@@ -56,6 +57,9 @@ static const struct {
 	{ "tcp", &pnc_tran_tcp },
 	{ "tcp4", &pnc_tran_tcp }, /* tcp reads the family from the scheme */
 	{ "tcp6", &pnc_tran_tcp },
+	{ "tls+tcp", &pnc_tran_tls },
+	{ "tls+tcp4", &pnc_tran_tls },
+	{ "tls+tcp6", &pnc_tran_tls },
 	{ "ipc", &pnc_tran_ipc },
 	{ "unix", &pnc_tran_ipc },
 	{ "abstract", &pnc_tran_abstract },
@@ -63,6 +67,9 @@ static const struct {
 	{ "ws", &pnc_tran_ws },
 	{ "ws4", &pnc_tran_ws }, /* ws reads the family from the scheme */
 	{ "ws6", &pnc_tran_ws },
+	{ "wss", &pnc_tran_ws }, /* ws inside TLS: ws reads that from the scheme too */
+	{ "wss4", &pnc_tran_ws },
+	{ "wss6", &pnc_tran_ws },
 };
 
 const pnc_proto_ops *

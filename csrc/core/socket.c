@@ -80,6 +80,7 @@ pnc_sock_rele(pnc_socket *s)
 	if (s->inline_wake_open)
 		pnc_wakefd_close(&s->inline_wake);
 	pnc_sock_ready_fini(s);
+	pnc_tls_config_release(s->tls);
 	pnc_cv_fini(&s->cv_recv);
 	pnc_cv_fini(&s->cv_send);
 	pnc_mtx_fini(&s->mtx);
@@ -375,4 +376,20 @@ pnc_sock_unlock(pnc_socket *s)
 		sock_unlock_slow(s);
 	else
 		pnc_mtx_unlock(&s->mtx);
+}
+
+int
+pnc_socket_set_tls(pnc_socket *s, pnc_tls_config *cfg)
+{
+	pnc_tls_config *old;
+
+	if (cfg == NULL)
+		return PNC_EINVAL;
+	pnc_tls_config_hold(cfg);
+	pnc_sock_lock(s);
+	old = s->tls;
+	s->tls = cfg;
+	pnc_sock_unlock(s);
+	pnc_tls_config_release(old);
+	return 0;
 }

@@ -420,6 +420,57 @@ int pnc_socket_stats(pnc_socket *sock, pnc_stats *stats);
 int pnc_pipe_stats(pnc_socket *sock, uint32_t pipe_id, pnc_stats *stats);
 
 /*
+ * TLS (tls+tcp://, tls+tcp4://, tls+tcp6://): the SP handshake and tcp's
+ * framing inside TLS 1.2 or 1.3; wss://, wss4://, wss6:// are ws's upgrade
+ * and frames inside it (listeners sharing a port share its config).  pnc_tls_engine() names the engine the
+ * build has ("OpenSSL 3.0.2 ..."), or is NULL: then tls+tcp:// and every
+ * call below answer PNC_ENOTSUP.  A config is made for a mode (a dialer
+ * takes a client's, a listener a server's), set up with the calls below
+ * (nng's, with the same defaults: a client requires its server to verify,
+ * a server asks no certificate), and frozen once a connection used it
+ * (PNC_EBUSY).  The socket's config is every endpoint's that has none of
+ * its own; an endpoint's (set before it starts, or for its next
+ * connections) wins.  server_name: what a client checks the server's
+ * certificate against (and sends as SNI), the URL's host when unset; ""
+ * checks no name.  The PEM texts are NUL-terminated; crl may be NULL.
+ * Sockets, endpoints and pipes hold references of their own: release
+ * the caller's when done with it.
+ */
+#define PNC_TLS_MODE_CLIENT 0
+#define PNC_TLS_MODE_SERVER 1
+#define PNC_TLS_AUTH_MODE_NONE 0
+#define PNC_TLS_AUTH_MODE_OPTIONAL 1
+#define PNC_TLS_AUTH_MODE_REQUIRED 2
+
+typedef struct pnc_tls_config pnc_tls_config;
+
+const char *pnc_tls_engine(void);
+int pnc_tls_config_alloc(pnc_tls_config **cfgp, int mode);
+void pnc_tls_config_release(pnc_tls_config *cfg);
+int pnc_tls_config_server_name(pnc_tls_config *cfg, const char *name);
+int pnc_tls_config_ca_chain(pnc_tls_config *cfg, const char *pem, const char *crl);
+int pnc_tls_config_ca_file(pnc_tls_config *cfg, const char *path);
+int pnc_tls_config_own_cert(pnc_tls_config *cfg, const char *cert,
+    const char *key, const char *passwd);
+int pnc_tls_config_cert_key_file(pnc_tls_config *cfg, const char *path,
+    const char *passwd);
+int pnc_tls_config_auth_mode(pnc_tls_config *cfg, int mode);
+int pnc_socket_set_tls(pnc_socket *sock, pnc_tls_config *cfg);
+int pnc_listener_set_tls(pnc_listener *l, pnc_tls_config *cfg);
+int pnc_dialer_set_tls(pnc_dialer *d, pnc_tls_config *cfg);
+/* pnc_listen and pnc_dial with the endpoint's own config (NULL: the socket's). */
+int pnc_listen_tls(pnc_socket *sock, const char *url, int flags,
+    pnc_tls_config *cfg, pnc_listener **lp);
+int pnc_dial_tls(pnc_socket *sock, const char *url, int flags,
+    pnc_tls_config *cfg, pnc_dialer **dp);
+/*
+ * A pipe's string options: "tls-peer-cn", "tls-peer-alt-names" (one name
+ * a line); "tls-verified" is an integer one (pnc_pipe_get_int).
+ */
+int pnc_pipe_get_string(pnc_socket *sock, uint32_t pipe_id, const char *name,
+    char *buf, size_t size);
+
+/*
  * Devices forward between two raw sockets that are each other's peers (or
  * reflect on one whose peer is itself) on threads of their own.  wait
  * returns PNC_ESLICE while it runs, then the reason it stopped (PNC_ECLOSED

@@ -26,11 +26,21 @@
  * one reads it itself, and keeps the reads while it comes back for more
  * (HANDBACK_MS).  A peer's length is checked against recv-size-max before any
  * allocation.  Anything malformed closes this pipe and nothing else.
+ *
+ * tls+tcp: the same, through the TLS engine (csrc/tls/tls.h), whose
+ * handshake comes first (within the same HANDSHAKE_MS).  Its calls take
+ * the place of the socket's (stream_io_*): writes under wmtx as ever;
+ * reads on the I/O thread only (no reads lent to callers: a caller would
+ * poll the socket while decrypted bytes wait in the engine).  What the
+ * poller cannot see is looked after here: decrypted bytes left in the
+ * engine are read by the parse task (stream_tls_kick), and encrypted
+ * output the socket did not take keeps the pipe waiting for POLL_OUT.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "stream.h"
+#include "../tls/tls.h"
 
 #define HANDSHAKE_MS 10000 /* nng's */
 /*
@@ -98,6 +108,8 @@ typedef struct stream_pipe {
 	pnc_pipe p;
 	size_t plen;
 	pnc_fd fd;
+	pnc_tls_conn *tls; /* tls+tcp's, made at the start, freed with the pipe */
+	int tls_done;      /* its handshake is over (I/O thread) */
 	pnc_pollfd pfd;
 	pnc_timer timer; /* handshake deadline, then linger limit */
 	pnc_task close_task;
@@ -152,6 +164,48 @@ get_u64(const uint8_t *b)
 	return ((uint64_t) pnc_get_u32(b) << 32) | pnc_get_u32(b + 4);
 }
 
+/* The socket's calls, or the TLS engine's (which takes its own lock). */
+static int
+stream_io_readv(stream_pipe *sp, pnc_iov *iov, int n, size_t *np)
+{
+	return sp->tls != NULL ? pnc_tls_readv(sp->tls, iov, n, np)
+	                       : pnc_net_readv(sp->fd, iov, n, np);
+}
+
+static int
+stream_io_read(stream_pipe *sp, void *buf, size_t len, size_t *np)
+{
+	pnc_iov iov;
+
+	if (sp->tls == NULL)
+		return pnc_net_read(sp->fd, buf, len, np);
+	PNC_IOV_BASE(&iov) = buf;
+	PNC_IOV_LEN(&iov) = len;
+	return pnc_tls_readv(sp->tls, &iov, 1, np);
+}
+
+static int
+stream_io_writev(stream_pipe *sp, pnc_iov *iov, int n, size_t *np)
+{
+	return sp->tls != NULL ? pnc_tls_writev(sp->tls, iov, n, np)
+	                       : pnc_net_writev(sp->fd, iov, n, np);
+}
+
+/* Encrypted output waits in the engine: the pipe waits for POLL_OUT. */
+static int
+stream_tls_out_waits(stream_pipe *sp)
+{
+	return sp->tls != NULL && pnc_tls_out_pending(sp->tls);
+}
+
+/* Decrypted bytes wait in the engine, which the poller cannot see. */
+static void
+stream_tls_kick(stream_pipe *sp)
+{
+	if (sp->tls != NULL && pnc_tls_in_pending(sp->tls))
+		pnc_pipe_post(&sp->p, &sp->parse_task);
+}
+
 /* Ends the pipe's life on the I/O thread: descriptor gone, reference dropped. */
 static void
 stream_finish(stream_pipe *sp)
@@ -174,6 +228,8 @@ stream_finish(stream_pipe *sp)
 	pnc_pollfd_del(&sp->pfd);
 	/* Under the write lock: Python threads ask the descriptor for addresses. */
 	pnc_mtx_lock(&sp->wmtx);
+	if (sp->tls != NULL)
+		pnc_tls_shutdown(sp->tls); /* its close_notify, if the socket takes it */
 	pnc_net_close(sp->fd);
 	sp->fd = PNC_FD_NONE;
 	pnc_mtx_unlock(&sp->wmtx);
@@ -248,10 +304,13 @@ static int
 stream_flush_locked(stream_pipe *sp)
 {
 	pnc_iov iov[PNC_IOV_MAX];
+	int rv;
 
+	if (sp->tls != NULL && (rv = pnc_tls_flush(sp->tls)) != 0 && rv != PNC_EAGAIN)
+		return rv;
 	while (sp->wq.len > 0) {
 		size_t want = 0, done;
-		int n = 0, rv;
+		int n = 0;
 
 		for (size_t i = 0; i < sp->wq.len && n < PNC_IOV_MAX; i++, n++) {
 			pnc_msg *m = pnc_ring_at(&sp->wq, i);
@@ -260,13 +319,13 @@ stream_flush_locked(stream_pipe *sp)
 			PNC_IOV_LEN(&iov[n]) = stream_frame_len(sp, m) - skip;
 			want += PNC_IOV_LEN(&iov[n]);
 		}
-		if ((rv = pnc_net_writev(sp->fd, iov, n, &done)) != 0)
+		if ((rv = stream_io_writev(sp, iov, n, &done)) != 0)
 			return rv;
 		stream_consume_locked(sp, done);
 		if (done < want)
 			return PNC_EAGAIN; /* the socket buffer is full */
 	}
-	return 0;
+	return stream_tls_out_waits(sp) ? PNC_EAGAIN : 0;
 }
 
 static int
@@ -320,7 +379,7 @@ stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
 		PNC_IOV_LEN(&iov[0]) = head;
 		PNC_IOV_BASE(&iov[1]) = (void *) m->lent;
 		PNC_IOV_LEN(&iov[1]) = m->len;
-		if (pnc_net_writev(sp->fd, iov, 2, &done) != 0)
+		if (stream_io_writev(sp, iov, 2, &done) != 0)
 			done = 0; /* the flush that follows meets the error again */
 		if (done == head + m->len)
 			return 0;
@@ -403,7 +462,7 @@ stream_on_writable(stream_pipe *sp)
 	    sp->wq_bytes <= WQ_MAX_BYTES / 2;
 	if (notify)
 		sp->wfull = 0;
-	drained = sp->draining && (sp->wq.len == 0 || sp->werr);
+	drained = sp->draining && ((sp->wq.len == 0 && rv != PNC_EAGAIN) || sp->werr);
 	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
 	if (rv != 0 && rv != PNC_EAGAIN)
@@ -588,7 +647,7 @@ stream_read_in_place(stream_pipe *sp)
 	PNC_IOV_LEN(&iov[0]) = left;
 	PNC_IOV_BASE(&iov[1]) = stream_rbuf(sp); /* empty while a frame is read in place */
 	PNC_IOV_LEN(&iov[1]) = sp->plen;
-	if ((rv = pnc_net_readv(sp->fd, iov, last ? 2 : 1, &n)) != 0)
+	if ((rv = stream_io_readv(sp, iov, last ? 2 : 1, &n)) != 0)
 		return rv;
 	sp->rfull = n == left + (last ? sp->plen : 0);
 	if (n < left || !last) {
@@ -626,7 +685,7 @@ stream_on_readable(stream_pipe *sp)
 	} else if (sp->rmsg != NULL || stream_large_waits(sp)) {
 		rv = stream_read_in_place(sp);
 	} else {
-		rv = pnc_net_read(sp->fd, stream_rbuf(sp) + sp->rlen, RBUF_SIZE - sp->rlen, &n);
+		rv = stream_io_read(sp, stream_rbuf(sp) + sp->rlen, RBUF_SIZE - sp->rlen, &n);
 		if (rv == 0) {
 			sp->rfull = sp->rlen + n == RBUF_SIZE;
 			sp->rlen += n;
@@ -655,24 +714,56 @@ stream_handshake_check(stream_pipe *sp)
 	return 0;
 }
 
+/* TLS's handshake, before the SP one: 1 once it is over. */
+static int
+stream_tls_handshake(stream_pipe *sp)
+{
+	unsigned wants;
+	int rv = pnc_tls_handshake(sp->tls);
+
+	if (rv == PNC_EAGAIN) {
+		/* Level-triggered: POLL_OUT only while output waits for it. */
+		wants = pnc_tls_wants(sp->tls);
+		pnc_pollfd_want(&sp->pfd, wants & PNC_POLL_OUT,
+		    (wants & PNC_POLL_OUT) ? 0 : PNC_POLL_OUT);
+		return 0;
+	}
+	if (rv != 0) {
+		stream_fail(sp, rv);
+		return 0;
+	}
+	sp->tls_done = 1;
+	return 1;
+}
+
 static void
 stream_handshake_io(stream_pipe *sp, unsigned events)
 {
 	size_t n;
-	int rv = 0;
+	int rv = 0, sent;
 
+	if (sp->tls != NULL && !sp->tls_done) {
+		if (!stream_tls_handshake(sp))
+			return;
+		events |= PNC_POLL_IN; /* the peer's header may be in already */
+	}
 	if (sp->hs_sent < 8) {
 		pnc_iov iov;
 		PNC_IOV_BASE(&iov) = sp->hs_out + sp->hs_sent;
 		PNC_IOV_LEN(&iov) = 8 - sp->hs_sent;
-		rv = pnc_net_writev(sp->fd, &iov, 1, &n);
-		if (rv == 0 && (sp->hs_sent += n) == 8)
-			pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_OUT);
+		rv = stream_io_writev(sp, &iov, 1, &n);
+		if (rv == 0)
+			sp->hs_sent += n;
+	} else if (sp->tls != NULL) {
+		rv = pnc_tls_flush(sp->tls);
 	}
+	sent = sp->hs_sent == 8 && !stream_tls_out_waits(sp);
+	if (rv == 0 || rv == PNC_EAGAIN)
+		pnc_pollfd_want(&sp->pfd, sent ? 0 : PNC_POLL_OUT, sent ? PNC_POLL_OUT : 0);
 	if ((rv == 0 || rv == PNC_EAGAIN) && (events & (PNC_POLL_IN | PNC_POLL_ERR)) &&
 	    sp->hs_got < 8) {
 		/* Exactly the header: frames after it are read as frames. */
-		rv = pnc_net_read(sp->fd, sp->hs_in + sp->hs_got, 8 - sp->hs_got, &n);
+		rv = stream_io_read(sp, sp->hs_in + sp->hs_got, 8 - sp->hs_got, &n);
 		if (rv == 0)
 			sp->hs_got += n;
 	}
@@ -680,7 +771,7 @@ stream_handshake_io(stream_pipe *sp, unsigned events)
 		stream_fail(sp, rv == PNC_ECONNSHUT ? PNC_ECONNRESET : rv);
 		return;
 	}
-	if (sp->hs_got < 8 || sp->hs_sent < 8)
+	if (sp->hs_got < 8 || !sent)
 		return;
 	if ((rv = stream_handshake_check(sp)) != 0) {
 		stream_fail(sp, rv);
@@ -705,8 +796,10 @@ stream_started(pnc_pipe *p)
 	stream_pipe *sp = (stream_pipe *) p;
 
 	pnc_sock_lock(p->sock);
-	if (!sp->reads_lent && !p->paused && !p->closed)
+	if (!sp->reads_lent && !p->paused && !p->closed) {
 		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0);
+		stream_tls_kick(sp); /* frames that came with the header */
+	}
 	pnc_sock_unlock(p->sock);
 }
 
@@ -838,6 +931,8 @@ stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
 		    !sp->draining && stream_read_take(sp, READ_IO)) {
 			stream_on_readable(sp);
 			pnc_atomic_store_release_int(&sp->read_owner, READ_FREE);
+			if (!sp->failed)
+				stream_tls_kick(sp);
 		}
 	}
 	pnc_pipe_rele(&sp->p);
@@ -874,7 +969,8 @@ stream_close_on_io(void *arg)
 	int pending;
 
 	pnc_mtx_lock(&sp->wmtx);
-	pending = sp->handshaken && sp->wq.len > 0 && sp->werr == 0;
+	pending = sp->handshaken && (sp->wq.len > 0 || stream_tls_out_waits(sp)) &&
+	    sp->werr == 0;
 	pnc_mtx_unlock(&sp->wmtx);
 	if (!pending || sp->draining) {
 		stream_finish(sp);
@@ -908,12 +1004,26 @@ stream_pause(pnc_pipe *p, int paused)
 		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
 		return;
 	}
-	if (!sp->reads_lent)
+	if (!sp->reads_lent) {
 		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0); /* else: when they come back */
+		stream_tls_kick(sp);
+	}
 	/* No read brings frames already in the buffer: they are parsed on
 	 * the I/O thread (or by a receiver reading the pipe meanwhile). */
 	if (pnc_atomic_load_acquire_int(&sp->rleft))
 		pnc_pipe_post(p, &sp->parse_task);
+}
+
+/* The pipe takes frames now (a TLS pipe's task may come while paused). */
+static int
+stream_tls_may_read(stream_pipe *sp)
+{
+	int may;
+
+	pnc_sock_lock(sp->p.sock);
+	may = !sp->p.paused && !sp->p.closed && sp->p.attached;
+	pnc_sock_unlock(sp->p.sock);
+	return may && pnc_tls_in_pending(sp->tls);
 }
 
 static void
@@ -922,8 +1032,14 @@ stream_parse_task(void *arg)
 	stream_pipe *sp = arg;
 
 	if (!sp->finished && !sp->draining && stream_read_take(sp, READ_IO)) {
-		if (pnc_atomic_load_acquire_int(&sp->rleft))
+		if (pnc_atomic_load_acquire_int(&sp->rleft)) {
 			stream_on_readable(sp);
+		} else if (sp->tls != NULL && sp->handshaken && !sp->failed &&
+		    stream_tls_may_read(sp)) {
+			stream_on_readable(sp);
+			if (!sp->failed)
+				stream_tls_kick(sp);
+		}
 		pnc_atomic_store_release_int(&sp->read_owner, READ_FREE);
 	}
 	pnc_pipe_rele(&sp->p); /* pnc_pipe_post's */
@@ -934,6 +1050,7 @@ stream_destroy(pnc_pipe *p)
 {
 	stream_pipe *sp = (stream_pipe *) p;
 
+	pnc_tls_conn_free(sp->tls);
 	pnc_ring_fini(&sp->wq);
 	pnc_msg_free(sp->rmsg);
 	pnc_msg_free(sp->rblock);
@@ -976,12 +1093,23 @@ stream_get_int(pnc_pipe *p, const char *name, int64_t *vp)
 	stream_pipe *sp = (stream_pipe *) p;
 	int rv;
 
+	if (sp->tls != NULL && strncmp(name, "tls-", 4) == 0)
+		return pnc_tls_get_int(sp->tls, name, vp);
 	if (sp->plen != 8)
 		return PNC_ENOTSUP; /* ipc has no TCP options */
 	pnc_mtx_lock(&sp->wmtx);
 	rv = sp->fd == PNC_FD_NONE ? PNC_ECLOSED : pnc_net_get_tcp_option(sp->fd, name, vp);
 	pnc_mtx_unlock(&sp->wmtx);
 	return rv;
+}
+
+/* "tls-peer-cn", "tls-peer-alt-names": the engine keeps them to the end. */
+static int
+stream_get_string(pnc_pipe *p, const char *name, char *buf, size_t size)
+{
+	stream_pipe *sp = (stream_pipe *) p;
+
+	return sp->tls != NULL ? pnc_tls_get_string(sp->tls, name, buf, size) : PNC_ENOTSUP;
 }
 
 static pnc_fd
@@ -1001,6 +1129,19 @@ static const pnc_pipe_ops stream_pipe_ops = {
 	.reads_back = stream_reads_back_op,
 	.addr = stream_addr,
 	.get_int = stream_get_int,
+	.writable = stream_writable,
+	.pause = stream_pause,
+	.close = stream_close,
+	.destroy = stream_destroy,
+};
+
+/* tls+tcp: the I/O thread reads (see the top); every write is encrypted. */
+static const pnc_pipe_ops stream_tls_pipe_ops = {
+	.send = stream_send,
+	.started = stream_started,
+	.addr = stream_addr,
+	.get_int = stream_get_int,
+	.get_string = stream_get_string,
 	.writable = stream_writable,
 	.pause = stream_pause,
 	.close = stream_close,
@@ -1027,7 +1168,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	pnc_stream_ep *se = ep->tdata;
 	pnc_socket *s = ep->sock;
 	stream_pipe *sp;
-	int rv;
+	int rv = 0;
 
 	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
 		pnc_net_close(fd);
@@ -1035,7 +1176,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 			pnc_ep_connect_failed(ep, PNC_ENOMEM);
 		return;
 	}
-	pnc_pipe_init(&sp->p, &stream_pipe_ops, s, ep);
+	pnc_pipe_init(&sp->p, se->tls ? &stream_tls_pipe_ops : &stream_pipe_ops, s, ep);
 	sp->plen = se->prefix_len;
 	sp->fd = fd;
 	pnc_mtx_init(&sp->wmtx);
@@ -1062,8 +1203,15 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	} else {
 		pnc_net_set_buffers(fd, IPC_BUFFER_BYTES);
 	}
-	if ((rv = pnc_pollfd_add(&sp->pfd, fd, PNC_POLL_IN | PNC_POLL_OUT,
-	         stream_pipe_cb, sp)) != 0) {
+	if (se->tls) {
+		pnc_tls_config *cfg = pnc_ep_tls(ep);
+
+		rv = pnc_tls_conn_new(&sp->tls, cfg, ep->listener,
+		    ep->listener ? NULL : ep->url.host, fd);
+		pnc_tls_config_release(cfg);
+	}
+	if (rv != 0 || (rv = pnc_pollfd_add(&sp->pfd, fd, PNC_POLL_IN | PNC_POLL_OUT,
+	                    stream_pipe_cb, sp)) != 0) {
 		sp->pfd.fd = PNC_FD_NONE;
 		sp->handshaken = 0;
 		stream_fail(sp, rv);

@@ -4,12 +4,19 @@
  * empty (every IPv4 address; every IPv6 one for tcp6) and its port 0 (the
  * kernel picks; "tcp-bound-port" tells).  Names are resolved when the
  * endpoint is made, so a bad host fails there.
+ *
+ * tls+tcp://, tls+tcp4:// and tls+tcp6:// are the same inside TLS (the
+ * engine: csrc/tls/tls.h): a listener needs a server config with its
+ * certificate, a dialer takes a client config (or the defaults).
  */
 #include "stream.h"
+#include "../tls/tls.h"
 
 static int
 tcp_family(const char *scheme)
 {
+	if (strncmp(scheme, "tls+", 4) == 0)
+		scheme += 4;
 	if (strcmp(scheme, "tcp4") == 0)
 		return PNC_AF_INET;
 	return strcmp(scheme, "tcp6") == 0 ? PNC_AF_INET6 : PNC_AF_UNSPEC;
@@ -46,6 +53,38 @@ tcp_get_int(pnc_endpoint *ep, const char *name, int64_t *vp)
 const pnc_tran_ops pnc_tran_tcp = {
 	.ep_size = sizeof(pnc_stream_ep),
 	.ep_init = tcp_ep_init,
+	.bind = pnc_stream_bind,
+	.connect = pnc_stream_connect,
+	.addr = pnc_stream_ep_addr,
+	.ep_close = pnc_stream_ep_close,
+	.get_int = tcp_get_int,
+};
+
+static int
+tls_ep_init(pnc_endpoint *ep)
+{
+	pnc_stream_ep *se = ep->tdata;
+	pnc_tls_config *cfg;
+	int rv = 0;
+
+	if (pnc_tls_engine() == NULL)
+		return PNC_ENOTSUP; /* the build found no OpenSSL */
+	cfg = pnc_ep_tls(ep);
+	if (cfg != NULL && pnc_tls_config_mode(cfg) !=
+	    (ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT))
+		rv = PNC_EINVAL; /* a client's config on a listener, or the reverse */
+	else if (cfg == NULL && ep->listener)
+		rv = PNC_EINVAL; /* no certificate to serve */
+	pnc_tls_config_release(cfg);
+	if (rv == 0)
+		rv = tcp_ep_init(ep);
+	se->tls = 1;
+	return rv;
+}
+
+const pnc_tran_ops pnc_tran_tls = {
+	.ep_size = sizeof(pnc_stream_ep),
+	.ep_init = tls_ep_init,
 	.bind = pnc_stream_bind,
 	.connect = pnc_stream_connect,
 	.addr = pnc_stream_ep_addr,

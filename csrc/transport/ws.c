@@ -25,6 +25,24 @@
  * when the queue is empty, else from the I/O thread; its reads are the
  * I/O thread's only (no reads lent to callers).
  *
+ * wss://, wss4://, wss6:// (port 443 by default): the same inside TLS
+ * (csrc/tls/tls.h), whose handshake comes first, within the same
+ * deadline as the upgrade; the connection's TLS goes on from ws_conn to
+ * ws_pipe with its descriptor.  A dialer takes its endpoint's client
+ * config (or the defaults), checked against the URL's host unless the
+ * config names a server.  A listener needs a server config; listeners on
+ * one port share its TLS as they share its HTTP listener, so the config
+ * the first one bound with serves the port, and a later listener there
+ * must have the very same config (or be plain ws where the port is plain
+ * ws): else its bind says PNC_EADDRINUSE.  Once bound, a listener takes
+ * no other config (PNC_EBUSY), and its socket's set later does not reach
+ * it either.  The engine's calls take the
+ * socket's place (ws_io_*): writes under wmtx, reads on the I/O thread
+ * (ws reads nowhere else).  What the poller cannot see is looked after
+ * here, as in stream.c: encrypted output the socket did not take keeps
+ * the pipe waiting for POLL_OUT (and lingering at its close), and
+ * decrypted bytes left in the engine are read by the resume task.
+ *
  * LOCKS AND LIFETIMES.  ws_lock guards the list of servers and each
  * server's list of listeners and its count of them; it is a leaf: nothing
  * is locked under it, and it is never taken under a socket lock.  A
@@ -40,6 +58,7 @@
 
 #include "../core/core.h"
 #include "ws.h"
+#include "../tls/tls.h"
 
 #define WS_HANDSHAKE_MS 10000 /* nng's, as tcp's */
 #define WS_HANDSHAKES_MAX 2048 /* per server, as stream.c: the oldest goes */
@@ -67,6 +86,7 @@ typedef struct ws_ep {
 	char uri[PNC_URL_MAX];      /* the request URI: path and query */
 	char path[PNC_URL_MAX];     /* a listener's: the URI's path */
 	int family;
+	int tls; /* wss */
 	/* options, socket lock (copied where used) */
 	size_t rxframe_max;
 	size_t txframe_max;
@@ -91,6 +111,8 @@ struct ws_server {
 	char host[PNC_URL_MAX];
 	char port[8]; /* the bound one: port 0 was asked, this was given */
 	int family;
+	int tls;                /* wss: served with tls_cfg */
+	pnc_tls_config *tls_cfg; /* a reference; NULL for ws */
 	pnc_fd fd;
 	pnc_pollfd pfd;
 	pnc_timer accept_timer; /* accepting paused when out of descriptors */
@@ -105,6 +127,8 @@ static pnc_list ws_servers = { { &ws_servers.head, &ws_servers.head } };
 /* A connection in its upgrade (I/O thread). */
 struct ws_conn {
 	pnc_fd fd;
+	pnc_tls_conn *tls; /* wss's, handed on to the pipe */
+	int tls_done;      /* its handshake is over */
 	pnc_pollfd pfd;
 	pnc_timer timer; /* the handshake's deadline */
 	pnc_node node;   /* on its server's handshaking list */
@@ -136,6 +160,7 @@ typedef struct ws_pipe {
 	pnc_pipe p;
 	int client; /* we dialed: our frames are masked, the peer's not */
 	pnc_fd fd;
+	pnc_tls_conn *tls; /* wss's, freed with the pipe */
 	pnc_pollfd pfd;
 	pnc_timer timer; /* the linger limit */
 	pnc_task close_task;
@@ -175,6 +200,32 @@ typedef struct ws_pipe {
 } ws_pipe;
 
 static const pnc_pipe_ops ws_pipe_ops;
+
+/* The socket's calls, or the TLS engine's (wss; it takes its own lock). */
+static int
+ws_io_writev(pnc_fd fd, pnc_tls_conn *tls, pnc_iov *iov, int n, size_t *np)
+{
+	return tls != NULL ? pnc_tls_writev(tls, iov, n, np) : pnc_net_writev(fd, iov, n, np);
+}
+
+static int
+ws_io_read(pnc_fd fd, pnc_tls_conn *tls, void *buf, size_t len, size_t *np)
+{
+	pnc_iov iov;
+
+	if (tls == NULL)
+		return pnc_net_read(fd, buf, len, np);
+	PNC_IOV_BASE(&iov) = buf;
+	PNC_IOV_LEN(&iov) = len;
+	return pnc_tls_readv(tls, &iov, 1, np);
+}
+
+/* Encrypted output waits in the engine: the pipe waits for POLL_OUT. */
+static int
+ws_tls_out_waits(pnc_tls_conn *tls)
+{
+	return tls != NULL && pnc_tls_out_pending(tls);
+}
 
 /* ------------------------------------------------------------------ */
 /* The pipe: writes */
@@ -241,10 +292,13 @@ static int
 ws_flush_locked(ws_pipe *wp)
 {
 	pnc_iov iov[PNC_IOV_MAX];
+	int rv;
 
+	if (wp->tls != NULL && (rv = pnc_tls_flush(wp->tls)) != 0 && rv != PNC_EAGAIN)
+		return rv;
 	while (!pnc_list_empty(&wp->wq)) {
 		size_t want = 0, done, skip = wp->wsent;
-		int n = 0, rv;
+		int n = 0;
 
 		PNC_LIST_EACH(&wp->wq, node) {
 			ws_out *o = PNC_CONTAINER(node, ws_out, node);
@@ -267,13 +321,13 @@ ws_flush_locked(ws_pipe *wp)
 			}
 			skip = 0;
 		}
-		if ((rv = pnc_net_writev(wp->fd, iov, n, &done)) != 0)
+		if ((rv = ws_io_writev(wp->fd, wp->tls, iov, n, &done)) != 0)
 			return rv;
 		ws_consume_locked(wp, done);
 		if (done < want)
 			return PNC_EAGAIN; /* the socket buffer is full */
 	}
-	return 0;
+	return ws_tls_out_waits(wp->tls) ? PNC_EAGAIN : 0;
 }
 
 /* After a queue grew: write now unless waiting for the socket to drain. */
@@ -466,6 +520,8 @@ ws_finish(ws_pipe *wp)
 	pnc_timer_cancel(&wp->timer);
 	pnc_pollfd_del(&wp->pfd);
 	pnc_mtx_lock(&wp->wmtx); /* Python threads ask the descriptor for addresses */
+	if (wp->tls != NULL)
+		pnc_tls_shutdown(wp->tls); /* its close_notify, if the socket takes it */
 	pnc_net_close(wp->fd);
 	wp->fd = PNC_FD_NONE;
 	pnc_mtx_unlock(&wp->wmtx);
@@ -488,7 +544,8 @@ ws_on_writable(ws_pipe *wp)
 	notify = wp->wfull && wp->wq_bytes <= WS_WQ_MAX_BYTES / 2;
 	if (notify)
 		wp->wfull = 0;
-	drained = wp->draining && (pnc_list_empty(&wp->wq) || wp->werr);
+	/* wss: drained once the engine's output went too (rv 0, not EAGAIN). */
+	drained = wp->draining && ((pnc_list_empty(&wp->wq) && rv != PNC_EAGAIN) || wp->werr);
 	ws_wok_update_locked(wp);
 	pnc_mtx_unlock(&wp->wmtx);
 	if (rv != 0 && rv != PNC_EAGAIN)
@@ -716,6 +773,19 @@ ws_parse(ws_pipe *wp)
 }
 
 /*
+ * Decrypted bytes wait in the engine, which the poller cannot see: the
+ * resume task reads them (unless reading is paused: the resume posts that
+ * task anyway).  I/O thread.
+ */
+static void
+ws_tls_kick(ws_pipe *wp)
+{
+	if (wp->tls != NULL && !wp->rpaused && !wp->failed && !wp->finished &&
+	    !wp->draining && pnc_tls_in_pending(wp->tls))
+		pnc_pipe_post(&wp->p, &wp->resume_task);
+}
+
+/*
  * Reads what came.  A paused pipe reads too when the connection failed
  * (level-triggered, the error would be reported again and again): the
  * read meets the error, or takes what came before it into the buffer.
@@ -737,7 +807,7 @@ ws_on_readable(ws_pipe *wp, unsigned events)
 			ws_fail(wp, PNC_ECONNRESET, 0);
 		return;
 	}
-	rv = pnc_net_read(wp->fd, wp->rbuf + wp->rlen, WS_RBUF_SIZE - wp->rlen, &n);
+	rv = ws_io_read(wp->fd, wp->tls, wp->rbuf + wp->rlen, WS_RBUF_SIZE - wp->rlen, &n);
 	if (rv == PNC_EAGAIN)
 		return;
 	if (rv != 0) {
@@ -746,6 +816,7 @@ ws_on_readable(ws_pipe *wp, unsigned events)
 	}
 	wp->rlen += n;
 	ws_parse(wp);
+	ws_tls_kick(wp);
 }
 
 /* ------------------------------------------------------------------ */
@@ -774,6 +845,10 @@ ws_resume_task(void *arg)
 		wp->rpaused = 0;
 		if (wp->rlen > 0)
 			ws_parse(wp);
+		/* wss: what the engine decrypted and holds comes next. */
+		if (wp->tls != NULL && !wp->rpaused && !wp->failed &&
+		    pnc_tls_in_pending(wp->tls))
+			ws_on_readable(wp, 0);
 	}
 	pnc_pipe_rele(&wp->p); /* pnc_pipe_post's */
 }
@@ -817,7 +892,7 @@ ws_close_on_io(void *arg)
 	int pending;
 
 	pnc_mtx_lock(&wp->wmtx);
-	pending = !pnc_list_empty(&wp->wq) && wp->werr == 0;
+	pending = (!pnc_list_empty(&wp->wq) || ws_tls_out_waits(wp->tls)) && wp->werr == 0;
 	pnc_mtx_unlock(&wp->wmtx);
 	if (!pending || wp->draining) {
 		ws_finish(wp);
@@ -857,6 +932,7 @@ ws_destroy(pnc_pipe *p)
 	}
 	pnc_msg_free(wp->amsg);
 	free(wp->rbuf);
+	pnc_tls_conn_free(wp->tls);
 	pnc_mtx_fini(&wp->wmtx);
 	free(wp);
 }
@@ -879,10 +955,21 @@ ws_get_int(pnc_pipe *p, const char *name, int64_t *vp)
 	ws_pipe *wp = (ws_pipe *) p;
 	int rv;
 
+	if (wp->tls != NULL && strncmp(name, "tls-", 4) == 0)
+		return pnc_tls_get_int(wp->tls, name, vp);
 	pnc_mtx_lock(&wp->wmtx);
 	rv = wp->fd == PNC_FD_NONE ? PNC_ECLOSED : pnc_net_get_tcp_option(wp->fd, name, vp);
 	pnc_mtx_unlock(&wp->wmtx);
 	return rv;
+}
+
+/* wss: "tls-peer-cn", "tls-peer-alt-names" (the engine keeps them to the end). */
+static int
+ws_get_string(pnc_pipe *p, const char *name, char *buf, size_t size)
+{
+	ws_pipe *wp = (ws_pipe *) p;
+
+	return wp->tls != NULL ? pnc_tls_get_string(wp->tls, name, buf, size) : PNC_ENOTSUP;
 }
 
 static const pnc_pipe_ops ws_pipe_ops = {
@@ -890,6 +977,7 @@ static const pnc_pipe_ops ws_pipe_ops = {
 	.started = ws_started,
 	.addr = ws_addr,
 	.get_int = ws_get_int,
+	.get_string = ws_get_string,
 	.writable = ws_writable,
 	.pause = ws_pause,
 	.close = ws_close,
@@ -902,8 +990,8 @@ static const pnc_pipe_ops ws_pipe_ops = {
  * given) first in its queue.  I/O thread; the caller has let go of fd.
  */
 static void
-ws_pipe_start(pnc_endpoint *ep, pnc_fd fd, int client, const char *left,
-    size_t nleft, const char *reply)
+ws_pipe_start(pnc_endpoint *ep, pnc_fd fd, pnc_tls_conn *tls, int client,
+    const char *left, size_t nleft, const char *reply)
 {
 	ws_ep *we = ep->tdata;
 	pnc_socket *s = ep->sock;
@@ -913,6 +1001,7 @@ ws_pipe_start(pnc_endpoint *ep, pnc_fd fd, int client, const char *left,
 	if ((wp = calloc(1, sizeof(*wp))) == NULL ||
 	    (nleft > 0 && (wp->rbuf = malloc(WS_RBUF_SIZE)) == NULL)) {
 		free(wp);
+		pnc_tls_conn_free(tls);
 		pnc_net_close(fd);
 		if (client)
 			pnc_ep_connect_failed(ep, PNC_ENOMEM);
@@ -922,6 +1011,7 @@ ws_pipe_start(pnc_endpoint *ep, pnc_fd fd, int client, const char *left,
 	wp->p.peer_id = s->proto->peer_id; /* the subprotocol said so */
 	wp->client = client;
 	wp->fd = fd;
+	wp->tls = tls;
 	wp->pfd.fd = PNC_FD_NONE;
 	pnc_mtx_init(&wp->wmtx);
 	pnc_list_init(&wp->wq);
@@ -971,6 +1061,7 @@ ws_conn_free(ws_conn *c)
 	pnc_timer_cancel(&c->timer);
 	if (c->pfd.fd != PNC_FD_NONE)
 		pnc_pollfd_del(&c->pfd);
+	pnc_tls_conn_free(c->tls);
 	if (c->fd != PNC_FD_NONE)
 		pnc_net_close(c->fd);
 	if (c->srv != NULL && pnc_node_linked(&c->node)) {
@@ -1002,14 +1093,17 @@ ws_conn_write(ws_conn *c)
 	size_t n;
 	int rv;
 
-	if (c->sent == c->outlen)
-		return 0;
-	PNC_IOV_BASE(&iov) = c->out + c->sent;
-	PNC_IOV_LEN(&iov) = c->outlen - c->sent;
-	if ((rv = pnc_net_writev(c->fd, &iov, 1, &n)) != 0)
-		return rv;
-	c->sent += n;
-	return c->sent == c->outlen ? 0 : PNC_EAGAIN;
+	if (c->sent < c->outlen) {
+		PNC_IOV_BASE(&iov) = c->out + c->sent;
+		PNC_IOV_LEN(&iov) = c->outlen - c->sent;
+		if ((rv = ws_io_writev(c->fd, c->tls, &iov, 1, &n)) != 0)
+			return rv;
+		c->sent += n;
+		if (c->sent < c->outlen)
+			return PNC_EAGAIN;
+	}
+	/* wss: all of it taken, and out of the engine too. */
+	return c->tls != NULL ? pnc_tls_flush(c->tls) : 0;
 }
 
 static int
@@ -1082,6 +1176,7 @@ ws_conn_request(ws_conn *c, const char *left, size_t nleft)
 	char uri[PNC_URL_MAX], path[PNC_URL_MAX], val[1024], key[64], want[64];
 	char accept[PNC_WS_ACCEPT_LEN + 1], *reply, *extra = NULL;
 	pnc_endpoint *ep;
+	pnc_tls_conn *tls;
 	pnc_fd fd;
 	size_t n;
 
@@ -1136,8 +1231,10 @@ ws_conn_request(ws_conn *c, const char *left, size_t nleft)
 	    extra != NULL && extra[0] != '\0' && extra[strlen(extra) - 1] != '\n' ? "\r\n" : "");
 	fd = c->fd;
 	c->fd = PNC_FD_NONE;
+	tls = c->tls;
+	c->tls = NULL;
 	ws_conn_free(c); /* off the poller before the pipe puts fd on it */
-	ws_pipe_start(ep, fd, 0, left, nleft, reply);
+	ws_pipe_start(ep, fd, tls, 0, left, nleft, reply);
 	free(extra);
 	free(reply);
 	pnc_ep_rele(ep);
@@ -1149,6 +1246,7 @@ ws_conn_reply(ws_conn *c, const char *left, size_t nleft)
 {
 	char val[1024];
 	pnc_endpoint *ep = c->ep;
+	pnc_tls_conn *tls;
 	pnc_fd fd;
 	int status = pnc_ws_status_line(c->in);
 
@@ -1169,11 +1267,44 @@ ws_conn_reply(ws_conn *c, const char *left, size_t nleft)
 	}
 	fd = c->fd;
 	c->fd = PNC_FD_NONE;
+	tls = c->tls;
+	c->tls = NULL;
 	pnc_pollfd_del(&c->pfd);
 	c->pfd.fd = PNC_FD_NONE;
 	((ws_ep *) ep->tdata)->conn = NULL;
-	ws_pipe_start(ep, fd, 1, left, nleft, NULL);
+	ws_pipe_start(ep, fd, tls, 1, left, nleft, NULL);
 	ws_conn_free(c);
+}
+
+/*
+ * wss: TLS's handshake, before the upgrade: 1 once it is over.  The
+ * poller waits for POLL_OUT only while the engine has output waiting.
+ */
+static int
+ws_conn_tls_handshake(ws_conn *c)
+{
+	unsigned wants;
+	int rv = pnc_tls_handshake(c->tls);
+
+	if (rv == PNC_EAGAIN) {
+		wants = pnc_tls_wants(c->tls);
+		pnc_pollfd_want(&c->pfd, wants & PNC_POLL_OUT,
+		    (wants & PNC_POLL_OUT) ? 0 : PNC_POLL_OUT);
+		return 0;
+	}
+	if (rv != 0) {
+		ws_conn_fail(c, rv == PNC_ECONNSHUT ? PNC_ECONNRESET : rv);
+		return 0;
+	}
+	c->tls_done = 1;
+	return 1;
+}
+
+/* A request's first byte: a method's (a token's, as HTTP's are: letters). */
+static int
+ws_request_start(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
 }
 
 static void
@@ -1181,25 +1312,37 @@ ws_conn_cb(pnc_pollfd *pfd, unsigned events)
 {
 	ws_conn *c = pfd->arg;
 	size_t n, end;
-	int rv = ws_conn_write(c);
+	int rv;
 
+	if (c->tls != NULL && !c->tls_done) {
+		if (!ws_conn_tls_handshake(c))
+			return;
+		events |= PNC_POLL_IN; /* the peer's first bytes may be in already */
+	}
+	rv = ws_conn_write(c);
 	if (rv == 0 && c->replying) {
 		ws_conn_free(c); /* the refusal went out */
 		return;
 	}
-	if (rv == 0)
-		pnc_pollfd_want(&c->pfd, 0, PNC_POLL_OUT);
+	if (rv == 0 || rv == PNC_EAGAIN)
+		pnc_pollfd_want(&c->pfd, rv == 0 ? 0 : PNC_POLL_OUT, rv == 0 ? PNC_POLL_OUT : 0);
 	if (rv != 0 && rv != PNC_EAGAIN) {
 		ws_conn_fail(c, rv);
 		return;
 	}
 	if (c->replying || !(events & (PNC_POLL_IN | PNC_POLL_ERR)))
 		return;
-	rv = pnc_net_read(c->fd, c->in + c->got, WS_HEAD_MAX - c->got, &n);
+	rv = ws_io_read(c->fd, c->tls, c->in + c->got, WS_HEAD_MAX - c->got, &n);
 	if (rv == PNC_EAGAIN)
 		return;
 	if (rv != 0) {
 		ws_conn_fail(c, rv == PNC_ECONNSHUT ? PNC_ECONNRESET : rv);
+		return;
+	}
+	if (c->got == 0 && n > 0 && c->srv != NULL && !ws_request_start(c->in[0])) {
+		/* No HTTP request starts so (a TLS ClientHello on a plain
+		 * port, say): refused now, not at the deadline. */
+		ws_conn_refuse(c, 400, "Bad Request", "");
 		return;
 	}
 	c->got += n;
@@ -1298,7 +1441,8 @@ ws_accept_cb(pnc_pollfd *pfd, unsigned events)
 		if (rv != 0 || (c = ws_conn_new(fd, srv, NULL)) == NULL)
 			continue;
 		pnc_net_set_nodelay(fd, 1);
-		if (ws_conn_watch(c, PNC_POLL_IN) != 0) {
+		if ((srv->tls && pnc_tls_conn_new(&c->tls, srv->tls_cfg, 1, NULL, fd) != 0) ||
+		    ws_conn_watch(c, PNC_POLL_IN) != 0) {
 			ws_conn_free(c);
 			continue;
 		}
@@ -1311,9 +1455,12 @@ ws_accept_cb(pnc_pollfd *pfd, unsigned events)
 	}
 }
 
-/* The server for this host:port with we's path free: 0, or why not.  ws_lock. */
+/*
+ * The server for this host:port with we's path free: 0, or why not.  A
+ * port serves ws or wss, with one TLS config (see the top).  ws_lock.
+ */
 static int
-ws_server_join_locked(ws_ep *we, ws_server **srvp)
+ws_server_join_locked(ws_ep *we, pnc_tls_config *cfg, ws_server **srvp)
 {
 	*srvp = NULL;
 	if (strcmp(we->port, "0") == 0)
@@ -1323,6 +1470,8 @@ ws_server_join_locked(ws_ep *we, ws_server **srvp)
 		if (strcmp(srv->host, we->host) != 0 || strcmp(srv->port, we->port) != 0 ||
 		    srv->family != we->family)
 			continue;
+		if (srv->tls != we->tls || srv->tls_cfg != cfg)
+			return PNC_EADDRINUSE;
 		PNC_LIST_EACH(&srv->eps, m) {
 			if (strcmp(PNC_CONTAINER(m, ws_ep, srv_node)->path, we->path) == 0)
 				return PNC_EADDRINUSE;
@@ -1337,27 +1486,38 @@ static int
 ws_bind(pnc_endpoint *ep)
 {
 	ws_ep *we = ep->tdata;
+	pnc_tls_config *cfg = NULL;
 	ws_server *srv;
 	pnc_fd fd;
 	int port, rv;
 
+	/* wss: the config it serves with, taken now (no lock under ws_lock). */
+	if (we->tls && (cfg = pnc_ep_tls(ep)) == NULL)
+		return PNC_EINVAL;
 	pnc_mtx_lock(&ws_lock);
-	if ((rv = ws_server_join_locked(we, &srv)) == 0 && srv != NULL) {
+	if ((rv = ws_server_join_locked(we, cfg, &srv)) == 0 && srv != NULL) {
 		srv->refs++;
 		pnc_list_append(&srv->eps, &we->srv_node);
 		we->srv = srv;
 	}
 	pnc_mtx_unlock(&ws_lock);
-	if (rv != 0 || srv != NULL)
+	if (rv != 0 || srv != NULL) {
+		pnc_tls_config_release(cfg);
 		return rv;
-	if ((rv = pnc_net_listen(&we->sa, &fd)) != 0)
+	}
+	if ((rv = pnc_net_listen(&we->sa, &fd)) != 0) {
+		pnc_tls_config_release(cfg);
 		return rv;
+	}
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
 		pnc_net_close(fd);
+		pnc_tls_config_release(cfg);
 		return PNC_ENOMEM;
 	}
 	srv->refs = 1;
 	srv->fd = fd;
+	srv->tls = we->tls;
+	srv->tls_cfg = cfg; /* the reference taken above */
 	srv->family = we->family;
 	snprintf(srv->host, sizeof(srv->host), "%s", we->host);
 	if (pnc_net_local_port(fd, &port) == 0)
@@ -1369,6 +1529,7 @@ ws_bind(pnc_endpoint *ep)
 	/* Served from here on: a request may come before the list has it. */
 	if ((rv = pnc_pollfd_add(&srv->pfd, fd, PNC_POLL_IN, ws_accept_cb, srv)) != 0) {
 		pnc_net_close(fd);
+		pnc_tls_config_release(srv->tls_cfg);
 		free(srv);
 		return rv;
 	}
@@ -1403,6 +1564,7 @@ ws_unbind(ws_ep *we)
 	pnc_timer_cancel(&srv->accept_timer);
 	pnc_pollfd_del(&srv->pfd);
 	pnc_net_close(srv->fd);
+	pnc_tls_config_release(srv->tls_cfg);
 	free(srv);
 }
 
@@ -1458,6 +1620,17 @@ ws_dialer_start(pnc_endpoint *ep, pnc_fd fd)
 	}
 	pnc_net_set_nodelay(fd, (int) ep->opts.tcp_nodelay);
 	pnc_net_set_keepalive(fd, (int) ep->opts.tcp_keepalive);
+	if (we->tls) {
+		pnc_tls_config *cfg = pnc_ep_tls(ep); /* NULL: the defaults */
+
+		rv = pnc_tls_conn_new(&c->tls, cfg, 0, we->host, fd);
+		pnc_tls_config_release(cfg);
+		if (rv != 0) {
+			ws_conn_free(c);
+			pnc_ep_connect_failed(ep, rv);
+			return;
+		}
+	}
 	if ((rv = ws_request_make(c, ep)) != 0 ||
 	    (rv = ws_conn_watch(c, PNC_POLL_IN | PNC_POLL_OUT)) != 0) {
 		ws_conn_free(c);
@@ -1511,6 +1684,28 @@ ws_connect(pnc_endpoint *ep)
 /* Endpoints */
 
 /*
+ * wss: an engine, and a config of the endpoint's mode (a listener's with
+ * its certificate; a dialer's may be none: the defaults), as tls+tcp's.
+ */
+static int
+ws_tls_check(pnc_endpoint *ep)
+{
+	pnc_tls_config *cfg;
+	int rv = 0;
+
+	if (pnc_tls_engine() == NULL)
+		return PNC_ENOTSUP; /* the build found no OpenSSL */
+	cfg = pnc_ep_tls(ep);
+	if (cfg != NULL && pnc_tls_config_mode(cfg) !=
+	    (ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT))
+		rv = PNC_EINVAL;
+	else if (cfg == NULL && ep->listener)
+		rv = PNC_EINVAL;
+	pnc_tls_config_release(cfg);
+	return rv;
+}
+
+/*
  * ws://host[:port][/path[?query]]: the host and port as tcp's, port 80 if
  * none; a listener's path is its key on a shared port (a query there is
  * PNC_EADDRINVAL).
@@ -1522,7 +1717,7 @@ ws_ep_init(pnc_endpoint *ep)
 	pnc_url u = ep->url;
 	const char *addr = ep->url.addr, *slash = strchr(addr, '/');
 	size_t hl = slash != NULL ? (size_t) (slash - addr) : strlen(addr);
-	const char *colon;
+	const char *colon, *fam;
 	int rv;
 
 	we->ep = ep;
@@ -1530,8 +1725,12 @@ ws_ep_init(pnc_endpoint *ep)
 	we->pfd.fd = PNC_FD_NONE;
 	we->rxframe_max = WS_RXFRAME_DEFAULT;
 	we->txframe_max = WS_TXFRAME_DEFAULT;
-	we->family = strcmp(ep->url.scheme, "ws4") == 0 ? PNC_AF_INET :
-	    strcmp(ep->url.scheme, "ws6") == 0 ? PNC_AF_INET6 : PNC_AF_UNSPEC;
+	we->tls = strncmp(ep->url.scheme, "wss", 3) == 0;
+	fam = ep->url.scheme + (we->tls ? 3 : 2); /* "", "4" or "6" */
+	we->family = strcmp(fam, "4") == 0 ? PNC_AF_INET :
+	    strcmp(fam, "6") == 0 ? PNC_AF_INET6 : PNC_AF_UNSPEC;
+	if (we->tls && (rv = ws_tls_check(ep)) != 0)
+		return rv;
 	if (strpbrk(addr, "#@") != NULL || hl >= sizeof(we->hostport))
 		return PNC_EADDRINVAL;
 	memcpy(we->hostport, addr, hl);
@@ -1542,12 +1741,13 @@ ws_ep_init(pnc_endpoint *ep)
 	ws_uri_path(we->uri, we->path, sizeof(we->path));
 	if (ep->listener && strchr(we->uri, '?') != NULL)
 		return PNC_EADDRINVAL;
-	/* No port (none after the last colon, or after "]"): 80. */
+	/* No port (none after the last colon, or after "]"): 80, wss's 443. */
 	colon = strrchr(we->hostport, ':');
-	if (hl + 4 > sizeof(u.addr))
+	if (hl + 5 > sizeof(u.addr))
 		return PNC_EADDRINVAL;
 	memcpy(u.addr, we->hostport, hl);
-	strcpy(u.addr + hl, colon == NULL || strchr(colon, ']') != NULL ? ":80" : "");
+	strcpy(u.addr + hl, colon != NULL && strchr(colon, ']') == NULL ? "" :
+	    we->tls ? ":443" : ":80");
 	if ((rv = pnc_url_hostport(&u, ep->listener)) != 0)
 		return rv;
 	snprintf(we->host, sizeof(we->host), "%s", u.host);
@@ -1705,6 +1905,25 @@ ws_ep_get_string(pnc_endpoint *ep, const char *name, char *buf, size_t size)
 	return rv;
 }
 
+/*
+ * A wss listener serves with the config its port was opened with (see the
+ * top): once bound, another is PNC_EBUSY, as nng's started HTTP server
+ * says.  A dialer's next connection takes the new one.
+ */
+static int
+ws_ep_tls_settable(pnc_endpoint *ep)
+{
+	ws_ep *we = ep->tdata;
+	int bound;
+
+	if (!ep->listener || !we->tls)
+		return 0;
+	pnc_mtx_lock(&ws_lock);
+	bound = we->srv != NULL;
+	pnc_mtx_unlock(&ws_lock);
+	return bound ? PNC_EBUSY : 0;
+}
+
 const pnc_tran_ops pnc_tran_ws = {
 	.ep_size = sizeof(ws_ep),
 	.ep_init = ws_ep_init,
@@ -1716,4 +1935,5 @@ const pnc_tran_ops pnc_tran_ws = {
 	.set_int = ws_ep_set_int,
 	.set_string = ws_ep_set_string,
 	.get_string = ws_ep_get_string,
+	.tls_settable = ws_ep_tls_settable,
 };

@@ -16,6 +16,8 @@ from .sockaddr import AbstractAddr, In6Addr, InAddr, InprocAddr, IPCAddr, SockAd
 from .protocols import (Bus0, Pair0, Pair1, Pub0, Pull0, Push0, Rep0, Req0,
                         Respondent0, Sub0, Surveyor0)
 from .socket import Socket
+from . import tls
+from .tls import TLSConfig
 
 __version__ = _ffi.string(_lib.pnc_version()).decode()
 
@@ -23,4 +25,4 @@ __all__ = ["Socket", "Pair0", "Pair1", "Push0", "Pull0", "Req0", "Rep0", "Pub0",
            "Sub0", "Surveyor0", "Respondent0", "Bus0", "Context", "Message",
            "Dialer", "Listener", "Pipe", "device", "exceptions", "options", "sockaddr",
            "SockAddr", "InAddr", "In6Addr", "IPCAddr", "InprocAddr", "AbstractAddr",
-           "lib"] + exceptions.__all__
+           "lib", "TLSConfig", "tls"] + exceptions.__all__

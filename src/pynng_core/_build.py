@@ -13,10 +13,20 @@ Two switches, read from the environment at build time:
   Python itself is not instrumented: run it with the sanitizer's runtime
   in ``LD_PRELOAD`` (``.ci/sanitize.py`` does all of it).
 * ``PNC_POOLS=0`` turns the block pools off alone (``-DPNC_NO_POOLS``).
+* ``PYNNG_CORE_NO_TLS=1`` builds without a TLS engine even where OpenSSL is
+  there: tls+tcp:// then says NotSupported, as where OpenSSL is missing.
+
+The TLS engine (csrc/tls/tls_openssl.c) is OpenSSL 1.1.1 or 3.x, found by
+trying to compile and link a program against it (with pkg-config's flags
+when pkg-config knows openssl, else -lssl -lcrypto); if that fails the
+build goes on without TLS (-DPNC_HAVE_OPENSSL is what tells the C).
 """
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 from cffi import FFI
 
@@ -30,7 +40,7 @@ def sources(platform=PLATFORM):
     build, such as .ci/windows.py's, asks for the one it targets), with
     platform/common, which every OS compiles."""
     found = []
-    for sub in ("core", "protocol", "transport", os.path.join("platform", "common"),
+    for sub in ("core", "protocol", "transport", "tls", os.path.join("platform", "common"),
                 os.path.join("platform", platform)):
         folder = os.path.join(CSRC, sub)
         found += sorted(os.path.join("csrc", sub, f) for f in os.listdir(folder) if f.endswith(".c"))
@@ -76,6 +86,56 @@ def sanitizer_flags():
 
 SANITIZE_COMPILE, SANITIZE_LINK = sanitizer_flags() if sys.platform != "win32" else ([], [])
 
+OPENSSL_PROBE = r'''
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#if OPENSSL_VERSION_NUMBER < 0x10101000L
+#error "OpenSSL 1.1.1 or newer is needed"
+#endif
+int main(void) { SSL_CTX *c = SSL_CTX_new(TLS_method()); SSL_CTX_free(c); return 0; }
+'''
+
+
+def openssl_flags():
+    """(compile args, link args, libraries) for the TLS engine, or None when
+    this build has none (PYNNG_CORE_NO_TLS=1, Windows, or no OpenSSL 1.1.1+
+    to compile and link against).  The reason goes to stderr."""
+    if os.environ.get("PYNNG_CORE_NO_TLS", "") not in ("", "0"):
+        print("pynng_core: PYNNG_CORE_NO_TLS set: building without TLS", file=sys.stderr)
+        return None
+    if sys.platform == "win32":
+        return None
+    cc = os.environ.get("CC", "cc").split()
+    cflags, libs = [], ["-lssl", "-lcrypto"]
+    if shutil.which("pkg-config"):
+        done = subprocess.run(["pkg-config", "--cflags", "--libs", "openssl"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            words = done.stdout.split()
+            cflags = [w for w in words if not w.startswith(("-l", "-L"))]
+            libs = [w for w in words if w.startswith(("-l", "-L"))] or libs
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write(OPENSSL_PROBE)
+        try:
+            done = subprocess.run(cc + cflags + [src, "-o", os.path.join(tmp, "probe")] + libs,
+                                  capture_output=True, text=True)
+        except OSError as e:
+            print("pynng_core: no C compiler to probe OpenSSL with (%s): building "
+                  "without TLS" % e, file=sys.stderr)
+            return None
+    if done.returncode != 0:
+        print("pynng_core: OpenSSL (1.1.1 or newer, headers and libraries) not found: "
+              "building without TLS", file=sys.stderr)
+        return None
+    return (cflags + ["-DPNC_HAVE_OPENSSL"], [w for w in libs if w.startswith("-L")],
+            [w[2:] for w in libs if w.startswith("-l")])
+
+
+OPENSSL = openssl_flags()
+TLS_COMPILE, TLS_LINK, TLS_LIBS = OPENSSL if OPENSSL is not None else ([], [], [])
+
 ffibuilder = FFI()
 ffibuilder.cdef(cdef_text())
 ffibuilder.cdef("int pnc_hotpath_install(void);")
@@ -86,9 +146,9 @@ ffibuilder.set_source(
     include_dirs=[os.path.join("csrc", "include")],
     # MSVC there (what cibuildwheel uses): C11 (alignment: pnc_atomic.h); Winsock's library.
     extra_compile_args=["/std:c11", "/O2"] if sys.platform == "win32" else
-    ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + SANITIZE_COMPILE,
-    extra_link_args=SANITIZE_LINK,
-    libraries=["ws2_32"] if sys.platform == "win32" else ["pthread"],
+    ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + SANITIZE_COMPILE + TLS_COMPILE,
+    extra_link_args=SANITIZE_LINK + TLS_LINK,
+    libraries=["ws2_32"] if sys.platform == "win32" else ["pthread"] + TLS_LIBS,
 )
 
 if __name__ == "__main__":

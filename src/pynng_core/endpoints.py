@@ -52,6 +52,22 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
         """The peer protocol's name."""
         return self.socket.peer_name
 
+    _tls_config = None
+    _set_tls_fn = None
+
+    @property
+    def tls_config(self):
+        """Its own TLSConfig (for its next connections), else the socket's."""
+        return self._tls_config if self._tls_config is not None else self.socket.tls_config
+
+    @tls_config.setter
+    def tls_config(self, config):
+        from .tls import config_ptr
+        check(type(self)._set_tls_fn(self._ptr, config_ptr(config)),
+              "tls_config of %s (a listener takes a server config, a dialer a client one)"
+              % self._describe())
+        self._tls_config = config
+
     def _get_int(self, nng_name):
         value = ffi.new("int64_t *")
         rv = type(self)._get_int_fn(self._ptr, nng_name.encode(), value)
@@ -127,6 +143,7 @@ class Listener(_Endpoint):
     _get_string_fn = lib.pnc_listener_get_string
     _set_string_fn = lib.pnc_listener_set_string
     _id_fn = lib.pnc_listener_id
+    _set_tls_fn = lib.pnc_listener_set_tls
 
     @property
     def port(self):
@@ -157,6 +174,7 @@ class Dialer(_Endpoint):
     _get_string_fn = lib.pnc_dialer_get_string
     _set_string_fn = lib.pnc_dialer_set_string
     _id_fn = lib.pnc_dialer_id
+    _set_tls_fn = lib.pnc_dialer_set_tls
 
     def _connection(self):
         """Its current pipe, or None while it is not connected."""

@@ -118,6 +118,29 @@ class Pipe(ReadOnlyProperties):
     def _set_option(self, nng_name, kind, value):
         return _EREADONLY  # a pipe's options are its endpoint's, as it began
 
+    def _get_string(self, nng_name):
+        buf = ffi.new("char[]", 4096)
+        rv = lib.pnc_pipe_get_string(self.socket._core(), self.id, nng_name.encode(), buf, 4096)
+        if rv:
+            raise exception_for(rv, "%s of pipe %d" % (nng_name, self.id))
+        return ffi.string(buf).decode("utf-8", "replace")
+
+    @property
+    def tls_verified(self):
+        """tls+tcp and wss: whether the peer's certificate was verified."""
+        return bool(self._get_int("tls-verified"))
+
+    @property
+    def tls_peer_cn(self):
+        """tls+tcp and wss: the common name of the peer's certificate."""
+        return self._get_string("tls-peer-cn")
+
+    @property
+    def tls_peer_alt_names(self):
+        """tls+tcp and wss: the subject alternative names of the peer's certificate."""
+        text = self._get_string("tls-peer-alt-names")
+        return text.split("\n") if text else []
+
     @property
     def tcp_nodelay(self):
         return bool(self._get_int("tcp-nodelay"))

@@ -179,6 +179,14 @@ def url_trouble(url, code):
             len(url), lib.PNC_URL_MAX - 1)
     if code == lib.PNC_ENOTSUP and scheme == b"abstract":
         return "abstract:// (Linux abstract sockets) is not available on this system"
+    if scheme in (b"tls+tcp", b"tls+tcp4", b"tls+tcp6", b"wss", b"wss4", b"wss6"):
+        if code == lib.PNC_ENOTSUP and lib.pnc_tls_engine() == ffi.NULL:
+            return "%s://: this build has no TLS engine (OpenSSL was not found when it " \
+                "was built, or PYNNG_CORE_NO_TLS was set)" % scheme.decode()
+        if code == lib.PNC_EINVAL:
+            return "%s:// needs a TLSConfig of the endpoint's kind (tls_config=): a " \
+                "listener a MODE_SERVER one with its certificate, a dialer a " \
+                "MODE_CLIENT one" % scheme.decode()
     if code != lib.PNC_EADDRINVAL or not sep:
         return ""
     if scheme in (b"ipc", b"unix"):
@@ -203,16 +211,18 @@ def from_url(url):
     """The address a URL names (a dialer's target): tcp and ws hosts resolved as
     the core resolves them, unspecified for what it cannot tell."""
     scheme, _, rest = url.partition("://")
+    if scheme.startswith("tls+"):
+        scheme = scheme[4:]
     if scheme in ("ipc", "unix"):
         return IPCAddr(rest.encode())
     if scheme == "inproc":
         return InprocAddr(url.encode())  # the whole URL, as the core's
     if scheme == "abstract":
         return AbstractAddr(urllib.parse.unquote_to_bytes(rest))
-    if scheme.startswith("ws"):  # ws://host[:port][/path]: port 80 if none
+    if scheme.startswith("ws"):  # ws://host[:port][/path]: port 80 if none, wss's 443
         rest = rest.partition("/")[0]
         if ":" not in rest.rpartition("]")[2]:
-            rest += ":80"
+            rest += ":443" if scheme.startswith("wss") else ":80"
         scheme = "tcp"
     if scheme.startswith("tcp"):
         host, _, port = rest.rpartition(":")

@@ -7,6 +7,7 @@ from .exceptions import check, exception_for
 from .openers import Opener
 from .options import Option
 from .sockaddr import url_trouble
+from .tls import config_ptr
 from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, PipeTable, events,
                    run_callbacks, stats_dict)
 from .sendrecv import NONBLOCK, InheritedSendRecv, SendRecv, _inherited
@@ -57,7 +58,7 @@ class Socket(SendRecv):
                  name=None, tls_config=None, async_backend=None, raw=False):
         protocol, raw = self._what_to_open(opener, raw)
         if tls_config is not None:
-            raise exception_for(lib.PNC_ENOTSUP, "tls_config (tls+tcp:// is not available yet)")
+            config_ptr(tls_config)  # a TypeError before anything is opened
         self._async_backend = aio.check_backend(async_backend)
         pp = ffi.new("pnc_socket **")
         rv = lib.pnc_socket_open(pp, protocol.encode(), bool(raw))
@@ -71,6 +72,9 @@ class Socket(SendRecv):
         self._closed = False
         self._pipes = PipeTable(self)
         self._callbacks = {PRE_CONNECT: [], POST_CONNECT: [], POST_REMOVE: []}
+        self._tls_config = None
+        if tls_config is not None:
+            self.tls_config = tls_config
         for attr, value in (("recv_timeout", recv_timeout), ("send_timeout", send_timeout),
                             ("recv_buffer_size", recv_buffer_size),
                             ("send_buffer_size", send_buffer_size),
@@ -171,37 +175,56 @@ class Socket(SendRecv):
 
     # -- endpoints --------------------------------------------------------
 
-    def listen(self, address, flags=0, *, block=None):
+    @property
+    def tls_config(self):
+        """The TLSConfig its tls+tcp:// and wss:// endpoints use (unless given their own)."""
+        return self._tls_config
+
+    @tls_config.setter
+    def tls_config(self, config):
+        check(lib.pnc_socket_set_tls(self._sock, config_ptr(config)),
+              "tls_config of %s" % self._describe())
+        self._tls_config = config
+
+    def listen(self, address, flags=0, *, block=None, tls_config=None):
         """Listens on ``address``; the bind happens now and its failure raises.
 
         With ``block=False`` (or NNG's non-blocking flag in ``flags``) a bind
-        that fails is retried in the background instead.
+        that fails is retried in the background instead.  ``tls_config``: a
+        server TLSConfig for this listener alone (else the socket's).
         """
         nonblock = bool(flags & NONBLOCK) or block is False
         out = ffi.new("pnc_listener **")
-        rv = lib.pnc_listen(self._sock, self._url(address),
-                            NONBLOCK if nonblock else 0, out)
+        cfg = config_ptr(tls_config) if tls_config is not None else ffi.NULL
+        rv = lib.pnc_listen_tls(self._sock, self._url(address),
+                                NONBLOCK if nonblock else 0, cfg, out)
         if rv:
             raise _endpoint_error(rv, "listen", address, self._describe())
         listener = Listener(self, out[0], address)
+        listener._tls_config = tls_config
         self._listeners.append(listener)
         return listener
 
-    def dial(self, address, *, block=None):
+    def dial(self, address, *, block=None, tls_config=None):
         """Dials ``address``.
 
         ``block=True`` connects now and raises on failure; ``block=False``
         connects in the background; ``None`` (pynng's rule) tries a blocking
         dial and falls back to the background one if it fails.
+        ``tls_config``: a client TLSConfig for this dialer alone (else the
+        socket's).
         """
         url = self._url(address)
         out = ffi.new("pnc_dialer **")
-        rv = lib.pnc_dial(self._sock, url, 0 if block or block is None else NONBLOCK, out)
+        cfg = config_ptr(tls_config) if tls_config is not None else ffi.NULL
+        rv = lib.pnc_dial_tls(self._sock, url, 0 if block or block is None else NONBLOCK,
+                              cfg, out)
         if rv and block is None and rv not in _DIAL_FINAL:
-            rv = lib.pnc_dial(self._sock, url, NONBLOCK, out)
+            rv = lib.pnc_dial_tls(self._sock, url, NONBLOCK, cfg, out)
         if rv:
             raise _endpoint_error(rv, "dial", address, self._describe())
         dialer = Dialer(self, out[0], address)
+        dialer._tls_config = tls_config
         self._dialers.append(dialer)
         return dialer
 

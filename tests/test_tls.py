@@ -1,0 +1,696 @@
+"""tls+tcp:// (TLS 1.2 and 1.3 over OpenSSL in the core) and pynng's TLSConfig:
+our sockets both ways, interop with pynng (libnng with mbedTLS) and nngcat
+both ways, server verification, client certificates, server names, and the
+bad cases (each closes its own connection only: the socket serves on)."""
+import datetime
+import ipaddress
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import pynng_core
+from pynng_core import TLSConfig
+from pynng_core.exceptions import NotSupported
+from pynng_core import tls as _tls
+from pynng_core._core import lib as clib
+from peers import CliPeer, free_tcp_port, require_tool, wait_until
+
+
+
+@pytest.fixture(autouse=True)
+def _engine(request):
+    if _tls.engine() is None and "no_engine" not in request.node.name:
+        pytest.skip("this build has no TLS engine (OpenSSL was not found when it was built)")
+
+TIMEOUT_MS = 5000
+
+
+def tls_url(host="127.0.0.1", scheme="tls+tcp"):
+    shown = "[%s]" % host if ":" in host else host
+    return "%s://%s:%d" % (scheme, shown, free_tcp_port(host))
+
+
+# -- certificates ------------------------------------------------------------
+
+def _certs():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def key():
+        return ec.generate_private_key(ec.SECP256R1())
+
+    def pem_key(k, password=None):
+        enc = (serialization.BestAvailableEncryption(password.encode()) if password
+               else serialization.NoEncryption())
+        return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               enc).decode()
+
+    def pem(cert):
+        return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def make(cn, k, issuer=None, issuer_key=None, ca=False, sans=(), start=None, end=None,
+             usage=None):
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        b = (x509.CertificateBuilder().subject_name(name)
+             .issuer_name(issuer.subject if issuer is not None else name)
+             .public_key(k.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(start or now - day).not_valid_after(end or now + 30 * day)
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            b = b.add_extension(x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
+        if usage:
+            b = b.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
+        return b.sign(issuer_key if issuer_key is not None else k, hashes.SHA256())
+
+    ca_key = key()
+    ca = make("pnc test CA", ca_key, ca=True)
+    local = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+             x509.IPAddress(ipaddress.ip_address("::1"))]
+    server_key = key()
+    server = make("pnc server", server_key, ca, ca_key, sans=local,
+                  usage=[ExtendedKeyUsageOID.SERVER_AUTH])
+    client_key = key()
+    client = make("pnc client", client_key, ca, ca_key,
+                  sans=[x509.DNSName("client.example")],
+                  usage=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    expired_key = key()
+    expired = make("pnc expired", expired_key, ca, ca_key, sans=local,
+                   start=now - 60 * day, end=now - 30 * day)
+    self_key = key()
+    selfsigned = make("pnc self-signed", self_key, sans=local)
+    other_ca_key = key()
+    other_ca = make("another CA", other_ca_key, ca=True)
+    return {
+        "ca": pem(ca),
+        "other_ca": pem(other_ca),
+        "server": (pem(server), pem_key(server_key)),
+        "server_pw": (pem(server), pem_key(server_key, "s3cret")),
+        "client": (pem(client), pem_key(client_key)),
+        "expired": (pem(expired), pem_key(expired_key)),
+        "selfsigned": (pem(selfsigned), pem_key(self_key)),
+    }
+
+
+@pytest.fixture(scope="module")
+def certs():
+    # Module-scoped, so made before the autouse skip above: it skips too.
+    if _tls.engine() is None:
+        pytest.skip("this build has no TLS engine (OpenSSL was not found when it was built)")
+    pytest.importorskip("cryptography")
+    return _certs()
+
+
+def server_config(certs, which="server", auth_mode=None, ca=True):
+    cert, key = certs[which]
+    return TLSConfig(TLSConfig.MODE_SERVER, own_cert_string=cert, own_key_string=key,
+                     ca_string=certs["ca"] if ca else None, auth_mode=auth_mode)
+
+
+def client_config(certs, server_name=None, own=None, ca="ca", auth_mode=None):
+    kw = {}
+    if own is not None:
+        kw["own_cert_string"], kw["own_key_string"] = certs[own]
+    return TLSConfig(TLSConfig.MODE_CLIENT, server_name=server_name,
+                     ca_string=certs[ca] if ca else None, auth_mode=auth_mode, **kw)
+
+
+def pair(cls=pynng_core.Pair0, **kw):
+    return cls(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS, **kw)
+
+
+# -- our sockets both ways ---------------------------------------------------
+
+@pytest.mark.parametrize("protos", [("Pair1", "Pair1"), ("Req0", "Rep0"), ("Push0", "Pull0"),
+                                    ("Pub0", "Sub0")])
+def test_ours_both_ways(certs, protos):
+    url = tls_url()
+    a_cls, b_cls = (getattr(pynng_core, p) for p in protos)
+    with b_cls(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
+               tls_config=server_config(certs)) as b, \
+            a_cls(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
+                  tls_config=client_config(certs)) as a:
+        if protos[1] == "Sub0":
+            b.subscribe(b"")
+        b.listen(url)
+        a.dial(url, block=True)
+        big = os.urandom(3 << 20) + b"end"
+        if protos[1] == "Sub0":
+            wait_until(lambda: len(b.pipes) == 1)
+            time.sleep(0.05)
+        for msg in (b"hello", b"", big, b"x" * 70000):
+            a.send(msg)
+            assert b.recv() == msg
+            if protos[0] in ("Pair1", "Req0"):
+                b.send(msg[::-1])
+                assert a.recv() == msg[::-1]
+        (pipe,) = a.pipes
+        assert pipe.tls_verified
+        assert pipe.tls_peer_cn == "pnc server"
+        assert "localhost" in pipe.tls_peer_alt_names
+        assert "127.0.0.1" in pipe.tls_peer_alt_names
+
+
+def test_many_messages_and_streams(certs):
+    """A burst of small messages and a few big ones, both ways at once."""
+    url = tls_url()
+    with pair(tls_config=server_config(certs)) as b, pair(tls_config=client_config(certs)) as a:
+        b.listen(url)
+        a.dial(url, block=True)
+        msgs = [b"%d:" % i + os.urandom(i % 3000) for i in range(3000)]
+        msgs[100] = os.urandom(5 << 20)
+        got = []
+
+        def reader():
+            for _ in msgs:
+                got.append(b.recv())
+
+        t = threading.Thread(target=reader)
+        t.start()
+        for m in msgs:
+            a.send(m)
+        t.join(30)
+        assert got == msgs
+
+
+@pytest.mark.parametrize("scheme,host", [("tls+tcp4", "127.0.0.1"), ("tls+tcp6", "::1"),
+                                         ("tls+tcp", "localhost")])
+def test_schemes(certs, scheme, host):
+    if host == "::1" and not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    port = free_tcp_port("::1" if host == "::1" else "127.0.0.1")
+    shown = "[::1]" if host == "::1" else host
+    url = "%s://%s:%d" % (scheme, shown, port)
+    with pair(tls_config=server_config(certs)) as b, pair(tls_config=client_config(certs)) as a:
+        b.listen(url)
+        a.dial(url, block=True)
+        a.send(b"hi")
+        assert b.recv() == b"hi"
+
+
+def test_endpoint_configs_and_listener_port(certs):
+    """tls_config= on dial and listen alone; tcp-bound-port for port 0."""
+    with pair() as b, pair() as a:
+        listener = b.listen("tls+tcp://127.0.0.1:0", tls_config=server_config(certs))
+        port = listener.port
+        assert port > 0
+        assert listener.tls_config is not None
+        a.dial("tls+tcp://127.0.0.1:%d" % port, block=True, tls_config=client_config(certs))
+        a.send(b"x")
+        assert b.recv() == b"x"
+        assert a.tls_config is None
+
+
+def test_client_certificates(certs):
+    url = tls_url()
+    with pair(tls_config=server_config(certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as b:
+        b.listen(url)
+        with pair(tls_config=client_config(certs, own="client")) as a:
+            a.dial(url, block=True)
+            a.send(b"with cert")
+            assert b.recv() == b"with cert"
+            (pipe,) = b.pipes
+            assert pipe.tls_verified
+            assert pipe.tls_peer_cn == "pnc client"
+            assert pipe.tls_peer_alt_names == ["client.example"]
+        # Without one: refused, and the listener serves on.
+        with pair(tls_config=client_config(certs)) as a:
+            with pytest.raises(pynng_core.NNGException):
+                a.dial(url, block=True)
+        with pair(tls_config=client_config(certs, own="client")) as a:
+            a.dial(url, block=True)
+            a.send(b"again")
+            assert b.recv() == b"again"
+
+
+def test_client_certificate_optional(certs):
+    url = tls_url()
+    with pair(tls_config=server_config(certs, auth_mode=TLSConfig.AUTH_MODE_OPTIONAL)) as b:
+        b.listen(url)
+        with pair(tls_config=client_config(certs)) as a:
+            a.dial(url, block=True)
+            a.send(b"none")
+            assert b.recv() == b"none"
+            (pipe,) = b.pipes
+            assert not pipe.tls_verified
+        wait_until(lambda: not b.pipes)
+        with pair(tls_config=client_config(certs, own="selfsigned")) as a:
+            a.dial(url, block=True)  # presented but unverifiable: optional lets it in
+            a.send(b"self")
+            assert b.recv() == b"self"
+            (pipe,) = b.pipes
+            assert not pipe.tls_verified
+            assert pipe.tls_peer_cn == "pnc self-signed"
+
+
+def test_auth_none_client_takes_any_server(certs):
+    url = tls_url()
+    with pair(tls_config=server_config(certs, "selfsigned")) as b, \
+            pair(tls_config=client_config(certs, ca=None,
+                                          auth_mode=TLSConfig.AUTH_MODE_NONE)) as a:
+        b.listen(url)
+        a.dial(url, block=True)
+        a.send(b"anyone")
+        assert b.recv() == b"anyone"
+        assert not a.pipes[0].tls_verified
+
+
+def test_server_name(certs):
+    url = tls_url()
+    with pair(tls_config=server_config(certs)) as b:
+        b.listen(url)
+        with pair(tls_config=client_config(certs, server_name="localhost")) as a:
+            a.dial(url, block=True)
+        with pair(tls_config=client_config(certs, server_name="")) as a:  # pynng: not set
+            a.dial(url, block=True)
+        with pair(tls_config=client_config(certs, server_name="wrong.example")) as a:
+            with pytest.raises(pynng_core.NNGException) as e:
+                a.dial(url, block=True)
+            assert e.value.errno == clib.PNC_EPEERAUTH
+        with pair(tls_config=client_config(certs)) as a:
+            a.dial(url, block=True)
+
+
+def test_encrypted_key_and_files(certs, tmp_path):
+    cert, key = certs["server_pw"]
+    both = tmp_path / "server.pem"
+    both.write_text(cert + key)
+    ca = tmp_path / "ca.pem"
+    ca.write_text(certs["ca"])
+    with pytest.raises(pynng_core.NNGException):
+        TLSConfig(TLSConfig.MODE_SERVER, own_cert_string=cert, own_key_string=key,
+                  passwd="wrong")
+    srv = TLSConfig(TLSConfig.MODE_SERVER, cert_key_file=str(both), passwd="s3cret")
+    cli = TLSConfig(TLSConfig.MODE_CLIENT, ca_files=str(ca))
+    url = tls_url()
+    with pair(tls_config=srv) as b, pair(tls_config=cli) as a:
+        b.listen(url)
+        a.dial(url, block=True)
+        a.send(b"files")
+        assert b.recv() == b"files"
+
+
+def test_config_rules(certs):
+    with pytest.raises(ValueError):
+        TLSConfig(TLSConfig.MODE_CLIENT, ca_string=certs["ca"], ca_files=["x"])
+    with pytest.raises(ValueError):
+        TLSConfig(TLSConfig.MODE_SERVER, own_cert_string=certs["server"][0])
+    with pytest.raises(ValueError):
+        TLSConfig(TLSConfig.MODE_SERVER, own_cert_string="a", own_key_string="b",
+                  cert_key_file="c")
+    with pytest.raises(pynng_core.NNGException):
+        TLSConfig(TLSConfig.MODE_CLIENT, ca_string="not a certificate")
+    with pytest.raises(TypeError):
+        pynng_core.Pair0(tls_config="nope")
+    # A client's config on a listener, a server's on a dialer: refused at once.
+    with pair(tls_config=client_config(certs)) as s:
+        with pytest.raises(pynng_core.NNGException) as e:
+            s.listen(tls_url())
+        assert "MODE_SERVER" in str(e.value)
+    with pair() as s:
+        with pytest.raises(pynng_core.NNGException):
+            s.listen(tls_url())  # no certificate to serve
+        with pytest.raises(pynng_core.NNGException):
+            s.dial(tls_url(), block=True, tls_config=server_config(certs))
+    # Frozen once used.
+    cfg = client_config(certs)
+    url = tls_url()
+    with pair(tls_config=server_config(certs)) as b, pair(tls_config=cfg) as a:
+        b.listen(url)
+        a.dial(url, block=True)
+        with pytest.raises(pynng_core.NNGException):
+            cfg.set_server_name("later")
+
+
+# -- bad peers: each closes its own connection; the socket serves on --------
+
+def _serves_on(b, url, certs):
+    with pair(tls_config=client_config(certs)) as good:
+        good.dial(url, block=True)
+        good.send(b"still serving")
+        assert b.recv() == b"still serving"
+
+
+@pytest.mark.parametrize("bad", ["expired", "selfsigned", "wrong_ca"])
+def test_bad_server_certificates(certs, bad):
+    url = tls_url()
+    which = {"expired": "expired", "selfsigned": "selfsigned", "wrong_ca": "server"}[bad]
+    with pair(tls_config=server_config(certs, which)) as b:
+        b.listen(url)
+        ca = "other_ca" if bad == "wrong_ca" else "ca"
+        with pair(tls_config=client_config(certs, ca=ca)) as a:
+            with pytest.raises(pynng_core.NNGException) as e:
+                a.dial(url, block=True)
+            assert e.value.errno == clib.PNC_EPEERAUTH, e.value
+        wait_until(lambda: b.stats["pipes_rejected"] >= 1)
+        # It serves on, to a client that does not verify.
+        with pair(tls_config=client_config(certs, ca=None,
+                                           auth_mode=TLSConfig.AUTH_MODE_NONE)) as a:
+            a.dial(url, block=True)
+            a.send(b"unverified")
+            assert b.recv() == b"unverified"
+
+
+def test_bad_client_certificate_expired(certs):
+    url = tls_url()
+    with pair(tls_config=server_config(certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as b:
+        b.listen(url)
+        with pair(tls_config=client_config(certs, own="expired")) as a:
+            with pytest.raises(pynng_core.NNGException):
+                a.dial(url, block=True)
+        with pair(tls_config=client_config(certs, own="client")) as good:
+            good.dial(url, block=True)
+            good.send(b"ok")
+            assert b.recv() == b"ok"
+
+
+def test_tls_client_plain_listener_and_reverse(certs):
+    plain = "tcp://127.0.0.1:%d" % free_tcp_port()
+    with pair() as b:
+        b.listen(plain)
+        with pair(tls_config=client_config(certs)) as a:
+            with pytest.raises(pynng_core.NNGException):
+                a.dial(plain.replace("tcp://", "tls+tcp://"), block=True)
+        with pair() as ok:
+            ok.dial(plain, block=True)
+            ok.send(b"plain")
+            assert b.recv() == b"plain"
+    url = tls_url()
+    with pair(tls_config=server_config(certs)) as b:
+        b.listen(url)
+        with pair() as a:
+            with pytest.raises(pynng_core.NNGException):
+                a.dial(url.replace("tls+tcp://", "tcp://"), block=True)
+        _serves_on(b, url, certs)
+
+
+def test_garbage_and_silence(certs):
+    url = tls_url()
+    host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
+    with pair(tls_config=server_config(certs)) as b:
+        b.listen(url)
+        garbage = socket.create_connection((host, port))
+        garbage.sendall(b"\x00SP\x00\x00\x10\x00\x00" + b"GET / HTTP/1.0\r\n\r\n" * 10)
+        silent = socket.create_connection((host, port))  # never says a word
+        half = socket.create_connection((host, port))
+        # A ClientHello, then nothing: a handshake that never finishes.
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+        with pytest.raises(ssl.SSLWantReadError):
+            obj.do_handshake()
+        half.sendall(out.read())
+        garbage.settimeout(5)
+        try:
+            assert garbage.recv(100000) is not None  # an alert, then the close
+        except OSError:
+            pass
+        _serves_on(b, url, certs)
+        for s in (garbage, silent, half):
+            s.close()
+
+
+def test_handshake_timeout(certs, monkeypatch):
+    """A peer that never finishes its handshake is dropped at tcp's deadline
+    (10 s, nng's): its connection closes, others are served meanwhile."""
+    url = tls_url()
+    port = int(url.rsplit(":", 1)[1])
+    with pair(tls_config=server_config(certs)) as b:
+        b.listen(url)
+        silent = socket.create_connection(("127.0.0.1", port))
+        silent.settimeout(15)
+        _serves_on(b, url, certs)
+        start = time.monotonic()
+        assert silent.recv(100) == b""  # closed by the listener
+        assert 5 < time.monotonic() - start + 0.5 < 13
+        silent.close()
+
+
+def test_python_ssl_client_speaks_sp(certs, tmp_path):
+    """Python's own ssl module (OpenSSL as the peer), TLS 1.2 and 1.3: the SP
+    header and framing inside TLS are tcp's."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text(certs["ca"])
+    url = tls_url()
+    port = int(url.rsplit(":", 1)[1])
+    with pair(tls_config=server_config(certs)) as b:
+        b.listen(url)
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            ctx = ssl.create_default_context(cafile=str(ca))
+            ctx.minimum_version = ctx.maximum_version = version
+            with socket.create_connection(("127.0.0.1", port)) as raw, \
+                    ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"\x00SP\x00\x00\x10\x00\x00")
+                head = b""
+                while len(head) < 8:
+                    head += s.recv(8 - len(head))
+                assert head == b"\x00SP\x00\x00\x10\x00\x00"
+                s.sendall(b"\x00" * 7 + b"\x05hello")
+                assert b.recv() == b"hello"
+                b.send(b"back")
+                frame = b""
+                while len(frame) < 12:
+                    frame += s.recv(12 - len(frame))
+                assert frame == b"\x00" * 7 + b"\x04back"
+                assert s.version() in ("TLSv1.2", "TLSv1.3")
+
+
+# -- pynng (libnng 1.11 with mbedTLS) ------------------------------------------
+
+def _pynng_config(certs, mode, **kw):
+    import pynng
+    return pynng.TLSConfig(mode, **kw)
+
+
+@pytest.mark.parametrize("client_cert", [False, True])
+@pytest.mark.parametrize("who_listens", ["we_listen", "pynng_listens"])
+def test_pynng_interop(certs, who_listens, client_cert):
+    import pynng
+    url = tls_url()
+    auth = TLSConfig.AUTH_MODE_REQUIRED if client_cert else None
+    own = certs["client"] if client_cert else (None, None)
+    if who_listens == "we_listen":
+        ours = pair(pynng_core.Pair1, tls_config=server_config(certs, auth_mode=auth))
+        theirs_cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
+                                     ca_string=certs["ca"], own_cert_string=own[0],
+                                     own_key_string=own[1])
+        theirs = pynng.Pair1(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
+                             tls_config=theirs_cfg)
+        ours.listen(url)
+        theirs.dial(url, block=True)
+    else:
+        cert, key = certs["server"]
+        theirs_cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_SERVER, own_cert_string=cert,
+                                     own_key_string=key, ca_string=certs["ca"],
+                                     auth_mode=auth)
+        theirs = pynng.Pair1(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
+                             tls_config=theirs_cfg)
+        ours = pair(pynng_core.Pair1, tls_config=client_config(
+            certs, server_name="localhost", own="client" if client_cert else None))
+        theirs.listen(url)
+        ours.dial(url, block=True)
+    with ours, theirs:
+        big = os.urandom(4 << 20)
+        for msg in (b"hello", b"z", big, b"y" * 100000):  # pynng's recv fails on b""
+            ours.send(msg)
+            assert theirs.recv() == msg
+            theirs.send(msg[::-1])
+            assert ours.recv() == msg[::-1]
+        for i in range(500):
+            theirs.send(b"%d" % i)
+        assert [ours.recv() for _ in range(500)] == [b"%d" % i for i in range(500)]
+        pipe = ours.pipes[0]
+        if who_listens == "pynng_listens":
+            assert pipe.tls_verified and pipe.tls_peer_cn == "pnc server"
+        elif client_cert:
+            assert pipe.tls_verified and pipe.tls_peer_cn == "pnc client"
+
+
+def test_pynng_refuses_and_is_refused(certs):
+    """pynng verifies our self-signed server and refuses it; we refuse a pynng
+    client without a certificate; our listener serves on after both."""
+    import pynng
+    url = tls_url()
+    with pair(tls_config=server_config(certs, "selfsigned")) as b:
+        b.listen(url)
+        cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
+                              ca_string=certs["ca"])
+        with pynng.Pair0(tls_config=cfg) as theirs:
+            with pytest.raises(pynng.NNGException):
+                theirs.dial(url, block=True)
+    url = tls_url()
+    with pair(tls_config=server_config(certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as b:
+        b.listen(url)
+        cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
+                              ca_string=certs["ca"])
+        with pynng.Pair0(tls_config=cfg, recv_timeout=2000) as theirs:
+            try:
+                theirs.dial(url, block=True)  # TLS 1.3: its handshake may end first
+                with pytest.raises(pynng.NNGException):
+                    theirs.recv()
+            except pynng.NNGException:
+                pass
+        assert not b.pipes
+        cfg = client_config(certs, own="client")
+        with pair(tls_config=cfg) as good:
+            good.dial(url, block=True)
+            good.send(b"served")
+            assert b.recv() == b"served"
+
+
+# -- nngcat (Debian's, mbedTLS) ---------------------------------------------
+
+@pytest.mark.parametrize("who_listens", ["we_listen", "nngcat_listens"])
+def test_nngcat_interop(certs, who_listens, tmp_path):
+    exe = require_tool("nngcat")
+    ca = tmp_path / "ca.pem"
+    ca.write_text(certs["ca"])
+    url = tls_url()
+    if who_listens == "we_listen":
+        cert, key = certs["client"]
+        (tmp_path / "c.pem").write_text(cert)
+        (tmp_path / "k.pem").write_text(key)
+        with pair(pynng_core.Push0, tls_config=server_config(
+                certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as ours:
+            ours.listen(url)
+            # Its mbedTLS (2.28) matches no IP address SAN: it dials by name.
+            argv = [exe, "--pull0", "--dial", url.replace("127.0.0.1", "localhost"), "--hex",
+                    "--cacert", str(ca),
+                    "--cert", str(tmp_path / "c.pem"), "--key", str(tmp_path / "k.pem")]
+            with CliPeer(argv) as peer:
+                wait_until(lambda: len(ours.pipes) == 1, message="nngcat: see its stderr")
+                assert ours.pipes[0].tls_peer_cn == "pnc client"
+                msgs = [b"one", b"two", os.urandom(200000)]
+                for m in msgs:
+                    ours.send(m)
+                assert peer.wait_messages(3) == msgs
+    else:
+        cert, key = certs["server"]
+        (tmp_path / "s.pem").write_text(cert)
+        (tmp_path / "k.pem").write_text(key)
+        payload = tmp_path / "payload"
+        payload.write_bytes(b"from nngcat " + os.urandom(100000))
+        argv = [exe, "--push0", "--listen", url, "--cert", str(tmp_path / "s.pem"),
+                "--key", str(tmp_path / "k.pem"), "--file", str(payload),
+                "--count", "3", "--interval", "0", "--delay", "1"]
+        with CliPeer(argv) as peer:
+            with pair(pynng_core.Pull0, tls_config=client_config(
+                    certs, server_name="localhost")) as ours:
+                wait_until(lambda: peer.proc.poll() is not None or _port_open(url),
+                           message="nngcat: see its stderr")
+                ours.dial(url, block=False)
+                for _ in range(3):
+                    assert ours.recv() == payload.read_bytes()
+                assert ours.pipes[0].tls_verified
+
+
+def _port_open(url):
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+# -- the build without OpenSSL -----------------------------------------------
+
+def test_no_engine_message(monkeypatch):
+    """What a build without OpenSSL says (the core's stub answers ENOTSUP and a
+    NULL engine; the messages are made from those)."""
+    from pynng_core import sockaddr
+    monkeypatch.setattr(sockaddr, "lib", _FakeLib(sockaddr.lib))
+    text = sockaddr.url_trouble(b"tls+tcp://127.0.0.1:1", clib.PNC_ENOTSUP)
+    assert text.startswith("tls+tcp://: this build has no TLS engine (OpenSSL was not found")
+    monkeypatch.setattr(_tls, "lib", _FakeLib(_tls.lib))
+    with pytest.raises(NotSupported) as e:
+        TLSConfig(TLSConfig.MODE_CLIENT)
+    assert "no TLS engine" in str(e.value)
+
+
+class _FakeLib:
+    def __init__(self, real):
+        self._real = real
+
+    def pnc_tls_engine(self):
+        return pynng_core._ffi.NULL
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+@pytest.mark.skipif(os.environ.get("PNC_TEST_BUILDS") == "0" or sys.platform == "win32",
+                    reason="builds the tree again (PNC_TEST_BUILDS=0 says not to)")
+def test_no_engine_build(tmp_path, request):
+    """The tree built with PYNNG_CORE_NO_TLS=1 (as where OpenSSL is missing):
+    tcp works, tls+tcp://, wss:// and TLSConfig raise NotSupported saying why."""
+    if "[poll]" in request.node.name:
+        pytest.skip("one build is enough: the poller makes no difference to it")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(root, "setup.py")):
+        pytest.skip("not a source tree")
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                            cwd=root, capture_output=True, text=True)
+    if listed.returncode != 0:  # a copy of the tree (.ci/sanitize.py's work directory)
+        pytest.skip("not a git checkout: its files cannot be listed")
+    files = listed.stdout.split()
+    for f in files:
+        if os.path.isfile(os.path.join(root, f)):
+            os.makedirs(os.path.dirname(os.path.join(tmp_path, f)), exist_ok=True)
+            with open(os.path.join(root, f), "rb") as a, open(os.path.join(tmp_path, f), "wb") as b:
+                b.write(a.read())
+    env = dict(os.environ, PYNNG_CORE_NO_TLS="1")
+    done = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "-DPNC_HAVE_OPENSSL" not in done.stdout + done.stderr
+    script = """
+import pynng_core
+from pynng_core import TLSConfig, NotSupported
+assert pynng_core.tls.engine() is None
+try:
+    TLSConfig(TLSConfig.MODE_CLIENT)
+except NotSupported as e:
+    print("config:", e)
+with pynng_core.Pair0(recv_timeout=2000) as s:
+    try:
+        s.dial("tls+tcp://127.0.0.1:9", block=True)
+    except NotSupported as e:
+        print("dial:", e)
+    try:
+        s.dial("wss://127.0.0.1:9/x", block=True)
+    except NotSupported as e:
+        print("wss dial:", e)
+    l = s.listen("tcp://127.0.0.1:0")
+    with pynng_core.Pair0(dial="tcp://127.0.0.1:%d" % l.port) as c:
+        c.send(b"plain")
+        assert s.recv() == b"plain"
+print("ok")
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path / "src")))
+    assert run.returncode == 0, run.stderr
+    assert "dial: Not supported: tls+tcp://: this build has no TLS engine (OpenSSL was not " \
+        "found" in run.stdout, run.stdout
+    assert "wss dial: Not supported: wss://: this build has no TLS engine" in run.stdout, \
+        run.stdout
+    assert "config: Not supported: tls+tcp:// and wss://: this build has no TLS engine" \
+        in run.stdout
+    assert run.stdout.rstrip().endswith("ok")
