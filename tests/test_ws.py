@@ -362,6 +362,69 @@ def test_ping_flood_unread_gets_latest_pong(served):
     still_serving()
 
 
+def parse_frame(data):
+    """(opcode, fin, payload, rest) of the first whole frame from a server
+    (unmasked) in data, or None while it is not all there."""
+    if len(data) < 2:
+        return None
+    n, at = data[1] & 0x7F, 2
+    if n >= 126:
+        at = 4 if n == 126 else 10
+        if len(data) < at:
+            return None
+        n = int.from_bytes(data[2:at], "big")
+    if len(data) < at + n:
+        return None
+    return data[0] & 0x0F, bool(data[0] & 0x80), data[at:at + n], data[at + n:]
+
+
+def read_message_frames(c):
+    """The frames from a server up to a message's last one: (opcode, fin,
+    payload) each."""
+    frames, data = [], b""
+    while not frames or not (frames[-1][1] and frames[-1][0] in (0x0, 0x2)):
+        frame = parse_frame(data)
+        if frame is None:
+            chunk = c.recv(1 << 20)
+            assert chunk, "closed after %d frames" % len(frames)
+            data += chunk
+            continue
+        frames.append(frame[:3])
+        data = frame[3]
+    return frames
+
+
+def test_pong_does_not_wait_behind_a_large_message(served):
+    """A pong goes ahead of the frames of a message not yet begun (RFC 6455
+    lets control frames come between fragments): a peer's ping is not
+    answered only after the whole of a large message."""
+    s, url, still_serving = served
+    host, port = url[len("ws://"):].split("/")[0].rsplit(":", 1)
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.settimeout(DEFAULT_TIMEOUT)
+    c.connect((host, int(port)))
+    with c:
+        c.sendall(upgrade_request("/x"))
+        assert read_head(c).startswith(b"HTTP/1.1 101")
+        wait_until(lambda: s.pipes)
+        big = os.urandom(16 << 20)  # 256 frames: far more than the kernel holds
+        s.send(big)
+        c.sendall(masked_frame(0x9, b"ping!"))
+        time.sleep(0.3)  # for our side to read the ping while the message waits
+        frames = read_message_frames(c)
+    kinds = [op for op, _, _ in frames]
+    assert kinds.count(0xA) == 1, kinds[:8]
+    pong = kinds.index(0xA)
+    assert frames[pong][2] == b"ping!"
+    data = [f for f in frames if f[0] in (0x0, 0x2)]
+    assert b"".join(p for _, _, p in data) == HEADER + big
+    assert data[-1][1] and not any(fin for _, fin, _ in data[:-1])
+    # The pong came before the message's last frame, not after it.
+    assert pong < len(frames) - 1, "pong at %d of %d frames" % (pong, len(frames))
+    still_serving()
+
+
 def close_code(data):
     """The code of the close frame (unmasked, from a server) in data."""
     assert data[:1] == b"\x88", data[:16]

@@ -77,6 +77,7 @@ typedef struct pnc_list {
 
 void pnc_list_init(pnc_list *l);
 void pnc_list_append(pnc_list *l, pnc_node *n);
+void pnc_list_insert_after(pnc_node *at, pnc_node *n); /* at: a node or &l->head */
 void pnc_list_remove(pnc_node *n);
 
 static inline int

@@ -10,12 +10,18 @@ pnc_list_init(pnc_list *l)
 }
 
 void
+pnc_list_insert_after(pnc_node *at, pnc_node *n)
+{
+	n->prev = at;
+	n->next = at->next;
+	at->next->prev = n;
+	at->next = n;
+}
+
+void
 pnc_list_append(pnc_list *l, pnc_node *n)
 {
-	n->prev = l->head.prev;
-	n->next = &l->head;
-	l->head.prev->next = n;
-	l->head.prev = n;
+	pnc_list_insert_after(l->head.prev, n);
 }
 
 void

@@ -12,7 +12,9 @@
  * the client.  Received frames may be up to "ws:rxframe-max" (1 MiB,
  * nng's); a message is reassembled from its fragments up to the socket's
  * recv-size-max.  A ping is answered with a pong, a close with a close;
- * text is refused (close 1003) unless "ws:recv-text" is set.
+ * text is refused (close 1003) unless "ws:recv-text" is set.  A pong goes
+ * out ahead of queued data frames not yet begun, so a large message does
+ * not hold it back; a close goes after them.
  *
  * Listeners on one host:port share one HTTP listener (a ws_server), as
  * nng's do: the request's path picks the listener, an unknown path gets
@@ -366,7 +368,24 @@ ws_out_header(ws_pipe *wp, ws_out *o, int fin, int opcode, const uint8_t *src)
 	pnc_ws_mask_copy((uint8_t *) o->data, src, o->len, key, 0);
 }
 
-/* A control frame (or raw bytes, opcode -1) to the queue's end: wmtx held. */
+/*
+ * Where a pong goes: ahead of every data frame not yet begun, so that it
+ * does not wait behind a large message (RFC 6455 lets control frames come
+ * between a message's fragments).  Never ahead of a frame partly written
+ * or of the upgrade reply (raw bytes, no header), which only come first.
+ * A close never precedes it: no pong is queued after our close.
+ */
+static pnc_node *
+ws_pong_slot_locked(ws_pipe *wp)
+{
+	pnc_node *first = pnc_list_first(&wp->wq);
+
+	if (first != NULL && (wp->wsent > 0 || PNC_CONTAINER(first, ws_out, node)->hlen == 0))
+		return first;
+	return &wp->wq.head;
+}
+
+/* A control frame (or raw bytes, opcode -1) to the queue: wmtx held. */
 static int
 ws_queue_control_locked(ws_pipe *wp, int opcode, const void *data, size_t len)
 {
@@ -393,9 +412,12 @@ ws_queue_control_locked(ws_pipe *wp, int opcode, const void *data, size_t len)
 		wp->close_sent = 1;
 		ws_wok_update_locked(wp);
 	}
-	if (opcode == PNC_WS_PONG)
+	if (opcode == PNC_WS_PONG) {
 		wp->pong = o;
-	pnc_list_append(&wp->wq, &o->node);
+		pnc_list_insert_after(ws_pong_slot_locked(wp), &o->node);
+	} else {
+		pnc_list_append(&wp->wq, &o->node);
+	}
 	wp->wq_bytes += o->hlen + o->len;
 	return 0;
 }
