@@ -140,8 +140,11 @@ ep_start_begin(pnc_endpoint *ep)
 
 	pnc_sock_lock(ep->sock);
 	rv = ep->closed || ep->sock->closed ? PNC_ECLOSED : ep->started ? PNC_ESTATE : 0;
-	if (rv == 0)
+	if (rv == 0) {
 		ep->started = 1;
+		ep->last_err = 0; /* what fails from now on is this start's */
+		ep->last_why[0] = '\0';
+	}
 	pnc_sock_unlock(ep->sock);
 	if (rv != 0 || !ep->uses_tls)
 		return rv;
@@ -459,7 +462,11 @@ ep_is_tls_option(const char *name)
 	    strcmp(name, "tls-server-name") == 0 || strcmp(name, "tls-authmode") == 0;
 }
 
-/* A reference to ep's own TLS config, made for it when it has none. */
+/*
+ * A reference to ep's own TLS config, made for it when it has none; only
+ * before its start (after it, PNC_EBUSY, as nng's: a config made now
+ * would lack what the one it started with had).
+ */
 static int
 ep_own_tls(pnc_endpoint *ep, pnc_tls_config **cfgp)
 {
@@ -468,28 +475,24 @@ ep_own_tls(pnc_endpoint *ep, pnc_tls_config **cfgp)
 
 	if (!ep->uses_tls)
 		return PNC_ENOTSUP;
-	if (ep->tran->tls_settable != NULL && (rv = ep->tran->tls_settable(ep)) != 0)
-		return rv;
-	pnc_sock_lock(ep->sock);
-	rv = ep->closed ? PNC_ECLOSED : 0;
-	*cfgp = ep->tls;
-	pnc_tls_config_hold(*cfgp);
-	pnc_sock_unlock(ep->sock);
-	if (rv != 0 || *cfgp != NULL)
-		return rv;
-	if ((rv = pnc_tls_config_alloc(&made,
-	         ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT)) != 0)
-		return rv;
-	pnc_sock_lock(ep->sock);
-	if (ep->tls == NULL) { /* not made meanwhile by another thread */
-		pnc_tls_config_hold(made);
-		ep->tls = made;
+	for (;;) {
+		pnc_sock_lock(ep->sock);
+		rv = ep->closed ? PNC_ECLOSED : ep->started ? PNC_EBUSY : 0;
+		if (rv == 0 && ep->tls == NULL && made != NULL) {
+			ep->tls = made; /* the reference alloc gave */
+			made = NULL;
+		}
+		*cfgp = rv == 0 ? ep->tls : NULL;
+		pnc_tls_config_hold(*cfgp);
+		pnc_sock_unlock(ep->sock);
+		pnc_tls_config_release(made); /* another thread's came first */
+		if (rv != 0 || *cfgp != NULL)
+			return rv;
+		/* None yet: one is made unlocked (OpenSSL's), then put in. */
+		if ((rv = pnc_tls_config_alloc(&made,
+		         ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT)) != 0)
+			return rv;
 	}
-	*cfgp = ep->tls;
-	pnc_tls_config_hold(*cfgp);
-	pnc_sock_unlock(ep->sock);
-	pnc_tls_config_release(made);
-	return 0;
 }
 
 /* text for the string options, mode for "tls-authmode". */
@@ -501,6 +504,8 @@ ep_set_tls_option(pnc_endpoint *ep, const char *name, const char *text, int64_t 
 
 	if ((text == NULL) != (strcmp(name, "tls-authmode") == 0))
 		return PNC_EBADTYPE;
+	if (text == NULL && (mode < PNC_TLS_AUTH_MODE_NONE || mode > PNC_TLS_AUTH_MODE_REQUIRED))
+		return ep->uses_tls ? PNC_EINVAL : PNC_ENOTSUP; /* the value first, as nng */
 	if ((rv = ep_own_tls(ep, &cfg)) != 0)
 		return rv;
 	if (strcmp(name, "tls-ca-file") == 0)
@@ -510,8 +515,7 @@ ep_set_tls_option(pnc_endpoint *ep, const char *name, const char *text, int64_t 
 	else if (strcmp(name, "tls-server-name") == 0)
 		rv = pnc_tls_config_server_name(cfg, text);
 	else
-		rv = mode < INT32_MIN || mode > INT32_MAX ? PNC_EINVAL
-		                                          : pnc_tls_config_auth_mode(cfg, (int) mode);
+		rv = pnc_tls_config_auth_mode(cfg, (int) mode);
 	pnc_tls_config_release(cfg);
 	return rv;
 }

@@ -318,7 +318,7 @@ int pnc_dialer_start(pnc_dialer *d, int flags);
  * failed) and why, as the transport said it ("TLS handshake: certificate
  * verify failed: ...", "" when the error says it all), at most size-1
  * bytes and a NUL.  A dialer's is its last attempt's, so after a failed
- * blocking start it tells why.
+ * blocking start it tells why; a start clears it.
  */
 #define PNC_WHY_MAX 256
 int pnc_listener_last_error(pnc_listener *l, int *errp, char *why, size_t size);
@@ -498,8 +498,8 @@ int pnc_dialer_set_tls(pnc_dialer *d, pnc_tls_config *cfg);
  * being left alone.  Write-only (PNC_EWRITEONLY), as nng's; PNC_ENOTSUP
  * on other transports; PNC_ENOENT for a file that cannot be opened,
  * PNC_EINVAL for one without what it should hold or a mode outside 0..2;
- * PNC_EBUSY once the config served a connection (or a wss listener is
- * bound): set them before pnc_*_start.
+ * PNC_EBUSY once the endpoint started (as nng's) or the config served a
+ * connection: set them between pnc_*_create and pnc_*_start.
  */
 int pnc_listen_tls(pnc_socket *sock, const char *url, int flags,
     pnc_tls_config *cfg, pnc_listener **lp);
