@@ -7,7 +7,8 @@
  *
  * tls+tcp://, tls+tcp4:// and tls+tcp6:// are the same inside TLS (the
  * engine: csrc/tls/tls.h): a listener needs a server config with its
- * certificate, a dialer takes a client config (or the defaults).
+ * certificate, a dialer takes a client config (or the defaults), as its
+ * start checks (endpoint.c).
  */
 #include "stream.h"
 #include "../tls/tls.h"

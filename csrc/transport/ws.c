@@ -17,7 +17,10 @@
  * Listeners on one host:port share one HTTP listener (a ws_server), as
  * nng's do: the request's path picks the listener, an unknown path gets
  * 404, a subprotocol that is not the listener's 400.  Anything malformed
- * closes that connection only.
+ * closes that connection only, counted and said (pnc_ep_handshake_failed)
+ * on its dialer, or on the listener its path picked, or, before a path
+ * picked one (a failed TLS handshake, a deadline, a refusal), on the
+ * first listener on its port.
  *
  * Structure: a connection starts as a ws_conn, which does the upgrade
  * (and nothing else), then becomes a ws_pipe, which moves frames.  The
