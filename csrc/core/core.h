@@ -806,7 +806,7 @@ void pnc_ep_connect_failed(pnc_endpoint *ep, int err);
  * ep's last error with why ("TLS: " and what the engine said, tls_why,
  * when it said something, else the stage that failed, "SP handshake",
  * and err's text), and a dialer told as by pnc_ep_connect_failed.  No
- * lock held.
+ * lock held (the socket's is taken).
  */
 void pnc_ep_handshake_failed(pnc_endpoint *ep, int err, const char *stage,
     const char *tls_why);

@@ -314,7 +314,7 @@ pnc_ep_handshake_failed(pnc_endpoint *ep, int err, const char *stage,
 	pnc_stats *st = &ep->sock->stats;
 	char why[PNC_WHY_MAX];
 
-	if (tls_why != NULL && tls_why[0] != '\0')
+	if (tls_why[0] != '\0')
 		snprintf(why, sizeof(why), "TLS: %s", tls_why);
 	else
 		snprintf(why, sizeof(why), "%s: %s", stage,

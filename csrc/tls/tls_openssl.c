@@ -887,10 +887,12 @@ pnc_tls_get_string(pnc_tls_conn *c, const char *name, char *buf, size_t size)
 	return rv;
 }
 
-const char *
-pnc_tls_failure(pnc_tls_conn *c)
+void
+pnc_tls_failure(pnc_tls_conn *c, char *buf, size_t size)
 {
-	return c->failure;
+	pnc_mtx_lock(&c->mtx);
+	snprintf(buf, size, "%s", c->failure);
+	pnc_mtx_unlock(&c->mtx);
 }
 
 #else /* no engine: tls+tcp:// says PNC_ENOTSUP, and so does every call */
@@ -951,6 +953,7 @@ int pnc_tls_get_int(pnc_tls_conn *c, const char *name, int64_t *vp)
 { (void) c; (void) name; (void) vp; return PNC_ENOTSUP; }
 int pnc_tls_get_string(pnc_tls_conn *c, const char *name, char *buf, size_t size)
 { (void) c; (void) name; (void) buf; (void) size; return PNC_ENOTSUP; }
-const char *pnc_tls_failure(pnc_tls_conn *c) { (void) c; return ""; }
+void pnc_tls_failure(pnc_tls_conn *c, char *buf, size_t size)
+{ (void) c; if (size > 0) buf[0] = '\0'; }
 
 #endif

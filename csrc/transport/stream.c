@@ -261,6 +261,8 @@ stream_handshake_over(stream_pipe *sp)
 static void
 stream_fail(stream_pipe *sp, int err)
 {
+	char tls_why[PNC_WHY_MAX] = "";
+
 	if (sp->failed)
 		return;
 	sp->failed = 1;
@@ -271,10 +273,12 @@ stream_fail(stream_pipe *sp, int err)
 		sp->werr = err; /* nothing more gets written, nothing lingers */
 	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
-	if (!sp->handshaken)
+	if (!sp->handshaken) {
+		if (sp->tls != NULL)
+			pnc_tls_failure(sp->tls, tls_why, sizeof(tls_why));
 		pnc_ep_handshake_failed(sp->p.ep, err,
-		    sp->tls != NULL && !sp->tls_done ? "TLS handshake" : "SP handshake",
-		    sp->tls != NULL ? pnc_tls_failure(sp->tls) : NULL);
+		    sp->tls != NULL && !sp->tls_done ? "TLS handshake" : "SP handshake", tls_why);
+	}
 	pnc_pipe_close(&sp->p);
 }
 

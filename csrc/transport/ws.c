@@ -1085,6 +1085,7 @@ static void
 ws_conn_rejected(ws_conn *c, pnc_endpoint *ep, int err, const char *stage)
 {
 	pnc_endpoint *first = NULL;
+	char tls_why[PNC_WHY_MAX] = "";
 
 	if (ep == NULL && c->srv != NULL) {
 		pnc_mtx_lock(&ws_lock);
@@ -1095,9 +1096,10 @@ ws_conn_rejected(ws_conn *c, pnc_endpoint *ep, int err, const char *stage)
 		pnc_mtx_unlock(&ws_lock);
 		ep = first;
 	}
+	if (c->tls != NULL)
+		pnc_tls_failure(c->tls, tls_why, sizeof(tls_why));
 	if (ep != NULL)
-		pnc_ep_handshake_failed(ep, err, stage,
-		    c->tls != NULL ? pnc_tls_failure(c->tls) : NULL);
+		pnc_ep_handshake_failed(ep, err, stage, tls_why);
 	if (first != NULL)
 		pnc_ep_rele(first);
 }
