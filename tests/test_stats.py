@@ -15,7 +15,8 @@ STREAMS = ["tcp", "ipc"]
 
 SOCKET_FIELDS = {"msgs_in", "bytes_in", "msgs_out", "bytes_out", "pipes_opened",
                  "pipes_closed", "pipes_rejected", "dropped_too_large",
-                 "dropped_bad_header", "dropped_queue_full"}
+                 "dropped_bad_header", "dropped_queue_full", "rejected_peer_auth",
+                 "rejected_tls", "rejected_protocol", "rejected_timeout"}
 PIPE_FIELDS = {"msgs_in", "bytes_in", "msgs_out", "bytes_out"}
 
 

@@ -433,7 +433,7 @@ def test_handshake_timeout(certs, monkeypatch):
     url = tls_url()
     port = int(url.rsplit(":", 1)[1])
     with pair(tls_config=server_config(certs)) as b:
-        b.listen(url)
+        lst = b.listen(url)
         silent = socket.create_connection(("127.0.0.1", port))
         silent.settimeout(15)
         _serves_on(b, url, certs)
@@ -441,6 +441,11 @@ def test_handshake_timeout(certs, monkeypatch):
         assert silent.recv(100) == b""  # closed by the listener
         assert 5 < time.monotonic() - start + 0.5 < 13
         silent.close()
+        # counted, and said: the listener's last error
+        wait_until(lambda: b.stats["rejected_timeout"] == 1)
+        assert b.stats["pipes_rejected"] == 1
+        assert isinstance(lst.last_error, pynng_core.Timeout)
+        assert str(lst.last_error).endswith("TLS handshake: not finished in time")
 
 
 def test_python_ssl_client_speaks_sp(certs, tmp_path):

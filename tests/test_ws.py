@@ -590,8 +590,26 @@ def test_response_headers_and_request_uri(socks):
     assert options._getopt_string(d, "ws:request-uri") == "/hdr?a=b"
 
 
+def test_request_headers_on_first_upgrade(socks):
+    """Set between new_dialer and start (nng's create, set, start), a
+    dialer's ws:request-headers go with its very first upgrade request."""
+    srv, port = fake_server()
+    s = socks(pynng_core.Pair1)
+    with srv:
+        d = s.new_dialer("ws://127.0.0.1:%d/first?q=1" % port)
+        options._setopt_string(d, "ws:request-headers",
+                               "Authorization: Bearer t0k3n\r\nX-Two: 2\r\n")
+        d.start(block=False)
+        c, _ = srv.accept()
+        with c:
+            req = read_head(c)
+    assert req.startswith(b"GET /first?q=1 HTTP/1.1\r\n")
+    assert b"\r\nAuthorization: Bearer t0k3n\r\nX-Two: 2\r\n" in req
+    assert req.endswith(b"\r\n\r\n") and not req.endswith(b"\r\n\r\n\r\n")
+
+
 def test_request_headers_on_redial(socks):
-    """A dialer's ws:request-headers go with its next upgrade (a dial
+    """A started dialer's ws:request-headers go with its next upgrade (dial()
     starts at once, so the first may go before the option is set)."""
     srv, port = fake_server()
     s = socks(pynng_core.Pair1, reconnect_time_min=10, reconnect_time_max=20)

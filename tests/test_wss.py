@@ -335,7 +335,7 @@ def test_handshake_deadline(certs):
     url = wss_url()
     port = port_of(url)
     with pair(tls_config=server_config(certs)) as b:
-        b.listen(url)
+        lst = b.listen(url)
         silent = socket.create_connection(("127.0.0.1", port))
         silent.settimeout(15)
         ctx = ssl.create_default_context(cadata=certs["ca"])
@@ -365,6 +365,11 @@ def test_handshake_deadline(certs):
         assert time.monotonic() - start < 13
         for s in (silent, mute, half):
             s.close()
+        # each counted on the listener (its port's), which says the last
+        wait_until(lambda: b.stats["rejected_timeout"] == 3)
+        assert b.stats["pipes_rejected"] == 3
+        assert isinstance(lst.last_error, pynng_core.Timeout)
+        assert "not finished in time" in str(lst.last_error)
 
 
 # -- the websockets library as a wss client ----------------------------------

@@ -755,7 +755,10 @@ const pnc_tran_ops *pnc_tran_find(const char *scheme);
  * caller's that closes it.  Its timer and tasks run on the I/O thread,
  * where its close runs too, so they need none.  Fields under the socket
  * lock, but the transport's state (tdata), which is the I/O thread's
- * after a listener's bind.
+ * after a listener's bind, and uses_tls, which ep_init sets before the
+ * endpoint is listed and nothing changes after.  last_why is written by
+ * the I/O thread (a failed connection) and copied out by callers
+ * (pnc_*_last_error), both under the socket lock.
  */
 struct pnc_endpoint {
 	uint32_t id;
@@ -773,6 +776,10 @@ struct pnc_endpoint {
 	int64_t backoff;
 	pnc_conn_opts opts;  /* its connections' options */
 	pnc_tls_config *tls; /* its own (a reference), else NULL: the socket's */
+	int uses_tls;        /* tls+tcp, wss: set by the transport's ep_init */
+	int started;         /* pnc_*_start began its dialing or binding */
+	int last_err;        /* its last failed connection's error, 0: none yet */
+	char last_why[PNC_WHY_MAX]; /* and what the transport said of it */
 	uint32_t pipe_id;    /* a dialer's current pipe, 0 if none */
 	pnc_cv cv;           /* a blocking dial waits here for the first attempt */
 	int sync_waiting;
@@ -791,7 +798,19 @@ struct pnc_listener {
 };
 
 void pnc_ep_connected(pnc_endpoint *ep, pnc_pipe *p);
+/* A dialer's attempt failed before it had a connection (refused, say). */
 void pnc_ep_connect_failed(pnc_endpoint *ep, int err);
+/*
+ * A connection of ep's, either side, failed its handshake (TLS, SP or the
+ * websocket upgrade) and closes: counted in pipes_rejected and by reason
+ * (PNC_EPEERAUTH, PNC_ECRYPTO, PNC_EPROTO, PNC_ETIMEDOUT), err kept as
+ * ep's last error with why ("TLS: " and what the engine said, tls_why,
+ * when it said something, else the stage that failed, "SP handshake",
+ * and err's text), and a dialer told as by pnc_ep_connect_failed.  No
+ * lock held (the socket's is taken).
+ */
+void pnc_ep_handshake_failed(pnc_endpoint *ep, int err, const char *stage,
+    const char *tls_why);
 void pnc_ep_pipe_gone(pnc_endpoint *ep, pnc_pipe *p);
 void pnc_ep_hold(pnc_endpoint *ep);
 void pnc_ep_rele(pnc_endpoint *ep);
@@ -814,6 +833,12 @@ uint32_t pnc_next_id(void);
 void pnc_tls_config_hold(pnc_tls_config *cfg);
 /* PNC_TLS_MODE_CLIENT or PNC_TLS_MODE_SERVER (fixed at its making). */
 int pnc_tls_config_mode(const pnc_tls_config *cfg);
+/*
+ * Can cfg serve a connection on this side?  0, or PNC_EINVAL: a config of
+ * the other mode, or a server's without a certificate (NULL: a client has
+ * the defaults, a server nothing to serve).
+ */
+int pnc_tls_config_fits(pnc_tls_config *cfg, int server);
 pnc_tls_config *pnc_ep_tls(pnc_endpoint *ep);
 
 #endif

@@ -37,8 +37,8 @@ pnc_ep_rele(pnc_endpoint *ep)
 }
 
 static int
-ep_create(pnc_socket *s, const char *url, int listener, int flags,
-    pnc_tls_config *tls, pnc_endpoint **epp)
+ep_create(pnc_socket *s, const char *url, int listener, pnc_tls_config *tls,
+    pnc_endpoint **epp)
 {
 	pnc_url u;
 	const pnc_tran_ops *tran;
@@ -54,7 +54,6 @@ ep_create(pnc_socket *s, const char *url, int listener, int flags,
 	ep->refs = 2; /* the caller's, and the socket's while attached */
 	ep->id = pnc_next_id();
 	ep->listener = listener;
-	ep->flags = flags;
 	ep->sock = s;
 	ep->tran = tran;
 	ep->url = u;
@@ -120,6 +119,104 @@ ep_schedule_locked(pnc_endpoint *ep)
 		pnc_timer_arm(&ep->timer, ep_next_wait_locked(ep));
 }
 
+/* A start that failed: the endpoint may start again. */
+static void
+ep_start_undo(pnc_endpoint *ep)
+{
+	pnc_sock_lock(ep->sock);
+	ep->started = 0;
+	pnc_sock_unlock(ep->sock);
+}
+
+/*
+ * Marks ep started: 0, or why it cannot start (a TLS endpoint's config
+ * cannot serve its side: see pnc_tls_config_fits).
+ */
+static int
+ep_start_begin(pnc_endpoint *ep)
+{
+	pnc_tls_config *cfg;
+	int rv;
+
+	pnc_sock_lock(ep->sock);
+	rv = ep->closed || ep->sock->closed ? PNC_ECLOSED : ep->started ? PNC_ESTATE : 0;
+	if (rv == 0) {
+		ep->started = 1;
+		ep->last_err = 0; /* what fails from now on is this start's */
+		ep->last_why[0] = '\0';
+	}
+	pnc_sock_unlock(ep->sock);
+	if (rv != 0 || !ep->uses_tls)
+		return rv;
+	cfg = pnc_ep_tls(ep);
+	rv = pnc_tls_config_fits(cfg, ep->listener);
+	pnc_tls_config_release(cfg);
+	if (rv != 0)
+		ep_start_undo(ep);
+	return rv;
+}
+
+int
+pnc_listener_create(pnc_socket *s, const char *url, pnc_tls_config *tls,
+    pnc_listener **lp)
+{
+	return ep_create(s, url, 1, tls, (pnc_endpoint **) lp);
+}
+
+int
+pnc_listener_start(pnc_listener *l, int flags)
+{
+	pnc_endpoint *ep = &l->ep;
+	int rv;
+
+	if ((rv = ep_start_begin(ep)) != 0)
+		return rv;
+	if ((rv = ep->tran->bind(ep)) != 0) {
+		if (!(flags & PNC_FLAG_NONBLOCK) || rv == PNC_EADDRINVAL) {
+			ep_start_undo(ep);
+			return rv;
+		}
+		pnc_sock_lock(ep->sock);
+		ep_schedule_locked(ep); /* try the bind again in the background */
+		pnc_sock_unlock(ep->sock);
+	}
+	return 0;
+}
+
+int
+pnc_dialer_create(pnc_socket *s, const char *url, pnc_tls_config *tls,
+    pnc_dialer **dp)
+{
+	return ep_create(s, url, 0, tls, (pnc_endpoint **) dp);
+}
+
+int
+pnc_dialer_start(pnc_dialer *d, int flags)
+{
+	pnc_endpoint *ep = &d->ep;
+	pnc_socket *s = ep->sock;
+	int rv;
+
+	if ((rv = ep_start_begin(ep)) != 0)
+		return rv;
+	pnc_sock_lock(s);
+	ep->sync_waiting = !(flags & PNC_FLAG_NONBLOCK);
+	pnc_sock_unlock(s);
+	/* Attempts run on the I/O thread, where the endpoint's close runs too. */
+	pnc_timer_arm(&ep->timer, 0);
+	if (flags & PNC_FLAG_NONBLOCK)
+		return 0;
+	pnc_sock_lock(s);
+	while (ep->sync_waiting && !s->closed)
+		pnc_cv_wait_until(&ep->cv, &s->mtx, PNC_FOREVER);
+	rv = ep->sync_waiting ? PNC_ECLOSED : ep->sync_result;
+	ep->sync_waiting = 0;
+	if (rv != 0)
+		ep->started = 0; /* a failed blocking dial is not retried */
+	pnc_sock_unlock(s);
+	return rv;
+}
+
 int
 pnc_listen(pnc_socket *s, const char *url, int flags, pnc_listener **lp)
 {
@@ -130,21 +227,16 @@ int
 pnc_listen_tls(pnc_socket *s, const char *url, int flags, pnc_tls_config *tls,
     pnc_listener **lp)
 {
-	pnc_endpoint *ep;
+	pnc_listener *l;
 	int rv;
 
-	if ((rv = ep_create(s, url, 1, flags, tls, &ep)) != 0)
+	if ((rv = pnc_listener_create(s, url, tls, &l)) != 0)
 		return rv;
-	if ((rv = ep->tran->bind(ep)) != 0) {
-		if (!(flags & PNC_FLAG_NONBLOCK) || rv == PNC_EADDRINVAL) {
-			ep_discard(ep);
-			return rv;
-		}
-		pnc_sock_lock(s);
-		ep_schedule_locked(ep); /* try the bind again in the background */
-		pnc_sock_unlock(s);
+	if ((rv = pnc_listener_start(l, flags)) != 0) {
+		ep_discard(&l->ep);
+		return rv;
 	}
-	*lp = (pnc_listener *) ep;
+	*lp = l;
 	return 0;
 }
 
@@ -158,29 +250,16 @@ int
 pnc_dial_tls(pnc_socket *s, const char *url, int flags, pnc_tls_config *tls,
     pnc_dialer **dp)
 {
-	pnc_endpoint *ep;
-	int rv = 0;
+	pnc_dialer *d;
+	int rv;
 
-	if ((rv = ep_create(s, url, 0, flags, tls, &ep)) != 0)
+	if ((rv = pnc_dialer_create(s, url, tls, &d)) != 0)
 		return rv;
-	pnc_sock_lock(s);
-	ep->sync_waiting = !(flags & PNC_FLAG_NONBLOCK);
-	pnc_sock_unlock(s);
-	/* Attempts run on the I/O thread, where the endpoint's close runs too. */
-	pnc_timer_arm(&ep->timer, 0);
-	if (!(flags & PNC_FLAG_NONBLOCK)) {
-		pnc_sock_lock(s);
-		while (ep->sync_waiting && !s->closed)
-			pnc_cv_wait_until(&ep->cv, &s->mtx, PNC_FOREVER);
-		rv = ep->sync_waiting ? PNC_ECLOSED : ep->sync_result;
-		ep->sync_waiting = 0;
-		pnc_sock_unlock(s);
-		if (rv != 0) {
-			ep_discard(ep); /* a failed blocking dial is not retried */
-			return rv;
-		}
+	if ((rv = pnc_dialer_start(d, flags)) != 0) {
+		ep_discard(&d->ep);
+		return rv;
 	}
-	*dp = (pnc_dialer *) ep;
+	*dp = d;
 	return 0;
 }
 
@@ -203,12 +282,14 @@ pnc_ep_connected(pnc_endpoint *ep, pnc_pipe *p)
 	pnc_sock_unlock(s);
 }
 
-void
-pnc_ep_connect_failed(pnc_endpoint *ep, int err)
+/* Socket locked: a failed connection's error is ep's last, a dialer's told. */
+static void
+ep_failed_locked(pnc_endpoint *ep, int err, const char *why)
 {
-	pnc_socket *s = ep->sock;
-
-	pnc_sock_lock(s);
+	ep->last_err = err;
+	snprintf(ep->last_why, sizeof(ep->last_why), "%s", why != NULL ? why : "");
+	if (ep->listener)
+		return;
 	if (ep->sync_waiting) {
 		ep->sync_waiting = 0;
 		ep->sync_result = err;
@@ -216,7 +297,41 @@ pnc_ep_connect_failed(pnc_endpoint *ep, int err)
 	} else {
 		ep_schedule_locked(ep);
 	}
-	pnc_sock_unlock(s);
+}
+
+void
+pnc_ep_connect_failed(pnc_endpoint *ep, int err)
+{
+	pnc_sock_lock(ep->sock);
+	ep_failed_locked(ep, err, NULL);
+	pnc_sock_unlock(ep->sock);
+}
+
+void
+pnc_ep_handshake_failed(pnc_endpoint *ep, int err, const char *stage,
+    const char *tls_why)
+{
+	pnc_stats *st = &ep->sock->stats;
+	char why[PNC_WHY_MAX];
+
+	if (tls_why[0] != '\0')
+		snprintf(why, sizeof(why), "TLS: %s", tls_why);
+	else
+		snprintf(why, sizeof(why), "%s: %s", stage,
+		    err == PNC_ETIMEDOUT ? "not finished in time" : pnc_strerror(err));
+
+	PNC_STAT(st->pipes_rejected, 1);
+	if (err == PNC_EPEERAUTH)
+		PNC_STAT(st->rejected_peer_auth, 1);
+	else if (err == PNC_ECRYPTO)
+		PNC_STAT(st->rejected_tls, 1);
+	else if (err == PNC_EPROTO)
+		PNC_STAT(st->rejected_protocol, 1);
+	else if (err == PNC_ETIMEDOUT)
+		PNC_STAT(st->rejected_timeout, 1);
+	pnc_sock_lock(ep->sock);
+	ep_failed_locked(ep, err, why);
+	pnc_sock_unlock(ep->sock);
 }
 
 void
@@ -338,11 +453,81 @@ ep_user_close(pnc_endpoint *ep)
 	return 0;
 }
 
+/* -- TLS options (pnc.h) ---------------------------------------------- */
+
+static int
+ep_is_tls_option(const char *name)
+{
+	return strcmp(name, "tls-ca-file") == 0 || strcmp(name, "tls-cert-key-file") == 0 ||
+	    strcmp(name, "tls-server-name") == 0 || strcmp(name, "tls-authmode") == 0;
+}
+
+/*
+ * A reference to ep's own TLS config, made for it when it has none; only
+ * before its start (after it, PNC_EBUSY, as nng's: a config made now
+ * would lack what the one it started with had).
+ */
+static int
+ep_own_tls(pnc_endpoint *ep, pnc_tls_config **cfgp)
+{
+	pnc_tls_config *made = NULL;
+	int rv;
+
+	if (!ep->uses_tls)
+		return PNC_ENOTSUP;
+	for (;;) {
+		pnc_sock_lock(ep->sock);
+		rv = ep->closed ? PNC_ECLOSED : ep->started ? PNC_EBUSY : 0;
+		if (rv == 0 && ep->tls == NULL && made != NULL) {
+			ep->tls = made; /* the reference alloc gave */
+			made = NULL;
+		}
+		*cfgp = rv == 0 ? ep->tls : NULL;
+		pnc_tls_config_hold(*cfgp);
+		pnc_sock_unlock(ep->sock);
+		pnc_tls_config_release(made); /* another thread's came first */
+		if (rv != 0 || *cfgp != NULL)
+			return rv;
+		/* None yet: one is made unlocked (OpenSSL's), then put in. */
+		if ((rv = pnc_tls_config_alloc(&made,
+		         ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT)) != 0)
+			return rv;
+	}
+}
+
+/* text for the string options, mode for "tls-authmode". */
+static int
+ep_set_tls_option(pnc_endpoint *ep, const char *name, const char *text, int64_t mode)
+{
+	pnc_tls_config *cfg;
+	int rv;
+
+	if ((text == NULL) != (strcmp(name, "tls-authmode") == 0))
+		return PNC_EBADTYPE;
+	if (text == NULL && (mode < PNC_TLS_AUTH_MODE_NONE || mode > PNC_TLS_AUTH_MODE_REQUIRED))
+		return ep->uses_tls ? PNC_EINVAL : PNC_ENOTSUP; /* the value first, as nng */
+	if ((rv = ep_own_tls(ep, &cfg)) != 0)
+		return rv;
+	if (strcmp(name, "tls-ca-file") == 0)
+		rv = pnc_tls_config_ca_file(cfg, text);
+	else if (strcmp(name, "tls-cert-key-file") == 0)
+		rv = pnc_tls_config_cert_key_file(cfg, text, NULL);
+	else if (strcmp(name, "tls-server-name") == 0)
+		rv = pnc_tls_config_server_name(cfg, text);
+	else
+		rv = pnc_tls_config_auth_mode(cfg, (int) mode);
+	pnc_tls_config_release(cfg);
+	return rv;
+}
+
 static int
 ep_get_int(pnc_endpoint *ep, const char *name, int64_t *vp)
 {
-	int rv = ep->tran->get_int != NULL ? ep->tran->get_int(ep, name, vp)
-	                                   : PNC_ENOTSUP;
+	int rv;
+
+	if (ep_is_tls_option(name))
+		return ep->uses_tls ? PNC_EWRITEONLY : PNC_ENOTSUP;
+	rv = ep->tran->get_int != NULL ? ep->tran->get_int(ep, name, vp) : PNC_ENOTSUP;
 
 	/*
 	 * What the transport does not know is the endpoint's own option (its
@@ -364,6 +549,8 @@ ep_set_int(pnc_endpoint *ep, const char *name, int64_t v)
 	int64_t unused;
 	int rv;
 
+	if (ep_is_tls_option(name))
+		return ep_set_tls_option(ep, name, NULL, v);
 	if (ep->tran->set_int != NULL && (rv = ep->tran->set_int(ep, name, v)) != PNC_ENOTSUP)
 		return rv;
 	pnc_sock_lock(ep->sock);
@@ -375,10 +562,12 @@ ep_set_int(pnc_endpoint *ep, const char *name, int64_t v)
 	return rv;
 }
 
-/* The transport's string options; an endpoint has none of its own. */
+/* The TLS ones, and the transport's ("ws:request-headers"). */
 static int
 ep_set_string(pnc_endpoint *ep, const char *name, const char *v)
 {
+	if (ep_is_tls_option(name))
+		return ep_set_tls_option(ep, name, v, 0);
 	return ep->tran->set_string != NULL ? ep->tran->set_string(ep, name, v)
 	                                    : PNC_ENOTSUP;
 }
@@ -386,8 +575,33 @@ ep_set_string(pnc_endpoint *ep, const char *name, const char *v)
 static int
 ep_get_string(pnc_endpoint *ep, const char *name, char *buf, size_t size)
 {
+	if (ep_is_tls_option(name))
+		return ep->uses_tls ? PNC_EWRITEONLY : PNC_ENOTSUP;
 	return ep->tran->get_string != NULL ? ep->tran->get_string(ep, name, buf, size)
 	                                    : PNC_ENOTSUP;
+}
+
+static int
+ep_last_error(pnc_endpoint *ep, int *errp, char *why, size_t size)
+{
+	pnc_sock_lock(ep->sock);
+	*errp = ep->last_err;
+	if (size > 0)
+		snprintf(why, size, "%s", ep->last_why);
+	pnc_sock_unlock(ep->sock);
+	return 0;
+}
+
+int
+pnc_listener_last_error(pnc_listener *l, int *errp, char *why, size_t size)
+{
+	return ep_last_error(&l->ep, errp, why, size);
+}
+
+int
+pnc_dialer_last_error(pnc_dialer *d, int *errp, char *why, size_t size)
+{
+	return ep_last_error(&d->ep, errp, why, size);
 }
 
 int

@@ -111,7 +111,7 @@ import time
 FUZZ_DIR = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.dirname(FUZZ_DIR)
 REPO = os.path.dirname(CSRC)
-CORE_DIRS = ["core", "protocol", "transport", "platform/common", "platform/posix"]
+CORE_DIRS = ["core", "protocol", "transport", "tls", "platform/common", "platform/posix"]
 COMMON = ["fuzz_common.c"]
 
 CLANG = os.environ.get("CLANG", "clang-14")

@@ -62,6 +62,7 @@ typedef struct pnc_msg pnc_msg;
 typedef struct pnc_socket pnc_socket;
 typedef struct pnc_dialer pnc_dialer;
 typedef struct pnc_listener pnc_listener;
+typedef struct pnc_tls_config pnc_tls_config; /* TLS, below */
 typedef struct pnc_ctx pnc_ctx;
 typedef struct pnc_device pnc_device;
 
@@ -297,6 +298,31 @@ int pnc_listener_get_string(pnc_listener *l, const char *name, char *buf,
     size_t size);
 int pnc_dialer_set_string(pnc_dialer *d, const char *name, const char *value);
 int pnc_dialer_get_string(pnc_dialer *d, const char *name, char *buf, size_t size);
+/*
+ * nng's create, set, start: an endpoint made but not yet listening or
+ * dialing, so that options set now ("ws:request-headers", the TLS ones
+ * below, a TLS config) are its first connection's too.  start takes
+ * pnc_listen's and pnc_dial's flags; a second start is PNC_ESTATE.  A
+ * start that fails (a blocking dial, a bind without PNC_FLAG_NONBLOCK)
+ * leaves the endpoint made and not started: start it again, or close it.
+ * pnc_listen_tls and pnc_dial_tls are create and start in one call.
+ */
+int pnc_listener_create(pnc_socket *sock, const char *url, pnc_tls_config *cfg,
+    pnc_listener **lp);
+int pnc_listener_start(pnc_listener *l, int flags);
+int pnc_dialer_create(pnc_socket *sock, const char *url, pnc_tls_config *cfg,
+    pnc_dialer **dp);
+int pnc_dialer_start(pnc_dialer *d, int flags);
+/*
+ * Why the endpoint's last connection failed: *errp its error (0: none has
+ * failed) and why, as the transport said it ("TLS handshake: certificate
+ * verify failed: ...", "" when the error says it all), at most size-1
+ * bytes and a NUL.  A dialer's is its last attempt's, so after a failed
+ * blocking start it tells why; a start clears it.
+ */
+#define PNC_WHY_MAX 256
+int pnc_listener_last_error(pnc_listener *l, int *errp, char *why, size_t size);
+int pnc_dialer_last_error(pnc_dialer *d, int *errp, char *why, size_t size);
 
 /*
  * The longest ipc path, or abstract name, a unix socket address holds
@@ -414,6 +440,11 @@ typedef struct pnc_stats {
 	uint64_t dropped_too_large; /* over recv-size-max */
 	uint64_t dropped_bad_header;
 	uint64_t dropped_queue_full;
+	/* pipes_rejected for a failed handshake, by reason (see pnc_ep_handshake_failed) */
+	uint64_t rejected_peer_auth; /* TLS: the peer's certificate refused or missing */
+	uint64_t rejected_tls;       /* TLS: any other failure (not TLS at all, say) */
+	uint64_t rejected_protocol;  /* a bad SP header or websocket upgrade */
+	uint64_t rejected_timeout;   /* the handshake did not finish in time */
 } pnc_stats;
 
 int pnc_socket_stats(pnc_socket *sock, pnc_stats *stats);
@@ -442,8 +473,6 @@ int pnc_pipe_stats(pnc_socket *sock, uint32_t pipe_id, pnc_stats *stats);
 #define PNC_TLS_AUTH_MODE_OPTIONAL 1
 #define PNC_TLS_AUTH_MODE_REQUIRED 2
 
-typedef struct pnc_tls_config pnc_tls_config;
-
 const char *pnc_tls_engine(void);
 int pnc_tls_config_alloc(pnc_tls_config **cfgp, int mode);
 void pnc_tls_config_release(pnc_tls_config *cfg);
@@ -459,6 +488,19 @@ int pnc_socket_set_tls(pnc_socket *sock, pnc_tls_config *cfg);
 int pnc_listener_set_tls(pnc_listener *l, pnc_tls_config *cfg);
 int pnc_dialer_set_tls(pnc_dialer *d, pnc_tls_config *cfg);
 /* pnc_listen and pnc_dial with the endpoint's own config (NULL: the socket's). */
+/*
+ * A tls+tcp:// or wss:// endpoint's TLS options, nng's: "tls-ca-file" (CA
+ * certificates from a PEM file, added), "tls-cert-key-file" (its own
+ * certificate and key from one PEM file), "tls-server-name" (strings,
+ * pnc_*_set_string) and "tls-authmode" (PNC_TLS_AUTH_MODE_*,
+ * pnc_*_set_int).  Each changes the endpoint's own config; one that has
+ * none gets a new one of its role (nng's defaults) first, its socket's
+ * being left alone.  Write-only (PNC_EWRITEONLY), as nng's; PNC_ENOTSUP
+ * on other transports; PNC_ENOENT for a file that cannot be opened,
+ * PNC_EINVAL for one without what it should hold or a mode outside 0..2;
+ * PNC_EBUSY once the endpoint started (as nng's) or the config served a
+ * connection: set them between pnc_*_create and pnc_*_start.
+ */
 int pnc_listen_tls(pnc_socket *sock, const char *url, int flags,
     pnc_tls_config *cfg, pnc_listener **lp);
 int pnc_dial_tls(pnc_socket *sock, const char *url, int flags,

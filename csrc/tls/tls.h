@@ -78,7 +78,10 @@ void pnc_tls_shutdown(pnc_tls_conn *c);
  */
 int pnc_tls_get_int(pnc_tls_conn *c, const char *name, int64_t *vp);
 int pnc_tls_get_string(pnc_tls_conn *c, const char *name, char *buf, size_t size);
-/* Why the handshake failed, as the engine says it ("" if it did not). */
-const char *pnc_tls_failure(pnc_tls_conn *c);
+/*
+ * Why the connection failed, as the engine says it ("" if it did not),
+ * copied into buf (size bytes with the NUL): its first failure, kept.
+ */
+void pnc_tls_failure(pnc_tls_conn *c, char *buf, size_t size);
 
 #endif

@@ -246,14 +246,30 @@ pnc_tls_config_auth_mode(pnc_tls_config *cfg, int mode)
 	return config_done(cfg, 0);
 }
 
+/* The PEM certificates of bio as CAs (config locked): PNC_EINVAL if none. */
+static int
+config_add_cas(pnc_tls_config *cfg, BIO *bio)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(cfg->ctx);
+	X509 *x;
+	int n = 0;
+
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_STORE_add_cert(store, x);
+		X509_free(x);
+		n++;
+	}
+	BIO_free(bio);
+	return n > 0 ? 0 : PNC_EINVAL;
+}
+
 int
 pnc_tls_config_ca_chain(pnc_tls_config *cfg, const char *pem, const char *crl)
 {
 	X509_STORE *store;
 	BIO *bio;
-	X509 *x;
 	X509_CRL *cx;
-	int rv, n = 0;
+	int rv, n;
 
 	if (pem == NULL)
 		return PNC_EINVAL;
@@ -262,14 +278,8 @@ pnc_tls_config_ca_chain(pnc_tls_config *cfg, const char *pem, const char *crl)
 	store = SSL_CTX_get_cert_store(cfg->ctx);
 	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL)
 		return config_done(cfg, PNC_ENOMEM);
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		X509_STORE_add_cert(store, x);
-		X509_free(x);
-		n++;
-	}
-	BIO_free(bio);
-	if (n == 0)
-		return config_done(cfg, PNC_EINVAL);
+	if ((rv = config_add_cas(cfg, bio)) != 0)
+		return config_done(cfg, rv);
 	if (crl != NULL && crl[0] != '\0') {
 		if ((bio = BIO_new_mem_buf(crl, -1)) == NULL)
 			return config_done(cfg, PNC_ENOMEM);
@@ -290,14 +300,16 @@ pnc_tls_config_ca_chain(pnc_tls_config *cfg, const char *pem, const char *crl)
 int
 pnc_tls_config_ca_file(pnc_tls_config *cfg, const char *path)
 {
+	BIO *bio;
 	int rv;
 
 	if (path == NULL)
 		return PNC_EINVAL;
 	if ((rv = config_change(cfg)) != 0)
 		return rv;
-	rv = SSL_CTX_load_verify_locations(cfg->ctx, path, NULL) == 1 ? 0 : PNC_EINVAL;
-	return config_done(cfg, rv);
+	if ((bio = BIO_new_file(path, "r")) == NULL)
+		return config_done(cfg, PNC_ENOENT);
+	return config_done(cfg, config_add_cas(cfg, bio));
 }
 
 /* The certificate (then its chain) and the key, from PEM text or a file. */
@@ -373,6 +385,19 @@ int
 pnc_tls_config_mode(const pnc_tls_config *cfg)
 {
 	return cfg->server ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT;
+}
+
+int
+pnc_tls_config_fits(pnc_tls_config *cfg, int server)
+{
+	int fits;
+
+	if (cfg == NULL)
+		return server ? PNC_EINVAL : 0; /* a client has the defaults */
+	pnc_mtx_lock(&cfg->mtx);
+	fits = cfg->server == !!server && (!server || cfg->has_cert);
+	pnc_mtx_unlock(&cfg->mtx);
+	return fits ? 0 : PNC_EINVAL;
 }
 
 /* -- connections -------------------------------------------------------- */
@@ -501,6 +526,8 @@ conn_note_failure(pnc_tls_conn *c)
 	if (vr != X509_V_OK)
 		snprintf(c->failure, sizeof(c->failure), "certificate verify failed: %s",
 		    X509_verify_cert_error_string(vr));
+	else if (e != 0 && ERR_reason_error_string(e) != NULL)
+		snprintf(c->failure, sizeof(c->failure), "%s", ERR_reason_error_string(e));
 	else if (e != 0)
 		ERR_error_string_n(e, c->failure, sizeof(c->failure));
 	else if (c->io_err != 0)
@@ -860,10 +887,12 @@ pnc_tls_get_string(pnc_tls_conn *c, const char *name, char *buf, size_t size)
 	return rv;
 }
 
-const char *
-pnc_tls_failure(pnc_tls_conn *c)
+void
+pnc_tls_failure(pnc_tls_conn *c, char *buf, size_t size)
 {
-	return c->failure;
+	pnc_mtx_lock(&c->mtx);
+	snprintf(buf, size, "%s", c->failure);
+	pnc_mtx_unlock(&c->mtx);
 }
 
 #else /* no engine: tls+tcp:// says PNC_ENOTSUP, and so does every call */
@@ -898,6 +927,8 @@ int pnc_tls_config_own_cert(pnc_tls_config *cfg, const char *cert, const char *k
 int pnc_tls_config_cert_key_file(pnc_tls_config *cfg, const char *path, const char *passwd)
 { (void) cfg; (void) path; (void) passwd; return PNC_ENOTSUP; }
 int pnc_tls_config_mode(const pnc_tls_config *cfg) { (void) cfg; return PNC_TLS_MODE_CLIENT; }
+int pnc_tls_config_fits(pnc_tls_config *cfg, int server)
+{ (void) cfg; (void) server; return PNC_ENOTSUP; }
 
 int
 pnc_tls_conn_new(pnc_tls_conn **cp, pnc_tls_config *cfg, int server,
@@ -922,6 +953,7 @@ int pnc_tls_get_int(pnc_tls_conn *c, const char *name, int64_t *vp)
 { (void) c; (void) name; (void) vp; return PNC_ENOTSUP; }
 int pnc_tls_get_string(pnc_tls_conn *c, const char *name, char *buf, size_t size)
 { (void) c; (void) name; (void) buf; (void) size; return PNC_ENOTSUP; }
-const char *pnc_tls_failure(pnc_tls_conn *c) { (void) c; return ""; }
+void pnc_tls_failure(pnc_tls_conn *c, char *buf, size_t size)
+{ (void) c; if (size > 0) buf[0] = '\0'; }
 
 #endif

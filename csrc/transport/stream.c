@@ -254,24 +254,31 @@ stream_handshake_over(stream_pipe *sp)
 	}
 }
 
-/* A failure on the I/O thread: the pipe closes, and a dialer hears why. */
+/*
+ * A failure on the I/O thread: the pipe closes; one in its handshake is
+ * refused, and its endpoint hears why (a dialer dials again).
+ */
 static void
 stream_fail(stream_pipe *sp, int err)
 {
+	char tls_why[PNC_WHY_MAX] = "";
+
 	if (sp->failed)
 		return;
 	sp->failed = 1;
-	if (!sp->handshaken) {
+	if (!sp->handshaken)
 		stream_handshake_over(sp);
-		PNC_STAT(sp->p.sock->stats.pipes_rejected, 1);
-	}
 	pnc_mtx_lock(&sp->wmtx);
 	if (sp->werr == 0)
 		sp->werr = err; /* nothing more gets written, nothing lingers */
 	stream_wok_update_locked(sp);
 	pnc_mtx_unlock(&sp->wmtx);
-	if (!sp->handshaken && sp->p.ep != NULL && !sp->p.ep->listener)
-		pnc_ep_connect_failed(sp->p.ep, err);
+	if (!sp->handshaken) {
+		if (sp->tls != NULL)
+			pnc_tls_failure(sp->tls, tls_why, sizeof(tls_why));
+		pnc_ep_handshake_failed(sp->p.ep, err,
+		    sp->tls != NULL && !sp->tls_done ? "TLS handshake" : "SP handshake", tls_why);
+	}
 	pnc_pipe_close(&sp->p);
 }
 
@@ -1176,7 +1183,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 			pnc_ep_connect_failed(ep, PNC_ENOMEM);
 		return;
 	}
-	pnc_pipe_init(&sp->p, se->tls ? &stream_tls_pipe_ops : &stream_pipe_ops, s, ep);
+	pnc_pipe_init(&sp->p, ep->uses_tls ? &stream_tls_pipe_ops : &stream_pipe_ops, s, ep);
 	sp->plen = se->prefix_len;
 	sp->fd = fd;
 	pnc_mtx_init(&sp->wmtx);
@@ -1203,7 +1210,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	} else {
 		pnc_net_set_buffers(fd, IPC_BUFFER_BYTES);
 	}
-	if (se->tls) {
+	if (ep->uses_tls) {
 		pnc_tls_config *cfg = pnc_ep_tls(ep);
 
 		rv = pnc_tls_conn_new(&sp->tls, cfg, ep->listener,

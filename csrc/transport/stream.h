@@ -18,7 +18,6 @@ typedef enum pnc_stream_kind {
 typedef struct pnc_stream_ep {
 	pnc_stream_kind kind;
 	size_t prefix_len; /* 8 for tcp, 9 for ipc and abstract */
-	int tls;           /* tls+tcp: the stream inside TLS (csrc/tls/tls.h) */
 	pnc_sockaddr sa;
 	pnc_fd fd;         /* listening socket, or a dialer's connect in flight */
 	pnc_pollfd pfd;

@@ -7,7 +7,8 @@
  *
  * tls+tcp://, tls+tcp4:// and tls+tcp6:// are the same inside TLS (the
  * engine: csrc/tls/tls.h): a listener needs a server config with its
- * certificate, a dialer takes a client config (or the defaults).
+ * certificate, a dialer takes a client config (or the defaults), as its
+ * start checks (endpoint.c).
  */
 #include "stream.h"
 #include "../tls/tls.h"
@@ -60,26 +61,14 @@ const pnc_tran_ops pnc_tran_tcp = {
 	.get_int = tcp_get_int,
 };
 
+/* Its config is checked at its start (pnc_tls_config_fits), once set. */
 static int
 tls_ep_init(pnc_endpoint *ep)
 {
-	pnc_stream_ep *se = ep->tdata;
-	pnc_tls_config *cfg;
-	int rv = 0;
-
 	if (pnc_tls_engine() == NULL)
 		return PNC_ENOTSUP; /* the build found no OpenSSL */
-	cfg = pnc_ep_tls(ep);
-	if (cfg != NULL && pnc_tls_config_mode(cfg) !=
-	    (ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT))
-		rv = PNC_EINVAL; /* a client's config on a listener, or the reverse */
-	else if (cfg == NULL && ep->listener)
-		rv = PNC_EINVAL; /* no certificate to serve */
-	pnc_tls_config_release(cfg);
-	if (rv == 0)
-		rv = tcp_ep_init(ep);
-	se->tls = 1;
-	return rv;
+	ep->uses_tls = 1;
+	return tcp_ep_init(ep);
 }
 
 const pnc_tran_ops pnc_tran_tls = {

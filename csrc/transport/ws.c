@@ -19,7 +19,10 @@
  * Listeners on one host:port share one HTTP listener (a ws_server), as
  * nng's do: the request's path picks the listener, an unknown path gets
  * 404, a subprotocol that is not the listener's 400.  Anything malformed
- * closes that connection only.
+ * closes that connection only, counted and said (pnc_ep_handshake_failed)
+ * on its dialer, or on the listener its path picked, or, before a path
+ * picked one (a failed TLS handshake, a deadline, a refusal), on the
+ * first listener on its port.
  *
  * Structure: a connection starts as a ws_conn, which does the upgrade
  * (and nothing else), then becomes a ws_pipe, which moves frames.  The
@@ -1094,17 +1097,44 @@ ws_conn_free(ws_conn *c)
 	free(c);
 }
 
-/* The upgrade failed: a dialer hears why and dials again. */
+/*
+ * A connection's upgrade (or wss's TLS handshake before it) failed: its
+ * endpoint hears why (pnc_ep_handshake_failed), ep if known.  A
+ * listener's connection whose path is not known yet counts on the first
+ * listener on its port, whose TLS config serves the port.
+ */
+static void
+ws_conn_rejected(ws_conn *c, pnc_endpoint *ep, int err, const char *stage)
+{
+	pnc_endpoint *first = NULL;
+	char tls_why[PNC_WHY_MAX] = "";
+
+	if (ep == NULL && c->srv != NULL) {
+		pnc_mtx_lock(&ws_lock);
+		if (!pnc_list_empty(&c->srv->eps)) {
+			first = PNC_CONTAINER(pnc_list_first(&c->srv->eps), ws_ep, srv_node)->ep;
+			pnc_ep_hold(first);
+		}
+		pnc_mtx_unlock(&ws_lock);
+		ep = first;
+	}
+	if (c->tls != NULL)
+		pnc_tls_failure(c->tls, tls_why, sizeof(tls_why));
+	if (ep != NULL)
+		pnc_ep_handshake_failed(ep, err, stage, tls_why);
+	if (first != NULL)
+		pnc_ep_rele(first);
+}
+
+/* The upgrade failed: counted, and a dialer hears why and dials again. */
 static void
 ws_conn_fail(ws_conn *c, int err)
 {
-	pnc_endpoint *ep = c->ep;
-
-	if (ep != NULL)
-		((ws_ep *) ep->tdata)->conn = NULL;
+	if (c->ep != NULL)
+		((ws_ep *) c->ep->tdata)->conn = NULL;
+	ws_conn_rejected(c, c->ep, err,
+	    c->tls != NULL && !c->tls_done ? "TLS handshake" : "websocket upgrade");
 	ws_conn_free(c);
-	if (ep != NULL)
-		pnc_ep_connect_failed(ep, err);
 }
 
 /* Writes what is left of c->out: 0 all, PNC_EAGAIN some, or an error. */
@@ -1140,13 +1170,19 @@ ws_conn_set_out(ws_conn *c, const char *text)
 	return 0;
 }
 
-/* A listener's refusal: the status goes out, then the connection closes. */
+/*
+ * A listener's refusal, counted on ep (NULL: the port's, see
+ * ws_conn_rejected): the status goes out, then the connection closes.
+ */
 static void
-ws_conn_refuse(ws_conn *c, int status, const char *reason, const char *extra)
+ws_conn_refuse(ws_conn *c, pnc_endpoint *ep, int status, const char *reason,
+    const char *extra)
 {
 	char text[256];
 	int rv;
 
+	snprintf(text, sizeof(text), "websocket upgrade answered %d %s", status, reason);
+	ws_conn_rejected(c, ep, PNC_EPROTO, text);
 	snprintf(text, sizeof(text),
 	    "HTTP/1.1 %d %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
 	    status, reason, extra);
@@ -1203,7 +1239,7 @@ ws_conn_request(ws_conn *c, const char *left, size_t nleft)
 	size_t n;
 
 	if (pnc_ws_request_line(c->in, uri, sizeof(uri)) != 0) {
-		ws_conn_refuse(c, 400, "Bad Request", "");
+		ws_conn_refuse(c, NULL, 400, "Bad Request", "");
 		return;
 	}
 	if (pnc_ws_http_header(c->in, "Upgrade", val, sizeof(val)) != 0 ||
@@ -1212,25 +1248,24 @@ ws_conn_request(ws_conn *c, const char *left, size_t nleft)
 	    !pnc_ws_token_in(val, "upgrade") ||
 	    pnc_ws_http_header(c->in, "Sec-WebSocket-Key", key, sizeof(key)) != 0 ||
 	    !pnc_ws_key_valid(key)) {
-		ws_conn_refuse(c, 400, "Bad Request", "");
+		ws_conn_refuse(c, NULL, 400, "Bad Request", "");
 		return;
 	}
 	if (pnc_ws_http_header(c->in, "Sec-WebSocket-Version", val, sizeof(val)) != 0 ||
 	    strcmp(val, "13") != 0) {
-		ws_conn_refuse(c, 426, "Upgrade Required", "Sec-WebSocket-Version: 13\r\n");
+		ws_conn_refuse(c, NULL, 426, "Upgrade Required", "Sec-WebSocket-Version: 13\r\n");
 		return;
 	}
 	ws_uri_path(uri, path, sizeof(path));
 	if ((ep = ws_server_find(c->srv, path)) == NULL) {
-		ws_conn_refuse(c, 404, "Not Found", "");
+		ws_conn_refuse(c, NULL, 404, "Not Found", "");
 		return;
 	}
 	snprintf(want, sizeof(want), "%s" WS_SUFFIX, ep->sock->proto->name);
 	if (pnc_ws_http_header(c->in, "Sec-WebSocket-Protocol", val, sizeof(val)) != 0 ||
 	    !pnc_ws_token_in(val, want)) {
-		PNC_STAT(ep->sock->stats.pipes_rejected, 1);
+		ws_conn_refuse(c, ep, 400, "Bad Request", "");
 		pnc_ep_rele(ep);
-		ws_conn_refuse(c, 400, "Bad Request", "");
 		return;
 	}
 	pnc_ws_accept_key(key, accept);
@@ -1364,7 +1399,7 @@ ws_conn_cb(pnc_pollfd *pfd, unsigned events)
 	if (c->got == 0 && n > 0 && c->srv != NULL && !ws_request_start(c->in[0])) {
 		/* No HTTP request starts so (a TLS ClientHello on a plain
 		 * port, say): refused now, not at the deadline. */
-		ws_conn_refuse(c, 400, "Bad Request", "");
+		ws_conn_refuse(c, NULL, 400, "Bad Request", "");
 		return;
 	}
 	c->got += n;
@@ -1372,7 +1407,7 @@ ws_conn_cb(pnc_pollfd *pfd, unsigned events)
 		if (c->got < WS_HEAD_MAX)
 			return;
 		if (c->srv != NULL)
-			ws_conn_refuse(c, 431, "Request Header Fields Too Large", "");
+			ws_conn_refuse(c, NULL, 431, "Request Header Fields Too Large", "");
 		else
 			ws_conn_fail(c, PNC_EPROTO);
 		return;
@@ -1706,28 +1741,6 @@ ws_connect(pnc_endpoint *ep)
 /* Endpoints */
 
 /*
- * wss: an engine, and a config of the endpoint's mode (a listener's with
- * its certificate; a dialer's may be none: the defaults), as tls+tcp's.
- */
-static int
-ws_tls_check(pnc_endpoint *ep)
-{
-	pnc_tls_config *cfg;
-	int rv = 0;
-
-	if (pnc_tls_engine() == NULL)
-		return PNC_ENOTSUP; /* the build found no OpenSSL */
-	cfg = pnc_ep_tls(ep);
-	if (cfg != NULL && pnc_tls_config_mode(cfg) !=
-	    (ep->listener ? PNC_TLS_MODE_SERVER : PNC_TLS_MODE_CLIENT))
-		rv = PNC_EINVAL;
-	else if (cfg == NULL && ep->listener)
-		rv = PNC_EINVAL;
-	pnc_tls_config_release(cfg);
-	return rv;
-}
-
-/*
  * ws://host[:port][/path[?query]]: the host and port as tcp's, port 80 if
  * none; a listener's path is its key on a shared port (a query there is
  * PNC_EADDRINVAL).
@@ -1751,8 +1764,9 @@ ws_ep_init(pnc_endpoint *ep)
 	fam = ep->url.scheme + (we->tls ? 3 : 2); /* "", "4" or "6" */
 	we->family = strcmp(fam, "4") == 0 ? PNC_AF_INET :
 	    strcmp(fam, "6") == 0 ? PNC_AF_INET6 : PNC_AF_UNSPEC;
-	if (we->tls && (rv = ws_tls_check(ep)) != 0)
-		return rv;
+	if (we->tls && pnc_tls_engine() == NULL)
+		return PNC_ENOTSUP; /* the build found no OpenSSL */
+	ep->uses_tls = we->tls; /* its config is checked at its start */
 	if (strpbrk(addr, "#@") != NULL || hl >= sizeof(we->hostport))
 		return PNC_EADDRINVAL;
 	memcpy(we->hostport, addr, hl);

@@ -1,14 +1,65 @@
-"""Listener and Dialer: the endpoints a socket listens and dials with."""
+"""Listener and Dialer: the endpoints a socket listens and dials with.
+
+``Socket.listen`` and ``Socket.dial`` make one and start it at once, as
+pynng's do; ``Socket.new_listener`` and ``Socket.new_dialer`` make one
+that waits for ``start()`` (nng's create, set, start), so that options
+set meanwhile (``tls_ca_file``, ``ws:request-headers``, ...) hold for its
+first connection too.
+"""
 from . import _fork
 from ._core import ffi, lib
 from .aio import AsyncClose
-from .exceptions import check
-from .options import Option, ReadOnlyProperties
-from .sockaddr import from_core, from_url
+from .exceptions import check, exception_for
+from .options import Option, ReadOnlyProperties, _coerced
+from .sockaddr import from_core, from_url, url_trouble
 
 _ECLOSED = lib.PNC_ECLOSED
 _STRING_MAX = 8192  # the longest string option (ws headers: 4096) and then some
 _ESTATE = lib.PNC_ESTATE
+_NONBLOCK = lib.PNC_FLAG_NONBLOCK
+
+# What a TLS option's error means, whichever option it is.
+_TLS_TROUBLE = {
+    lib.PNC_ENOTSUP: "only tls+tcp:// and wss:// endpoints have TLS options",
+    lib.PNC_EWRITEONLY: "write-only, as in NNG (each sets part of the endpoint's TLS "
+                        "configuration, which is not read back)",
+    lib.PNC_EBUSY: "the endpoint started already, or its TLS configuration served a "
+                   "connection: set TLS options before it starts (Socket.new_dialer or "
+                   "new_listener, the options, then start()), as in NNG",
+    lib.PNC_ENOENT: "no such file, or it cannot be read",
+}
+
+
+class _TLSOption(Option):
+    """A TLS option of a tls+tcp:// or wss:// endpoint, as nng's: set before
+    the endpoint starts (after, Busy), it changes the endpoint's own TLS
+    configuration (the TLSConfig given to it, if one was, else a new one of
+    its role with nng's defaults: the socket's ``tls_config`` is neither
+    changed nor copied).  Reading it raises WriteOnly, as in pynng: nng
+    keeps no value to give back (a CA file adds to the CAs)."""
+
+    def __init__(self, nng_name, kind, doc, invalid):
+        super().__init__(nng_name, kind, doc=doc)
+        self.invalid = invalid  # what PNC_EINVAL says of a value
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        unused = ffi.new("int64_t *")  # the core answers WriteOnly, or NotSupported
+        raise self._error(obj, type(obj)._get_int_fn(obj._ptr, self.nng_name.encode(),
+                                                     unused), None)
+
+    def __set__(self, obj, value):
+        value = _coerced(self.name, self.kind, value)
+        rv = obj._set_option(self.nng_name, self.kind, value)
+        if rv:
+            raise self._error(obj, rv, value)
+
+    def _error(self, obj, code, value):
+        shown = self.name if value is None else "%s=%r" % (self.name, value)
+        trouble = self.invalid if code == lib.PNC_EINVAL else _TLS_TROUBLE.get(code)
+        what = "%s (NNG option %r) of %s" % (shown, self.nng_name, obj._describe())
+        return exception_for(code, what + (": " + trouble if trouble else ""))
 
 
 class _Endpoint(AsyncClose, ReadOnlyProperties):
@@ -52,12 +103,31 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
         """The peer protocol's name."""
         return self.socket.peer_name
 
+    # pynng's TLS options (nng's, see _TLSOption), set before start().
+    tls_ca_file = _TLSOption(
+        "tls-ca-file", str, "A PEM file of certificate authorities to verify the peer "
+        "with (added to those it has).", "the file holds no PEM certificate")
+    tls_cert_key_file = _TLSOption(
+        "tls-cert-key-file", str, "A PEM file with its own certificate (then its chain) "
+        "and private key.", "the file holds no PEM certificate with its matching, "
+        "unencrypted private key")
+    tls_auth_mode = _TLSOption(
+        "tls-authmode", int, "Whether the peer must show a certificate: "
+        "TLSConfig.AUTH_MODE_NONE (0), _OPTIONAL (1) or _REQUIRED (2).",
+        "out of range: 0 (none), 1 (optional) or 2 (required)")
+    tls_server_name = _TLSOption(
+        "tls-server-name", str, "The name a dialer checks the server's certificate "
+        "against and sends (SNI); the URL's host unless set.", "not a usable name")
+
     _tls_config = None
     _set_tls_fn = None
+    _start_fn = None
+    _last_error_fn = None
 
     @property
     def tls_config(self):
-        """Its own TLSConfig (for its next connections), else the socket's."""
+        """The TLSConfig given to it, else the socket's (a configuration its
+        tls_* options made is not a TLSConfig object, and not shown here)."""
         return self._tls_config if self._tls_config is not None else self.socket.tls_config
 
     @tls_config.setter
@@ -67,6 +137,36 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
               "tls_config of %s (a listener takes a server config, a dialer a client one)"
               % self._describe())
         self._tls_config = config
+
+    def _start(self, block):
+        """0, or the core's error of a start (see start())."""
+        return type(self)._start_fn(self._ptr, 0 if block else _NONBLOCK)
+
+    def _start_error(self, code, call):
+        """The exception of a failed start, with why its connection failed
+        (a TLS handshake's reason, say) when the transport said."""
+        last, why = self._last_failure()
+        return endpoint_error(code, call, self.url, self.socket._describe(),
+                              why if last == code else "")
+
+    def _last_failure(self):
+        code = ffi.new("int *")
+        why = ffi.new("char[]", lib.PNC_WHY_MAX)
+        type(self)._last_error_fn(self._ptr, code, why, lib.PNC_WHY_MAX)
+        return code[0], ffi.string(why).decode("utf-8", "replace")
+
+    @property
+    def last_error(self):
+        """Why its last connection failed, as the exception that says it (its
+        ``errno`` the NNG code; its text what the transport said, such as
+        "TLS: certificate verify failed: ..."), or None while none has since
+        it started.  A listener's are the connections it refused (counted in
+        the socket's ``stats``: pipes_rejected and rejected_*); a dialer's,
+        its attempts."""
+        code, why = self._last_failure()
+        if not code:
+            return None
+        return exception_for(code, self._describe() + (": " + why if why else ""))
 
     def _get_int(self, nng_name):
         value = ffi.new("int64_t *")
@@ -113,6 +213,15 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
                               " (closed)" if self._closed else "")
 
 
+def endpoint_error(code, call, address, socket, why=""):
+    """The error of a listen or dial, saying what is wrong with the URL when
+    the URL shows it (a path too long for a unix socket, say), and ``why``."""
+    what = "%s(%r) on %s" % (call, address, socket)
+    trouble = url_trouble(address if isinstance(address, bytes) else address.encode(), code)
+    return exception_for(code, (trouble + ": " if trouble else "") + what +
+                         (": " + why if why else ""))
+
+
 def _what(code, what):
     """What an endpoint's error is about; a listener answers PNC_ESTATE only
     while its bind has not succeeded (listen(block=False) retries it)."""
@@ -144,6 +253,17 @@ class Listener(_Endpoint):
     _set_string_fn = lib.pnc_listener_set_string
     _id_fn = lib.pnc_listener_id
     _set_tls_fn = lib.pnc_listener_set_tls
+    _start_fn = lib.pnc_listener_start
+    _last_error_fn = lib.pnc_listener_last_error
+
+    def start(self, block=True):
+        """Binds (nng_listener_start), for a listener from
+        ``Socket.new_listener``.  A failed bind raises and leaves it
+        unstarted; with ``block=False`` it is retried in the background
+        instead."""
+        rv = self._start(block)
+        if rv:
+            raise self._start_error(rv, "listen")
 
     @property
     def port(self):
@@ -175,6 +295,17 @@ class Dialer(_Endpoint):
     _set_string_fn = lib.pnc_dialer_set_string
     _id_fn = lib.pnc_dialer_id
     _set_tls_fn = lib.pnc_dialer_set_tls
+    _start_fn = lib.pnc_dialer_start
+    _last_error_fn = lib.pnc_dialer_last_error
+
+    def start(self, block=True):
+        """Dials (nng_dialer_start), for a dialer from ``Socket.new_dialer``.
+        ``block=True`` connects now: a failure raises, saying why (a TLS
+        handshake's reason too), and leaves it unstarted; ``block=False``
+        dials in the background, again with backoff after failures."""
+        rv = self._start(block)
+        if rv:
+            raise self._start_error(rv, "dial")
 
     def _connection(self):
         """Its current pipe, or None while it is not connected."""

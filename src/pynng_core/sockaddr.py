@@ -184,9 +184,9 @@ def url_trouble(url, code):
             return "%s://: this build has no TLS engine (OpenSSL was not found when it " \
                 "was built, or PYNNG_CORE_NO_TLS was set)" % scheme.decode()
         if code == lib.PNC_EINVAL:
-            return "%s:// needs a TLSConfig of the endpoint's kind (tls_config=): a " \
-                "listener a MODE_SERVER one with its certificate, a dialer a " \
-                "MODE_CLIENT one" % scheme.decode()
+            return "%s:// needs a TLS configuration of the endpoint's kind: a " \
+                "listener a MODE_SERVER TLSConfig with its certificate (or its " \
+                "tls_cert_key_file option), a dialer a MODE_CLIENT one" % scheme.decode()
     if code != lib.PNC_EADDRINVAL or not sep:
         return ""
     if scheme in (b"ipc", b"unix"):

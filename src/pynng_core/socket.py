@@ -2,11 +2,10 @@
 from . import _fork, aio
 from ._core import ffi, lib
 from .context import Context
-from .endpoints import Dialer, Listener
+from .endpoints import Dialer, Listener, endpoint_error
 from .exceptions import check, exception_for
 from .openers import Opener
 from .options import Option
-from .sockaddr import url_trouble
 from .tls import config_ptr
 from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, PipeTable, events,
                    run_callbacks, stats_dict)
@@ -14,14 +13,6 @@ from .sendrecv import NONBLOCK, InheritedSendRecv, SendRecv, _inherited
 
 # A blocking dial that fails with one of these is not retried in the background.
 _DIAL_FINAL = {lib.PNC_ECLOSED, lib.PNC_EADDRINVAL, lib.PNC_ENOTSUP, lib.PNC_ENOMEM}
-
-
-def _endpoint_error(code, call, address, socket):
-    """The error of a listen or dial, saying what is wrong with the URL when
-    the URL shows it (a path too long for a unix socket, say)."""
-    what = "%s(%r) on %s" % (call, address, socket)
-    trouble = url_trouble(Socket._url(address), code)
-    return exception_for(code, trouble + ": " + what if trouble else what)
 
 
 class Socket(SendRecv):
@@ -186,6 +177,34 @@ class Socket(SendRecv):
               "tls_config of %s" % self._describe())
         self._tls_config = config
 
+    def new_listener(self, address, *, tls_config=None):
+        """A Listener for ``address`` that does not listen yet (nng's
+        nng_listener_create): set its options (``tls_cert_key_file``,
+        ``ws:response-headers``, ...), then ``start()`` it.  ``tls_config``:
+        a server TLSConfig for it alone (else the socket's)."""
+        return self._new_endpoint(Listener, "listen", address, tls_config)
+
+    def new_dialer(self, address, *, tls_config=None):
+        """A Dialer for ``address`` that does not dial yet (nng's
+        nng_dialer_create): set its options (``tls_ca_file``,
+        ``ws:request-headers``, ...), then ``start()`` it, so its first
+        connection has them too.  ``tls_config``: a client TLSConfig for it
+        alone (else the socket's)."""
+        return self._new_endpoint(Dialer, "dial", address, tls_config)
+
+    def _new_endpoint(self, cls, call, address, tls_config):
+        cfg = config_ptr(tls_config) if tls_config is not None else ffi.NULL
+        listener = cls is Listener
+        out = ffi.new("pnc_listener **" if listener else "pnc_dialer **")
+        create = lib.pnc_listener_create if listener else lib.pnc_dialer_create
+        rv = create(self._sock, self._url(address), cfg, out)
+        if rv:
+            raise endpoint_error(rv, call, address, self._describe())
+        endpoint = cls(self, out[0], address)
+        endpoint._tls_config = tls_config
+        (self._listeners if listener else self._dialers).append(endpoint)
+        return endpoint
+
     def listen(self, address, flags=0, *, block=None, tls_config=None):
         """Listens on ``address``; the bind happens now and its failure raises.
 
@@ -193,39 +212,31 @@ class Socket(SendRecv):
         that fails is retried in the background instead.  ``tls_config``: a
         server TLSConfig for this listener alone (else the socket's).
         """
-        nonblock = bool(flags & NONBLOCK) or block is False
-        out = ffi.new("pnc_listener **")
-        cfg = config_ptr(tls_config) if tls_config is not None else ffi.NULL
-        rv = lib.pnc_listen_tls(self._sock, self._url(address),
-                                NONBLOCK if nonblock else 0, cfg, out)
+        listener = self.new_listener(address, tls_config=tls_config)
+        rv = listener._start(not (flags & NONBLOCK or block is False))
         if rv:
-            raise _endpoint_error(rv, "listen", address, self._describe())
-        listener = Listener(self, out[0], address)
-        listener._tls_config = tls_config
-        self._listeners.append(listener)
+            error = listener._start_error(rv, "listen")
+            listener.close()
+            raise error
         return listener
 
     def dial(self, address, *, block=None, tls_config=None):
         """Dials ``address``.
 
-        ``block=True`` connects now and raises on failure; ``block=False``
-        connects in the background; ``None`` (pynng's rule) tries a blocking
-        dial and falls back to the background one if it fails.
-        ``tls_config``: a client TLSConfig for this dialer alone (else the
-        socket's).
+        ``block=True`` connects now and raises on failure (saying why: a TLS
+        handshake's reason too); ``block=False`` connects in the background;
+        ``None`` (pynng's rule) tries a blocking dial and falls back to the
+        background one if it fails.  ``tls_config``: a client TLSConfig for
+        this dialer alone (else the socket's).
         """
-        url = self._url(address)
-        out = ffi.new("pnc_dialer **")
-        cfg = config_ptr(tls_config) if tls_config is not None else ffi.NULL
-        rv = lib.pnc_dial_tls(self._sock, url, 0 if block or block is None else NONBLOCK,
-                              cfg, out)
+        dialer = self.new_dialer(address, tls_config=tls_config)
+        rv = dialer._start(block or block is None)
         if rv and block is None and rv not in _DIAL_FINAL:
-            rv = lib.pnc_dial_tls(self._sock, url, NONBLOCK, cfg, out)
+            rv = dialer._start(False)
         if rv:
-            raise _endpoint_error(rv, "dial", address, self._describe())
-        dialer = Dialer(self, out[0], address)
-        dialer._tls_config = tls_config
-        self._dialers.append(dialer)
+            error = dialer._start_error(rv, "dial")
+            dialer.close()
+            raise error
         return dialer
 
     @staticmethod
