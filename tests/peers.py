@@ -141,8 +141,10 @@ class UrlFactory:
     def __call__(self, transport):
         if transport == "tcp":
             return tcp_url()
-        if transport == "ws":  # no path: nanocat binds none
-            return "ws" + tcp_url()[3:]
+        if transport in ("ws", "wss"):  # no path: nanocat binds none
+            return transport + tcp_url()[3:]
+        if transport == "tls":
+            return "tls+" + tcp_url()
         if transport == "ipc":
             skip_unless(ipc_missing())
             if sys.platform == "win32":  # a pipe name, \\.\pipe\<name>: no folder
@@ -167,9 +169,11 @@ class UrlFactory:
 
 
 def _as_tcp(url):
-    """A ws:// URL's host and port as a tcp:// URL (the path dropped)."""
-    if url.startswith("ws://"):
-        return "tcp://" + url[len("ws://"):].partition("/")[0]
+    """A ws://, wss:// or tls+tcp:// URL's host and port as a tcp:// URL (the
+    path dropped)."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("ws", "wss", "tls+tcp"):
+        return "tcp://" + rest.partition("/")[0]
     return url
 
 
@@ -508,12 +512,28 @@ def cli_argv(tool, proto, mode, url, *, payload_file=None, count=None,
     return argv
 
 
+def cli_tls_args(urls, certs, mode):
+    """nngcat's TLS options: a listener serves the server certificate, a
+    dialer verifies it by the CA (PEM files in the test's folder)."""
+    if mode == "listen":
+        cert, key = certs["server"]
+        return ["--cert", urls.file("server.pem", cert.encode()),
+                "--key", urls.file("server-key.pem", key.encode())]
+    return ["--cacert", urls.file("ca.pem", certs["ca"].encode())]
+
+
 def start_cli(tool, proto, mode, url, urls, *, payload=None, count=None,
-              recv_timeout=None):
+              recv_timeout=None, certs=None):
     """Start nngcat/nanocat; ``urls`` is the test's UrlFactory (holds the
-    payload file).  Returns a CliPeer; use it as a context manager."""
+    payload file); ``certs`` (tls_certs.make_certs) for a tls+tcp:// or
+    wss:// url.  Returns a CliPeer; use it as a context manager."""
     payload_file = None
     if payload is not None:
         payload_file = urls.file("payload-%d" % next(_inproc_counter), payload)
+    tls_args = []
+    if certs is not None:
+        tls_args = cli_tls_args(urls, certs, mode)
+        if mode == "dial":  # nngcat's mbedTLS matches no IP address SAN
+            url = url.replace("://127.0.0.1:", "://localhost:")
     return CliPeer(cli_argv(tool, proto, mode, url, payload_file=payload_file,
-                            count=count, recv_timeout=recv_timeout))
+                            count=count, recv_timeout=recv_timeout) + tls_args)
