@@ -512,14 +512,21 @@ def cli_argv(tool, proto, mode, url, *, payload_file=None, count=None,
     return argv
 
 
-def cli_tls_args(urls, certs, mode):
-    """nngcat's TLS options: a listener serves the server certificate, a
-    dialer verifies it by the CA (PEM files in the test's folder)."""
+def cli_tls(urls, certs, mode, url):
+    """nngcat's side of a tls+tcp:// or wss:// connection (certs from
+    tls_certs.make_certs; None for a plain transport): the URL it uses and
+    its TLS options.  A listener serves the server certificate; a dialer
+    verifies it by the CA and dials `localhost`, as its mbedTLS matches no
+    IP address SAN.  The PEM files go in the test's folder."""
+    if certs is None:
+        return url, []
+    n = next(_inproc_counter)  # concurrent cases share the folder
     if mode == "listen":
         cert, key = certs["server"]
-        return ["--cert", urls.file("server.pem", cert.encode()),
-                "--key", urls.file("server-key.pem", key.encode())]
-    return ["--cacert", urls.file("ca.pem", certs["ca"].encode())]
+        return url, ["--cert", urls.file("server-%d.pem" % n, cert.encode()),
+                     "--key", urls.file("server-key-%d.pem" % n, key.encode())]
+    return (url.replace("://127.0.0.1:", "://localhost:"),
+            ["--cacert", urls.file("ca-%d.pem" % n, certs["ca"].encode())])
 
 
 def start_cli(tool, proto, mode, url, urls, *, payload=None, count=None,
@@ -530,10 +537,6 @@ def start_cli(tool, proto, mode, url, urls, *, payload=None, count=None,
     payload_file = None
     if payload is not None:
         payload_file = urls.file("payload-%d" % next(_inproc_counter), payload)
-    tls_args = []
-    if certs is not None:
-        tls_args = cli_tls_args(urls, certs, mode)
-        if mode == "dial":  # nngcat's mbedTLS matches no IP address SAN
-            url = url.replace("://127.0.0.1:", "://localhost:")
+    url, tls_args = cli_tls(urls, certs, mode, url)
     return CliPeer(cli_argv(tool, proto, mode, url, payload_file=payload_file,
                             count=count, recv_timeout=recv_timeout) + tls_args)
