@@ -8,6 +8,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pynng_core.poller  # noqa: E402
 from peers import UrlFactory  # noqa: E402
 from protocol_peers import sock  # noqa: E402
+from platform_probes import skip_unless  # noqa: E402
+from tls_certs import TLS_TRANSPORTS, engine_missing, make_certs  # noqa: E402
 
 # The core's I/O pollers: the whole suite runs under each, or under the
 # first only with PYNNG_CORE_TEST_ONE_POLLER=1 (.ci/pythons.sh: what differs
@@ -72,3 +74,19 @@ def make_url():
     urls = UrlFactory()
     yield urls
     urls.cleanup()
+
+
+@pytest.fixture(scope="session")
+def certs():
+    """The test certificates (tls_certs.make_certs), made once for the run."""
+    skip_unless(engine_missing())
+    pytest.importorskip("cryptography")
+    return make_certs()
+
+
+@pytest.fixture
+def tls_for(request):
+    """tls_for(transport) -> the certificates for "tls" and "wss", None for a
+    plain transport, whose tests then need no TLS engine nor `cryptography`."""
+    return lambda transport: (request.getfixturevalue("certs")
+                              if transport in TLS_TRANSPORTS else None)

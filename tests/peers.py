@@ -141,8 +141,10 @@ class UrlFactory:
     def __call__(self, transport):
         if transport == "tcp":
             return tcp_url()
-        if transport == "ws":  # no path: nanocat binds none
-            return "ws" + tcp_url()[3:]
+        if transport in ("ws", "wss"):  # no path: nanocat binds none
+            return transport + tcp_url()[3:]
+        if transport == "tls":
+            return "tls+" + tcp_url()
         if transport == "ipc":
             skip_unless(ipc_missing())
             if sys.platform == "win32":  # a pipe name, \\.\pipe\<name>: no folder
@@ -167,9 +169,11 @@ class UrlFactory:
 
 
 def _as_tcp(url):
-    """A ws:// URL's host and port as a tcp:// URL (the path dropped)."""
-    if url.startswith("ws://"):
-        return "tcp://" + url[len("ws://"):].partition("/")[0]
+    """A ws://, wss:// or tls+tcp:// URL's host and port as a tcp:// URL (the
+    path dropped)."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("ws", "wss", "tls+tcp"):
+        return "tcp://" + rest.partition("/")[0]
     return url
 
 
@@ -508,12 +512,31 @@ def cli_argv(tool, proto, mode, url, *, payload_file=None, count=None,
     return argv
 
 
+def cli_tls(urls, certs, mode, url):
+    """nngcat's side of a tls+tcp:// or wss:// connection (certs from
+    tls_certs.make_certs; None for a plain transport): the URL it uses and
+    its TLS options.  A listener serves the server certificate; a dialer
+    verifies it by the CA and dials `localhost`, as its mbedTLS matches no
+    IP address SAN.  The PEM files go in the test's folder."""
+    if certs is None:
+        return url, []
+    n = next(_inproc_counter)  # concurrent cases share the folder
+    if mode == "listen":
+        cert, key = certs["server"]
+        return url, ["--cert", urls.file("server-%d.pem" % n, cert.encode()),
+                     "--key", urls.file("server-key-%d.pem" % n, key.encode())]
+    return (url.replace("://127.0.0.1:", "://localhost:"),
+            ["--cacert", urls.file("ca-%d.pem" % n, certs["ca"].encode())])
+
+
 def start_cli(tool, proto, mode, url, urls, *, payload=None, count=None,
-              recv_timeout=None):
+              recv_timeout=None, certs=None):
     """Start nngcat/nanocat; ``urls`` is the test's UrlFactory (holds the
-    payload file).  Returns a CliPeer; use it as a context manager."""
+    payload file); ``certs`` (tls_certs.make_certs) for a tls+tcp:// or
+    wss:// url.  Returns a CliPeer; use it as a context manager."""
     payload_file = None
     if payload is not None:
         payload_file = urls.file("payload-%d" % next(_inproc_counter), payload)
+    url, tls_args = cli_tls(urls, certs, mode, url)
     return CliPeer(cli_argv(tool, proto, mode, url, payload_file=payload_file,
-                            count=count, recv_timeout=recv_timeout))
+                            count=count, recv_timeout=recv_timeout) + tls_args)

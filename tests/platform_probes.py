@@ -91,3 +91,10 @@ def cli_missing():
     if sys.platform == "win32":
         return "nngcat and nanocat are Linux programs on this machine, not Windows peers"
     return None
+
+
+def browser_missing():
+    """Chromium, the browser peer of test_browser.py: a Linux program here."""
+    if sys.platform == "win32":
+        return "Chromium is installed on this machine as a Linux program, not a Windows one"
+    return None

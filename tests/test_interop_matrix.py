@@ -1,6 +1,7 @@
-"""The interop matrix: every protocol pair x {tcp, ipc} x {pynng_core plays
-role A, plays role B} x {role A listens, role B listens}, against nngcat
-(nng 1.5.2, all 7 protocols) and nanocat (nanomsg 1.1.5, no pair1).
+"""The interop matrix: every protocol pair x {tcp, ipc, and for nngcat
+tls+tcp and wss} x {pynng_core plays role A, plays role B} x {role A
+listens, role B listens}, against nngcat (nng 1.5.2 with mbedTLS, all 7
+protocols) and nanocat (nanomsg 1.1.5, no pair1, no TLS).
 
 Role A is the side that speaks first: req, pub, push, surveyor, and for the
 symmetric protocols (pair0, pair1, bus) the side that sends the first
@@ -26,8 +27,9 @@ import pytest
 
 import pynng_core
 from pynng_core import Timeout
-from peers import CliPeer, UrlFactory, is_listening, require_tool, wait_until
+from peers import CliPeer, UrlFactory, cli_tls, is_listening, require_tool, wait_until
 from protocol_peers import cat_argv, sock, tool_speaks
+from tls_certs import TLS_TRANSPORTS, make_certs, side_config
 
 # name -> (role A, role B)
 PROTOCOLS = {
@@ -47,8 +49,14 @@ CLASSES = {
     "bus0": pynng_core.Bus0,
 }
 TOOLS = ["nngcat", "nanocat"]
-TRANSPORTS = ["tcp", "ipc"]
-COMBOS = [(t, core, lst) for t in TRANSPORTS for core in "AB" for lst in "AB"]
+TRANSPORTS = {"nngcat": ["tcp", "ipc", "tls", "wss"], "nanocat": ["tcp", "ipc"]}
+# Transports whose listener takes port 0 and tells the port it got.
+PORT_URLS = {"tcp": "tcp://127.0.0.1:%d", "tls": "tls+tcp://127.0.0.1:%d",
+             "wss": "wss://127.0.0.1:%d"}
+
+
+def combos(tool):
+    return [(t, core, lst) for t in TRANSPORTS[tool] for core in "AB" for lst in "AB"]
 
 # Protocols that drop what is sent while no connection is up: a CLI that
 # speaks first must then repeat (nngcat: every 1 s, its smallest interval).
@@ -188,8 +196,9 @@ def exchange(proto, core_role, core, cli):
         raise ValueError(mine)
 
 
-def open_core(proto_name):
-    kwargs = {"recv_timeout": int(CASE_TIMEOUT * 1000), "send_timeout": int(CASE_TIMEOUT * 1000)}
+def open_core(proto_name, tls_config):
+    kwargs = {"recv_timeout": int(CASE_TIMEOUT * 1000), "send_timeout": int(CASE_TIMEOUT * 1000),
+              "tls_config": tls_config}
     if proto_name == "sub0":
         kwargs["topics"] = b""
     if proto_name == "surveyor0":
@@ -197,14 +206,14 @@ def open_core(proto_name):
     return sock(CLASSES[proto_name], **kwargs)
 
 
-def start_listening_cli(tool, theirs, transport, urls, opts):
+def start_listening_cli(tool, theirs, transport, urls, opts, certs):
     """The CLI listening on a fresh URL, and that URL.  A tcp port picked in
     advance can be taken before the CLI binds it (as the source port of a
     concurrent case's connection): a CLI that exits without listening is
     tried again on another port."""
     for _ in range(3):
-        url = urls(transport)
-        cli = CliPeer(cat_argv(tool, theirs, "listen", url, **opts))
+        url, tls_args = cli_tls(urls, certs, "listen", urls(transport))
+        cli = CliPeer(cat_argv(tool, theirs, "listen", url, **opts) + tls_args)
         try:
             wait_until(lambda: cli.proc.poll() is not None or is_listening(url),
                        CASE_TIMEOUT, interval=0.01,
@@ -218,25 +227,29 @@ def start_listening_cli(tool, theirs, transport, urls, opts):
     raise AssertionError("%s never listened (3 ports tried): %s" % (tool, cli.stderr.strip()))
 
 
-def run_case(tool, proto, transport, core_role, listener, urls):
+def run_case(tool, proto, transport, core_role, listener, urls, certs):
+    """One combination; certs (tls_certs.make_certs) for a TLS transport."""
     a, b = PROTOCOLS[proto]
     mine, theirs = (a, b) if core_role == "A" else (b, a)
     core_listens = listener == core_role
+    certs = certs if transport in TLS_TRANSPORTS else None
     opts = cli_options(tool, theirs, cli_listens=not core_listens)
     if theirs in ("pair0", "pair1", "bus0") and core_role == "A":
         opts = {}  # the CLI is the B side: it only receives and prints
-    with open_core(mine) as core:
+    with open_core(mine, side_config(pynng_core, certs, core_listens)) as core:
         if not core_listens:
-            cli, url = start_listening_cli(tool, theirs, transport, urls, opts)
+            cli, url = start_listening_cli(tool, theirs, transport, urls, opts, certs)
         else:
-            if transport == "tcp":
+            if transport in PORT_URLS:
                 # Port 0: a port picked in advance could meanwhile become the
                 # source port of a concurrent case's connection.
-                url = "tcp://127.0.0.1:%d" % core.listen("tcp://127.0.0.1:0").port
+                pattern = PORT_URLS[transport]
+                url = pattern % core.listen(pattern % 0).port
             else:
                 url = urls(transport)
                 core.listen(url)
-            cli = CliPeer(cat_argv(tool, theirs, "dial", url, **opts))
+            dial_url, tls_args = cli_tls(urls, certs, "dial", url)
+            cli = CliPeer(cat_argv(tool, theirs, "dial", dial_url, **opts) + tls_args)
         try:
             if not core_listens:
                 core.dial(url, block=True)
@@ -245,15 +258,16 @@ def run_case(tool, proto, transport, core_role, listener, urls):
             cli.stop()
 
 
-def run_matrix(tool, proto, combos=COMBOS, workers=8):
+def run_matrix(tool, proto, certs, workers=8):
     """Run the combinations concurrently; returns {case id: None or error}."""
     urls = UrlFactory()
     results = {}
     try:
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             futures = {
-                pool.submit(run_case, tool, proto, t, core, lst, urls): case_id(tool, proto, t, core, lst)
-                for t, core, lst in combos
+                pool.submit(run_case, tool, proto, t, core, lst, urls, certs):
+                    case_id(tool, proto, t, core, lst)
+                for t, core, lst in combos(tool)
             }
             for fut, cid in futures.items():
                 try:
@@ -272,9 +286,9 @@ MATRIX = [(tool, proto) for tool in TOOLS for proto in PROTOCOLS
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("tool,proto", MATRIX)
-def test_interop_matrix(tool, proto):
+def test_interop_matrix(tool, proto, tls_for):
     require_tool(tool)  # here, not in the cases' threads, so a missing peer skips or fails once
-    results = run_matrix(tool, proto)
+    results = run_matrix(tool, proto, tls_for("tls") if "tls" in TRANSPORTS[tool] else None)
     failed = {cid: err for cid, err in results.items() if err}
     assert not failed, "%d of %d cases failed:\n%s" % (
         len(failed), len(results), "\n".join("%s: %s" % kv for kv in sorted(failed.items())))
@@ -282,10 +296,11 @@ def test_interop_matrix(tool, proto):
 
 if __name__ == "__main__":  # print the whole table
     import sys
+    certs = make_certs()
     for tool, proto in MATRIX:
         if True:
             start = time.monotonic()
-            res = run_matrix(tool, proto)
+            res = run_matrix(tool, proto, certs)
             for cid, err in sorted(res.items()):
                 print("%-60s %s" % (cid, "PASS" if err is None else "FAIL " + err.splitlines()[0][:150]))
             print("  (%.1fs)" % (time.monotonic() - start))

@@ -9,7 +9,7 @@
   serves another peer.
 * Listeners sharing one port by path; unknown paths get 404.
 pynng, nngcat and nanocat interop over ws:// runs in test_interop_pynng.py
-and test_interop_cli.py (their TRANSPORTS include "ws").
+and test_interop_cli.py, a browser's in test_browser.py.
 """
 import os
 import socket

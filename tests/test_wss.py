@@ -15,10 +15,11 @@ import pytest
 
 import pynng_core
 from pynng_core import TLSConfig
-from pynng_core import tls as _tls
 from pynng_core._core import lib as clib
 from peers import CliPeer, free_tcp_port, require_tool, wait_until
-from test_tls import TIMEOUT_MS, _certs, client_config, pair, server_config
+from platform_probes import skip_unless
+from test_tls import TIMEOUT_MS, pair
+from tls_certs import client_config, engine_missing, server_config
 
 PAIR1 = "pair1.sp.nanomsg.org"
 HEADER = struct.pack(">I", 1)  # a pair1 hop count
@@ -26,16 +27,7 @@ HEADER = struct.pack(">I", 1)  # a pair1 hop count
 
 @pytest.fixture(autouse=True)
 def _engine():
-    if _tls.engine() is None:
-        pytest.skip("this build has no TLS engine (OpenSSL was not found when it was built)")
-
-
-@pytest.fixture(scope="module")
-def certs():
-    if _tls.engine() is None:
-        pytest.skip("this build has no TLS engine (OpenSSL was not found when it was built)")
-    pytest.importorskip("cryptography")
-    return _certs()
+    skip_unless(engine_missing())
 
 
 def wss_url(path="/x", host="127.0.0.1", scheme="wss", port=None):
