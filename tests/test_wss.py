@@ -18,6 +18,7 @@ from pynng_core import TLSConfig
 from pynng_core._core import lib as clib
 from peers import CliPeer, free_tcp_port, require_tool, wait_until
 from platform_probes import skip_unless
+from pynng_child import RemotePynng
 from test_tls import TIMEOUT_MS, pair
 from tls_certs import client_config, engine_missing, server_config
 
@@ -393,6 +394,7 @@ def test_websockets_wss_client(certs):
 
 
 # -- pynng (libnng 1.11 with mbedTLS) ------------------------------------------
+# pynng dialing wss runs in a child process (pynng_child.py says why).
 
 @pytest.mark.parametrize("client_cert", [False, True])
 @pytest.mark.parametrize("who_listens", ["we_listen", "pynng_listens"])
@@ -400,14 +402,10 @@ def test_pynng_interop(certs, who_listens, client_cert):
     pynng = pytest.importorskip("pynng")
     url = wss_url()
     auth = TLSConfig.AUTH_MODE_REQUIRED if client_cert else None
-    own = certs["client"] if client_cert else (None, None)
     if who_listens == "we_listen":
         ours = pair(pynng_core.Pair1, tls_config=server_config(certs, auth_mode=auth))
-        theirs_cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
-                                     ca_string=certs["ca"], own_cert_string=own[0],
-                                     own_key_string=own[1])
-        theirs = pynng.Pair1(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
-                             tls_config=theirs_cfg)
+        theirs = RemotePynng("Pair1", certs, own="client" if client_cert else None,
+                             recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS)
         ours.listen(url)
         theirs.dial(url, block=True)
     else:
@@ -443,17 +441,13 @@ def test_pynng_refuses_and_is_refused(certs):
     url = wss_url()
     with pair(tls_config=server_config(certs, "selfsigned")) as b:
         b.listen(url)
-        cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
-                              ca_string=certs["ca"])
-        with pynng.Pair0(tls_config=cfg) as theirs:
+        with RemotePynng("Pair0", certs) as theirs:
             with pytest.raises(pynng.NNGException):
                 theirs.dial(url, block=True)
     url = wss_url()
     with pair(tls_config=server_config(certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as b:
         b.listen(url)
-        cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
-                              ca_string=certs["ca"])
-        with pynng.Pair0(tls_config=cfg, recv_timeout=2000) as theirs:
+        with RemotePynng("Pair0", certs, recv_timeout=2000) as theirs:
             try:
                 theirs.dial(url, block=True)
                 with pytest.raises(pynng.NNGException):
