@@ -77,6 +77,7 @@ def compile_one(args):
 
 def build():
     """Compiles every file on two cores; returns the .pyd's path."""
+    os.environ["PYNNG_CORE_NO_TLS"] = "1"  # no OpenSSL for Windows here: the build without TLS
     sys.path.insert(0, os.path.join(ROOT, "src", "pynng_core"))
     import _build  # noqa: E402  (the cffi builder: one source of truth for cdef and files)
     os.makedirs(os.path.join(BUILD, "obj"), exist_ok=True)
