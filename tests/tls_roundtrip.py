@@ -5,7 +5,9 @@ TLS tests would only skip.
 
 Prints the engine's name and, where /proc/self/maps tells, the libssl file
 this process loaded (so a caller can check it is the wheel's own copy).
-Needs the `cryptography` package for its self-signed certificate.
+Needs the `cryptography` package for its self-signed certificate, which
+benchmarks/bench.py uses too (self_signed(); importing this module imports
+no pynng_core).
 
 usage: python tests/tls_roundtrip.py
 """
@@ -14,12 +16,9 @@ import ipaddress
 import os
 import sys
 
-import pynng_core
-from pynng_core import TLSConfig, tls
-
 
 def self_signed():
-    """(certificate, key), PEM: for 127.0.0.1, valid for a day."""
+    """(certificate, key), PEM: for 127.0.0.1 and localhost, valid for a day."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -33,7 +32,8 @@ def self_signed():
             .not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                critical=False)
             .sign(key, hashes.SHA256()))
     return (cert.public_bytes(serialization.Encoding.PEM).decode(),
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -51,6 +51,9 @@ def loaded_libssl():
 
 
 def main():
+    import pynng_core
+    from pynng_core import TLSConfig, tls
+
     engine = tls.engine()
     if engine is None:
         sys.exit("tls_roundtrip: this pynng_core (%s) has no TLS engine: it was built "
