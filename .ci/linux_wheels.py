@@ -15,7 +15,17 @@ auditwheel can say whether the core asks for more than those platforms give.
    musllinux policy expects; nothing else in the wheel changes.
 3. `auditwheel show` must find each wheel consistent with manylinux_2_17 (or
    an older tag) or with musllinux_1_2.
-4. The x86_64 glibc wheel is installed in a fresh venv and runs the demo.
+4. The x86_64 glibc wheel is installed in a fresh venv and runs the demo;
+   zig finds no OpenSSL for its targets, so these wheels have no TLS, and
+   the venv shows that they say so (tls+tcp:// raises NotSupported naming
+   OpenSSL).
+5. TLS bundling, as cibuildwheel's images do it: a native x86_64 wheel of
+   the sdist built with the system compiler against the system OpenSSL
+   (libssl-dev), then `auditwheel repair`, which copies libssl and
+   libcrypto into the wheel (pynng_core.libs/) under a tag for this glibc.
+   Installed in a fresh venv (with `cryptography`, for a certificate), it
+   must do a tls+tcp:// round trip (tests/tls_roundtrip.py) with the libssl
+   from pynng_core.libs/ mapped into the process.
 
 usage: .ci/linux_wheels.py --zig "PYTHON -m ziglang" [--keep DIR]
 """
@@ -27,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # zig target -> (wheel platform tag before auditwheel, the tag it must accept)
@@ -100,6 +111,64 @@ def smoke(wheel, work):
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
+NO_TLS_CHECK = """
+import pynng_core
+from pynng_core import tls, NotSupported
+assert tls.engine() is None, tls.engine()
+with pynng_core.Pair0() as s:
+    try:
+        s.dial("tls+tcp://127.0.0.1:9", block=True)
+    except NotSupported as e:
+        assert "OpenSSL" in str(e), e
+        print(e)
+    else:
+        raise SystemExit("tls+tcp:// did not raise NotSupported")
+"""
+
+
+def no_tls(work):
+    """What the (zig-built, OpenSSL-less) wheel in work/venv says of tls+tcp://."""
+    py = os.path.join(work, "venv", "bin", "python")
+    return subprocess.run([py, "-c", NO_TLS_CHECK], cwd=work, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def bundled_tls(sdist, work):
+    """Builds, repairs and proves the native wheel with OpenSSL inside (5. above)."""
+    native, repaired = os.path.join(work, "native"), os.path.join(work, "repaired")
+    env = {k: v for k, v in os.environ.items() if k not in ("CC", "LDSHARED", "PYNNG_CORE_NO_TLS")}
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", native, sdist], env=env,
+        stdout=subprocess.DEVNULL)
+    [wheel] = glob.glob(os.path.join(native, "*.whl"))
+    run([sys.executable, "-m", "auditwheel", "repair", "-w", repaired, wheel],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    [wheel] = glob.glob(os.path.join(repaired, "*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        libs = sorted(os.path.basename(n) for n in z.namelist()
+                      if n.startswith("pynng_core.libs/") and not n.endswith("/"))
+    print("linux wheels: native x86_64 with TLS, repaired: %s; pynng_core.libs/: %s"
+          % (os.path.basename(wheel), " ".join(libs) or "nothing"))
+    if not any(n.startswith("libssl") for n in libs):
+        raise SystemExit("linux wheels: auditwheel repair bundled no libssl (was the wheel "
+                         "built without TLS? libssl-dev missing?)")
+    venv = os.path.join(work, "venv-tls")
+    run([sys.executable, "-m", "venv", venv])
+    py = os.path.join(venv, "bin", "python")
+    run([py, "-m", "pip", "install", "-q", wheel, "cryptography"])
+    out = subprocess.run([py, os.path.join(ROOT, "tests", "tls_roundtrip.py")], cwd=work,
+                         check=True, capture_output=True, text=True).stdout
+    print("\n".join("linux wheels:   " + line for line in out.splitlines()))
+    [core] = glob.glob(os.path.join(venv, "lib", "python*", "site-packages", "pynng_core",
+                                    "_core*.so"))
+    ldd = subprocess.run(["ldd", core], check=True, capture_output=True, text=True).stdout
+    for line in ldd.splitlines():
+        if "libssl" in line or "libcrypto" in line:
+            print("linux wheels:   ldd _core: " + line.strip())
+    mapped = [line for line in out.splitlines() if "libssl loaded:" in line]
+    if not any("/site-packages/pynng_core.libs/libssl" in line for line in mapped):
+        raise SystemExit("linux wheels: the repaired wheel's tls+tcp:// did not use its own libssl")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--zig", required=True, help='how to run zig, e.g. "python -m ziglang"')
@@ -126,6 +195,8 @@ def main():
             built[target] = wheel
         print("linux wheels: demo from the x86_64 manylinux wheel in a fresh venv: " +
               smoke(built["x86_64-linux-gnu.2.17"], work).splitlines()[-1])
+        print("linux wheels: the zig-built wheels have no TLS; tls+tcp:// there: " + no_tls(work))
+        bundled_tls(sdist, work)
         if args.keep:
             os.makedirs(args.keep, exist_ok=True)
             for wheel in built.values():

@@ -17,7 +17,19 @@ usage: .ci/windows.py [pytest args...]   (default: the whole tests/ folder)
 
 PNC_WIN_CFLAGS adds compiler flags: -DPNC_ATOMIC_INTERLOCKED builds the
 MSVC branch of csrc/include/pnc_atomic.h (the _Interlocked intrinsics),
-which is how that branch runs without MSVC.
+which is how that branch runs without MSVC.  PNC_WIN_LDFLAGS adds link
+arguments.  The build has no TLS (no Windows OpenSSL here) unless both
+say otherwise: the Windows CPython's own OpenSSL 3 DLLs can stand in, with
+OpenSSL 3 headers (a copy of /usr/include/openssl with the multiarch
+opensslconf.h and configuration.h beside them, in DIR/openssl):
+
+    W=~/.cache/pynng_core/winpy/py313
+    PNC_WIN_CFLAGS="-DPNC_HAVE_OPENSSL -IDIR" \
+    PNC_WIN_LDFLAGS="$W/libssl-3.dll $W/libcrypto-3.dll" .ci/windows.py tests/test_tls.py
+
+(the TLS tests then need `cryptography`, whose Windows wheel does not load
+under wine: its tests error there; a tls+tcp:// and wss:// round trip with
+a certificate made on the Linux side does work under wine).
 """
 import concurrent.futures
 import os
@@ -77,6 +89,7 @@ def compile_one(args):
 
 def build():
     """Compiles every file on two cores; returns the .pyd's path."""
+    os.environ["PYNNG_CORE_NO_TLS"] = "1"  # no OpenSSL for Windows here: the build without TLS
     sys.path.insert(0, os.path.join(ROOT, "src", "pynng_core"))
     import _build  # noqa: E402  (the cffi builder: one source of truth for cdef and files)
     os.makedirs(os.path.join(BUILD, "obj"), exist_ok=True)
@@ -95,7 +108,8 @@ def build():
         raise SystemExit("windows: the build has warnings or errors (above)")
     pyd = os.path.join(BUILD, "_core.pyd")
     subprocess.run([CC, "-shared", "-static-libgcc", "-o", pyd] + [o for _, o in jobs] +
-                   [os.path.join(WINPY, "py313", "python3.dll"), "-lws2_32"], check=True)
+                   [os.path.join(WINPY, "py313", "python3.dll"), "-lws2_32"] +
+                   shlex.split(os.environ.get("PNC_WIN_LDFLAGS", "")), check=True)
     return pyd
 
 

@@ -5,12 +5,15 @@ One command measures, interleaved and in the same run, for the backends
 be imported) plus a plain-Python-socket "raw limit" where it means something:
 
 1. **req/rep round trip** of a 64-byte message, p50 and p99 in microseconds,
-   over tcp, ipc, inproc and ws (ws: pynng_core and pynng only, as pyzmq
-   has no ws transport).  Raw limit: a blocking Python socket ping-pong
-   (tcp, and AF_UNIX for ipc) with a 4-byte length prefix.
+   over tcp, ipc, inproc, ws, tls (tls+tcp://) and wss (ws, tls and wss:
+   pynng_core and pynng only, as pyzmq has none of them).  Raw limit: a
+   blocking Python socket ping-pong (tcp, and AF_UNIX for ipc) with a
+   4-byte length prefix.
 2. **push/pull throughput** measured at the receiver over a fixed window:
    msg/s for 64 B and 1 KiB, MB/s (10^6 bytes/s) for 64 KiB and 1 MiB, over
-   tcp, ipc, inproc and ws.  Raw limit: a ``sendall`` loop of length-prefixed
+   tcp, ipc, inproc and ws; tls and wss at 64 KiB and 1 MiB only (the TLS
+   rows are about the engine's bulk cost; the small sizes measure the same
+   per-message path as tcp and ws).  Raw limit: a ``sendall`` loop of length-prefixed
    frames read back (and copied out as ``bytes``) by a buffered reader.
    For 64 B and 1 KiB, a ``pynng_core-batch`` column measures pynng_core's
    batch API too: ``send_many`` of 64 messages, ``recv_many`` at the
@@ -43,6 +46,11 @@ How it is measured:
   library is imported so its threads inherit it); ``--no-pin`` disables
   this, ``--unpin-bandwidth`` runs only the 64 KiB and 1 MiB push/pull tests
   unpinned (the table then says so).
+* tls and wss use one self-signed certificate (ECDSA P-256, made once per
+  run with ``cryptography``, as tests/tls_roundtrip.py makes it), handed to
+  the workers in the environment; clients check it with server name
+  ``localhost``, for pynng and pynng_core alike.  TLS 1.3 is what both
+  negotiate.
 * pyzmq is used through its copying ``bytes`` API (``send``/``recv`` with
   ``copy=True``), REQ/REP, PUSH/PULL, PUB/SUB, LINGER 0, default HWMs.
   pynng and pynng_core sockets get ``recv_max_size=0``.
@@ -118,14 +126,20 @@ VARIANTS = {
                     about="send, and recv_msg (the core's buffer, no copy) at the receiver"),
 }
 ALL_TESTS = ["reqrep", "pushpull", "pubsub", "memory"]
-ALL_TRANSPORTS = ["tcp", "ipc", "inproc", "ws"]
-# Who speaks ws:// (RFC 6455, the SP mapping): pynng_core and pynng only;
-# pyzmq has no ws transport and the raw loop no WebSocket framing.
-NOT_WS = {"pyzmq", "raw"}
+ALL_TRANSPORTS = ["tcp", "ipc", "inproc", "ws", "tls", "wss"]
+# Transports only pynng_core and pynng speak: ws:// (RFC 6455, the SP
+# mapping), tls+tcp:// and wss://; pyzmq has none of them and the raw loop
+# neither WebSocket framing nor TLS.
+SP_ONLY = {"ws", "tls", "wss"}
+NOT_SP = {"pyzmq", "raw"}
+SECURE = {"tls", "wss"}  # push/pull at BW_SIZES only (see the docstring)
+# The run's certificate and key (PEM), for the workers (spawned: they
+# inherit the environment).
+TLS_CERT_ENV, TLS_KEY_ENV = "PNC_BENCH_TLS_CERT", "PNC_BENCH_TLS_KEY"
 
 
 def speaks(backend, transport):
-    return transport != "ws" or backend not in NOT_WS
+    return transport not in SP_ONLY or backend not in NOT_SP
 PP_SIZES = [64, 1024, 65536, 1 << 20]
 BW_SIZES = {65536, 1 << 20}  # reported in MB/s
 SIZE_LABEL = {64: "64 B", 1024: "1 KiB", 65536: "64 KiB", 1 << 20: "1 MiB"}
@@ -225,7 +239,10 @@ def open_sock(backend, kind, url=None, listen=False, timeout_ms=SOCK_TIMEOUT_MS)
     lib = import_backend(backend)
     cls = {"req": lib.Req0, "rep": lib.Rep0, "push": lib.Push0, "pull": lib.Pull0,
            "pub": lib.Pub0, "sub": lib.Sub0}[kind]
-    s = cls(recv_timeout=timeout_ms, send_timeout=timeout_ms, recv_max_size=0)
+    kw = {}
+    if url and url.startswith(("tls+tcp://", "wss://")):
+        kw["tls_config"] = tls_config(lib, listen)
+    s = cls(recv_timeout=timeout_ms, send_timeout=timeout_ms, recv_max_size=0, **kw)
     if kind == "sub":
         s.subscribe(b"")
     if url:
@@ -234,6 +251,23 @@ def open_sock(backend, kind, url=None, listen=False, timeout_ms=SOCK_TIMEOUT_MS)
         else:
             s.dial(url, block=True)
     return s
+
+
+def tls_config(lib, server):
+    """pynng's TLSConfig (or pynng_core's, the same API) for the run's certificate."""
+    cert, key = os.environ[TLS_CERT_ENV], os.environ[TLS_KEY_ENV]
+    if server:
+        return lib.TLSConfig(lib.TLSConfig.MODE_SERVER, own_cert_string=cert,
+                             own_key_string=key)
+    return lib.TLSConfig(lib.TLSConfig.MODE_CLIENT, server_name="localhost", ca_string=cert)
+
+
+def make_certificate():
+    """The run's self-signed certificate, into the environment the workers inherit."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "tests"))
+    from tls_roundtrip import self_signed
+    os.environ[TLS_CERT_ENV], os.environ[TLS_KEY_ENV] = self_signed()
 
 
 def close_sock(s):
@@ -904,8 +938,10 @@ class Urls:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if transport == "ws":
-            return "ws://127.0.0.1:%d/b%d" % (port, self.n)
+        if transport in ("ws", "wss"):
+            return "%s://127.0.0.1:%d/b%d" % (transport, port, self.n)
+        if transport == "tls":
+            return "tls+tcp://127.0.0.1:%d" % port
         return "tcp://127.0.0.1:%d" % port
 
     def cleanup(self):
@@ -1069,8 +1105,9 @@ def main(argv=None):
     ap.add_argument("--tests", default=",".join(ALL_TESTS),
                     help="comma list of: " + ",".join(ALL_TESTS))
     ap.add_argument("--transports", default=",".join(ALL_TRANSPORTS),
-                    help="comma list of: tcp,ipc,inproc,ws (pub/sub and memory are tcp "
-                         "only; ws: pynng_core and pynng only)")
+                    help="comma list of: tcp,ipc,inproc,ws,tls,wss (pub/sub and memory are "
+                         "tcp only; ws, tls (tls+tcp://) and wss: pynng_core and pynng "
+                         "only; tls and wss push/pull at 64 KiB and 1 MiB only)")
     ap.add_argument("--backends", default=",".join(BACKENDS),
                     help="comma list of: " + ",".join(BACKENDS) + " (raw limits always run)")
     ap.add_argument("--no-raw", action="store_true", help="skip the raw-socket limits")
@@ -1118,6 +1155,8 @@ def main(argv=None):
         if bad:
             ap.error("unknown %s: %s" % (name, ", ".join(sorted(bad))))
     transports = [t for t in ALL_TRANSPORTS if t in transports]
+    if SECURE & set(transports) and ({"reqrep", "pushpull"} & set(tests)):
+        make_certificate()
 
     t_start = time.monotonic()
     pinned = not args.no_pin
@@ -1169,7 +1208,7 @@ def main(argv=None):
                         record(rr, tr, b, lambda: m_reqrep(pools, urls, b, tr, args, pinned))
             if "pushpull" in tests:
                 for tr in transports:
-                    for size in PP_SIZES:
+                    for size in [z for z in PP_SIZES if tr not in SECURE or z in BW_SIZES]:
                         pin_here = bw_pinned if size in BW_SIZES else pinned
                         bl = order + [b for b in [variant_at(size)] if b]
                         bl += [RAW] if with_raw and tr != "inproc" else []
@@ -1406,6 +1445,25 @@ def main(argv=None):
                          ratio(get(pp, (tr, size), b, "mbps"),
                                get(pp, (tr, size), RAW, "mbps")),
                          lambda v: v >= 0.85, "target >= 0.85x")
+    # The transports pyzmq lacks: against pynng, and TLS's cost against tcp.
+    for tr in transports:
+        if tr not in SP_ONLY:
+            continue
+        if tr in rr:
+            goal("req/rep 64 B p50 %s vs pynng" % tr,
+                 ratio(get(rr, tr, "pynng_core", "p50"), get(rr, tr, "pynng", "p50")),
+                 lambda v: v <= 1.0, "target <= 1.0x")
+        for size in sorted(BW_SIZES):
+            if (tr, size) in pp:
+                goal("push/pull %s MB/s %s vs pynng" % (SIZE_LABEL[size], tr),
+                     ratio(get(pp, (tr, size), "pynng_core", "mbps"),
+                           get(pp, (tr, size), "pynng", "mbps")),
+                     lambda v: v >= 1.0, "target >= 1.0x")
+    if ("tls", 1 << 20) in pp and ("tcp", 1 << 20) in pp:
+        goal("push/pull 1 MiB MB/s tls vs our own tcp",
+             ratio(get(pp, ("tls", 1 << 20), "pynng_core", "mbps"),
+                   get(pp, ("tcp", 1 << 20), "pynng_core", "mbps")),
+             lambda v: v >= 0.7, "target >= 0.7x")
     if ps:
         for mode in ("threads", "processes"):
             if mode in ps:

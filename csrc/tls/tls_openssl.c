@@ -81,12 +81,24 @@ bio_write(BIO *b, const char *data, int len)
 	if (len <= 0)
 		return 0;
 	need = c->out_len + (size_t) len;
+	if (need > c->out_cap && c->out_off > 0) {
+		/* Room at the front first: what the socket took. */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+		need = c->out_len + (size_t) len;
+	}
 	if (need > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 2 * (REC + REC_MARGIN);
+		/*
+		 * A first buffer for a handshake's flight or a few records;
+		 * past it, the whole bound at once: growing by doubling would
+		 * copy most of what a burst gathers once more.
+		 */
+		size_t cap = c->out_cap ? OUT_MAX : 2 * (REC + REC_MARGIN);
 		uint8_t *grown;
 
-		while (cap < need)
-			cap *= 2;
+		if (cap < need)
+			cap = need;
 		if ((grown = realloc(c->out, cap)) == NULL)
 			return -1;
 		c->out = grown;
@@ -692,12 +704,6 @@ pnc_tls_writev(pnc_tls_conn *c, pnc_iov *iov, int niov, size_t *np)
 	pnc_mtx_lock(&c->mtx);
 	if ((rv = c->err) != 0)
 		goto out;
-	if (c->out_off > 0 && c->out_len > c->out_off) {
-		/* Make room at the front for what comes. */
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		c->out_off = 0;
-	}
 	while (i < niov && conn_has_room(c)) {
 		const uint8_t *base = PNC_IOV_BASE(&iov[i]);
 		size_t left = PNC_IOV_LEN(&iov[i]) - off;

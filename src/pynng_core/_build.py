@@ -5,7 +5,7 @@ API is read from csrc/include/pnc.h, keeping only what cffi understands
 (declarations and integer #defines).  _hotpath.c, the per-message send and
 recv made without cffi's per-call cost, is compiled into the same module.
 
-Two switches, read from the environment at build time:
+Switches, read from the environment at build time:
 
 * ``PNC_SANITIZE=address,undefined`` (or ``thread``, or ``undefined``)
   builds the core with those sanitizers (-O1 -g, frame pointers kept) and
@@ -15,11 +15,19 @@ Two switches, read from the environment at build time:
 * ``PNC_POOLS=0`` turns the block pools off alone (``-DPNC_NO_POOLS``).
 * ``PYNNG_CORE_NO_TLS=1`` builds without a TLS engine even where OpenSSL is
   there: tls+tcp:// then says NotSupported, as where OpenSSL is missing.
+* ``PYNNG_CORE_OPENSSL_DIR=PREFIX`` (or ``OPENSSL_DIR``, the name other
+  builds read): the OpenSSL to build against, its headers in PREFIX/include
+  and its libraries in PREFIX/lib (libssl and libcrypto; on Windows the
+  import libraries libssl.lib and libcrypto.lib, as vcpkg and the Shining
+  Light installers lay them out).  The wheels' builds set it where OpenSSL
+  is not in the compiler's own paths (pyproject.toml's [tool.cibuildwheel]).
 
 The TLS engine (csrc/tls/tls_openssl.c) is OpenSSL 1.1.1 or 3.x, found by
-trying to compile and link a program against it (with pkg-config's flags
-when pkg-config knows openssl, else -lssl -lcrypto); if that fails the
-build goes on without TLS (-DPNC_HAVE_OPENSSL is what tells the C).
+compiling and linking a program against it with the compiler setuptools
+uses for the extension (CC where that is set; MSVC on Windows): with the
+prefix above when given, else with pkg-config's flags when pkg-config knows
+openssl, else with the compiler's own paths.  If that fails the build goes
+on without TLS, saying why (PNC_HAVE_OPENSSL defined is what tells the C).
 """
 import os
 import re
@@ -86,55 +94,75 @@ def sanitizer_flags():
 
 SANITIZE_COMPILE, SANITIZE_LINK = sanitizer_flags() if sys.platform != "win32" else ([], [])
 
-OPENSSL_PROBE = r'''
+OPENSSL_PROBE = r"""
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #if OPENSSL_VERSION_NUMBER < 0x10101000L
 #error "OpenSSL 1.1.1 or newer is needed"
 #endif
 int main(void) { SSL_CTX *c = SSL_CTX_new(TLS_method()); SSL_CTX_free(c); return 0; }
-'''
+"""
 
 
-def openssl_flags():
-    """(compile args, link args, libraries) for the TLS engine, or None when
-    this build has none (PYNNG_CORE_NO_TLS=1, Windows, or no OpenSSL 1.1.1+
-    to compile and link against).  The reason goes to stderr."""
-    if os.environ.get("PYNNG_CORE_NO_TLS", "") not in ("", "0"):
-        print("pynng_core: PYNNG_CORE_NO_TLS set: building without TLS", file=sys.stderr)
-        return None
-    if sys.platform == "win32":
-        return None
-    cc = os.environ.get("CC", "cc").split()
-    cflags, libs = [], ["-lssl", "-lcrypto"]
-    if shutil.which("pkg-config"):
+def openssl_candidate():
+    """Where to look for OpenSSL: a dict of include_dirs, library_dirs,
+    libraries and extra_compile_args (what set_source takes), from
+    PYNNG_CORE_OPENSSL_DIR or OPENSSL_DIR when set, else pkg-config's flags,
+    else the compiler's own paths."""
+    unix = sys.platform != "win32"
+    found = {"include_dirs": [], "library_dirs": [], "extra_compile_args": [],
+             "libraries": ["ssl", "crypto"] if unix else ["libssl", "libcrypto"]}
+    prefix = os.environ.get("PYNNG_CORE_OPENSSL_DIR") or os.environ.get("OPENSSL_DIR")
+    if prefix:
+        found["include_dirs"].append(os.path.join(prefix, "include"))
+        found["library_dirs"].append(os.path.join(prefix, "lib"))
+    elif unix and shutil.which("pkg-config"):
         done = subprocess.run(["pkg-config", "--cflags", "--libs", "openssl"],
                               capture_output=True, text=True)
         if done.returncode == 0:
             words = done.stdout.split()
-            cflags = [w for w in words if not w.startswith(("-l", "-L"))]
-            libs = [w for w in words if w.startswith(("-l", "-L"))] or libs
+            found["include_dirs"] = [w[2:] for w in words if w.startswith("-I")]
+            found["library_dirs"] = [w[2:] for w in words if w.startswith("-L")]
+            found["libraries"] = [w[2:] for w in words if w.startswith("-l")] or found["libraries"]
+            found["extra_compile_args"] = [w for w in words if not w.startswith(("-I", "-L", "-l"))]
+    return found
+
+
+def openssl_settings():
+    """The set_source arguments for the TLS engine, or None when this build
+    has none (PYNNG_CORE_NO_TLS=1, or no OpenSSL 1.1.1+ that the compiler
+    setuptools would use can compile and link against).  Why goes to stderr."""
+    if os.environ.get("PYNNG_CORE_NO_TLS", "") not in ("", "0"):
+        print("pynng_core: PYNNG_CORE_NO_TLS set: building without TLS", file=sys.stderr)
+        return None
+    import setuptools  # noqa: F401  (distutils below is setuptools' own)
+    from distutils.ccompiler import new_compiler
+    from distutils.errors import CCompilerError, DistutilsError
+    from distutils.sysconfig import customize_compiler
+
+    found = openssl_candidate()
+    compiler = new_compiler()
+    customize_compiler(compiler)  # CC and the like, as the extension's build honours them
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
             f.write(OPENSSL_PROBE)
         try:
-            done = subprocess.run(cc + cflags + [src, "-o", os.path.join(tmp, "probe")] + libs,
-                                  capture_output=True, text=True)
-        except OSError as e:
-            print("pynng_core: no C compiler to probe OpenSSL with (%s): building "
-                  "without TLS" % e, file=sys.stderr)
+            objects = compiler.compile([src], output_dir=tmp, include_dirs=found["include_dirs"],
+                                       extra_postargs=found["extra_compile_args"])
+            compiler.link_executable(objects, "probe", output_dir=tmp,
+                                     libraries=found["libraries"],
+                                     library_dirs=found["library_dirs"])
+        except (CCompilerError, DistutilsError, OSError):
+            print("pynng_core: OpenSSL 1.1.1 or newer not found: a program using it did not "
+                  "compile and link (the compiler's words are above; PYNNG_CORE_OPENSSL_DIR "
+                  "names where OpenSSL is): building without TLS", file=sys.stderr)
             return None
-    if done.returncode != 0:
-        print("pynng_core: OpenSSL (1.1.1 or newer, headers and libraries) not found: "
-              "building without TLS", file=sys.stderr)
-        return None
-    return (cflags + ["-DPNC_HAVE_OPENSSL"], [w for w in libs if w.startswith("-L")],
-            [w[2:] for w in libs if w.startswith("-l")])
+    found["define_macros"] = [("PNC_HAVE_OPENSSL", None)]
+    return found
 
 
-OPENSSL = openssl_flags()
-TLS_COMPILE, TLS_LINK, TLS_LIBS = OPENSSL if OPENSSL is not None else ([], [], [])
+TLS = openssl_settings() or {}
 
 ffibuilder = FFI()
 ffibuilder.cdef(cdef_text())
@@ -143,12 +171,15 @@ ffibuilder.set_source(
     "pynng_core._core",
     '#include "pnc.h"\n' + hotpath_source(),
     sources=sources(),
-    include_dirs=[os.path.join("csrc", "include")],
+    include_dirs=[os.path.join("csrc", "include")] + TLS.get("include_dirs", []),
+    define_macros=TLS.get("define_macros", []),
     # MSVC there (what cibuildwheel uses): C11 (alignment: pnc_atomic.h); Winsock's library.
-    extra_compile_args=["/std:c11", "/O2"] if sys.platform == "win32" else
-    ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] + SANITIZE_COMPILE + TLS_COMPILE,
-    extra_link_args=SANITIZE_LINK + TLS_LINK,
-    libraries=["ws2_32"] if sys.platform == "win32" else ["pthread"] + TLS_LIBS,
+    extra_compile_args=(["/std:c11", "/O2"] if sys.platform == "win32" else
+                        ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] +
+                        SANITIZE_COMPILE) + TLS.get("extra_compile_args", []),
+    extra_link_args=SANITIZE_LINK,
+    library_dirs=TLS.get("library_dirs", []),
+    libraries=(["ws2_32"] if sys.platform == "win32" else ["pthread"]) + TLS.get("libraries", []),
 )
 
 if __name__ == "__main__":
