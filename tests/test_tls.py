@@ -1,7 +1,8 @@
 """tls+tcp:// (TLS 1.2 and 1.3 over OpenSSL in the core) and pynng's TLSConfig:
-our sockets both ways, interop with pynng (libnng with mbedTLS) and nngcat
-both ways, server verification, client certificates, server names, and the
-bad cases (each closes its own connection only: the socket serves on)."""
+our sockets both ways, Python's ssl module as a peer, server verification,
+client certificates, server names, the bad cases (each closes its own
+connection only: the socket serves on) and the build without OpenSSL.
+pynng and nngcat as peers: test_tls_interop.py."""
 import os
 import socket
 import ssl
@@ -17,7 +18,7 @@ from pynng_core import TLSConfig
 from pynng_core.exceptions import NotSupported
 from pynng_core import tls as _tls
 from pynng_core._core import lib as clib
-from peers import CliPeer, free_tcp_port, require_tool, wait_until
+from peers import free_tcp_port, wait_until
 from platform_probes import skip_unless
 from tls_certs import client_config, engine_missing, server_config
 
@@ -381,144 +382,6 @@ def test_python_ssl_client_speaks_sp(certs, tmp_path):
                     frame += s.recv(12 - len(frame))
                 assert frame == b"\x00" * 7 + b"\x04back"
                 assert s.version() in ("TLSv1.2", "TLSv1.3")
-
-
-# -- pynng (libnng 1.11 with mbedTLS) ------------------------------------------
-
-def _pynng_config(certs, mode, **kw):
-    import pynng
-    return pynng.TLSConfig(mode, **kw)
-
-
-@pytest.mark.parametrize("client_cert", [False, True])
-@pytest.mark.parametrize("who_listens", ["we_listen", "pynng_listens"])
-def test_pynng_interop(certs, who_listens, client_cert):
-    import pynng
-    url = tls_url()
-    auth = TLSConfig.AUTH_MODE_REQUIRED if client_cert else None
-    own = certs["client"] if client_cert else (None, None)
-    if who_listens == "we_listen":
-        ours = pair(pynng_core.Pair1, tls_config=server_config(certs, auth_mode=auth))
-        theirs_cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
-                                     ca_string=certs["ca"], own_cert_string=own[0],
-                                     own_key_string=own[1])
-        theirs = pynng.Pair1(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
-                             tls_config=theirs_cfg)
-        ours.listen(url)
-        theirs.dial(url, block=True)
-    else:
-        cert, key = certs["server"]
-        theirs_cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_SERVER, own_cert_string=cert,
-                                     own_key_string=key, ca_string=certs["ca"],
-                                     auth_mode=auth)
-        theirs = pynng.Pair1(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
-                             tls_config=theirs_cfg)
-        ours = pair(pynng_core.Pair1, tls_config=client_config(
-            certs, server_name="localhost", own="client" if client_cert else None))
-        theirs.listen(url)
-        ours.dial(url, block=True)
-    with ours, theirs:
-        big = os.urandom(4 << 20)
-        for msg in (b"hello", b"z", big, b"y" * 100000):  # pynng's recv fails on b""
-            ours.send(msg)
-            assert theirs.recv() == msg
-            theirs.send(msg[::-1])
-            assert ours.recv() == msg[::-1]
-        for i in range(500):
-            theirs.send(b"%d" % i)
-        assert [ours.recv() for _ in range(500)] == [b"%d" % i for i in range(500)]
-        pipe = ours.pipes[0]
-        if who_listens == "pynng_listens":
-            assert pipe.tls_verified and pipe.tls_peer_cn == "pnc server"
-        elif client_cert:
-            assert pipe.tls_verified and pipe.tls_peer_cn == "pnc client"
-
-
-def test_pynng_refuses_and_is_refused(certs):
-    """pynng verifies our self-signed server and refuses it; we refuse a pynng
-    client without a certificate; our listener serves on after both."""
-    import pynng
-    url = tls_url()
-    with pair(tls_config=server_config(certs, "selfsigned")) as b:
-        b.listen(url)
-        cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
-                              ca_string=certs["ca"])
-        with pynng.Pair0(tls_config=cfg) as theirs:
-            with pytest.raises(pynng.NNGException):
-                theirs.dial(url, block=True)
-    url = tls_url()
-    with pair(tls_config=server_config(certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as b:
-        b.listen(url)
-        cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
-                              ca_string=certs["ca"])
-        with pynng.Pair0(tls_config=cfg, recv_timeout=2000) as theirs:
-            try:
-                theirs.dial(url, block=True)  # TLS 1.3: its handshake may end first
-                with pytest.raises(pynng.NNGException):
-                    theirs.recv()
-            except pynng.NNGException:
-                pass
-        assert not b.pipes
-        cfg = client_config(certs, own="client")
-        with pair(tls_config=cfg) as good:
-            good.dial(url, block=True)
-            good.send(b"served")
-            assert b.recv() == b"served"
-
-
-# -- nngcat (Debian's, mbedTLS) ---------------------------------------------
-
-@pytest.mark.parametrize("who_listens", ["we_listen", "nngcat_listens"])
-def test_nngcat_interop(certs, who_listens, tmp_path):
-    exe = require_tool("nngcat")
-    ca = tmp_path / "ca.pem"
-    ca.write_text(certs["ca"])
-    url = tls_url()
-    if who_listens == "we_listen":
-        cert, key = certs["client"]
-        (tmp_path / "c.pem").write_text(cert)
-        (tmp_path / "k.pem").write_text(key)
-        with pair(pynng_core.Push0, tls_config=server_config(
-                certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as ours:
-            ours.listen(url)
-            # Its mbedTLS (2.28) matches no IP address SAN: it dials by name.
-            argv = [exe, "--pull0", "--dial", url.replace("127.0.0.1", "localhost"), "--hex",
-                    "--cacert", str(ca),
-                    "--cert", str(tmp_path / "c.pem"), "--key", str(tmp_path / "k.pem")]
-            with CliPeer(argv) as peer:
-                wait_until(lambda: len(ours.pipes) == 1, message="nngcat: see its stderr")
-                assert ours.pipes[0].tls_peer_cn == "pnc client"
-                msgs = [b"one", b"two", os.urandom(200000)]
-                for m in msgs:
-                    ours.send(m)
-                assert peer.wait_messages(3) == msgs
-    else:
-        cert, key = certs["server"]
-        (tmp_path / "s.pem").write_text(cert)
-        (tmp_path / "k.pem").write_text(key)
-        payload = tmp_path / "payload"
-        payload.write_bytes(b"from nngcat " + os.urandom(100000))
-        argv = [exe, "--push0", "--listen", url, "--cert", str(tmp_path / "s.pem"),
-                "--key", str(tmp_path / "k.pem"), "--file", str(payload),
-                "--count", "3", "--interval", "0", "--delay", "1"]
-        with CliPeer(argv) as peer:
-            with pair(pynng_core.Pull0, tls_config=client_config(
-                    certs, server_name="localhost")) as ours:
-                wait_until(lambda: peer.proc.poll() is not None or _port_open(url),
-                           message="nngcat: see its stderr")
-                ours.dial(url, block=False)
-                for _ in range(3):
-                    assert ours.recv() == payload.read_bytes()
-                assert ours.pipes[0].tls_verified
-
-
-def _port_open(url):
-    port = int(url.rsplit(":", 1)[1])
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 # -- the build without OpenSSL -----------------------------------------------

@@ -10,30 +10,22 @@ import pytest
 
 import pynng_core
 from pynng_core import TLSConfig
-from pynng_core import tls as _tls
 from pynng_core._core import lib as clib
 from pynng_core.exceptions import (AuthenticationError, BadType, Busy, ConnectionRefused,
                                    CryptoError, InvalidOperation, NoEntry, NotSupported,
                                    WriteOnly)
 from peers import free_tcp_port, wait_until
-from test_tls import TIMEOUT_MS, _certs, client_config, pair, server_config, tls_url
+from platform_probes import skip_unless
+from test_tls import TIMEOUT_MS, pair, tls_url
 from test_wss import wss_url
+from tls_certs import client_config, engine_missing, server_config
 
 SCHEMES = ["tls+tcp", "wss"]
 
 
 @pytest.fixture(autouse=True)
 def _engine():
-    if _tls.engine() is None:
-        pytest.skip("this build has no TLS engine (OpenSSL was not found when it was built)")
-
-
-@pytest.fixture(scope="module")
-def certs():
-    if _tls.engine() is None:
-        pytest.skip("this build has no TLS engine (OpenSSL was not found when it was built)")
-    pytest.importorskip("cryptography")
-    return _certs()
+    skip_unless(engine_missing())
 
 
 @pytest.fixture

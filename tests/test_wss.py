@@ -1,9 +1,9 @@
 """wss://, wss4://, wss6:// (the SP WebSocket mapping inside TLS, as nng's):
 our sockets both ways, server verification, client certificates, server
-names, listeners sharing a port by path (and its TLS config), interop with
-pynng (libnng 1.11, mbedTLS) and nngcat both ways and with the `websockets`
-library as a wss client, and the bad cases, each of which closes its own
-connection only: the listener serves on."""
+names, listeners sharing a port by path (and its TLS config), the
+`websockets` library as a wss client, and the bad cases, each of which
+closes its own connection only: the listener serves on.  pynng and nngcat
+as peers: test_tls_interop.py."""
 import os
 import socket
 import ssl
@@ -16,10 +16,9 @@ import pytest
 import pynng_core
 from pynng_core import TLSConfig
 from pynng_core._core import lib as clib
-from peers import CliPeer, free_tcp_port, require_tool, wait_until
+from peers import free_tcp_port, wait_until
 from platform_probes import skip_unless
-from pynng_child import RemotePynng
-from test_tls import TIMEOUT_MS, pair
+from test_tls import pair
 from tls_certs import client_config, engine_missing, server_config
 
 PAIR1 = "pair1.sp.nanomsg.org"
@@ -391,125 +390,3 @@ def test_websockets_wss_client(certs):
             assert peer.protocol.close_rcvd.code == 1000
         wait_until(lambda: not s.pipes)
         _serves_on(s, url, certs)
-
-
-# -- pynng (libnng 1.11 with mbedTLS) ------------------------------------------
-# pynng dialing wss runs in a child process (pynng_child.py says why).
-
-@pytest.mark.parametrize("client_cert", [False, True])
-@pytest.mark.parametrize("who_listens", ["we_listen", "pynng_listens"])
-def test_pynng_interop(certs, who_listens, client_cert):
-    pynng = pytest.importorskip("pynng")
-    url = wss_url()
-    auth = TLSConfig.AUTH_MODE_REQUIRED if client_cert else None
-    if who_listens == "we_listen":
-        ours = pair(pynng_core.Pair1, tls_config=server_config(certs, auth_mode=auth))
-        theirs = RemotePynng("Pair1", certs, own="client" if client_cert else None,
-                             recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS)
-        ours.listen(url)
-        theirs.dial(url, block=True)
-    else:
-        cert, key = certs["server"]
-        theirs_cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_SERVER, own_cert_string=cert,
-                                     own_key_string=key, ca_string=certs["ca"],
-                                     auth_mode=auth)
-        theirs = pynng.Pair1(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
-                             tls_config=theirs_cfg)
-        ours = pair(pynng_core.Pair1, tls_config=client_config(
-            certs, server_name="localhost", own="client" if client_cert else None))
-        theirs.listen(url)
-        ours.dial(url, block=True)
-    with ours, theirs:
-        big = os.urandom(900000)  # under nng's ws:rxframe-max (1 MiB) as one frame
-        for msg in (b"hello", b"z", big, b"y" * 100000):  # pynng's recv fails on b""
-            ours.send(msg)
-            assert theirs.recv() == msg
-            theirs.send(msg[::-1])
-            assert ours.recv() == msg[::-1]
-        for i in range(500):
-            theirs.send(b"%d" % i)
-        assert [ours.recv() for _ in range(500)] == [b"%d" % i for i in range(500)]
-        pipe = ours.pipes[0]
-        if who_listens == "pynng_listens":
-            assert pipe.tls_verified and pipe.tls_peer_cn == "pnc server"
-        elif client_cert:
-            assert pipe.tls_verified and pipe.tls_peer_cn == "pnc client"
-
-
-def test_pynng_refuses_and_is_refused(certs):
-    pynng = pytest.importorskip("pynng")
-    url = wss_url()
-    with pair(tls_config=server_config(certs, "selfsigned")) as b:
-        b.listen(url)
-        with RemotePynng("Pair0", certs) as theirs:
-            with pytest.raises(pynng.NNGException):
-                theirs.dial(url, block=True)
-    url = wss_url()
-    with pair(tls_config=server_config(certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as b:
-        b.listen(url)
-        with RemotePynng("Pair0", certs, recv_timeout=2000) as theirs:
-            try:
-                theirs.dial(url, block=True)
-                with pytest.raises(pynng.NNGException):
-                    theirs.recv()
-            except pynng.NNGException:
-                pass
-        assert not b.pipes
-        with pair(tls_config=client_config(certs, own="client")) as good:
-            good.dial(url, block=True)
-            good.send(b"served")
-            assert b.recv() == b"served"
-
-
-# -- nngcat (Debian's, mbedTLS 2.28) --------------------------------------------
-
-@pytest.mark.parametrize("who_listens", ["we_listen", "nngcat_listens"])
-def test_nngcat_interop(certs, who_listens, tmp_path):
-    exe = require_tool("nngcat")
-    ca = tmp_path / "ca.pem"
-    ca.write_text(certs["ca"])
-    url = wss_url()
-    if who_listens == "we_listen":
-        cert, key = certs["client"]
-        (tmp_path / "c.pem").write_text(cert)
-        (tmp_path / "k.pem").write_text(key)
-        with pair(pynng_core.Push0, tls_config=server_config(
-                certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as ours:
-            ours.listen(url)
-            # Its mbedTLS (2.28) matches no IP address SAN: it dials by name.
-            argv = [exe, "--pull0", "--dial", url.replace("127.0.0.1", "localhost"), "--hex",
-                    "--cacert", str(ca),
-                    "--cert", str(tmp_path / "c.pem"), "--key", str(tmp_path / "k.pem")]
-            with CliPeer(argv) as peer:
-                wait_until(lambda: len(ours.pipes) == 1, message="nngcat: see its stderr")
-                assert ours.pipes[0].tls_peer_cn == "pnc client"
-                msgs = [b"one", b"two", os.urandom(200000)]
-                for m in msgs:
-                    ours.send(m)
-                assert peer.wait_messages(3) == msgs
-    else:
-        cert, key = certs["server"]
-        (tmp_path / "s.pem").write_text(cert)
-        (tmp_path / "k.pem").write_text(key)
-        payload = tmp_path / "payload"
-        payload.write_bytes(b"from nngcat " + os.urandom(100000))
-        argv = [exe, "--push0", "--listen", url, "--cert", str(tmp_path / "s.pem"),
-                "--key", str(tmp_path / "k.pem"), "--file", str(payload),
-                "--count", "3", "--interval", "0", "--delay", "1"]
-        with CliPeer(argv) as peer:
-            with pair(pynng_core.Pull0, tls_config=client_config(
-                    certs, server_name="localhost")) as ours:
-                wait_until(lambda: peer.proc.poll() is not None or _port_open(url),
-                           message="nngcat: see its stderr")
-                ours.dial(url, block=False)
-                for _ in range(3):
-                    assert ours.recv() == payload.read_bytes()
-                assert ours.pipes[0].tls_verified
-
-
-def _port_open(url):
-    try:
-        socket.create_connection(("127.0.0.1", port_of(url)), 0.2).close()
-        return True
-    except OSError:
-        return False
