@@ -1,13 +1,14 @@
 """A pynng socket in a child process, driven from the test: RemotePynng.
 
-pynng as a ws:// or wss:// dialer runs here, never in the test's process:
-libnng 1.11 (in pynng 0.9.0) as a wss dialer now and then runs a pipe's
-send completion (wstran_pipe_send_cb) after the pipe was freed as the
-connection closed, and panics ("pthread_mutex_lock: Invalid argument") or
-corrupts its heap: about one connection in a hundred, pynng to pynng too.
-Its ws dialer shares that code (the benchmark saw the same panic over ws).
-The child never closes its socket: it leaves by os._exit, so that crash has
-no chance, and one that comes anyway fails only the test that saw it.
+pynng over ws:// or wss:// runs here, never in the test's process: libnng
+1.11 (in pynng 0.9.0) now and then runs a ws pipe's completion
+(wstran_pipe_send_cb) after the pipe was freed as its connection closed,
+and panics ("pthread_mutex_lock: Invalid argument", nni_task_dispatch) or
+corrupts its heap: about one connection in a hundred, pynng to pynng too,
+as a dialer and (seen in CI, as its listener's pipes were torn down after
+a test) as a listener; the benchmark saw it over plain ws.  The child
+never closes its socket: it leaves by os._exit, so a crash at its close
+has no chance, and one that comes anyway fails only the test that saw it.
 
 The parent sends requests on the child's stdin and reads the answers on its
 stdout, one at a time: op (1 byte), length (4, big-endian), payload.
@@ -35,14 +36,13 @@ def _read(f):
 
 
 class RemotePynng:
-    """The part of a pynng socket the interop tests use (dial, send, recv,
-    subscribe, recv_timeout, close), in a child process.  Over TLS (certs
-    given) it verifies the server by certs' CA as `localhost`, as
-    tls_certs.side_config's dialer does, and shows certs[own] (a cert and
-    its key) when own names one."""
+    """The part of a pynng socket the interop tests use (dial, listen,
+    send, recv, subscribe, recv_timeout, close), in a child process.  tls:
+    pynng.TLSConfig's keyword arguments, with "mode" "client" or "server"
+    (tls_certs.pynng_tls makes them), or None."""
 
-    def __init__(self, protocol, certs=None, own=None, recv_timeout=5000, send_timeout=5000):
-        spec = {"protocol": protocol, "certs": certs, "own": own,
+    def __init__(self, protocol, tls=None, recv_timeout=5000, send_timeout=5000):
+        spec = {"protocol": protocol, "tls": tls,
                 "recv_timeout": recv_timeout, "send_timeout": send_timeout}
         self._recv_timeout = recv_timeout
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), json.dumps(spec)],
@@ -61,6 +61,9 @@ class RemotePynng:
 
     def dial(self, url, block=True):
         self._call(b"d" if block else b"D", url.encode())
+
+    def listen(self, url):
+        self._call(b"l", url.encode())
 
     def send(self, data):
         self._call(b"s", bytes(data))
@@ -104,12 +107,11 @@ class RemotePynng:
 def _serve(spec):
     import pynng
 
-    certs, config = spec["certs"], None
-    if certs:
-        cert, key = certs[spec["own"]] if spec["own"] else (None, None)
-        config = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
-                                 ca_string=certs["ca"], own_cert_string=cert,
-                                 own_key_string=key)
+    tls, config = spec["tls"], None
+    if tls:
+        kw = dict(tls)
+        mode = getattr(pynng.TLSConfig, "MODE_" + kw.pop("mode").upper())
+        config = pynng.TLSConfig(mode, **kw)
     sock = getattr(pynng, spec["protocol"])(
         recv_timeout=spec["recv_timeout"], send_timeout=spec["send_timeout"],
         tls_config=config)
@@ -121,6 +123,9 @@ def _serve(spec):
                 os._exit(0)  # no close: see the module's docstring
             elif op in (b"d", b"D"):
                 sock.dial(payload.decode(), block=op == b"d")
+                out = b""
+            elif op == b"l":
+                sock.listen(payload.decode())
                 out = b""
             elif op == b"s":
                 sock.send(payload)

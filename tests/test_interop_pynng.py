@@ -11,10 +11,10 @@ import pynng
 import pynng_core
 from peers import SOCKET_TIMEOUT_MS, transfer
 from pynng_child import RemotePynng
-from tls_certs import side_config
+from tls_certs import pynng_tls, side_config
 
-# (transport, who listens).  pynng dialing ws or wss runs in a child
-# process (pynng_child.py says why).
+# (transport, who listens).  pynng over ws or wss runs in a child process
+# (pynng_child.py says why).
 CONNECTIONS = [(transport, who) for transport in ["tcp", "ipc", "ws", "tls", "wss"]
                for who in ["we_listen", "pynng_listens"]]
 
@@ -51,9 +51,9 @@ def connect(make_url, tls_for):
         ours = ours_cls(recv_timeout=SOCKET_TIMEOUT_MS, send_timeout=SOCKET_TIMEOUT_MS,
                         tls_config=side_config(pynng_core, certs, we_listen))
         opened.append(ours)
-        if we_listen and transport in ("ws", "wss"):
-            theirs = RemotePynng(theirs_cls.__name__, certs, recv_timeout=SOCKET_TIMEOUT_MS,
-                                 send_timeout=SOCKET_TIMEOUT_MS)
+        if transport in ("ws", "wss"):
+            theirs = RemotePynng(theirs_cls.__name__, pynng_tls(certs, not we_listen),
+                                 recv_timeout=SOCKET_TIMEOUT_MS, send_timeout=SOCKET_TIMEOUT_MS)
         else:
             theirs = theirs_cls(recv_timeout=SOCKET_TIMEOUT_MS, send_timeout=SOCKET_TIMEOUT_MS,
                                 tls_config=side_config(pynng, certs, not we_listen))

@@ -15,7 +15,7 @@ from platform_probes import skip_unless
 from pynng_child import RemotePynng
 from test_tls import TIMEOUT_MS, pair, tls_url
 from test_wss import port_of, wss_url
-from tls_certs import client_config, engine_missing, server_config
+from tls_certs import client_config, engine_missing, pynng_tls, server_config
 
 SCHEMES = ["tls+tcp", "wss"]
 # The largest message each way: nng's ws:rxframe-max (1 MiB) bounds a wss
@@ -32,30 +32,25 @@ def secure_url(scheme):
     return tls_url() if scheme == "tls+tcp" else wss_url()
 
 
-# -- pynng (its dialer in a child process: pynng_child.py says why) ----------
+# -- pynng (in a child process: pynng_child.py says why) --------------------
 
 @pytest.mark.parametrize("client_cert", [False, True])
 @pytest.mark.parametrize("who_listens", ["we_listen", "pynng_listens"])
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_pynng_interop(certs, scheme, who_listens, client_cert):
-    pynng = pytest.importorskip("pynng")
+    pytest.importorskip("pynng")
     url = secure_url(scheme)
     auth = TLSConfig.AUTH_MODE_REQUIRED if client_cert else None
+    own = "client" if client_cert else None
+    theirs = RemotePynng("Pair1", pynng_tls(certs, who_listens == "pynng_listens", own, auth),
+                         recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS)
     if who_listens == "we_listen":
         ours = pair(pynng_core.Pair1, tls_config=server_config(certs, auth_mode=auth))
-        theirs = RemotePynng("Pair1", certs, own="client" if client_cert else None,
-                             recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS)
         ours.listen(url)
         theirs.dial(url, block=True)
     else:
-        cert, key = certs["server"]
-        theirs_cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_SERVER, own_cert_string=cert,
-                                     own_key_string=key, ca_string=certs["ca"],
-                                     auth_mode=auth)
-        theirs = pynng.Pair1(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS,
-                             tls_config=theirs_cfg)
         ours = pair(pynng_core.Pair1, tls_config=client_config(
-            certs, server_name="localhost", own="client" if client_cert else None))
+            certs, server_name="localhost", own=own))
         theirs.listen(url)
         ours.dial(url, block=True)
     with ours, theirs:
@@ -83,13 +78,13 @@ def test_pynng_refuses_and_is_refused(certs, scheme):
     url = secure_url(scheme)
     with pair(tls_config=server_config(certs, "selfsigned")) as b:
         b.listen(url)
-        with RemotePynng("Pair0", certs) as theirs:
+        with RemotePynng("Pair0", pynng_tls(certs, False)) as theirs:
             with pytest.raises(pynng.NNGException):
                 theirs.dial(url, block=True)
     url = secure_url(scheme)
     with pair(tls_config=server_config(certs, auth_mode=TLSConfig.AUTH_MODE_REQUIRED)) as b:
         b.listen(url)
-        with RemotePynng("Pair0", certs, recv_timeout=2000) as theirs:
+        with RemotePynng("Pair0", pynng_tls(certs, False), recv_timeout=2000) as theirs:
             try:
                 theirs.dial(url, block=True)  # TLS 1.3: its handshake may end first
                 with pytest.raises(pynng.NNGException):

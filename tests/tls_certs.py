@@ -103,17 +103,32 @@ def client_config(certs, server_name=None, own=None, ca="ca", auth_mode=None):
                      ca_string=certs[ca] if ca else None, auth_mode=auth_mode, **kw)
 
 
-def side_config(lib, certs, listens):
-    """The TLSConfig of lib (pynng_core or pynng: one API) for an interop
-    test's side that listens, serving the server certificate, or dials,
-    verifying it by the CA as `localhost`, the name it has for
-    127.0.0.1 (nngcat's mbedTLS matches no IP address SAN); None without
-    certificates (a plain transport)."""
+def pynng_tls(certs, listens, own=None, auth_mode=None):
+    """TLSConfig's keyword arguments (pynng's API, ours too), "mode" with
+    them, for an interop test's side that listens, serving the server
+    certificate (and verifying clients by the CA when auth_mode asks), or
+    dials, verifying the server by the CA as `localhost`, the name it has
+    for 127.0.0.1 (nngcat's mbedTLS matches no IP address SAN), showing
+    certs[own] when own names one; None without certificates (a plain
+    transport)."""
     if certs is None:
         return None
     if listens:
         cert, key = certs["server"]
-        return lib.TLSConfig(lib.TLSConfig.MODE_SERVER, own_cert_string=cert,
-                             own_key_string=key)
-    return lib.TLSConfig(lib.TLSConfig.MODE_CLIENT, server_name="localhost",
-                         ca_string=certs["ca"])
+        kw = {"mode": "server", "own_cert_string": cert, "own_key_string": key}
+        if auth_mode is not None:
+            kw.update(ca_string=certs["ca"], auth_mode=auth_mode)
+        return kw
+    cert, key = certs[own] if own else (None, None)
+    return {"mode": "client", "server_name": "localhost", "ca_string": certs["ca"],
+            "own_cert_string": cert, "own_key_string": key}
+
+
+def side_config(lib, certs, listens):
+    """The TLSConfig of lib (pynng_core or pynng: one API) that pynng_tls
+    describes for a side, or None."""
+    kw = pynng_tls(certs, listens)
+    if kw is None:
+        return None
+    mode = getattr(lib.TLSConfig, "MODE_" + kw.pop("mode").upper())
+    return lib.TLSConfig(mode, **kw)
