@@ -1,4 +1,4 @@
-"""The interop matrix: every protocol pair x {tcp, ipc, and for nngcat
+"""The interop matrix: every protocol pair x {tcp, ipc, ws, and for nngcat
 tls+tcp and wss} x {pynng_core plays role A, plays role B} x {role A
 listens, role B listens}, against nngcat (nng 1.5.2 with mbedTLS, all 7
 protocols) and nanocat (nanomsg 1.1.5, no pair1, no TLS).
@@ -49,10 +49,10 @@ CLASSES = {
     "bus0": pynng_core.Bus0,
 }
 TOOLS = ["nngcat", "nanocat"]
-TRANSPORTS = {"nngcat": ["tcp", "ipc", "tls", "wss"], "nanocat": ["tcp", "ipc"]}
+TRANSPORTS = {"nngcat": ["tcp", "ipc", "ws", "tls", "wss"], "nanocat": ["tcp", "ipc", "ws"]}
 # Transports whose listener takes port 0 and tells the port it got.
-PORT_URLS = {"tcp": "tcp://127.0.0.1:%d", "tls": "tls+tcp://127.0.0.1:%d",
-             "wss": "wss://127.0.0.1:%d"}
+PORT_URLS = {"tcp": "tcp://127.0.0.1:%d", "ws": "ws://127.0.0.1:%d",
+             "tls": "tls+tcp://127.0.0.1:%d", "wss": "wss://127.0.0.1:%d"}
 
 
 def combos(tool):
