@@ -12,6 +12,7 @@
 
 import itertools
 import os
+import random
 import re
 import shutil
 import socket
@@ -95,11 +96,28 @@ def transfer(sender, receiver, messages):
 # URLs
 
 
+# Ports handed out are picked below every OS's ephemeral range (Linux
+# 32768-60999, Windows and macOS 49152-65535): a port the kernel gave for
+# the asking (bind to 0) can meanwhile become some connection's source port
+# before the test listens on it (seen under wine as AddressInUse).
+_PORTS = range(10000, 32768)
+_handed_out = set()
+
+
 def free_tcp_port(host="127.0.0.1"):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _ in range(200):
+        port = random.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise AssertionError("no free tcp port on %s in %d-%d" % (host, _PORTS[0], _PORTS[-1]))
 
 
 def tcp_url(host="127.0.0.1", port=None):
