@@ -48,7 +48,13 @@ def make_certs():
              .issuer_name(issuer.subject if issuer is not None else name)
              .public_key(k.public_key()).serial_number(x509.random_serial_number())
              .not_valid_before(start or now - day).not_valid_after(end or now + 30 * day)
-             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+             # Key identifiers: Python 3.13's ssl verifies X.509 strictly by
+             # default and refuses a chain without them.
+             .add_extension(x509.SubjectKeyIdentifier.from_public_key(k.public_key()),
+                            critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                 (issuer_key if issuer_key is not None else k).public_key()), critical=False))
         if ca:
             b = b.add_extension(x509.KeyUsage(
                 digital_signature=True, content_commitment=False, key_encipherment=False,
