@@ -334,20 +334,26 @@ def upgraded(url):
     return c
 
 
+def slow_reader(url):
+    """An upgraded raw client whose 4 KiB receive buffer fills at once, so
+    what we send it stays queued on our side until it reads."""
+    host, port = url[len("ws://"):].split("/")[0].rsplit(":", 1)
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.settimeout(DEFAULT_TIMEOUT)
+    c.connect((host, int(port)))
+    c.sendall(upgrade_request("/x"))
+    assert read_head(c).startswith(b"HTTP/1.1 101")
+    return c
+
+
 def test_ping_flood_unread_gets_latest_pong(served):
     """A peer that pings and does not read cannot grow our queue by a pong a
     ping: a pong queued and not yet begun answers the latest ping instead
     (RFC 6455 5.5.3).  Every pong that comes is a whole frame, and the last
     answers the last ping."""
     s, url, still_serving = served
-    host, port = url[len("ws://"):].split("/")[0].rsplit(":", 1)
-    c = socket.socket()
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c.settimeout(DEFAULT_TIMEOUT)
-    c.connect((host, int(port)))
-    with c:
-        c.sendall(upgrade_request("/x"))
-        assert read_head(c).startswith(b"HTTP/1.1 101")
+    with slow_reader(url) as c:
         pings = 60000  # their pongs, 7.6 MB, are far more than the kernel holds
         c.sendall(masked_frame(0x9, b"p" * 125) * (pings - 1) + masked_frame(0x9, b"L" * 125))
         c.settimeout(1.0)
@@ -399,14 +405,7 @@ def test_pong_does_not_wait_behind_a_large_message(served):
     lets control frames come between fragments): a peer's ping is not
     answered only after the whole of a large message."""
     s, url, still_serving = served
-    host, port = url[len("ws://"):].split("/")[0].rsplit(":", 1)
-    c = socket.socket()
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c.settimeout(DEFAULT_TIMEOUT)
-    c.connect((host, int(port)))
-    with c:
-        c.sendall(upgrade_request("/x"))
-        assert read_head(c).startswith(b"HTTP/1.1 101")
+    with slow_reader(url) as c:
         wait_until(lambda: s.pipes)
         big = os.urandom(16 << 20)  # 256 frames: far more than the kernel holds
         s.send(big)
