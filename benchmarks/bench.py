@@ -78,6 +78,12 @@ Usage::
     python benchmarks/bench.py --no-pin              # let the scheduler place peers
     python benchmarks/bench.py --unpin-bandwidth     # 64 KiB / 1 MiB unpinned
     python benchmarks/bench.py --baseline ../old     # and a pynng_core built in ../old
+    python benchmarks/bench.py --quick --plot bench.png  # and a chart of the figures
+
+``--plot FILE`` draws the run's medians into a PNG (matplotlib, Agg
+backend): req/rep latency, small-message and large-message push/pull, and
+pub/sub, one bar per backend, on a log scale so that pynng's figures and
+pynng_core's fit on one axis.
 
 ``--baseline DIR`` adds a backend ``pynng_core-baseline``: pynng_core
 imported from DIR (a checkout with its extension built in place, e.g. by
@@ -1093,6 +1099,79 @@ def rotate(seq, k):
     return seq[k:] + seq[:k]
 
 
+def chart_panels(rr, pp, ps, transports, cols, variants, get):
+    """The run's medians as chart panels: (title, {group: {backend: value}})."""
+    panels = []
+    if rr:
+        panels.append(("req/rep 64 B round trip p50, us (lower is better)",
+                       {tr: {b: get(rr, tr, b, "p50") for b in cols} for tr in transports
+                        if tr in rr}))
+    for sizes, unit, field in (((64, 1024), "msg/s", "msgs"),
+                               (sorted(BW_SIZES), "MB/s", "mbps")):
+        groups = {"%s %s" % (SIZE_LABEL[size], tr): {b: get(pp, (tr, size), b, field)
+                                                     for b in cols + variants}
+                  for tr in transports for size in sizes if (tr, size) in pp}
+        if groups:
+            panels.append(("push/pull %s (higher is better)" % unit, groups))
+    if ps:
+        panels.append(("pub/sub 1 -> 4 subscribers, 64 B, tcp: delivered msg/s (higher is "
+                       "better)", {"4 %s" % mode: {b: get(ps, mode, b, "delivered")
+                                                  for b in cols} for mode in ps}))
+    return panels
+
+
+def compact(value):
+    """3 significant digits with k / M / G: the label of a bar or a tick."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return "%.3g%s" % (value / scale, suffix)
+    return "%.3g" % value
+
+
+def draw_chart(path, title, panels):
+    """Grouped bars, one panel per figure kind, one colour per backend.
+
+    Each group holds the bars of the backends measured there, centred on
+    its tick, each labelled with its value; the y axes are logarithmic.
+    """
+    import matplotlib
+    matplotlib.use("Agg")  # no display: render straight to the file
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    backends = []
+    for _, groups in panels:
+        for values in groups.values():
+            backends += [b for b, v in values.items() if v is not None and b not in backends]
+    colors = dict(zip(backends, plt.get_cmap("tab10").colors))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.3 * len(panels)), squeeze=False)
+    for ax, (panel_title, groups) in zip(axes[:, 0], panels):
+        for g, values in enumerate(groups.values()):
+            present = [b for b in backends if values.get(b) is not None]
+            width = 0.8 / max(len(present), 1)
+            for i, backend in enumerate(present):
+                x = g - 0.4 + width * (i + 0.5)
+                ax.bar(x, values[backend], width, color=colors[backend])
+                ax.text(x, values[backend], compact(values[backend]), ha="center",
+                        va="bottom", fontsize=6)
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels(list(groups), fontsize=8)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.margins(y=0.15)
+        ax.set_title(panel_title, fontsize=10)
+        ax.grid(axis="y", which="major", alpha=0.3)
+    fig.legend(handles=[Patch(color=colors[b], label=b) for b in backends],
+               loc="upper center", ncol=len(backends), fontsize=8,
+               bbox_to_anchor=(0.5, 0.975), frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.965))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1112,6 +1191,8 @@ def main(argv=None):
                     help="comma list of: " + ",".join(BACKENDS) + " (raw limits always run)")
     ap.add_argument("--no-raw", action="store_true", help="skip the raw-socket limits")
     ap.add_argument("--md", metavar="FILE", help="also write the table (markdown) to FILE")
+    ap.add_argument("--plot", metavar="FILE",
+                    help="also draw the figures (medians) as a PNG chart (needs matplotlib)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin to CPU 0")
     ap.add_argument("--unpin-bandwidth", action="store_true",
                     help="run the 64 KiB and 1 MiB push/pull tests unpinned")
@@ -1516,6 +1597,12 @@ def main(argv=None):
     if args.md:
         with open(args.md, "w") as f:
             f.write(text + "\n")
+    if args.plot:
+        panels = chart_panels(rr, pp, ps, transports, cols, variants, get)
+        title = "pynng_core benchmark, %s, %d round(s), medians" % (
+            time.strftime("%Y-%m-%d"), args.rounds)
+        draw_chart(args.plot, title, panels)
+        log("chart written to %s" % args.plot)
     return 1 if failures else 0
 
 
