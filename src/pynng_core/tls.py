@@ -34,17 +34,18 @@ def _text(value, what):
 class TLSConfig:
     """TLS configuration for tls+tcp:// and wss:// sockets, dialers and listeners.
 
-    Args (as pynng's):
-        mode: ``TLSConfig.MODE_CLIENT`` or ``TLSConfig.MODE_SERVER``.
-        server_name (str): the name a client checks the server's
-            certificate against (and sends as SNI).
-        ca_string (str): the certificate authorities, PEM.
-        own_key_string, own_cert_string (str): own key and certificate
-            (then its chain), PEM; both or neither.
-        auth_mode: ``AUTH_MODE_NONE``, ``_OPTIONAL`` or ``_REQUIRED``.
-        ca_files (str or list of str): files of PEM certificate authorities.
-        cert_key_file (str): a PEM file with the certificate and its key.
-        passwd (str): the key's password, if it is encrypted.
+    Its arguments are pynng's:
+
+    :param mode: ``TLSConfig.MODE_CLIENT`` or ``TLSConfig.MODE_SERVER``.
+    :param str server_name: the name a client checks the server's
+        certificate against (and sends as SNI).
+    :param str ca_string: the certificate authorities, PEM.
+    :param str own_key_string: own key, PEM; with ``own_cert_string`` or neither.
+    :param str own_cert_string: own certificate (then its chain), PEM.
+    :param auth_mode: ``AUTH_MODE_NONE``, ``_OPTIONAL`` or ``_REQUIRED``.
+    :param ca_files: files of PEM certificate authorities (a str or a list of them).
+    :param str cert_key_file: a PEM file with the certificate and its key.
+    :param str passwd: the key's password, if it is encrypted.
     """
 
     MODE_CLIENT = lib.PNC_TLS_MODE_CLIENT
