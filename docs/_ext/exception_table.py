@@ -84,9 +84,14 @@ def _builtin_bases(cls):
             if base.__module__ == "builtins" and base not in (Exception, BaseException, object)]
 
 
-def _paragraph(text, literal=False):
+def _paragraph(directive, text, literal=False):
+    """A cell's paragraph; its text's inline markup (``code``) is parsed."""
     para = nodes.paragraph()
-    para += nodes.literal(text=text) if literal else nodes.Text(text)
+    if literal:
+        para += nodes.literal(text=text)
+    else:
+        inline, messages = directive.state.inline_text(text, directive.lineno)
+        para.extend(inline + messages)
     return para
 
 
@@ -101,17 +106,17 @@ class ExceptionTable(Directive):
         if missing or stale:
             raise ExtensionError("docs/_ext/exception_table.py RAISED_WHEN: missing %s, "
                                  "stale %s" % (missing or "none", stale or "none"))
-        headers = ["Exception", "NNG code", "Also a", "Meaning", "Raised when"]
-        table = nodes.table()
+        headers = ["Exception", "NNG code", "Also a", "Meaning, and when it is raised"]
+        table = nodes.table(classes=["colwidths-given"])
         group = nodes.tgroup(cols=len(headers))
         table += group
-        for width in (16, 7, 20, 22, 35):
+        for width in (18, 7, 20, 55):
             group += nodes.colspec(colwidth=width)
         head = nodes.thead()
         group += head
         row = nodes.row()
         for header in headers:
-            row += nodes.entry("", _paragraph(header))
+            row += nodes.entry("", _paragraph(self, header))
         head += row
         body = nodes.tbody()
         group += body
@@ -125,13 +130,13 @@ class ExceptionTable(Directive):
                                location=row)
             code = getattr(cls, "code", None)
             bases = [b.__name__ for b in _builtin_bases(cls)]
-            cells = [_paragraph(cls.__name__, literal=True),
-                     _paragraph(str(code) if code is not None else ""),
-                     _paragraph(", ".join(bases)),
-                     _paragraph((cls.__doc__ or "").strip()),
-                     _paragraph(RAISED_WHEN[cls.__name__])]
+            cells = [_paragraph(self, cls.__name__, literal=True),
+                     _paragraph(self, str(code) if code is not None else ""),
+                     _paragraph(self, ", ".join(bases)),
+                     [_paragraph(self, " ".join((cls.__doc__ or "").split())),
+                      _paragraph(self, RAISED_WHEN[cls.__name__])]]
             for cell in cells:
-                row += nodes.entry("", cell)
+                row += nodes.entry("", *(cell if isinstance(cell, list) else [cell]))
             body += row
         return [table]
 

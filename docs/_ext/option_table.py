@@ -21,9 +21,14 @@ def own_options(cls):
     return [(name, value) for name, value in vars(cls).items() if isinstance(value, Option)]
 
 
-def _cell(text, literal=False):
+def _cell(directive, text, literal=False):
+    """A table cell; its text's inline markup (``code``) is parsed."""
     para = nodes.paragraph()
-    para += nodes.literal(text=text) if literal else nodes.Text(text)
+    if literal:
+        para += nodes.literal(text=text)
+    else:
+        inline, messages = directive.state.inline_text(text, directive.lineno)
+        para.extend(inline + messages)
     return nodes.entry("", para)
 
 
@@ -37,7 +42,7 @@ class OptionTable(Directive):
         if not options:
             raise self.error("%s defines no option properties" % self.arguments[0])
         headers = ["Property", "NNG option", "Type", "Access", "Meaning"]
-        table = nodes.table()
+        table = nodes.table(classes=["colwidths-given"])
         group = nodes.tgroup(cols=len(headers))
         table += group
         for width in (18, 18, 5, 10, 49):
@@ -46,18 +51,18 @@ class OptionTable(Directive):
         group += head
         row = nodes.row()
         for header in headers:
-            row += _cell(header)
+            row += _cell(self, header)
         head += row
         body = nodes.tbody()
         group += body
         for name, option in options:
             row = nodes.row()
-            access = "read" if option.readonly else "read, write"
+            access = "read" if option.readonly else "read/write"
             if type(option).__get__ is not Option.__get__:
                 access = "write"  # the TLS options: set before start, never read back
-            for cell in (_cell(name, True), _cell(option.nng_name, True),
-                         _cell(KIND_NAMES[option.kind]), _cell(access),
-                         _cell(" ".join(option.__doc__.split()))):
+            for cell in (_cell(self, name, True), _cell(self, option.nng_name, True),
+                         _cell(self, KIND_NAMES[option.kind]), _cell(self, access),
+                         _cell(self, " ".join(option.__doc__.split()))):
                 row += cell
             body += row
         return [table]
