@@ -13,6 +13,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))
 
 import pynng_core  # noqa: E402
+from pynng_core.options import _ReadOnlyProperty  # noqa: E402
+from sphinx.util.docstrings import prepare_docstring  # noqa: E402
 
 project = "pynng_core"
 author = "pynng_core's authors"
@@ -36,7 +38,7 @@ html_title = "pynng_core %s" % release
 html_static_path = ["_static"]
 
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": True}
 
 # Nitpicky mode (-n) resolves every cross-reference.  Without intersphinx
 # (the build needs no network) the built-in and standard-library types that
@@ -61,5 +63,20 @@ def public_bases(app, name, obj, options, bases):
     bases[:] = [b for b in public if b is not object] or [object]
 
 
+def getter_docstring(app, what, name, obj, options, lines):
+    """A read-only property's docstring, from its getter.
+
+    pynng_core.options makes each property without a setter a
+    _ReadOnlyProperty, passing the getter's docstring as ``doc=``; CPython
+    3.10 and 3.11 drop a ``doc=`` given to a property subclass (3.12 keeps
+    it), so there the object reports its class's docstring instead, and
+    autodoc took the property for an undocumented one.  The getter still
+    has the text.
+    """
+    if isinstance(obj, _ReadOnlyProperty) and obj.fget.__doc__:
+        lines[:] = prepare_docstring(obj.fget.__doc__)
+
+
 def setup(app):
     app.connect("autodoc-process-bases", public_bases)
+    app.connect("autodoc-process-docstring", getter_docstring)
