@@ -82,9 +82,12 @@ def python_type(ctype, argument):
         return "None"
     if ctype.kind == "primitive":
         return "int"  # the cdef has integer types only
-    if ctype.kind == "pointer" and ctype.cname in ("char *", "void *") and argument:
-        return "bytes | CData"  # cffi passes bytes as a char or void pointer
-    return "CData"
+    if not argument:
+        return "CData"
+    # cffi passes None as NULL, and bytes as a char or void pointer.
+    if ctype.cname in ("char *", "void *"):
+        return "bytes | CData | None"
+    return "CData | None"
 
 
 def stub_text():

@@ -32,6 +32,10 @@ class Forkable(Protocol):
 
     def _forked_away(self) -> None: ...
 
+
+class Described(Protocol):
+    """An object that says what it is, for errors."""
+
     def _describe(self) -> str: ...
 
 
@@ -43,7 +47,7 @@ def track(obj: Forkable) -> None:
     _live.add(obj)
 
 
-def inherited_error(obj: Forkable) -> NNGException:
+def inherited_error(obj: Described) -> NNGException:
     return exception_for(
         lib.PNC_ECLOSED,
         "%s was opened in a process that this one forked from (it belongs to that "

@@ -1,0 +1,1 @@
+import pynng_core
