@@ -16,7 +16,7 @@ from .options import Option
 from .sendrecv import InheritedSendRecv, SendRecv
 
 if TYPE_CHECKING:
-    from .socket import Socket
+    from .socket import Socket, Topic
 
 
 class Context(SendRecv):
@@ -58,11 +58,11 @@ class Context(SendRecv):
             return lib.PNC_ENOTSUP  # integer options only, as above
         return lib.pnc_ctx_set_int(self._ctx, nng_name.encode(), value)
 
-    def subscribe(self, topic: str | bytes) -> None:
+    def subscribe(self, topic: Topic) -> None:
         """Sub0 contexts: receive messages that start with ``topic``."""
         self.socket._topic_option(lib.pnc_ctx_set_bytes, self._ctx, "sub:subscribe", topic)
 
-    def unsubscribe(self, topic: str | bytes) -> None:
+    def unsubscribe(self, topic: Topic) -> None:
         """Sub0 contexts: stop receiving ``topic`` (NoEntry if it was not there)."""
         self.socket._topic_option(lib.pnc_ctx_set_bytes, self._ctx, "sub:unsubscribe", topic)
 

@@ -16,7 +16,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._core import ffi, lib
 from .exceptions import NotSupported, exception_for
@@ -85,7 +85,7 @@ class Pipe(ReadOnlyProperties):
         self._check_endpoint_known()
         if self._from_listener:
             raise TypeError("pipe %d has no dialer: it was accepted by a listener" % self.id)
-        return self.socket._endpoint_by_id(self._endpoint_id)
+        return cast("Dialer | None", self.socket._endpoint_by_id(self._endpoint_id))
 
     @property
     def listener(self) -> Listener | None:
@@ -93,7 +93,7 @@ class Pipe(ReadOnlyProperties):
         self._check_endpoint_known()
         if not self._from_listener:
             raise TypeError("pipe %d has no listener: it was dialed" % self.id)
-        return self.socket._endpoint_by_id(self._endpoint_id)
+        return cast("Listener | None", self.socket._endpoint_by_id(self._endpoint_id))
 
     def _check_endpoint_known(self) -> None:
         if not self._endpoint_id:
