@@ -131,5 +131,17 @@ check_err = check  # pynng's name: raises the exception for an NNG code, if not 
 
 
 # The public names (pynng's); check and exception_for are this package's own.
-__all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP", "check_err"] + [
-    row[0] for row in _TABLE]
+if TYPE_CHECKING:  # the same, as a type checker needs them: written out
+    __all__ = [
+        "NNGException", "MessageStateError", "EXCEPTION_MAP", "check_err",
+        "Interrupted", "NoMemory", "InvalidOperation", "Busy", "Timeout",
+        "ConnectionRefused", "Closed", "TryAgain", "NotSupported", "AddressInUse",
+        "BadState", "NoEntry", "ProtocolError", "DestinationUnreachable",
+        "AddressInvalid", "PermissionDenied", "MessageTooLarge", "ConnectionAborted",
+        "ConnectionReset", "Canceled", "OutOfFiles", "OutOfSpace", "AlreadyExists",
+        "ReadOnly", "WriteOnly", "CryptoError", "AuthenticationError", "NoArgument",
+        "Ambiguous", "BadType", "ConnectionShutdown", "Internal"
+    ]
+else:
+    __all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP", "check_err"] + [
+        row[0] for row in _TABLE]
