@@ -25,4 +25,5 @@ __all__ = ["Socket", "Pair0", "Pair1", "Push0", "Pull0", "Req0", "Rep0", "Pub0",
            "Sub0", "Surveyor0", "Respondent0", "Bus0", "Context", "Message",
            "Dialer", "Listener", "Pipe", "device", "exceptions", "options", "sockaddr",
            "SockAddr", "InAddr", "In6Addr", "IPCAddr", "InprocAddr", "AbstractAddr",
-           "lib", "TLSConfig", "tls"] + exceptions.__all__
+           "lib", "TLSConfig", "tls"]
+__all__ += exceptions.__all__  # (+= so that type checkers follow it)

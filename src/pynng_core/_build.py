@@ -29,12 +29,15 @@ prefix above when given, else with pkg-config's flags when pkg-config knows
 openssl, else with the compiler's own paths.  If that fails the build goes
 on without TLS, saying why (PNC_HAVE_OPENSSL defined is what tells the C).
 """
+from __future__ import annotations
+
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 from cffi import FFI
 
@@ -43,7 +46,7 @@ CSRC = os.path.join(os.path.dirname(os.path.dirname(HERE)), "csrc")  # beside sr
 PLATFORM = "windows" if sys.platform == "win32" else "posix"
 
 
-def sources(platform=PLATFORM):
+def sources(platform: str = PLATFORM) -> list[str]:
     """The C files to compile for `platform` ("posix" or "windows"; a cross
     build, such as .ci/windows.py's, asks for the one it targets), with
     platform/common, which every OS compiles."""
@@ -55,7 +58,7 @@ def sources(platform=PLATFORM):
     return found
 
 
-def cdef_text():
+def cdef_text() -> str:
     with open(os.path.join(CSRC, "include", "pnc.h")) as f:
         text = f.read()
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
@@ -68,15 +71,16 @@ def cdef_text():
     return "\n".join(keep)
 
 
-def hotpath_source():
+def hotpath_source() -> str:
     with open(os.path.join(HERE, "_hotpath.c")) as f:
         return f.read()
 
 
-def sanitizer_flags():
+def sanitizer_flags() -> tuple[list[str], list[str]]:
     """(compile args, link args) for the PNC_SANITIZE / PNC_POOLS switches."""
     sanitize = os.environ.get("PNC_SANITIZE", "").replace(" ", "")
-    compile_args, link_args = [], []
+    compile_args: list[str] = []
+    link_args: list[str] = []
     if sanitize:
         known = {"address", "undefined", "thread"}
         asked = set(sanitize.split(","))
@@ -104,13 +108,13 @@ int main(void) { SSL_CTX *c = SSL_CTX_new(TLS_method()); SSL_CTX_free(c); return
 """
 
 
-def openssl_candidate():
+def openssl_candidate() -> dict[str, Any]:
     """Where to look for OpenSSL: a dict of include_dirs, library_dirs,
     libraries and extra_compile_args (what set_source takes), from
     PYNNG_CORE_OPENSSL_DIR or OPENSSL_DIR when set, else pkg-config's flags,
     else the compiler's own paths."""
     unix = sys.platform != "win32"
-    found = {"include_dirs": [], "library_dirs": [], "extra_compile_args": [],
+    found: dict[str, Any] = {"include_dirs": [], "library_dirs": [], "extra_compile_args": [],
              "libraries": ["ssl", "crypto"] if unix else ["libssl", "libcrypto"]}
     prefix = os.environ.get("PYNNG_CORE_OPENSSL_DIR") or os.environ.get("OPENSSL_DIR")
     if prefix:
@@ -128,7 +132,7 @@ def openssl_candidate():
     return found
 
 
-def openssl_settings():
+def openssl_settings() -> dict[str, Any] | None:
     """The set_source arguments for the TLS engine, or None when this build
     has none (PYNNG_CORE_NO_TLS=1, or no OpenSSL 1.1.1+ that the compiler
     setuptools would use can compile and link against).  Why goes to stderr."""

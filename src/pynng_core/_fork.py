@@ -17,38 +17,54 @@ why.  The child opens sockets of its own, which work as in any process
 (the core starts an I/O thread for them).  pyzmq treats a context it
 inherited the same way.
 """
+from __future__ import annotations
+
 import os
 import weakref
+from typing import Protocol
 
 from ._core import lib
-from .exceptions import exception_for
-
-_live = weakref.WeakSet()  # every object of this process that holds core handles
+from .exceptions import NNGException, exception_for
 
 
-def track(obj):
+class Forkable(Protocol):
+    """What track() takes: an object holding core handles."""
+
+    def _forked_away(self) -> None: ...
+
+
+class Described(Protocol):
+    """An object that says what it is, for errors."""
+
+    def _describe(self) -> str: ...
+
+
+_live: weakref.WeakSet[Forkable] = weakref.WeakSet()  # every object of this process that holds core handles
+
+
+def track(obj: Forkable) -> None:
     """obj._forked_away() will run in a child forked while obj is alive."""
     _live.add(obj)
 
 
-def inherited_error(obj):
+def inherited_error(obj: Described) -> NNGException:
     return exception_for(
         lib.PNC_ECLOSED,
         "%s was opened in a process that this one forked from (it belongs to that "
         "process); a forked child opens sockets of its own" % obj._describe())
 
 
-def _after_fork_in_child():
+def _after_fork_in_child() -> None:
     inherited = list(_live)
     _live.clear()
     for obj in inherited:
         obj._forked_away()
 
 
-_classes = {}
+_classes: dict[tuple[type, type], type] = {}
 
 
-def disown(obj, mixin):
+def disown(obj: object, mixin: type) -> None:
     """Makes obj an instance of a subclass of its class whose calls into the
     core raise Closed (``mixin`` overrides them); isinstance still holds."""
     cls = type(obj)

@@ -8,6 +8,8 @@ makes its coroutine try again.  Because the core takes nothing for a
 coroutine until it tries, a cancelled await (a timeout, a task cancel)
 loses no message; a later receive gets it.
 """
+from __future__ import annotations
+
 import asyncio
 import itertools
 import select
@@ -16,10 +18,18 @@ import sys
 import threading
 import types
 import weakref
+from collections.abc import Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from . import _fork
 from ._core import ffi, lib
 from .exceptions import check
+
+if TYPE_CHECKING:
+    from ._core import CData  # the stub's: cffi's types have no names at run time
+
+    # One core try of an async operation: step(op, queue, token, final, waiter_out).
+    Step = Callable[[CData, CData | None, int, int, CData], int]
 
 PENDING = lib.PNC_EPENDING
 _FOREVER = 2 ** 63 - 1
@@ -29,12 +39,18 @@ _BATCH = 256
 _running_loop = asyncio._get_running_loop  # the C-accelerated, cheap one
 _modules = sys.modules
 
+_T = TypeVar("_T")
+_CloseableT = TypeVar("_CloseableT", bound="AsyncClose")
+Backend = Literal["asyncio", "trio"]
+
 
 class _Completions:
     """A core completion queue and the wake-ups waiting on it."""
 
-    def __init__(self):
-        self._wakers = {}  # token -> callable waking its coroutine
+    queue: CData | None
+
+    def __init__(self) -> None:
+        self._wakers: dict[int, Callable[[], object]] = {}  # token -> callable waking its coroutine
         self.queue = None
         qp = ffi.new("pnc_aioq **")
         check(lib.pnc_aioq_open(qp), "an async completion queue")
@@ -44,15 +60,18 @@ class _Completions:
         self._counter = itertools.count(1)
         _fork.track(self)
 
-    def _forked_away(self):
+    if TYPE_CHECKING:
+        async def wait(self, token: int, deadline_ms: int, waiter: CData) -> bool: ...
+
+    def _forked_away(self) -> None:
         """In a forked child the queue is the parent's copy: never closed here."""
         self.queue = None
         self._wakers.clear()
 
-    def token(self):
+    def token(self) -> int:
         return next(self._counter)
 
-    def drain(self):
+    def drain(self) -> None:
         """Wakes every coroutine whose operation is ready (many per call)."""
         if self.queue is None:  # the parent's, in a forked child
             return
@@ -65,7 +84,7 @@ class _Completions:
             if n < _BATCH:
                 return
 
-    def __del__(self):
+    def __del__(self) -> None:
         # A waiter still registered would fire into this queue: keep it then.
         if self.queue is not None and not self._wakers and lib is not None:
             lib.pnc_aioq_close(self.queue)
@@ -85,7 +104,8 @@ class _WatchThread:
     keeps its thread, a daemon that does not hold up the interpreter's exit
     (asyncio warns of the unclosed loop)."""
 
-    def __init__(self, loop, fd, callback):
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int,
+                 callback: Callable[[], None]) -> None:
         self._loop = loop
         self._fd = fd
         self._callback = callback
@@ -98,16 +118,16 @@ class _WatchThread:
         _fork.track(self)
         close = loop.close
 
-        def close_then_stop():
+        def close_then_stop() -> None:
             close()  # first: a running loop refuses, and keeps its thread
             self.stop()
             if loop.__dict__.get("close") is close_then_stop:
                 del loop.close  # no cycle left through the loop's own dict
 
-        loop.close = close_then_stop
+        loop.close = close_then_stop  # type: ignore[method-assign]
 
-    def _watch(self):
-        watched = [self._fd, self._stop_r]
+    def _watch(self) -> None:
+        watched: list[int | socket.socket] = [self._fd, self._stop_r]
         while True:
             if self._stop_r in select.select(watched, (), ())[0]:
                 return
@@ -120,13 +140,13 @@ class _WatchThread:
                 return
             self._callback_ran.wait()
 
-    def _run_callback(self):
+    def _run_callback(self) -> None:
         try:
             self._callback()
         finally:
             self._callback_ran.set()
 
-    def stop(self):
+    def stop(self) -> None:
         """Ends the thread and lets its descriptors go (once, when the loop
         has closed)."""
         if self._stopping:
@@ -138,7 +158,7 @@ class _WatchThread:
         self._stop_r.close()
         self._stop_w.close()
 
-    def _forked_away(self):
+    def _forked_away(self) -> None:
         """In a forked child the thread is gone and the socket pair is shared
         with the parent, whose thread a stop byte would end: only let go of
         this process's copies."""
@@ -148,7 +168,7 @@ class _WatchThread:
 
 
 class _AsyncioCompletions(_Completions):
-    def __init__(self, loop):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         # Weakly: the loop's cache entry (and this queue) go with the loop.
         self._loop_ref = weakref.ref(loop)
@@ -160,22 +180,22 @@ class _AsyncioCompletions(_Completions):
             # A waiter relies on the queue alone: the I/O thread reads its pipe.
             self._loop_reads_pipes = False
 
-    async def wait(self, token, deadline_ms, waiter):
+    async def wait(self, token: int, deadline_ms: int, waiter: CData) -> bool:
         """Until the token fires (False) or the deadline passes (True).
 
         A receive on a one-pipe socket has the loop watch the pipe itself
         (a loop with add_reader): the reply then comes with no hop through
         the core's I/O thread."""
-        loop = self._loop_ref()
-        future = loop.create_future()
-        wake = self._wakers[token] = lambda: future.done() or future.set_result(False)
+        loop: asyncio.AbstractEventLoop = self._loop_ref()  # type: ignore[assignment]  # it runs this
+        future: asyncio.Future[bool] = loop.create_future()
+        wake = self._wakers[token] = lambda: future.done() or future.set_result(False)  # type: ignore[func-returns-value]
         timer = None
         if deadline_ms != _FOREVER:
             delay = max(0, deadline_ms - lib.pnc_clock_now_ms()) / 1000
-            timer = loop.call_later(delay, lambda: future.done() or future.set_result(True))
+            timer = loop.call_later(delay, lambda: future.done() or future.set_result(True))  # type: ignore[func-returns-value]
         fd = lib.pnc_waiter_watch_fd(waiter) if self._loop_reads_pipes else -1
         if fd >= 0:
-            loop.add_reader(fd, lambda: (lib.pnc_waiter_read(waiter), wake()))
+            loop.add_reader(fd, lambda: (lib.pnc_waiter_read(waiter), wake()))  # type: ignore[func-returns-value]
         try:
             return await future
         finally:
@@ -187,18 +207,18 @@ class _AsyncioCompletions(_Completions):
 
 
 class _TrioCompletions(_Completions):
-    def __init__(self):
+    def __init__(self) -> None:
         import trio
         super().__init__()
         self._trio = trio
         trio.lowlevel.spawn_system_task(self._watch, name="pynng_core completions")
 
-    async def _watch(self):
+    async def _watch(self) -> None:
         while True:
             await self._trio.lowlevel.wait_readable(self.fd)
             self.drain()
 
-    async def wait(self, token, deadline_ms, waiter):
+    async def wait(self, token: int, deadline_ms: int, waiter: CData) -> bool:
         trio = self._trio
         event = trio.Event()
         self._wakers[token] = event.set
@@ -207,28 +227,30 @@ class _TrioCompletions(_Completions):
         try:
             with trio.move_on_after(delay if delay != _FOREVER else float("inf")) as scope:
                 await event.wait()
-            return scope.cancelled_caught
+            timed_out: bool = scope.cancelled_caught
+            return timed_out
         finally:
             self._wakers.pop(token, None)
 
 
-_asyncio_queues = weakref.WeakKeyDictionary()
-_trio_queue = None  # a trio RunVar, made on first use
+_asyncio_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncioCompletions] = \
+    weakref.WeakKeyDictionary()
+_trio_queue: Any = None  # a trio RunVar, made on first use
 
 
 BACKENDS = ("asyncio", "trio")
 
 
-def check_backend(backend):
+def check_backend(backend: str | None) -> Backend | None:
     """A socket's ``async_backend=``: None (detect at each call) or one of
     BACKENDS; anything else is a ValueError naming it."""
     if backend is not None and backend not in BACKENDS:
         raise ValueError("async_backend=%r is not supported: use one of %s, or None "
                          "to detect it" % (backend, ", ".join(map(repr, BACKENDS))))
-    return backend
+    return cast("Backend | None", backend)  # one of BACKENDS, as checked
 
 
-def completions(backend=None):
+def completions(backend: Backend | None = None) -> _Completions:
     """The completion queue of the running event loop (made on first use);
     ``backend`` ("asyncio" or "trio") says whose, instead of detecting it
     (as under trio-asyncio, where both run)."""
@@ -246,11 +268,12 @@ def completions(backend=None):
         if _trio_queue is None:
             _trio_queue = trio.lowlevel.RunVar("pynng_core_completions")
         try:
-            return _trio_queue.get()
+            queue: _Completions = _trio_queue.get()
+            return queue
         except LookupError:
-            q = _TrioCompletions()
-            _trio_queue.set(q)
-            return q
+            trio_queue = _TrioCompletions()
+            _trio_queue.set(trio_queue)
+            return trio_queue
     raise RuntimeError("pynng_core async calls need a running asyncio loop or trio")
 
 
@@ -259,7 +282,7 @@ EAGAIN = lib.PNC_EAGAIN
 
 
 @types.coroutine
-def _asyncio_yield():
+def _asyncio_yield() -> Generator[None, None, None]:
     """One turn of the asyncio loop: what asyncio.sleep(0) does, one call less."""
     yield
 
@@ -276,17 +299,17 @@ ASYNCIO_RUN = 32
 # global: a store to a module global costs every global lookup in the
 # module its cache.
 _immediate = [0]
-_trio_checkpoint = None  # trio.lowlevel.checkpoint, once trio is in use
+_trio_checkpoint: Callable[[], Awaitable[None]] | None = None  # trio.lowlevel.checkpoint, once trio is in use
 
 
-def _count_call():
+def _count_call() -> bool:
     """True if this call must yield, or might (trio is imported): without
     trio it is only a count, asyncio being the other library we serve."""
     _immediate[0] += 1
     return _immediate[0] >= ASYNCIO_RUN or "trio" in _modules
 
 
-async def _yield_if_due():
+async def _yield_if_due() -> None:
     global _trio_checkpoint
     if _running_loop() is not None:
         if _immediate[0] >= ASYNCIO_RUN:
@@ -299,13 +322,14 @@ async def _yield_if_due():
     await _trio_checkpoint()
 
 
-async def schedule_point():
+async def schedule_point() -> None:
     """The scheduling point of a call that makes no other await."""
     if _count_call():
         await _yield_if_due()
 
 
-async def run(step, op, backend=None, undoable=False):
+async def run(step: Step, op: CData, backend: Backend | None = None,
+              undoable: bool = False) -> int:
     """Runs an async operation: ``step(op, queue, token, final, waiter_out)``
     is one core try; between tries the coroutine sleeps until its waiter
     fires or its deadline passes (in ``backend``'s loop, see completions).
@@ -345,27 +369,31 @@ async def run(step, op, backend=None, undoable=False):
         lib.pnc_waiter_release(waiter, 0)
 
 
-async def to_thread(fn):
+async def to_thread(fn: Callable[[], _T]) -> _T:
     """``fn()`` on a worker thread, awaited under asyncio or trio: the event
     loop runs on meanwhile."""
     loop = _running_loop()
     if loop is not None:
         return await loop.run_in_executor(None, fn)
     import trio
-    return await trio.to_thread.run_sync(fn)
+    result: _T = await trio.to_thread.run_sync(fn)
+    return result
 
 
 class AsyncClose:
     """``aclose()`` and ``async with`` for an object that has ``close()``."""
 
-    async def aclose(self):
+    if TYPE_CHECKING:
+        def close(self) -> None: ...
+
+    async def aclose(self) -> None:
         """close() without blocking the event loop: closing an endpoint
         waits for the I/O thread to let its descriptors go, so it runs on a
         worker thread.  Closing twice is harmless."""
         await to_thread(self.close)
 
-    async def __aenter__(self):
+    async def __aenter__(self: _CloseableT) -> _CloseableT:
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()

@@ -5,11 +5,18 @@ request to answer, a Sub0 context its own subscriptions, a Surveyor0
 context its own survey.  Many contexts on one socket let many threads work
 at once without a socket each.  Timeouts start as the socket's.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from . import _fork
 from ._core import ffi, lib
 from .exceptions import exception_for
 from .options import Option
 from .sendrecv import InheritedSendRecv, SendRecv
+
+if TYPE_CHECKING:
+    from .socket import Socket, Topic
 
 
 class Context(SendRecv):
@@ -18,7 +25,7 @@ class Context(SendRecv):
     recv_timeout = Option("recv-timeout", doc="Receive timeout in ms (-1: none).")
     send_timeout = Option("send-timeout", doc="Send timeout in ms (-1: none).")
 
-    def __init__(self, socket):
+    def __init__(self, socket: Socket) -> None:
         pp = ffi.new("pnc_ctx **")
         rv = lib.pnc_ctx_open(socket._sock, pp)
         if rv:
@@ -30,13 +37,13 @@ class Context(SendRecv):
         _fork.track(self)
 
     @property
-    def id(self):
+    def id(self) -> int:
         return lib.pnc_ctx_id(self._ctx)
 
-    def _owner(self):
+    def _owner(self) -> Socket:
         return self.socket
 
-    def _get_option(self, nng_name, kind):
+    def _get_option(self, nng_name: str, kind: type) -> Any:
         if kind is str:
             raise exception_for(lib.PNC_ENOTSUP, "string option %s of %s (a context has "
                                 "integer options only)" % (nng_name, self._describe()))
@@ -46,34 +53,34 @@ class Context(SendRecv):
             raise exception_for(rv, "%s of %s" % (nng_name, self._describe()))
         return out[0]
 
-    def _set_option(self, nng_name, kind, value):
+    def _set_option(self, nng_name: str, kind: type, value: Any) -> int:
         if kind is str:
             return lib.PNC_ENOTSUP  # integer options only, as above
         return lib.pnc_ctx_set_int(self._ctx, nng_name.encode(), value)
 
-    def subscribe(self, topic):
+    def subscribe(self, topic: Topic) -> None:
         """Sub0 contexts: receive messages that start with ``topic``."""
         self.socket._topic_option(lib.pnc_ctx_set_bytes, self._ctx, "sub:subscribe", topic)
 
-    def unsubscribe(self, topic):
+    def unsubscribe(self, topic: Topic) -> None:
         """Sub0 contexts: stop receiving ``topic`` (NoEntry if it was not there)."""
         self.socket._topic_option(lib.pnc_ctx_set_bytes, self._ctx, "sub:unsubscribe", topic)
 
-    def close(self):
+    def close(self) -> None:
         """Closes the context; its blocked calls wake with Closed."""
         if not self._closed:
             self._closed = True
             lib.pnc_ctx_close(self._ctx)
 
-    def _forked_away(self):
+    def _forked_away(self) -> None:
         """In a forked child: this context is the parent's (see _fork)."""
         self._closed = True
         ffi.gc(self._ctx, None)
         SendRecv._forked_away(self)
         _fork.disown(self, InheritedSendRecv)
 
-    def _describe(self):
+    def _describe(self) -> str:
         return "context %d of %s" % (self.id, self.socket._describe())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Context %d%s>" % (self.id, " (closed)" if self._closed else "")

@@ -5,14 +5,21 @@ touching the messages: ``device(Rep0(raw=True, listen=front),
 Req0(raw=True, listen=back))`` carries requests to the workers and replies
 back.  With one socket whose peer is itself (raw Bus0 or Pair1) it reflects.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ._core import ffi, lib
 from .exceptions import exception_for
 from .sendrecv import SLICE_MS
 
+if TYPE_CHECKING:
+    from .socket import Socket
+
 _ESLICE = lib.PNC_ESLICE
 
 
-def _check_pair(a, b):
+def _check_pair(a: Socket, b: Socket | None) -> None:
     cooked = [s for s in (a, b) if s is not None and not s.raw]
     if cooked:
         raise exception_for(lib.PNC_EINVAL, "device(%r, %r): %s not raw; open device "
@@ -25,7 +32,7 @@ def _check_pair(a, b):
                             "other's peers" % (a, b, a.protocol_name, b.protocol_name))
 
 
-def device(a, b=None):
+def device(a: Socket, b: Socket | None = None) -> None:
     """Forwards until either socket closes (or Ctrl-C); then returns."""
     _check_pair(a, b)
     pp = ffi.new("pnc_device **")

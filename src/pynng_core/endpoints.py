@@ -6,12 +6,27 @@ that waits for ``start()`` (nng's create, set, start), so that options
 set meanwhile (``tls_ca_file``, ``ws:request-headers``, ...) hold for its
 first connection too.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, overload
+
 from . import _fork
 from ._core import ffi, lib
 from .aio import AsyncClose
-from .exceptions import check, exception_for
-from .options import Option, ReadOnlyProperties, _coerced
-from .sockaddr import from_core, from_url, url_trouble
+from .exceptions import NNGException, check, exception_for
+from .options import HasOptions, Option, ReadOnlyProperties, _coerced
+from .sockaddr import SockAddr, from_core, from_url, url_trouble
+
+if TYPE_CHECKING:
+    from ._core import CData  # the stub's: cffi's types have no names at run time
+    from .pipe import Pipe
+    from .socket import Socket
+    from .tls import TLSConfig
+
+_T = TypeVar("_T")
+_TLSOptionT = TypeVar("_TLSOptionT", bound="_TLSOption[Any]")
+_EndpointT = TypeVar("_EndpointT", bound="_Endpoint")
 
 _ECLOSED = lib.PNC_ECLOSED
 _STRING_MAX = 8192  # the longest string option (ws headers: 4096) and then some
@@ -19,7 +34,7 @@ _ESTATE = lib.PNC_ESTATE
 _NONBLOCK = lib.PNC_FLAG_NONBLOCK
 
 # What a TLS option's error means, whichever option it is.
-_TLS_TROUBLE = {
+_TLS_TROUBLE: dict[int, str] = {
     lib.PNC_ENOTSUP: "only tls+tcp:// and wss:// endpoints have TLS options",
     lib.PNC_EWRITEONLY: "write-only, as in NNG (each sets part of the endpoint's TLS "
                         "configuration, which is not read back)",
@@ -30,7 +45,7 @@ _TLS_TROUBLE = {
 }
 
 
-class _TLSOption(Option):
+class _TLSOption(Option[_T]):
     """A TLS option of a tls+tcp:// or wss:// endpoint, as nng's: set before
     the endpoint starts (after, Busy), it changes the endpoint's own TLS
     configuration (the TLSConfig given to it, if one was, else a new one of
@@ -38,24 +53,29 @@ class _TLSOption(Option):
     changed nor copied).  Reading it raises WriteOnly, as in pynng: nng
     keeps no value to give back (a CA file adds to the CAs)."""
 
-    def __init__(self, nng_name, kind, doc, invalid):
+    def __init__(self, nng_name: str, kind: type[_T], doc: str, invalid: str) -> None:
         super().__init__(nng_name, kind, doc=doc)
         self.invalid = invalid  # what PNC_EINVAL says of a value
 
-    def __get__(self, obj, owner=None):
+    @overload
+    def __get__(self: _TLSOptionT, obj: None, owner: type | None = None) -> _TLSOptionT: ...
+    @overload
+    def __get__(self, obj: HasOptions, owner: type | None = None) -> NoReturn: ...
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
         unused = ffi.new("int64_t *")  # the core answers WriteOnly, or NotSupported
         raise self._error(obj, type(obj)._get_int_fn(obj._ptr, self.nng_name.encode(),
                                                      unused), None)
 
-    def __set__(self, obj, value):
+    def __set__(self, obj: HasOptions, value: _T) -> None:
         value = _coerced(self.name, self.kind, value)
         rv = obj._set_option(self.nng_name, self.kind, value)
         if rv:
             raise self._error(obj, rv, value)
 
-    def _error(self, obj, code, value):
+    def _error(self, obj: Any, code: int, value: object) -> NNGException:
         shown = self.name if value is None else "%s=%r" % (self.name, value)
         trouble = self.invalid if code == lib.PNC_EINVAL else _TLS_TROUBLE.get(code)
         what = "%s (NNG option %r) of %s" % (shown, self.nng_name, obj._describe())
@@ -63,22 +83,36 @@ class _TLSOption(Option):
 
 
 class _Endpoint(AsyncClose, ReadOnlyProperties):
-    _close_fn = None
-    _release_fn = None
-    _get_int_fn = None
-    _set_int_fn = None
-    _get_string_fn = None
-    _set_string_fn = None
-    _id_fn = None
+    if TYPE_CHECKING:
+        # Each subclass's core calls, a listener's or a dialer's (their first
+        # argument its pointer).
+        _close_fn: ClassVar[Callable[..., int]]
+        _release_fn: ClassVar[Callable[..., None]]
+        _get_int_fn: ClassVar[Callable[..., int]]
+        _set_int_fn: ClassVar[Callable[..., int]]
+        _get_string_fn: ClassVar[Callable[..., int]]
+        _set_string_fn: ClassVar[Callable[..., int]]
+        _id_fn: ClassVar[Callable[..., int]]
+        _set_tls_fn: ClassVar[Callable[..., int]]
+        _start_fn: ClassVar[Callable[..., int]]
+        _last_error_fn: ClassVar[Callable[..., int]]
+    else:
+        _close_fn = None
+        _release_fn = None
+        _get_int_fn = None
+        _set_int_fn = None
+        _get_string_fn = None
+        _set_string_fn = None
+        _id_fn = None
 
-    def __init__(self, socket, ptr, url):
+    def __init__(self, socket: Socket, ptr: CData, url: str) -> None:
         self._ptr = ffi.gc(ptr, type(self)._release_fn)
         self.socket = socket
         self.url = url
         self._closed = False
         _fork.track(self)
 
-    def close(self):
+    def close(self) -> None:
         """Stops it and closes its connections; closing twice is harmless."""
         if not self._closed:
             self._closed = True
@@ -86,7 +120,7 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
             self.socket._forget_endpoint(self)
 
     @property
-    def id(self):
+    def id(self) -> int:
         return type(self)._id_fn(self._ptr)
 
     # Options of the connections it makes: the socket's until set here
@@ -99,7 +133,7 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
     peer = Option("peer", readonly=True, doc="The peer protocol's number.")
 
     @property
-    def peer_name(self):
+    def peer_name(self) -> str:
         """The peer protocol's name."""
         return self.socket.peer_name
 
@@ -119,44 +153,45 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
         "tls-server-name", str, "The name a dialer checks the server's certificate "
         "against and sends (SNI); the URL's host unless set.", "not a usable name")
 
-    _tls_config = None
-    _set_tls_fn = None
-    _start_fn = None
-    _last_error_fn = None
+    _tls_config: TLSConfig | None = None
+    if not TYPE_CHECKING:
+        _set_tls_fn = None
+        _start_fn = None
+        _last_error_fn = None
 
     @property
-    def tls_config(self):
+    def tls_config(self) -> TLSConfig | None:
         """The TLSConfig given to it, else the socket's (a configuration its
         tls_* options made is not a TLSConfig object, and not shown here)."""
         return self._tls_config if self._tls_config is not None else self.socket.tls_config
 
     @tls_config.setter
-    def tls_config(self, config):
+    def tls_config(self, config: TLSConfig) -> None:
         from .tls import config_ptr
         check(type(self)._set_tls_fn(self._ptr, config_ptr(config)),
               "tls_config of %s (a listener takes a server config, a dialer a client one)"
               % self._describe())
         self._tls_config = config
 
-    def _start(self, block):
+    def _start(self, block: bool) -> int:
         """0, or the core's error of a start (see start())."""
         return type(self)._start_fn(self._ptr, 0 if block else _NONBLOCK)
 
-    def _start_error(self, code, call):
+    def _start_error(self, code: int, call: str) -> NNGException:
         """The exception of a failed start, with why its connection failed
         (a TLS handshake's reason, say) when the transport said."""
         last, why = self._last_failure()
         return endpoint_error(code, call, self.url, self.socket._describe(),
                               why if last == code else "")
 
-    def _last_failure(self):
+    def _last_failure(self) -> tuple[int, str]:
         code = ffi.new("int *")
         why = ffi.new("char[]", lib.PNC_WHY_MAX)
         type(self)._last_error_fn(self._ptr, code, why, lib.PNC_WHY_MAX)
         return code[0], ffi.string(why).decode("utf-8", "replace")
 
     @property
-    def last_error(self):
+    def last_error(self) -> NNGException | None:
         """Why its last connection failed, as the exception that says it (its
         ``errno`` the NNG code; its text what the transport said, such as
         "TLS: certificate verify failed: ..."), or None while none has since
@@ -168,13 +203,14 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
             return None
         return exception_for(code, self._describe() + (": " + why if why else ""))
 
-    def _get_int(self, nng_name):
+    def _get_int(self, nng_name: str) -> int:
         value = ffi.new("int64_t *")
         rv = type(self)._get_int_fn(self._ptr, nng_name.encode(), value)
         check(rv, _what(rv, "%s of %s %s" % (nng_name, type(self).__name__, self.url)))
-        return value[0]
+        got: int = value[0]
+        return got
 
-    def _get_option(self, nng_name, kind):
+    def _get_option(self, nng_name: str, kind: type) -> Any:
         """By NNG name; strings are the transport's ("ws:request-headers"),
         else its URL's or the socket's (as nng's)."""
         if kind is not str:
@@ -188,32 +224,33 @@ class _Endpoint(AsyncClose, ReadOnlyProperties):
             return ffi.string(buf).decode()
         return self.socket._get_option(nng_name, str)
 
-    def _set_option(self, nng_name, kind, value):
+    def _set_option(self, nng_name: str, kind: type, value: Any) -> int:
         if kind is str:  # the transport's: "ws:request-headers", "ws:response-headers"
             return type(self)._set_string_fn(self._ptr, nng_name.encode(), value.encode())
         return type(self)._set_int_fn(self._ptr, nng_name.encode(), int(value))
 
-    def __enter__(self):
+    def __enter__(self: _EndpointT) -> _EndpointT:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _forked_away(self):
+    def _forked_away(self) -> None:
         """In a forked child: this endpoint is the parent's (see _fork)."""
         self._closed = True
         ffi.gc(self._ptr, None)
         _fork.disown(self, _InheritedEndpoint)
 
-    def _describe(self):
+    def _describe(self) -> str:
         return "%s %s of %s" % (type(self).__name__, self.url, self.socket._describe())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<%s %s%s>" % (type(self).__name__, self.url,
                               " (closed)" if self._closed else "")
 
 
-def endpoint_error(code, call, address, socket, why=""):
+def endpoint_error(code: int, call: str, address: str | bytes, socket: str,
+                   why: str = "") -> NNGException:
     """The error of a listen or dial, saying what is wrong with the URL when
     the URL shows it (a path too long for a unix socket, say), and ``why``."""
     what = "%s(%r) on %s" % (call, address, socket)
@@ -222,7 +259,7 @@ def endpoint_error(code, call, address, socket, why=""):
                          (": " + why if why else ""))
 
 
-def _what(code, what):
+def _what(code: int, what: str) -> str:
     """What an endpoint's error is about; a listener answers PNC_ESTATE only
     while its bind has not succeeded (listen(block=False) retries it)."""
     if code != _ESTATE:
@@ -231,7 +268,7 @@ def _what(code, what):
         "the address being in use or unavailable)"
 
 
-def _inherited(self, *args):
+def _inherited(self: Any, *args: object) -> NoReturn:
     raise _fork.inherited_error(self)
 
 
@@ -256,7 +293,7 @@ class Listener(_Endpoint):
     _start_fn = lib.pnc_listener_start
     _last_error_fn = lib.pnc_listener_last_error
 
-    def start(self, block=True):
+    def start(self, block: bool = True) -> None:
         """Binds (nng_listener_start), for a listener from
         ``Socket.new_listener``.  A failed bind raises and leaves it
         unstarted; with ``block=False`` it is retried in the background
@@ -266,12 +303,12 @@ class Listener(_Endpoint):
             raise self._start_error(rv, "listen")
 
     @property
-    def port(self):
+    def port(self) -> int:
         """The bound TCP port (the real one when the URL asked for port 0)."""
         return self._get_int("tcp-bound-port")
 
     @property
-    def local_address(self):
+    def local_address(self) -> SockAddr:
         """The address it listens on (the real port for port 0)."""
         out = ffi.new("pnc_addr *")
         rv = lib.pnc_listener_addr(self._ptr, out)
@@ -279,7 +316,7 @@ class Listener(_Endpoint):
         return from_core(out)
 
     @property
-    def remote_address(self):
+    def remote_address(self) -> SockAddr:
         """A listener has many peers, none its own: unspecified (as nng)."""
         return from_core(ffi.new("pnc_addr *"))
 
@@ -298,7 +335,7 @@ class Dialer(_Endpoint):
     _start_fn = lib.pnc_dialer_start
     _last_error_fn = lib.pnc_dialer_last_error
 
-    def start(self, block=True):
+    def start(self, block: bool = True) -> None:
         """Dials (nng_dialer_start), for a dialer from ``Socket.new_dialer``.
         ``block=True`` connects now: a failure raises, saying why (a TLS
         handshake's reason too), and leaves it unstarted; ``block=False``
@@ -307,19 +344,19 @@ class Dialer(_Endpoint):
         if rv:
             raise self._start_error(rv, "dial")
 
-    def _connection(self):
+    def _connection(self) -> Pipe | None:
         """Its current pipe, or None while it is not connected."""
         return next((pipe for pipe in self.socket.pipes
                      if pipe._endpoint_id == self.id and not pipe._from_listener), None)
 
     @property
-    def local_address(self):
+    def local_address(self) -> SockAddr | None:
         """Its connection's local address; unspecified while not connected."""
         pipe = self._connection()
         return pipe.local_address if pipe is not None else from_core(ffi.new("pnc_addr *"))
 
     @property
-    def remote_address(self):
+    def remote_address(self) -> SockAddr | None:
         """The address it dials: its connection's peer, else from its URL."""
         pipe = self._connection()
         return pipe.remote_address if pipe is not None else from_url(self.url)

@@ -5,21 +5,25 @@ thing, so ``except TimeoutError`` catches a receive timeout and ``except
 OSError`` an address in use.  ``check`` turns a core return code into the
 exception, with a message that says what failed.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
 from ._core import ffi, lib
 
 
 class NNGException(Exception):
     """Base of every error the core reports; ``errno`` is the NNG code."""
 
-    def __init__(self, msg, errno=None):
+    def __init__(self, msg: object, errno: int | None = None) -> None:
         super().__init__(msg)
         self._nng_errno = errno
 
     @property
-    def errno(self):
+    def errno(self) -> int | None:
         return self._nng_errno
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
 
@@ -27,14 +31,14 @@ class MessageStateError(NNGException):
     """A Message was used after it was sent or closed."""
 
 
-def _error(name, code, *builtins, doc):
+def _error(name: str, code: int, *builtins: type[Exception], doc: str) -> type[NNGException]:
     cls = type(name, (NNGException,) + builtins, {"__doc__": doc, "code": code})
     globals()[name] = cls
     return cls
 
 
 # (name, NNG code, matching built-ins, meaning) -- wire.md section 5.
-_TABLE = [
+_TABLE: list[tuple[str, int, tuple[type[Exception], ...], str]] = [
     ("Interrupted", 1, (InterruptedError,), "The operation was interrupted."),
     ("NoMemory", 2, (MemoryError,), "Out of memory."),
     ("InvalidOperation", 3, (ValueError,), "An argument or option value is invalid."),
@@ -70,18 +74,55 @@ _TABLE = [
     ("Internal", 1000, (), "An internal error in the core."),
 ]
 
-EXCEPTION_MAP = {code: _error(name, code, *builtins, doc=doc)
-                 for name, code, builtins, doc in _TABLE}
+EXCEPTION_MAP: dict[int, type[NNGException]] = {
+    code: _error(name, code, *builtins, doc=doc) for name, code, builtins, doc in _TABLE}
+
+if TYPE_CHECKING:
+    # The classes _error makes from _TABLE, as a type checker cannot see
+    # them made (test_typing.py checks the two lists agree).  NNGException's
+    # errno is read-only, where OSError's can be set: so it is at run time.
+    class Interrupted(NNGException, InterruptedError): code: ClassVar[int]  # type: ignore[override]
+    class NoMemory(NNGException, MemoryError): code: ClassVar[int]
+    class InvalidOperation(NNGException, ValueError): code: ClassVar[int]
+    class Busy(NNGException): code: ClassVar[int]
+    class Timeout(NNGException, TimeoutError): code: ClassVar[int]  # type: ignore[override]
+    class ConnectionRefused(NNGException, ConnectionRefusedError): code: ClassVar[int]  # type: ignore[override]
+    class Closed(NNGException): code: ClassVar[int]
+    class TryAgain(NNGException, BlockingIOError): code: ClassVar[int]  # type: ignore[override]
+    class NotSupported(NNGException, NotImplementedError): code: ClassVar[int]
+    class AddressInUse(NNGException, OSError): code: ClassVar[int]  # type: ignore[override]
+    class BadState(NNGException): code: ClassVar[int]
+    class NoEntry(NNGException, LookupError): code: ClassVar[int]
+    class ProtocolError(NNGException): code: ClassVar[int]
+    class DestinationUnreachable(NNGException, OSError): code: ClassVar[int]  # type: ignore[override]
+    class AddressInvalid(NNGException, ValueError): code: ClassVar[int]
+    class PermissionDenied(NNGException, PermissionError): code: ClassVar[int]  # type: ignore[override]
+    class MessageTooLarge(NNGException, ValueError): code: ClassVar[int]
+    class ConnectionAborted(NNGException, ConnectionAbortedError): code: ClassVar[int]  # type: ignore[override]
+    class ConnectionReset(NNGException, ConnectionResetError): code: ClassVar[int]  # type: ignore[override]
+    class Canceled(NNGException): code: ClassVar[int]
+    class OutOfFiles(NNGException, OSError): code: ClassVar[int]  # type: ignore[override]
+    class OutOfSpace(NNGException, OSError): code: ClassVar[int]  # type: ignore[override]
+    class AlreadyExists(NNGException, FileExistsError): code: ClassVar[int]  # type: ignore[override]
+    class ReadOnly(NNGException, AttributeError): code: ClassVar[int]
+    class WriteOnly(NNGException, AttributeError): code: ClassVar[int]
+    class CryptoError(NNGException): code: ClassVar[int]
+    class AuthenticationError(NNGException): code: ClassVar[int]
+    class NoArgument(NNGException, ValueError): code: ClassVar[int]
+    class Ambiguous(NNGException, ValueError): code: ClassVar[int]
+    class BadType(NNGException, TypeError, ValueError): code: ClassVar[int]
+    class ConnectionShutdown(NNGException, ConnectionError): code: ClassVar[int]  # type: ignore[override]
+    class Internal(NNGException): code: ClassVar[int]
 
 
-def exception_for(code, what=""):
+def exception_for(code: int, what: str = "") -> NNGException:
     """The exception for an NNG code; ``what`` names the URL, option or value."""
     cls = EXCEPTION_MAP.get(code, NNGException)
     text = ffi.string(lib.pnc_strerror(code)).decode()
     return cls(text + (": " + what if what else ""), code)
 
 
-def check(code, what=""):
+def check(code: int, what: str = "") -> None:
     if code:
         raise exception_for(code, what)
 
@@ -90,5 +131,17 @@ check_err = check  # pynng's name: raises the exception for an NNG code, if not 
 
 
 # The public names (pynng's); check and exception_for are this package's own.
-__all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP", "check_err"] + [
-    row[0] for row in _TABLE]
+if TYPE_CHECKING:  # the same, as a type checker needs them: written out
+    __all__ = [
+        "NNGException", "MessageStateError", "EXCEPTION_MAP", "check_err",
+        "Interrupted", "NoMemory", "InvalidOperation", "Busy", "Timeout",
+        "ConnectionRefused", "Closed", "TryAgain", "NotSupported", "AddressInUse",
+        "BadState", "NoEntry", "ProtocolError", "DestinationUnreachable",
+        "AddressInvalid", "PermissionDenied", "MessageTooLarge", "ConnectionAborted",
+        "ConnectionReset", "Canceled", "OutOfFiles", "OutOfSpace", "AlreadyExists",
+        "ReadOnly", "WriteOnly", "CryptoError", "AuthenticationError", "NoArgument",
+        "Ambiguous", "BadType", "ConnectionShutdown", "Internal"
+    ]
+else:
+    __all__ = ["NNGException", "MessageStateError", "EXCEPTION_MAP", "check_err"] + [
+        row[0] for row in _TABLE]

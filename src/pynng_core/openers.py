@@ -6,7 +6,10 @@ passes it as ``Socket(opener=...)``.  ``pynng_core.lib`` has the same
 names; each is an Opener, which a Socket reads to open that protocol.
 (The core's own cffi library stays private.)
 """
+from __future__ import annotations
+
 import types
+from typing import TYPE_CHECKING
 
 PROTOCOLS = ("pair0", "pair1", "pub0", "sub0", "req0", "rep0", "push0", "pull0",
              "surveyor0", "respondent0", "bus0")
@@ -15,17 +18,18 @@ PROTOCOLS = ("pair0", "pair1", "pub0", "sub0", "req0", "rep0", "push0", "pull0",
 class Opener:
     """What ``Socket(opener=...)`` opens: a protocol, cooked or raw."""
 
-    def __init__(self, name, protocol, raw=False, polyamorous=False):
+    def __init__(self, name: str, protocol: str, raw: bool = False,
+                 polyamorous: bool = False) -> None:
         self.name = name
         self.protocol = protocol
         self.raw = raw
         self.polyamorous = polyamorous
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<opener %s>" % self.name
 
 
-def _openers():
+def _openers() -> dict[str, Opener]:
     openers = {}
     for protocol in PROTOCOLS:
         for suffix, raw in (("", False), ("_raw", True)):
@@ -36,4 +40,35 @@ def _openers():
     return openers
 
 
-lib = types.SimpleNamespace(**_openers())
+if TYPE_CHECKING:
+    class _Openers:
+        """The openers _openers() makes, as a type checker cannot see them
+        made (test_typing.py checks the two lists agree)."""
+
+        nng_pair0_open: Opener
+        nng_pair0_open_raw: Opener
+        nng_pair1_open: Opener
+        nng_pair1_open_raw: Opener
+        nng_pub0_open: Opener
+        nng_pub0_open_raw: Opener
+        nng_sub0_open: Opener
+        nng_sub0_open_raw: Opener
+        nng_req0_open: Opener
+        nng_req0_open_raw: Opener
+        nng_rep0_open: Opener
+        nng_rep0_open_raw: Opener
+        nng_push0_open: Opener
+        nng_push0_open_raw: Opener
+        nng_pull0_open: Opener
+        nng_pull0_open_raw: Opener
+        nng_surveyor0_open: Opener
+        nng_surveyor0_open_raw: Opener
+        nng_respondent0_open: Opener
+        nng_respondent0_open_raw: Opener
+        nng_bus0_open: Opener
+        nng_bus0_open_raw: Opener
+        nng_pair1_open_poly: Opener
+
+    lib: _Openers
+else:
+    lib = types.SimpleNamespace(**_openers())

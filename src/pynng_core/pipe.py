@@ -9,16 +9,30 @@ never stops the thread: that includes SystemExit, since sys.exit() in a
 callback ends no program (it is not the main thread) and a dead events
 thread would leave every later pre-connect pipe waiting for admission.
 """
+from __future__ import annotations
+
 import logging
 import os
 import threading
 import weakref
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from ._core import ffi, lib
 from .exceptions import NotSupported, exception_for
 from .message import Message
 from .options import ReadOnlyProperties
-from .sockaddr import from_core
+from .sockaddr import SockAddr, from_core
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # typing's from 3.12; type checkers only
+
+    from ._core import CData  # the stub's: cffi's types have no names at run time
+    from .endpoints import Dialer, Listener
+    from .socket import Socket
+
+# What add_pre_pipe_connect_cb and the others take.
+PipeCallback = Callable[["Pipe"], object]
 
 PRE_CONNECT = lib.PNC_PIPE_PRE_CONNECT
 POST_CONNECT = lib.PNC_PIPE_POST_CONNECT
@@ -30,13 +44,13 @@ log = logging.getLogger("pynng_core")
 
 # The counters, as the core's pnc_stats struct names them; a pipe has the
 # message and byte ones, which come first.
-STAT_FIELDS = tuple(name for name, _ in ffi.typeof("pnc_stats").fields)
+STAT_FIELDS: tuple[str, ...] = tuple(name for name, _ in ffi.typeof("pnc_stats").fields)
 PIPE_STAT_FIELDS = STAT_FIELDS[:4]
 # The fewest Pipe objects a socket keeps before it drops those of gone pipes.
 _PRUNE_MIN = 64
 
 
-def stats_dict(struct, fields):
+def stats_dict(struct: CData, fields: Iterable[str]) -> dict[str, int]:
     return {name: getattr(struct, name) for name in fields}
 
 
@@ -46,7 +60,10 @@ class Pipe(ReadOnlyProperties):
     ``socket.pipes``, a received Message's ``pipe`` and the pipe callbacks
     give the same Pipe object for the same connection while it lasts."""
 
-    def __init__(self, socket, pipe_id):
+    local_address: SockAddr | None
+    remote_address: SockAddr | None
+
+    def __init__(self, socket: Socket, pipe_id: int) -> None:
         self.socket = socket
         self.id = pipe_id
         self._closed = False
@@ -63,50 +80,61 @@ class Pipe(ReadOnlyProperties):
             self._closed = True
 
     @property
-    def dialer(self):
+    def dialer(self) -> Dialer | None:
         """The Dialer it came from (TypeError when it came from a listener)."""
         self._check_endpoint_known()
         if self._from_listener:
             raise TypeError("pipe %d has no dialer: it was accepted by a listener" % self.id)
-        return self.socket._endpoint_by_id(self._endpoint_id)
+        return cast("Dialer | None", self.socket._endpoint_by_id(self._endpoint_id))
 
     @property
-    def listener(self):
+    def listener(self) -> Listener | None:
         """The Listener that accepted it (TypeError when it was dialed)."""
         self._check_endpoint_known()
         if not self._from_listener:
             raise TypeError("pipe %d has no listener: it was dialed" % self.id)
-        return self.socket._endpoint_by_id(self._endpoint_id)
+        return cast("Listener | None", self.socket._endpoint_by_id(self._endpoint_id))
 
-    def _check_endpoint_known(self):
+    def _check_endpoint_known(self) -> None:
         if not self._endpoint_id:
             raise exception_for(lib.PNC_ECLOSED, "pipe %d was gone before its dialer or "
                                                  "listener was known" % self.id)
 
     @property
-    def url(self):
+    def url(self) -> str | None:
         """The URL of the dialer or listener it came from."""
         endpoint = self.socket._endpoint_by_id(self._endpoint_id)
         return endpoint.url if endpoint is not None else None
 
     # The protocols at its two ends: its socket's, and its peer's.
-    protocol = property(lambda self: self.socket.protocol)
-    protocol_name = property(lambda self: self.socket.protocol_name)
-    peer = property(lambda self: self.socket.peer)
-    peer_name = property(lambda self: self.socket.peer_name)
+    if TYPE_CHECKING:
+        @property
+        def protocol(self) -> int: ...
+        @property
+        def protocol_name(self) -> str: ...
+        @property
+        def peer(self) -> int: ...
+        @property
+        def peer_name(self) -> str: ...
+    else:
+        protocol = property(lambda self: self.socket.protocol)
+        protocol_name = property(lambda self: self.socket.protocol_name)
+        peer = property(lambda self: self.socket.peer)
+        peer_name = property(lambda self: self.socket.peer_name)
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed or self.id not in self.socket._pipe_ids()
 
-    def _get_int(self, nng_name):
+    def _get_int(self, nng_name: str) -> int:
         out = ffi.new("int64_t *")
         rv = lib.pnc_pipe_get_int(self.socket._core(), self.id, nng_name.encode(), out)
         if rv:
             raise exception_for(rv, "%s of pipe %d" % (nng_name, self.id))
-        return out[0]
+        value: int = out[0]
+        return value
 
-    def _get_option(self, nng_name, kind):
+    def _get_option(self, nng_name: str, kind: type) -> Any:
         """By NNG name: the transport's, else its socket's (read-only)."""
         if kind is str:
             return self.url if nng_name == "url" else self.socket._get_option(nng_name, str)
@@ -115,10 +143,10 @@ class Pipe(ReadOnlyProperties):
         except NotSupported:
             return self.socket._get_option(nng_name, kind)
 
-    def _set_option(self, nng_name, kind, value):
+    def _set_option(self, nng_name: str, kind: type, value: Any) -> int:
         return _EREADONLY  # a pipe's options are its endpoint's, as it began
 
-    def _get_string(self, nng_name):
+    def _get_string(self, nng_name: str) -> str:
         buf = ffi.new("char[]", 4096)
         rv = lib.pnc_pipe_get_string(self.socket._core(), self.id, nng_name.encode(), buf, 4096)
         if rv:
@@ -126,31 +154,31 @@ class Pipe(ReadOnlyProperties):
         return ffi.string(buf).decode("utf-8", "replace")
 
     @property
-    def tls_verified(self):
+    def tls_verified(self) -> bool:
         """tls+tcp and wss: whether the peer's certificate was verified."""
         return bool(self._get_int("tls-verified"))
 
     @property
-    def tls_peer_cn(self):
+    def tls_peer_cn(self) -> str:
         """tls+tcp and wss: the common name of the peer's certificate."""
         return self._get_string("tls-peer-cn")
 
     @property
-    def tls_peer_alt_names(self):
+    def tls_peer_alt_names(self) -> list[str]:
         """tls+tcp and wss: the subject alternative names of the peer's certificate."""
         text = self._get_string("tls-peer-alt-names")
         return text.split("\n") if text else []
 
     @property
-    def tcp_nodelay(self):
+    def tcp_nodelay(self) -> bool:
         return bool(self._get_int("tcp-nodelay"))
 
     @property
-    def tcp_keepalive(self):
+    def tcp_keepalive(self) -> bool:
         return bool(self._get_int("tcp-keepalive"))
 
     @property
-    def stats(self):
+    def stats(self) -> dict[str, int]:
         """Messages and bytes in and out on this pipe."""
         out = ffi.new("pnc_stats *")
         rv = lib.pnc_pipe_stats(self.socket._core(), self.id, out)
@@ -158,37 +186,40 @@ class Pipe(ReadOnlyProperties):
             raise exception_for(rv, "stats of pipe %d" % self.id)
         return stats_dict(out, PIPE_STAT_FIELDS)
 
-    def send(self, data, block=True):
+    def send(self, data: Buffer, block: bool = True) -> None:
         """Sends to this peer only."""
         self.socket.send_msg(Message(data, pipe=self), block=block)
 
-    def send_msg(self, msg, block=True):
+    def send_msg(self, msg: Message, block: bool = True) -> None:
         msg.pipe = self
         self.socket.send_msg(msg, block=block)
 
-    async def asend(self, data):
+    async def asend(self, data: Buffer) -> None:
         await self.socket.asend_msg(Message(data, pipe=self))
 
-    async def asend_msg(self, msg):
+    async def asend_msg(self, msg: Message) -> None:
         msg.pipe = self
         await self.socket.asend_msg(msg)
 
-    def close(self):
+    def close(self) -> None:
         """Closes this connection (in a pre-connect callback: refuses it)."""
         self._closed = True
         lib.pnc_pipe_close_id(self.socket._core(), self.id)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Pipe %d %s -> %s>" % (self.id, self.local_address, self.remote_address)
 
 
 class _Events:
     """The thread that reads the core's pipe events and runs the callbacks."""
 
-    def __init__(self):
+    _sockets: weakref.WeakValueDictionary[int, Socket]
+    _thread: threading.Thread | None
+
+    def __init__(self) -> None:
         self._after_fork()
 
-    def _after_fork(self):
+    def _after_fork(self) -> None:
         # Also run in a forked child: the thread did not come along, the
         # lock may have been held by a thread that did not either, and the
         # sockets watched are the parent's (see _fork), so their events are
@@ -197,7 +228,7 @@ class _Events:
         self._lock = threading.Lock()
         self._thread = None
 
-    def watch(self, socket):
+    def watch(self, socket: Socket) -> None:
         with self._lock:
             self._sockets[socket.id] = socket
             if self._thread is None or not self._thread.is_alive():
@@ -205,14 +236,14 @@ class _Events:
                                                 name="pynng_core pipe events")
                 self._thread.start()
 
-    def _run(self):
+    def _run(self) -> None:
         ev = ffi.new("pnc_pipe_event *")
         while True:
             if lib.pnc_pipe_events_next(ev, 200) == _ESLICE:
                 continue
             self._handle(ev.socket_id, ev.pipe_id, ev.kind)
 
-    def _handle(self, socket_id, pipe_id, kind):
+    def _handle(self, socket_id: int, pipe_id: int, kind: int) -> None:
         # A frame of its own, so that no reference to the socket outlives
         # the event: the loop above waits for the next one for as long as
         # it takes, and a socket kept alive meanwhile keeps its descriptors.
@@ -231,7 +262,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=events._after_fork)
 
 
-def run_callbacks(callbacks, pipe, what):
+def run_callbacks(callbacks: Iterable[PipeCallback], pipe: Pipe, what: str) -> None:
     for callback in list(callbacks):
         try:
             callback(pipe)
@@ -249,13 +280,13 @@ class PipeTable:
     whenever the table has doubled, so it holds about the live ones.
     """
 
-    def __init__(self, socket):
+    def __init__(self, socket: Socket) -> None:
         self._socket = socket
-        self._pipes = {}
+        self._pipes: dict[int, Pipe] = {}
         self._lock = threading.Lock()
         self._prune_at = _PRUNE_MIN
 
-    def get(self, pipe_id):
+    def get(self, pipe_id: int) -> Pipe:
         """The Pipe of ``pipe_id``, made on first sight."""
         with self._lock:
             pipe = self._pipes.get(pipe_id)
@@ -267,12 +298,12 @@ class PipeTable:
                         self._prune()
             return pipe
 
-    def forget(self, pipe_id):
+    def forget(self, pipe_id: int) -> None:
         """The pipe has gone (its remove event)."""
         with self._lock:
             self._pipes.pop(pipe_id, None)
 
-    def _prune(self):
+    def _prune(self) -> None:
         core = self._socket._core()
         info = ffi.new("pnc_pipe_info *")
         for pipe_id in list(self._pipes):

@@ -3,14 +3,23 @@
 Their own keywords (``polyamorous=``, ``resend_time=``, ``topics=``,
 ``survey_time=``) take effect before ``listen=`` and ``dial=`` connect.
 """
+from __future__ import annotations
+
 import inspect
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._core import lib
 from .options import Option
 from .socket import Socket
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's from 3.11; type checkers only
 
-def _init_with(**own):
+    from .socket import SocketKeywords, Topic
+
+
+def _init_with(**own: Any) -> Callable[..., None]:
     """An __init__ taking the protocol's own keywords (name=default) and all
     of Socket's, each explicit and keyword-only, as pynng's classes have
     them: inspect.signature shows them all, and a misspelled one is a
@@ -23,15 +32,18 @@ def _init_with(**own):
         params=", ".join("%s=_defaults[%r]" % (name, name) for name in defaults),
         own=", ".join("%r: %s" % (name, name) for name in own),
         passed=", ".join("%s=%s" % (p.name, p.name) for p in socket_keywords))
-    namespace = {"Socket": Socket, "_defaults": defaults}
+    namespace: dict[str, Any] = {"Socket": Socket, "_defaults": defaults}
     exec(source, namespace)  # noqa: S102 (source made above from names only)
-    return namespace["__init__"]
+    init: Callable[..., None] = namespace["__init__"]
+    return init
 
 
 class _WithOptions(Socket):
     """A protocol whose own keyword options are set before connecting."""
 
-    def _setup(self):
+    _early: dict[str, Any]  # its own keywords' values (see _init_with)
+
+    def _setup(self) -> None:
         for name, value in self._early.items():
             if value is not None:
                 setattr(self, name, value)
@@ -51,7 +63,11 @@ class Pair1(_WithOptions):
     """
 
     _protocol = "pair1"
-    __init__ = _init_with(polyamorous=False)
+    if TYPE_CHECKING:
+        def __init__(self, *, polyamorous: bool = False,
+                     **keywords: Unpack[SocketKeywords]) -> None: ...
+    else:
+        __init__ = _init_with(polyamorous=False)
     polyamorous = Option("pair1:polyamorous", bool, doc="Many peers (set before connecting).")
 
 
@@ -76,7 +92,11 @@ class Req0(_WithOptions):
     """
 
     _protocol = "req0"
-    __init__ = _init_with(resend_time=None)
+    if TYPE_CHECKING:
+        def __init__(self, *, resend_time: int | None = None,
+                     **keywords: Unpack[SocketKeywords]) -> None: ...
+    else:
+        __init__ = _init_with(resend_time=None)
     resend_time = Option("req:resend-time", doc="Resend an unanswered request after, ms.")
 
 
@@ -100,14 +120,18 @@ class Sub0(_WithOptions):
     """
 
     _protocol = "sub0"
-    __init__ = _init_with(topics=None)
+    if TYPE_CHECKING:
+        def __init__(self, *, topics: Topic | Iterable[Topic] | None = None,
+                     **keywords: Unpack[SocketKeywords]) -> None: ...
+    else:
+        __init__ = _init_with(topics=None)
 
     @property
-    def topics(self):
+    def topics(self) -> NoReturn:
         raise AttributeError("topics can be set, not read; subscribe() adds one")
 
     @topics.setter
-    def topics(self, topics):
+    def topics(self, topics: Topic | Iterable[Topic]) -> None:
         if isinstance(topics, (str, bytes, bytearray, memoryview)):
             topics = [topics]
         try:
@@ -118,11 +142,11 @@ class Sub0(_WithOptions):
         for topic in topics:
             self.subscribe(topic)
 
-    def subscribe(self, topic):
+    def subscribe(self, topic: Topic) -> None:
         """Receive messages that start with ``topic`` (str is UTF-8)."""
         self._topic_option(lib.pnc_socket_set_bytes, self._sock, "sub:subscribe", topic)
 
-    def unsubscribe(self, topic):
+    def unsubscribe(self, topic: Topic) -> None:
         """Stop receiving ``topic``; NoEntry if it was not subscribed."""
         self._topic_option(lib.pnc_socket_set_bytes, self._sock, "sub:unsubscribe", topic)
 
@@ -131,7 +155,11 @@ class Surveyor0(_WithOptions):
     """surveyor: asks every respondent, collects answers for ``survey_time`` ms."""
 
     _protocol = "surveyor0"
-    __init__ = _init_with(survey_time=None)
+    if TYPE_CHECKING:
+        def __init__(self, *, survey_time: int | None = None,
+                     **keywords: Unpack[SocketKeywords]) -> None: ...
+    else:
+        __init__ = _init_with(survey_time=None)
     survey_time = Option("surveyor:survey-time", doc="How long a survey takes answers, ms.")
 
 

@@ -14,14 +14,30 @@ once without an operation record (the core takes the message at once or
 says it would block), and recv reuses one record per socket (see
 ``_spare_rx``) instead of making one per call.
 """
+from __future__ import annotations
+
 import functools
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from . import _core, _fork, aio
 from ._core import ffi, lib
 from . import exceptions
-from .exceptions import exception_for
+from .exceptions import NNGException, exception_for
 from .message import OP_TYPE, Message, body_of, check_message, new_op
 from .options import ReadOnlyProperties
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # typing's from 3.12; type checkers only
+
+    from ._core import CData  # the stub's: cffi's types have no names at run time
+    from .socket import Socket
+
+    # _hotpath.c's calls, bound (see _bound): they return a result, or an
+    # int code in its place.
+    HotCall = Callable[..., Any]
+
+_SendRecvT = TypeVar("_SendRecvT", bound="SendRecv")
 
 SLICE_MS = lib.PNC_SLICE_MS
 NONBLOCK = lib.PNC_FLAG_NONBLOCK
@@ -36,7 +52,7 @@ _BATCH_TYPE = ffi.typeof("pnc_batch *")
 _ASEND_CHUNK = 1024  # messages per send_many of asend_many
 
 
-def _as_bytes(message):
+def _as_bytes(message: Buffer) -> bytes:
     """One message of a batch as bytes; a clear error for what is not one."""
     if type(message) is bytes:
         return message
@@ -47,7 +63,7 @@ def _as_bytes(message):
                         % type(message).__name__) from None
 
 
-def _check_max_messages(value, what):
+def _check_max_messages(value: object, what: str) -> None:
     if type(value) is not int or value < 1:
         raise ValueError("%s: max_messages must be a positive int, not %r" % (what, value))
 
@@ -57,12 +73,12 @@ if lib.pnc_hotpath_install():
 _Received = _core.Received
 
 
-def _bound(name, ptr):
+def _bound(name: str, ptr: CData) -> HotCall:
     """_hotpath.c's call ``name`` bound to what ``ptr`` points to."""
     return _core.bind(name, int(ffi.cast("uintptr_t", ptr)))
 
 
-def wait(fn, *args):
+def wait(fn: Callable[..., Any], *args: Any) -> Any:
     """Calls ``fn(*args)`` until its wait is over (it stops saying its
     slice ran out); Python looks for signals between calls."""
     rv = fn(*args)
@@ -80,19 +96,24 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
     # in between, since Python looks for one only after a call.  Taking the
     # record and putting it back are attribute stores, which no thread
     # switch can split either.
-    _spare_rx = None
+    _spare_rx: tuple[CData, HotCall] | None = None
     # The same for recv_many: the batch it left behind (see recv_many).
-    _spare_batch = None
+    _spare_batch: tuple[CData, HotCall] | None = None
     # The send call of _hotpath.c: "send_one_way" on push and pub sockets.
     _send_call = "send"
 
-    def _set_ctx(self, ctx):
+    _ctx: CData
+    _send_bytes: HotCall
+    _take_msg: tuple[HotCall, HotCall]
+    _async_backend: aio.Backend | None
+
+    def _set_ctx(self, ctx: CData) -> None:
         self._ctx = ctx
         self._send_bytes = _bound(self._send_call, ctx)
         # Indexed by ``not block``.
         self._take_msg = (_bound("recv_msg", ctx), _bound("try_recv_msg", ctx))
 
-    def send(self, data, block=True):
+    def send(self, data: Buffer, block: bool = True) -> None:
         """Sends bytes or any buffer-protocol object (copied into the core)."""
         if type(data) is bytes:
             send_bytes = self._send_bytes  # an attribute load: cheaper than a method lookup
@@ -105,7 +126,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         if rv:
             raise self._error(rv, "send")
 
-    def send_msg(self, msg, block=True):
+    def send_msg(self, msg: Message, block: bool = True) -> None:
         """Sends a Message, handing its memory to the core without a copy."""
         check_message(msg, "send_msg")
         ptr, was_copy = msg._for_send()
@@ -118,7 +139,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             raise self._error(rv, msg._sending("send_msg"))
         msg._sent(was_copy)
 
-    def send_many(self, messages, block=True):
+    def send_many(self, messages: Iterable[Buffer], block: bool = True) -> int:
         """Sends each of ``messages`` (bytes or buffers) in turn, as that many
         send() calls would, but in one call into the core.
 
@@ -141,11 +162,12 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             if rv and not (rv == _EAGAIN and not block):
                 raise self._error(rv, "send_many")
         except BaseException as e:
-            e.sent = batch.count
+            e.sent = batch.count  # type: ignore[attr-defined]  # any exception says it
             raise
-        return batch.count
+        count: int = batch.count
+        return count
 
-    def recv_many(self, max_messages=1024, block=True):
+    def recv_many(self, max_messages: int = 1024, block: bool = True) -> list[bytes]:
         """Receives the messages ready now, as a list of bytes in order.
 
         Waits for the first as recv does (or raises TryAgain with
@@ -166,9 +188,9 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             lib.pnc_batch_unget(batch)
             raise
         self._spare_batch = spare
-        return messages
+        return messages  # type: ignore[no-any-return]  # the list: a code raised above
 
-    def _new_batch(self):
+    def _new_batch(self) -> tuple[CData, HotCall]:
         """A batch for this object's recv_many, and the hot call bound to it."""
         out = ffi.new("pnc_batch **")
         rv = lib.pnc_batch_open(self._ctx, out)
@@ -177,7 +199,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         batch = ffi.gc(out[0], lib.pnc_batch_free)
         return batch, _bound("recv_many", batch)
 
-    def _take(self, op, block, what):
+    def _take(self, op: CData, block: bool, what: str) -> None:
         """Waits for a message, which ``op`` then owns (see the module doc).
 
         The caller makes ``op`` before its ``try``: an interrupt may land
@@ -186,14 +208,14 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         if rv:
             raise self._error(rv, what)
 
-    def _new_spare(self):
+    def _new_spare(self) -> tuple[CData, HotCall]:
         """An op for this object's receives (pnc_op_recv runs in op.ctx)
         and the hot recv bound to it."""
         op = new_op()
         op.ctx = self._ctx
         return op, _bound("recv", op)
 
-    def _spare(self):
+    def _spare(self) -> tuple[CData, HotCall]:
         """The spare op and its hot recv, with its last message freed: safe
         to unget from even if an interrupt lands before the next receive."""
         spare = self._spare_rx or self._new_spare()
@@ -201,7 +223,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         lib.pnc_op_release(spare[0])
         return spare
 
-    def recv(self, block=True):
+    def recv(self, block: bool = True) -> bytes:
         """Receives the next message as bytes."""
         spare = self._spare_rx or self._new_spare()
         self._spare_rx = None
@@ -216,9 +238,9 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             lib.pnc_op_unget(op)
             raise
         self._spare_rx = spare
-        return data
+        return data  # type: ignore[no-any-return]  # the body: a code raised above
 
-    def recv_into(self, buffer, block=True):
+    def recv_into(self, buffer: Buffer, block: bool = True) -> int:
         """Receives into ``buffer``: copies what fits, returns the full length.
 
         As with nn_recv, a message longer than the buffer is truncated, and
@@ -239,9 +261,9 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             lib.pnc_op_unget(op)
             raise
         self._spare_rx = spare
-        return size
+        return size  # type: ignore[no-any-return]  # a size_t
 
-    def recv_msg(self, block=True):
+    def recv_msg(self, block: bool = True) -> Message:
         """Receives a Message whose buffer is the core's memory (no copy)."""
         held = _Received()
         try:
@@ -255,7 +277,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
 
     # -- async: asyncio or trio, whichever runs the coroutine --------------
 
-    async def asend(self, data):
+    async def asend(self, data: Buffer) -> None:
         """Sends bytes or any buffer, without blocking the event loop."""
         src = data if type(data) is bytes else body_of(data, "asend")
         pp = ffi.new("pnc_msg **")
@@ -268,7 +290,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             lib.pnc_msg_free(pp[0])  # not sent: the core did not take it
             raise
 
-    async def asend_msg(self, msg):
+    async def asend_msg(self, msg: Message) -> None:
         """Sends a Message (its memory handed over, as send_msg)."""
         check_message(msg, "asend_msg")
         ptr, was_copy = msg._for_send()
@@ -280,20 +302,20 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             raise
         msg._sent(was_copy)
 
-    async def _asend_core(self, msg_ptr, what):
+    async def _asend_core(self, msg_ptr: CData, what: str) -> None:
         step = functools.partial(lib.pnc_ctx_send_async, self._ctx, msg_ptr)
         rv = await aio.run(step, ffi.new(OP_TYPE), self._async_backend)
         if rv:
             raise self._error(rv, what)
 
-    async def _atake(self, op, what):
+    async def _atake(self, op: CData, what: str) -> None:
         step = functools.partial(lib.pnc_ctx_recv_async, self._ctx)
         # Callers put the message back if this raises.
         rv = await aio.run(step, op, self._async_backend, undoable=True)
         if rv:
             raise self._error(rv, what)
 
-    async def arecv(self):
+    async def arecv(self) -> bytes:
         """Receives the next message as bytes, without blocking the loop."""
         op = new_op()
         try:
@@ -303,7 +325,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             lib.pnc_op_unget(op)
             raise
 
-    async def asend_many(self, messages):
+    async def asend_many(self, messages: Iterable[Buffer]) -> int:
         """send_many without blocking the event loop: what the socket takes
         at once goes in one call, and an await waits for room for the next.
         Returns how many were sent; an error or a cancellation part way
@@ -323,11 +345,11 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
                     await self.asend(messages[sent])
                     sent += 1
         except BaseException as e:
-            e.sent = sent + getattr(e, "sent", 0)
+            e.sent = sent + getattr(e, "sent", 0)  # type: ignore[attr-defined]  # as send_many
             raise
         return sent
 
-    async def arecv_many(self, max_messages=1024):
+    async def arecv_many(self, max_messages: int = 1024) -> list[bytes]:
         """recv_many without blocking the event loop: awaits the first
         message, then returns it with what else is ready (see recv_many)."""
         _check_max_messages(max_messages, "arecv_many")
@@ -344,7 +366,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             except exceptions.TryAgain:
                 continue  # another receiver took it meanwhile: wait again
 
-    async def arecv_msg(self):
+    async def arecv_msg(self) -> Message:
         """Receives a Message (zero copy), without blocking the loop."""
         op = new_op()
         try:
@@ -354,20 +376,20 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             lib.pnc_op_unget(op)
             raise
 
-    def __aiter__(self):
+    def __aiter__(self: _SendRecvT) -> _SendRecvT:
         return self
 
-    async def __anext__(self):
+    async def __anext__(self) -> bytes:
         """``async for msg in sock``: messages as bytes until it closes."""
         try:
             return await self.arecv()
         except exceptions.Closed:
             raise StopAsyncIteration from None
 
-    def _error(self, rv, what):
+    def _error(self, rv: int, what: str) -> NNGException:
         return exception_for(rv, "%s on %s" % (what, self._describe()))
 
-    def _forked_away(self):
+    def _forked_away(self) -> None:
         """In a forked child (see _fork): the spare receive records are the
         parent's copies; they are left as they are, not freed."""
         for spare in (self._spare_rx, self._spare_batch):
@@ -375,25 +397,25 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
                 ffi.gc(spare[0], None)
         self._spare_rx = self._spare_batch = None
 
-    def _describe(self):
+    def _describe(self) -> str:
         raise NotImplementedError
 
-    def _owner(self):
+    def _owner(self) -> Socket:
         """The socket whose pipes its messages come in on."""
         raise NotImplementedError
 
-    def __enter__(self):
+    def __enter__(self: _SendRecvT) -> _SendRecvT:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _inherited(self, *args, **kwargs):
+def _inherited(self: Any, *args: object, **kwargs: object) -> NoReturn:
     raise _fork.inherited_error(self)
 
 
-async def _ainherited(self, *args, **kwargs):
+async def _ainherited(self: Any, *args: object, **kwargs: object) -> NoReturn:
     raise _fork.inherited_error(self)
 
 

@@ -10,14 +10,20 @@ address as NNG's ``nng_sockaddr`` union with its field names (``s_family``
 and the family's member: ``s_in``, ``s_in6``, ``s_ipc``, ``s_inproc`` or
 ``s_abstract``), whose values are plain ints and bytes.
 """
+from __future__ import annotations
+
 import ipaddress
 import re
 import sys
 import socket as _socket
 import urllib.parse
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 from ._core import ffi, lib
+
+if TYPE_CHECKING:
+    from ._core import CData  # the stub's: cffi's types have no names at run time
 
 _AF_ZT = 5  # NNG's ZeroTier family: a name pynng has, no transport here
 
@@ -25,8 +31,8 @@ _AF_ZT = 5  # NNG's ZeroTier family: a name pynng has, no transport here
 class SockAddr:
     """An address of a family the core did not name (NNG_AF_UNSPEC)."""
 
-    family = lib.PNC_AF_UNSPEC
-    type_to_str = {
+    family: int = lib.PNC_AF_UNSPEC
+    type_to_str: dict[int, str] = {
         lib.PNC_AF_UNSPEC: "Unspecified",
         lib.PNC_AF_INPROC: "inproc",
         lib.PNC_AF_IPC: "ipc",
@@ -35,14 +41,14 @@ class SockAddr:
         _AF_ZT: "zerotier",
         lib.PNC_AF_ABSTRACT: "abstract",
     }
-    _member = None  # its nng_sockaddr union member
+    _member: str | None = None  # its nng_sockaddr union member
 
     @property
-    def family_as_str(self):
+    def family_as_str(self) -> str:
         return self.type_to_str[self.family]
 
     @property
-    def sock_addr(self):
+    def sock_addr(self) -> SimpleNamespace:
         """The address as NNG's nng_sockaddr union, with its field names."""
         union = SimpleNamespace(s_family=self.family)
         if self._member is not None:
@@ -50,13 +56,13 @@ class SockAddr:
                     SimpleNamespace(sa_family=self.family, **self._nng_fields()))
         return union
 
-    def _nng_fields(self):
+    def _nng_fields(self) -> dict[str, Any]:
         return {}
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.family_as_str
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<%s %s>" % (type(self).__name__, self)
 
 
@@ -64,16 +70,16 @@ class InAddr(SockAddr):
     family = lib.PNC_AF_INET
     _member = "s_in"
 
-    def __init__(self, ip, port):
+    def __init__(self, ip: bytes, port: int) -> None:
         self.host = str(ipaddress.IPv4Address(ip))
         self.port_number = port
         self.port = _socket.htons(port)  # pynng: network byte order
         self.addr = int.from_bytes(ip, "little")  # pynng: the raw in_addr value
 
-    def _nng_fields(self):
+    def _nng_fields(self) -> dict[str, Any]:
         return {"sa_port": self.port, "sa_addr": self.addr}
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "%s:%d" % (self.host, self.port_number)
 
 
@@ -81,16 +87,16 @@ class In6Addr(SockAddr):
     family = lib.PNC_AF_INET6
     _member = "s_in6"
 
-    def __init__(self, ip, port):
+    def __init__(self, ip: bytes, port: int) -> None:
         self.host = str(ipaddress.IPv6Address(ip))
         self.port_number = port
         self.port = _socket.htons(port)
         self.addr = bytes(ip)
 
-    def _nng_fields(self):
+    def _nng_fields(self) -> dict[str, Any]:
         return {"sa_port": self.port, "sa_addr": self.addr, "sa_scope": 0}
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "[%s]:%d" % (self.host, self.port_number)
 
 
@@ -98,17 +104,17 @@ class _NamedAddr(SockAddr):
     """An address that is a name in bytes (``name_bytes``), ``name`` its
     text; NNG's field for it is ``sa_name``."""
 
-    def __init__(self, name_bytes):
+    def __init__(self, name_bytes: bytes) -> None:
         self.name_bytes = name_bytes
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.name_bytes.decode(errors="replace")
 
-    def _nng_fields(self):
+    def _nng_fields(self) -> dict[str, Any]:
         return {"sa_name": self.name_bytes}
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -120,7 +126,7 @@ class IPCAddr(_NamedAddr):
     path_bytes = property(lambda self: self.name_bytes)
     path = _NamedAddr.name
 
-    def _nng_fields(self):
+    def _nng_fields(self) -> dict[str, Any]:
         return {"sa_path": self.name_bytes}
 
 
@@ -136,10 +142,10 @@ class AbstractAddr(_NamedAddr):
     family = lib.PNC_AF_ABSTRACT
     _member = "s_abstract"
 
-    def _nng_fields(self):
+    def _nng_fields(self) -> dict[str, Any]:
         return {"sa_len": len(self.name_bytes), "sa_name": self.name_bytes}
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "abstract://" + urllib.parse.quote(self.name_bytes)
 
 
@@ -150,7 +156,7 @@ class ZTAddr(SockAddr):
     family = _AF_ZT
 
 
-def from_core(addr):
+def from_core(addr: CData) -> SockAddr:
     """The address object for a core pnc_addr."""
     family = addr.family
     if family == lib.PNC_AF_INET:
@@ -169,7 +175,7 @@ def from_core(addr):
 _nng_sockaddr = from_core  # pynng's name for it (there over nng_sockaddr)
 
 
-def url_trouble(url, code):
+def url_trouble(url: bytes, code: int) -> str:
     """What is wrong with ``url`` (bytes), when the core refused it with
     ``code`` for a reason the URL itself shows; "" otherwise."""
     scheme, sep, rest = url.partition(b"://")
@@ -207,7 +213,7 @@ def url_trouble(url, code):
         what, size, limit)
 
 
-def from_url(url):
+def from_url(url: str) -> SockAddr:
     """The address a URL names (a dialer's target): tcp and ws hosts resolved as
     the core resolves them, unspecified for what it cannot tell."""
     scheme, _, rest = url.partition("://")
@@ -231,7 +237,8 @@ def from_url(url):
                 host.strip("[]"), int(port), type=_socket.SOCK_STREAM)[0]
         except (OSError, ValueError):
             return SockAddr()
+        ip, port_number = cast("tuple[str, int]", sockaddr)[:2]  # inet or inet6: (ip, port, ...)
         if family == _socket.AF_INET6:
-            return In6Addr(_socket.inet_pton(family, sockaddr[0]), sockaddr[1])
-        return InAddr(_socket.inet_pton(family, sockaddr[0]), sockaddr[1])
+            return In6Addr(_socket.inet_pton(family, ip), port_number)
+        return InAddr(_socket.inet_pton(family, ip), port_number)
     return SockAddr()

@@ -1,4 +1,9 @@
 """Socket: the base of every protocol class (Pair0, Req0, Sub0, ...)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+
 from . import _fork, aio
 from ._core import ffi, lib
 from .context import Context
@@ -6,13 +11,45 @@ from .endpoints import Dialer, Listener, endpoint_error
 from .exceptions import check, exception_for
 from .openers import Opener
 from .options import Option
-from .tls import config_ptr
-from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, PipeTable, events,
-                   run_callbacks, stats_dict)
+from .tls import TLSConfig, config_ptr
+from .pipe import (POST_CONNECT, POST_REMOVE, PRE_CONNECT, STAT_FIELDS, Pipe, PipeCallback,
+                   PipeTable, events, run_callbacks, stats_dict)
 from .sendrecv import NONBLOCK, InheritedSendRecv, SendRecv, _inherited
 
+if TYPE_CHECKING:
+    from ._core import CData  # the stub's: cffi's types have no names at run time
+    from .endpoints import _Endpoint
+
+    # A sub topic (str is UTF-8).
+    Topic = str | bytes | bytearray | memoryview
+
+_EndpointT = TypeVar("_EndpointT", Listener, Dialer)
+
 # A blocking dial that fails with one of these is not retried in the background.
-_DIAL_FINAL = {lib.PNC_ECLOSED, lib.PNC_EADDRINVAL, lib.PNC_ENOTSUP, lib.PNC_ENOMEM}
+
+
+class SocketKeywords(TypedDict, total=False):
+    """Socket's keywords, for the protocol classes' own __init__ to take
+    as ``**keywords`` (test_typing.py checks the two lists agree)."""
+
+    dial: str | None
+    listen: str | None
+    recv_timeout: int | None
+    send_timeout: int | None
+    recv_buffer_size: int | None
+    send_buffer_size: int | None
+    recv_max_size: int | None
+    reconnect_time_min: int | None
+    reconnect_time_max: int | None
+    opener: Opener | None
+    block_on_dial: bool | None
+    name: str | None
+    tls_config: TLSConfig | None
+    async_backend: aio.Backend | None
+    raw: bool
+
+
+_DIAL_FINAL: set[int] = {lib.PNC_ECLOSED, lib.PNC_EADDRINVAL, lib.PNC_ENOTSUP, lib.PNC_ENOMEM}
 
 
 class Socket(SendRecv):
@@ -25,7 +62,7 @@ class Socket(SendRecv):
     makes the async calls use that library instead of detecting it.
     """
 
-    _protocol = None  # the core's protocol name, set by each subclass
+    _protocol: str | None = None  # the core's protocol name, set by each subclass
 
     recv_timeout = Option("recv-timeout", doc="Receive timeout in ms (-1: none).")
     send_timeout = Option("send-timeout", doc="Send timeout in ms (-1: none).")
@@ -42,11 +79,14 @@ class Socket(SendRecv):
     tcp_keepalive = Option("tcp-keepalive", bool, doc="SO_KEEPALIVE on new tcp connections.")
     ttl_max = Option("ttl-max", doc="Most hops a message may take (pair1, rep, respondent).")
 
-    def __init__(self, *, dial=None, listen=None, recv_timeout=None,
-                 send_timeout=None, recv_buffer_size=None, send_buffer_size=None,
-                 recv_max_size=None, reconnect_time_min=None,
-                 reconnect_time_max=None, opener=None, block_on_dial=None,
-                 name=None, tls_config=None, async_backend=None, raw=False):
+    def __init__(self, *, dial: str | None = None, listen: str | None = None,
+                 recv_timeout: int | None = None, send_timeout: int | None = None,
+                 recv_buffer_size: int | None = None, send_buffer_size: int | None = None,
+                 recv_max_size: int | None = None, reconnect_time_min: int | None = None,
+                 reconnect_time_max: int | None = None, opener: Opener | None = None,
+                 block_on_dial: bool | None = None, name: str | None = None,
+                 tls_config: TLSConfig | None = None,
+                 async_backend: aio.Backend | None = None, raw: bool = False) -> None:
         protocol, raw = self._what_to_open(opener, raw)
         if tls_config is not None:
             config_ptr(tls_config)  # a TypeError before anything is opened
@@ -58,12 +98,13 @@ class Socket(SendRecv):
         self._sock = ffi.gc(pp[0], lib.pnc_socket_release)
         _fork.track(self)
         self._set_ctx(lib.pnc_socket_context(self._sock))
-        self._dialers = []
-        self._listeners = []
+        self._dialers: list[Dialer] = []
+        self._listeners: list[Listener] = []
         self._closed = False
         self._pipes = PipeTable(self)
-        self._callbacks = {PRE_CONNECT: [], POST_CONNECT: [], POST_REMOVE: []}
-        self._tls_config = None
+        self._callbacks: dict[int, list[PipeCallback]] = {
+            PRE_CONNECT: [], POST_CONNECT: [], POST_REMOVE: []}
+        self._tls_config: TLSConfig | None = None
         if tls_config is not None:
             self.tls_config = tls_config
         for attr, value in (("recv_timeout", recv_timeout), ("send_timeout", send_timeout),
@@ -82,7 +123,7 @@ class Socket(SendRecv):
         if dial is not None:
             self.dial(dial, block=block_on_dial)
 
-    def _what_to_open(self, opener, raw):
+    def _what_to_open(self, opener: object, raw: bool) -> tuple[str, bool]:
         """The core protocol and raw mode: the class's, or the opener's."""
         if opener is None:
             if self._protocol is None:
@@ -97,12 +138,12 @@ class Socket(SendRecv):
                             % (type(self).__name__, opener, opener.protocol))
         return opener.protocol, raw or opener.raw
 
-    def _setup(self):
+    def _setup(self) -> None:
         """Protocol options the subclass sets before any connection."""
 
     # -- options ----------------------------------------------------------
 
-    def _get_option(self, nng_name, kind):
+    def _get_option(self, nng_name: str, kind: type) -> Any:
         key = nng_name.encode()
         if kind is str:
             buf = ffi.new("char[]", 128)
@@ -116,12 +157,13 @@ class Socket(SendRecv):
             raise exception_for(rv, "%s of %s" % (nng_name, self._describe()))
         return value
 
-    def _set_option(self, nng_name, kind, value):
+    def _set_option(self, nng_name: str, kind: type, value: Any) -> int:
         if kind is str:
             return lib.pnc_socket_set_string(self._sock, nng_name.encode(), value.encode())
         return lib.pnc_socket_set_int(self._sock, nng_name.encode(), int(value))
 
-    def _topic_option(self, fn, handle, nng_name, topic):
+    def _topic_option(self, fn: Callable[[CData, bytes, bytes, int], int], handle: CData,
+                      nng_name: str, topic: Topic) -> None:
         if isinstance(topic, str):
             data = topic.encode()
         elif isinstance(topic, (bytes, bytearray, memoryview)):
@@ -133,25 +175,26 @@ class Socket(SendRecv):
             raise exception_for(rv, "%s of %r on %s" % (nng_name, topic, self._describe()))
 
     @property
-    def protocol_name(self):
+    def protocol_name(self) -> str:
         return ffi.string(lib.pnc_socket_protocol(self._sock, 0)).decode()
 
     @property
-    def peer_name(self):
+    def peer_name(self) -> str:
         return ffi.string(lib.pnc_socket_protocol(self._sock, 1)).decode()
 
     @property
-    def id(self):
+    def id(self) -> int:
         return lib.pnc_socket_id(self._sock)
 
-    def _ready_fd(self, sending, what):
+    def _ready_fd(self, sending: int, what: str) -> int:
         fd = ffi.new("int *")
         check(lib.pnc_socket_ready_fd(self._sock, sending, fd),
               "%s of %s" % (what, self._describe()))
-        return fd[0]
+        ready_fd: int = fd[0]
+        return ready_fd
 
     @property
-    def recv_fd(self):
+    def recv_fd(self) -> int:
         """A descriptor readable exactly while ``recv(block=False)`` would
         get a message (or, once closed, raise Closed): for select, poll and
         selectors, never to be read.  Readiness comes and goes with the
@@ -159,7 +202,7 @@ class Socket(SendRecv):
         return self._ready_fd(0, "recv_fd")
 
     @property
-    def send_fd(self):
+    def send_fd(self) -> int:
         """A descriptor readable exactly while ``send(block=False)`` would
         go through (as recv_fd); select it for reading, as with pynng."""
         return self._ready_fd(1, "send_fd")
@@ -167,24 +210,24 @@ class Socket(SendRecv):
     # -- endpoints --------------------------------------------------------
 
     @property
-    def tls_config(self):
+    def tls_config(self) -> TLSConfig | None:
         """The TLSConfig its tls+tcp:// and wss:// endpoints use (unless given their own)."""
         return self._tls_config
 
     @tls_config.setter
-    def tls_config(self, config):
+    def tls_config(self, config: TLSConfig) -> None:
         check(lib.pnc_socket_set_tls(self._sock, config_ptr(config)),
               "tls_config of %s" % self._describe())
         self._tls_config = config
 
-    def new_listener(self, address, *, tls_config=None):
+    def new_listener(self, address: str, *, tls_config: TLSConfig | None = None) -> Listener:
         """A Listener for ``address`` that does not listen yet (nng's
         nng_listener_create): set its options (``tls_cert_key_file``,
         ``ws:response-headers``, ...), then ``start()`` it.  ``tls_config``:
         a server TLSConfig for it alone (else the socket's)."""
         return self._new_endpoint(Listener, "listen", address, tls_config)
 
-    def new_dialer(self, address, *, tls_config=None):
+    def new_dialer(self, address: str, *, tls_config: TLSConfig | None = None) -> Dialer:
         """A Dialer for ``address`` that does not dial yet (nng's
         nng_dialer_create): set its options (``tls_ca_file``,
         ``ws:request-headers``, ...), then ``start()`` it, so its first
@@ -192,7 +235,8 @@ class Socket(SendRecv):
         alone (else the socket's)."""
         return self._new_endpoint(Dialer, "dial", address, tls_config)
 
-    def _new_endpoint(self, cls, call, address, tls_config):
+    def _new_endpoint(self, cls: type[_EndpointT], call: str, address: str,
+                      tls_config: TLSConfig | None) -> _EndpointT:
         cfg = config_ptr(tls_config) if tls_config is not None else ffi.NULL
         listener = cls is Listener
         out = ffi.new("pnc_listener **" if listener else "pnc_dialer **")
@@ -202,10 +246,11 @@ class Socket(SendRecv):
             raise endpoint_error(rv, call, address, self._describe())
         endpoint = cls(self, out[0], address)
         endpoint._tls_config = tls_config
-        (self._listeners if listener else self._dialers).append(endpoint)
+        (self._listeners if listener else self._dialers).append(endpoint)  # type: ignore[arg-type]  # its kind's list
         return endpoint
 
-    def listen(self, address, flags=0, *, block=None, tls_config=None):
+    def listen(self, address: str, flags: int = 0, *, block: bool | None = None,
+               tls_config: TLSConfig | None = None) -> Listener:
         """Listens on ``address``; the bind happens now and its failure raises.
 
         With ``block=False`` (or NNG's non-blocking flag in ``flags``) a bind
@@ -220,7 +265,8 @@ class Socket(SendRecv):
             raise error
         return listener
 
-    def dial(self, address, *, block=None, tls_config=None):
+    def dial(self, address: str, *, block: bool | None = None,
+             tls_config: TLSConfig | None = None) -> Dialer:
         """Dials ``address``.
 
         ``block=True`` connects now and raises on failure (saying why: a TLS
@@ -240,7 +286,7 @@ class Socket(SendRecv):
         return dialer
 
     @staticmethod
-    def _url(address):
+    def _url(address: str | bytes) -> bytes:
         if isinstance(address, bytes):
             return address
         if not isinstance(address, str):
@@ -249,21 +295,21 @@ class Socket(SendRecv):
         return address.encode()
 
     @property
-    def listeners(self):
+    def listeners(self) -> list[Listener]:
         return list(self._listeners)
 
     @property
-    def dialers(self):
+    def dialers(self) -> list[Dialer]:
         return list(self._dialers)
 
-    def _forget_endpoint(self, endpoint):
+    def _forget_endpoint(self, endpoint: _Endpoint) -> None:
         for group in (self._listeners, self._dialers):
             if endpoint in group:
-                group.remove(endpoint)
+                group.remove(endpoint)  # type: ignore[arg-type]  # the one it is in
 
     # -- pipes and their events -------------------------------------------
 
-    def _pipe_ids(self):
+    def _pipe_ids(self) -> list[int]:
         ids = ffi.new("uint32_t[]", 256)
         n = lib.pnc_socket_pipes(self._sock, ids, 256)
         if n > 256:
@@ -271,29 +317,29 @@ class Socket(SendRecv):
             n = min(lib.pnc_socket_pipes(self._sock, ids, n + 64), n + 64)
         return [ids[i] for i in range(n)]
 
-    def _pipe(self, pipe_id):
+    def _pipe(self, pipe_id: int) -> Pipe:
         return self._pipes.get(pipe_id)
 
     @property
-    def pipes(self):
+    def pipes(self) -> list[Pipe]:
         """The connections this socket has now."""
         return [self._pipe(i) for i in self._pipe_ids()]
 
-    def _endpoint_by_id(self, endpoint_id):
+    def _endpoint_by_id(self, endpoint_id: int) -> Listener | Dialer | None:
         for endpoint in self._listeners + self._dialers:
             if endpoint.id == endpoint_id:
                 return endpoint
         return None
 
-    def _add_callback(self, kind, callback):
+    def _add_callback(self, kind: int, callback: PipeCallback) -> None:
         self._callbacks[kind].append(callback)
         self._watch_pipes()
 
-    def _remove_callback(self, kind, callback):
+    def _remove_callback(self, kind: int, callback: PipeCallback) -> None:
         self._callbacks[kind].remove(callback)
         self._watch_pipes()
 
-    def _watch_pipes(self):
+    def _watch_pipes(self) -> None:
         mask = sum(kind for kind, cbs in self._callbacks.items() if cbs)
         if mask:
             events.watch(self)
@@ -301,28 +347,28 @@ class Socket(SendRecv):
         if rv:
             raise exception_for(rv, "pipe callbacks on %s" % self._describe())
 
-    def add_pre_pipe_connect_cb(self, callback):
+    def add_pre_pipe_connect_cb(self, callback: PipeCallback) -> None:
         """callback(pipe) before a new pipe joins; closing it refuses the peer."""
         self._add_callback(PRE_CONNECT, callback)
 
-    def add_post_pipe_connect_cb(self, callback):
+    def add_post_pipe_connect_cb(self, callback: PipeCallback) -> None:
         """callback(pipe) once a new pipe has joined the socket."""
         self._add_callback(POST_CONNECT, callback)
 
-    def add_post_pipe_remove_cb(self, callback):
+    def add_post_pipe_remove_cb(self, callback: PipeCallback) -> None:
         """callback(pipe) once a pipe has left the socket."""
         self._add_callback(POST_REMOVE, callback)
 
-    def remove_pre_pipe_connect_cb(self, callback):
+    def remove_pre_pipe_connect_cb(self, callback: PipeCallback) -> None:
         self._remove_callback(PRE_CONNECT, callback)
 
-    def remove_post_pipe_connect_cb(self, callback):
+    def remove_post_pipe_connect_cb(self, callback: PipeCallback) -> None:
         self._remove_callback(POST_CONNECT, callback)
 
-    def remove_post_pipe_remove_cb(self, callback):
+    def remove_post_pipe_remove_cb(self, callback: PipeCallback) -> None:
         self._remove_callback(POST_REMOVE, callback)
 
-    def _pipe_event(self, pipe_id, kind):
+    def _pipe_event(self, pipe_id: int, kind: int) -> None:
         """On the events thread: run this socket's callbacks for a pipe."""
         pipe = self._pipe(pipe_id)
         if kind == PRE_CONNECT:
@@ -336,12 +382,12 @@ class Socket(SendRecv):
             pipe._closed = True
             self._pipes.forget(pipe_id)
 
-    def _core(self):
+    def _core(self) -> CData:
         """The core socket, for the calls a Pipe makes on it."""
         return self._sock
 
     @property
-    def stats(self):
+    def stats(self) -> dict[str, int]:
         """Counters: messages and bytes in and out, pipes opened, closed and
         refused, messages dropped as too large, with a bad header, or for a
         full queue."""
@@ -349,10 +395,10 @@ class Socket(SendRecv):
         lib.pnc_socket_stats(self._core(), out)
         return stats_dict(out, STAT_FIELDS)
 
-    def _owner(self):
+    def _owner(self) -> Socket:
         return self
 
-    def new_context(self):
+    def new_context(self) -> Context:
         """A Context: independent protocol state on this socket (req, rep,
         sub, surveyor, respondent), so many requests or surveys can be under
         way at once, from different threads."""
@@ -360,7 +406,7 @@ class Socket(SendRecv):
 
     # -- life cycle -------------------------------------------------------
 
-    def close(self):
+    def close(self) -> None:
         """Closes the socket, its endpoints and connections; wakes every
         blocked call with Closed.  Closing twice is harmless."""
         if not self._closed:
@@ -371,18 +417,18 @@ class Socket(SendRecv):
             self._listeners.clear()
             self._dialers.clear()
 
-    def _forked_away(self):
+    def _forked_away(self) -> None:
         """In a forked child: this socket is the parent's (see _fork)."""
         self._closed = True
         ffi.gc(self._sock, None)
         SendRecv._forked_away(self)
         _fork.disown(self, _InheritedSocket)
 
-    def _describe(self):
+    def _describe(self) -> str:
         return "%s socket %d%s" % (type(self).__name__, lib.pnc_socket_id(self._sock),
                                    " (closed)" if self._closed else "")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<%s>" % self._describe()
 
 
@@ -393,5 +439,5 @@ class _InheritedSocket(InheritedSendRecv):
     listen = dial = new_context = _topic_option = _watch_pipes = _pipe = _core = _inherited
     _ready_fd = _inherited
 
-    def _pipe_ids(self):
+    def _pipe_ids(self) -> list[int]:
         return []

@@ -10,20 +10,27 @@ connection used it.  Give it as ``tls_config=`` to a socket (its dialers
 use a client config, its listeners a server one), or to ``dial`` and
 ``listen`` for that endpoint alone.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ._core import ffi, lib
 from .exceptions import check, exception_for
+
+if TYPE_CHECKING:
+    from ._core import CData  # the stub's: cffi's types have no names at run time
 
 NO_ENGINE = ("tls+tcp:// and wss://: this build has no TLS engine (OpenSSL was not "
              "found when it was built, or PYNNG_CORE_NO_TLS was set)")
 
 
-def engine():
+def engine() -> str | None:
     """The TLS engine this build has ("OpenSSL 3.0.2 15 Mar 2022"), or None."""
     name = lib.pnc_tls_engine()
     return ffi.string(name).decode() if name != ffi.NULL else None
 
 
-def _text(value, what):
+def _text(value: str | bytes, what: str) -> bytes:
     if isinstance(value, bytes):
         return value
     if not isinstance(value, str):
@@ -55,11 +62,14 @@ class TLSConfig:
     AUTH_MODE_OPTIONAL = lib.PNC_TLS_AUTH_MODE_OPTIONAL
     AUTH_MODE_REQUIRED = lib.PNC_TLS_AUTH_MODE_REQUIRED
 
-    _cfg = None
+    # None only on an object whose __init__ failed, which no caller holds.
+    _cfg: CData = None  # type: ignore[assignment]
 
-    def __init__(self, mode, server_name=None, ca_string=None, own_key_string=None,
-                 own_cert_string=None, auth_mode=None, ca_files=None, cert_key_file=None,
-                 passwd=None):
+    def __init__(self, mode: int, server_name: str | None = None,
+                 ca_string: str | None = None, own_key_string: str | None = None,
+                 own_cert_string: str | None = None, auth_mode: int | None = None,
+                 ca_files: str | list[str] | None = None, cert_key_file: str | None = None,
+                 passwd: str | None = None) -> None:
         if ca_string and ca_files:
             raise ValueError("Cannot set both ca_string and ca_files!")
         if (own_cert_string or own_key_string) and cert_key_file:
@@ -88,47 +98,47 @@ class TLSConfig:
         if cert_key_file:
             self.set_cert_key_file(cert_key_file, passwd)
 
-    def set_server_name(self, server_name):
+    def set_server_name(self, server_name: str) -> None:
         """The name the server's certificate must carry ("": none is checked)."""
         check(lib.pnc_tls_config_server_name(self._cfg, _text(server_name, "server_name")),
               "TLS server name %r" % (server_name,))
 
-    def set_ca_chain(self, chain, crl=None):
+    def set_ca_chain(self, chain: str, crl: str | None = None) -> None:
         """Certificate authorities (PEM), and revocation lists (PEM) if given."""
         crl_c = _text(crl, "crl") if crl is not None else ffi.NULL
         check(lib.pnc_tls_config_ca_chain(self._cfg, _text(chain, "ca chain"), crl_c),
               "TLS CA chain (PEM certificates expected)")
 
-    def set_own_cert(self, cert, key, passwd=None):
+    def set_own_cert(self, cert: str, key: str, passwd: str | None = None) -> None:
         """Own certificate (then its chain) and key, PEM."""
         pw = _text(passwd, "passwd") if passwd is not None else ffi.NULL
         check(lib.pnc_tls_config_own_cert(self._cfg, _text(cert, "cert"), _text(key, "key"),
                                           pw),
               "TLS own certificate and key (PEM, matching, password right)")
 
-    def set_auth_mode(self, mode):
+    def set_auth_mode(self, mode: int) -> None:
         """``AUTH_MODE_NONE``, ``AUTH_MODE_OPTIONAL`` or ``AUTH_MODE_REQUIRED``."""
         check(lib.pnc_tls_config_auth_mode(self._cfg, mode), "TLS auth mode %r" % (mode,))
 
-    def add_ca_file(self, path):
+    def add_ca_file(self, path: str) -> None:
         """Certificate authorities from a PEM file."""
         check(lib.pnc_tls_config_ca_file(self._cfg, _text(path, "path")),
               "TLS CA file %r" % (path,))
 
-    def set_cert_key_file(self, path, passwd=None):
+    def set_cert_key_file(self, path: str, passwd: str | None = None) -> None:
         """Own certificate and key from one PEM file."""
         pw = _text(passwd, "passwd") if passwd is not None else ffi.NULL
         check(lib.pnc_tls_config_cert_key_file(self._cfg, _text(path, "path"), pw),
               "TLS certificate and key file %r" % (path,))
 
-    def _core(self):
+    def _core(self) -> CData:
         return self._cfg
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<TLSConfig %s>" % ("server" if self.mode == self.MODE_SERVER else "client")
 
 
-def config_ptr(config):
+def config_ptr(config: TLSConfig) -> CData:
     """The core's config of a TLSConfig (TypeError for anything else)."""
     if not isinstance(config, TLSConfig):
         raise TypeError("tls_config is a pynng_core.TLSConfig, not %r" % (config,))
