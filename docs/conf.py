@@ -13,8 +13,6 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))
 
 import pynng_core  # noqa: E402
-from pynng_core.options import _ReadOnlyProperty  # noqa: E402
-from sphinx.util.docstrings import prepare_docstring  # noqa: E402
 
 project = "pynng_core"
 author = "pynng_core's authors"
@@ -44,7 +42,14 @@ autodoc_default_options = {"members": True, "undoc-members": True, "show-inherit
 # (the build needs no network) the built-in and standard-library types that
 # signatures name have no target here: they are left as plain text.
 nitpick_ignore = [("py:class", name) for name in dir(builtins)]
-nitpick_ignore_regex = [("py:class", r"(typing|collections\.abc|asyncio|trio|ssl|os)\..*")]
+nitpick_ignore_regex = [("py:class", r"(builtins|types|typing|typing_extensions|collections\.abc"
+                                     r"|asyncio|trio|ssl|os)\..*")]
+# Names only type checkers see: Buffer is any object with the buffer
+# protocol (typing_extensions' name for it), CData a cffi pointer, Topic and
+# Opener the package's own aliases for what a subscription and a
+# pynng_core.lib opener take.
+nitpick_ignore += [("py:class", name)
+                   for name in ("Buffer", "CData", "Topic", "pynng_core.openers.Opener")]
 
 
 def public_bases(app, name, obj, options, bases):
@@ -63,20 +68,21 @@ def public_bases(app, name, obj, options, bases):
     bases[:] = [b for b in public if b is not object] or [object]
 
 
-def getter_docstring(app, what, name, obj, options, lines):
-    """A read-only property's docstring, from its getter.
-
-    pynng_core.options makes each property without a setter a
-    _ReadOnlyProperty, passing the getter's docstring as ``doc=``; CPython
-    3.10 and 3.11 drop a ``doc=`` given to a property subclass (3.12 keeps
-    it), so there the object reports its class's docstring instead, and
-    autodoc took the property for an undocumented one.  The getter still
-    has the text.
-    """
-    if isinstance(obj, _ReadOnlyProperty) and obj.fget.__doc__:
-        lines[:] = prepare_docstring(obj.fget.__doc__)
+def public_name(app, env, node, contnode):
+    """Resolve ``pynng_core.<module>.<Name>``, as a signature's annotation
+    names a class, to ``pynng_core.<Name>``, where the API reference
+    documents it."""
+    target = node.get("reftarget", "")
+    parts = target.split(".")
+    if node.get("refdomain") != "py" or len(parts) != 3 or parts[0] != "pynng_core":
+        return None
+    if getattr(pynng_core, parts[2], None) is None:
+        return None
+    domain = env.get_domain("py")
+    return domain.resolve_xref(env, node.get("refdoc"), app.builder, node["reftype"],
+                               "pynng_core." + parts[2], node, contnode)
 
 
 def setup(app):
     app.connect("autodoc-process-bases", public_bases)
-    app.connect("autodoc-process-docstring", getter_docstring)
+    app.connect("missing-reference", public_name)

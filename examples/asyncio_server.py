@@ -13,7 +13,7 @@ SERVER_TASKS = 8
 CLIENTS = 50
 
 
-async def serve(ctx):
+async def serve(ctx: pynng_core.Context) -> None:
     """Answer requests on one context until the socket closes."""
     while True:
         try:
@@ -24,13 +24,13 @@ async def serve(ctx):
         await ctx.asend(request[::-1])
 
 
-async def ask(client, n):
+async def ask(client: pynng_core.Req0, n: int) -> bytes:
     with client.new_context() as ctx:
         await ctx.asend(b"request %03d" % n)
         return await ctx.arecv()
 
 
-async def main():
+async def main() -> None:
     with pynng_core.Rep0() as server, pynng_core.Req0(recv_timeout=5000) as client:
         listener = server.listen(ADDRESS)
         client.dial("tcp://127.0.0.1:%d" % listener.port)

@@ -16,7 +16,7 @@ WORKERS = 2
 CLIENTS = 3
 
 
-def serve(worker_id, worker):
+def serve(worker_id: int, worker: pynng_core.Rep0) -> None:
     while True:
         try:
             request = worker.recv()
@@ -36,7 +36,7 @@ threads = [threading.Thread(target=serve, args=(i, w)) for i, w in enumerate(wor
 for thread in threads:
     thread.start()
 
-replies = []
+replies: list[str] = []
 for client_id in range(CLIENTS):
     with pynng_core.Req0(dial=FRONT, recv_timeout=2000) as client:
         for n in range(2):

@@ -28,8 +28,8 @@ with pynng_core.Pair1(polyamorous=True, listen="inproc://hub", recv_timeout=1000
 
     for _ in peers:
         message = hub.recv_msg()
-        reply = pynng_core.Message(b"hello " + message.bytes)
-        reply.pipe = message.pipe  # back to the peer that sent it
+        # Addressed to the pipe the message came in on: back to its sender.
+        reply = pynng_core.Message(b"hello " + message.bytes, pipe=message.pipe)
         hub.send_msg(reply)
 
     for name, peer in peers.items():

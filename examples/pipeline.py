@@ -16,7 +16,7 @@ WORKERS = 3
 TASK_COUNT = 30
 
 
-def work(worker_id, tasks, results):
+def work(worker_id: int, tasks: pynng_core.Pull0, results: pynng_core.Push0) -> None:
     """Square numbers until the task socket is closed."""
     while True:
         try:

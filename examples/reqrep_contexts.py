@@ -14,7 +14,7 @@ CLIENTS = 4
 REQUESTS_PER_CLIENT = 3
 
 
-def serve(ctx, worker_id):
+def serve(ctx: pynng_core.Context, worker_id: int) -> None:
     """Answer requests on one context until the socket closes."""
     while True:
         try:
@@ -24,7 +24,7 @@ def serve(ctx, worker_id):
         ctx.send(b"%s (worker %d)" % (request.upper(), worker_id))
 
 
-def ask(ctx, client_id, replies):
+def ask(ctx: pynng_core.Context, client_id: int, replies: list[str]) -> None:
     for n in range(REQUESTS_PER_CLIENT):
         ctx.send(b"request %d from client %d" % (n, client_id))
         replies.append(ctx.recv().decode())
@@ -40,7 +40,7 @@ with pynng_core.Rep0() as server, pynng_core.Req0(recv_timeout=2000) as client:
     for worker in workers:
         worker.start()
 
-    replies = []
+    replies: list[str] = []
     clients = [threading.Thread(target=ask, args=(client.new_context(), i, replies))
                for i in range(CLIENTS)]
     for thread in clients:

@@ -12,7 +12,7 @@ import pynng_core
 RESPONDENTS = ["alpha", "bravo", "charlie"]
 
 
-def respond(name, respondent):
+def respond(name: str, respondent: pynng_core.Respondent0) -> None:
     question = respondent.recv()
     respondent.send(b"%s: %s" % (name.encode(), b"yes" if question == b"ready?" else b"?"))
 

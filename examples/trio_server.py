@@ -12,7 +12,7 @@ SERVER_TASKS = 8
 CLIENTS = 50
 
 
-async def serve(ctx):
+async def serve(ctx: pynng_core.Context) -> None:
     """Answer requests on one context until the socket closes."""
     while True:
         try:
@@ -23,14 +23,14 @@ async def serve(ctx):
         await ctx.asend(request.upper())
 
 
-async def ask(client, n, replies):
+async def ask(client: pynng_core.Req0, n: int, replies: list[bytes]) -> None:
     with client.new_context() as ctx:
         await ctx.asend(b"request %03d" % n)
         replies[n] = await ctx.arecv()
 
 
-async def main():
-    replies = [None] * CLIENTS
+async def main() -> None:
+    replies = [b""] * CLIENTS
     with pynng_core.Rep0() as server, pynng_core.Req0(recv_timeout=5000) as client:
         listener = server.listen("tcp://127.0.0.1:0")  # port 0: the system picks one
         client.dial("tcp://127.0.0.1:%d" % listener.port)

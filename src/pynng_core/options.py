@@ -56,7 +56,7 @@ class ReadOnlyProperties:
         super().__init_subclass__(**kwargs)
         for name, attr in list(vars(cls).items()):
             if type(attr) is property and attr.fset is None:
-                prop = _ReadOnlyProperty(attr.fget, doc=attr.__doc__)
+                prop = _ReadOnlyProperty(attr.fget)
                 prop.name = name
                 setattr(cls, name, prop)
 
