@@ -478,6 +478,9 @@ def test_stalled_upgrade_does_not_block_others(served):
 
 @pytest.mark.one_poller
 @pytest.mark.timeout(40)
+# 10 s of waiting: the deadline's timer is the transport's, and
+# test_tls's handshake timeout runs it under both pollers.
+@pytest.mark.one_poller
 def test_stalled_upgrade_times_out(served):
     s, url, _ = served
     c, _ = raw(url)

@@ -321,6 +321,9 @@ def test_garbage_silence_and_half_handshakes(certs):
             s.close()
 
 
+# 10 s of waiting: the deadline's timer is the transport's, and
+# test_tls's handshake timeout runs it under both pollers.
+@pytest.mark.one_poller
 def test_handshake_deadline(certs):
     """A peer that never finishes (TLS, or the upgrade after it) is dropped at
     ws's deadline (10 s, nng's); others are served meanwhile."""
