@@ -227,3 +227,126 @@ def test_tls_both_ways_with_nngcat(make_url, certs):
         log = (lines, err, second.stderr)
         assert printed_by["ours"] == b'"from nngcat"\n', log
         assert printed_by["nngcat"] == b'"from ours"\n', log
+
+
+# --------------------------------------------------------------------------
+# Errors: one line naming the bad thing, no traceback
+
+
+def run_ours(*args, timeout=DEFAULT_TIMEOUT):
+    return subprocess.run(OURS + list(args), capture_output=True, text=True,
+                          timeout=timeout, env=tree_env())
+
+
+@pytest.mark.parametrize("args, status, says", [
+    (["--req0", "--dial", "bogus://nowhere", "--data", "x"], 1, "bogus://nowhere"),
+    (["--req0", "--dial", "tcp://127.0.0.1:1", "--data", "x"], 1, "Connection refused"),
+    (["--req0", "--dial", "tcp://127.0.0.1:1", "--data", "x", "--frobnicate"], 2,
+     "--frobnicate"),
+    (["--dial", "tcp://127.0.0.1:1"], 2, "no protocol given"),
+    (["--req0", "--data", "x"], 2, "no address given"),
+    (["--req0", "--pull0", "--dial", "tcp://127.0.0.1:1"], 2, "--pull0"),
+    (["--push0", "--dial", "tcp://127.0.0.1:1"], 2, "requires either --file or --data"),
+    (["--pull0", "--dial", "tcp://127.0.0.1:1", "--data", "x"], 2,
+     "does not support --file or --data"),
+    (["--push0", "--dial", "tcp://127.0.0.1:1", "--data", "x", "--hex"], 2,
+     "does not support --format"),
+    (["--pull0", "--dial", "tcp://127.0.0.1:1", "--format", "fancy"], 2, "fancy"),
+    (["--pull0", "--dial", "tcp://127.0.0.1:1", "--hex", "--raw"], 2, "--raw"),
+    (["--pull0", "--dial", "tcp://127.0.0.1:1", "--subscribe", "a"], 2, "--subscribe"),
+    (["--pair1", "--compat", "--dial", "tcp://127.0.0.1:1"], 2, "--compat"),
+    (["--pair", "--compat", "--count", "2", "--dial", "tcp://127.0.0.1:1"], 2, "--count"),
+    (["--req0", "--dial", "tcp://127.0.0.1:1", "--file", "/no/such/file"], 1,
+     "/no/such/file"),
+    (["--pull0", "--dial", "tcp://127.0.0.1:1", "--recv-timeout", "-1"], 2,
+     "--recv-timeout"),
+])
+def test_errors_are_one_line(args, status, says):
+    result = run_ours(*args)
+    assert result.returncode == status, result
+    assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_receive_timeout_ends_with_status_0_as_nngcats(make_url):
+    """nngcat ends printing at a receive timeout, successfully; a replier
+    that times out waiting to answer has failed (status 1)."""
+    nngcat = require_tool("nngcat")
+    runs = [(program + args + ["--listen", make_url("tcp")], status)
+            for args, status in ((["--pull0", "--recv-timeout", "1"], 0),
+                                 (["--rep0", "--data", "x", "--recv-timeout", "1"], 1))
+            for program in ([nngcat], OURS)]
+    procs = [(subprocess.Popen(line, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=tree_env()), status) for line, status in runs]
+    for proc, status in procs:
+        out, err = proc.communicate(timeout=DEFAULT_TIMEOUT)
+        assert proc.returncode == status, (proc.args, err)
+        assert b"Traceback" not in err, err
+
+
+# --------------------------------------------------------------------------
+# Ctrl-C and progress
+
+
+def assert_interrupted(proc):
+    """SIGINT to a running ``proc``: it exits 130 at once, in one line."""
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=5)
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert b"interrupted" in err and b"Traceback" not in err, err
+    return out
+
+
+def start_ours(*args):
+    return subprocess.Popen(OURS + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=tree_env())
+
+
+def test_ctrl_c_while_blocked_in_recv(make_url):
+    url = make_url("tcp")
+    proc = start_ours("--pull0", "--listen", url, "--hex")
+    wait_for_listener(url)
+    time.sleep(0.2)  # into its recv
+    assert_interrupted(proc)
+
+
+def test_ctrl_c_mid_stream(make_url):
+    """A stream of messages being printed: what was printed is whole lines."""
+    url = make_url("tcp")
+    proc = start_ours("--pull0", "--listen", url, "--hex")
+    wait_for_listener(url)
+    stop = threading.Event()
+
+    def push():
+        with Push0(dial=url, send_timeout=1000) as sock:
+            while not stop.is_set():
+                try:
+                    sock.send(PAYLOAD)
+                except Exception:
+                    return
+
+    pusher = threading.Thread(target=push, daemon=True)
+    pusher.start()
+    try:
+        wait_until(lambda: proc.stdout.peek(1))  # printing has begun
+        out = assert_interrupted(proc)
+    finally:
+        stop.set()
+        pusher.join(5)
+    assert out.endswith(b"\n")
+    assert all(parse_hex_line(line) == PAYLOAD for line in out.decode().splitlines())
+
+
+def test_progress_on_stderr_stdout_untouched(make_url):
+    url = make_url("tcp")
+    proc = start_ours("--pull0", "--listen", url, "--hex", "--count", "2", "--progress")
+    wait_for_listener(url)
+    with Push0(dial=url) as push:
+        push.send(b"one")
+        os.set_blocking(proc.stderr.fileno(), True)
+        line = proc.stderr.readline()  # within a second
+        assert line.startswith(b"received: 1/2 in "), line
+        push.send(b"two")
+        out, _ = proc.communicate(timeout=DEFAULT_TIMEOUT)
+    assert proc.returncode == 0
+    assert out == b'"\\x6f\\x6e\\x65"\n"\\x74\\x77\\x6f"\n'
