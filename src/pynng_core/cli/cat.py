@@ -215,9 +215,9 @@ def _tls_config(args: argparse.Namespace, mode: int) -> Optional[TLSConfig]:
 def _open(name: str, args: argparse.Namespace) -> Socket:
     sock = SOCKETS[name]()
     try:
-        if name == "sub0":
+        if isinstance(sock, protocols.Sub0):
             for topic in args.subscribe or [""]:
-                sock.subscribe(topic)  # type: ignore[attr-defined]
+                sock.subscribe(topic)
         if args.send_timeout:  # 0, as nngcat has it, is no timeout
             sock.send_timeout = round(args.send_timeout * 1000)
         if args.recv_timeout:
