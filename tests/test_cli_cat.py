@@ -165,6 +165,33 @@ def test_interop(exchanges, case):
     assert finisher_status == 0, log
 
 
+def test_shorthand_addresses_count_and_interval(make_url):
+    """-L/-l (tcp on loopback) and -X/-x (ipc) name the addresses nngcat's
+    do; --count with --interval repeats a request, each reply printed."""
+    nngcat = require_tool("nngcat")
+    ipc = make_url("ipc")
+    port = make_url("tcp").rpartition(":")[2]
+    tcp = "tcp://127.0.0.1:" + port
+    cases = [  # (listener, its url, dialer, what the requester prints)
+        ([nngcat, "--rep0", "--listen", tcp, "-D", "pong", "--count", "3"], tcp,
+         OURS + ["--req", "-l", port, "-D", "ping", "-C", "3", "-i", "0.05", "-Q"]),
+        (OURS + ["--rep", "-X", ipc[len("ipc://"):], "-D", "pong", "-C", "3"], ipc,
+         [nngcat, "--req0", "--dial", ipc, "-D", "ping", "-C", "3", "-Q"]),
+    ]
+    for listener_argv, url, dialer_argv in cases:
+        listener = subprocess.Popen(listener_argv, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=tree_env())
+        try:
+            wait_for_listener(url)
+            dialer = subprocess.run(dialer_argv, capture_output=True, timeout=DEFAULT_TIMEOUT,
+                                    env=tree_env())
+            listener.communicate(timeout=DEFAULT_TIMEOUT)
+        finally:
+            listener.kill()
+        assert dialer.returncode == listener.returncode == 0, dialer.stderr
+        assert dialer.stdout == b'"pong"\n' * 3
+
+
 # --------------------------------------------------------------------------
 # Output formats, against nngcat's output for the same messages
 
