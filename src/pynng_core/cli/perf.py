@@ -177,13 +177,14 @@ class InprocMode(NamedTuple):
     client: End
     default_url: str
     pairings: tuple[str, ...]  # the protocol options it takes
+    progress_unit: str
 
 
 INPROC_MODES = {
     "inproc_lat": InprocMode(latency_server, latency_client, "inproc://latency_test",
-                             ("pair0", "pair1", "reqrep0", "bus0")),
+                             ("pair0", "pair1", "reqrep0", "bus0"), "round trips"),
     "inproc_thr": InprocMode(throughput_server, throughput_client, "inproc://throughput-test",
-                             ("pair0", "pair1")),
+                             ("pair0", "pair1"), "messages"),
 }
 
 
@@ -218,27 +219,26 @@ def _inproc_options(mode: str, arguments: Sequence[str]) -> tuple[str, Pairing, 
 
 
 def run_inproc(mode: str, arguments: Sequence[str], progress_forced: bool) -> Report:
-    """Both ends in this process: the server on a thread, the client here,
-    and whichever prints the report prints it."""
+    """Both ends in this process, the server on a thread and the client
+    here; the report is the one that end of the test makes (NNG's rule)."""
     url, pairing, rest = _inproc_options(mode, arguments)
     size_text, count_text = _positionals(mode, rest, 2)
     size, count = number(size_text, "message size"), number(count_text, "count")
     chosen = INPROC_MODES[mode]
     outcome: list[Report] = []
     failures: list[BaseException] = []
+    unseen = Progress("", None)  # only the client's progress is shown
 
     def serve() -> None:
         try:
-            outcome.append(chosen.server(url, size, count, idle, pairing))
+            outcome.append(chosen.server(url, size, count, unseen, pairing))
         except BaseException as e:  # reported by the main thread
             failures.append(e)
 
-    idle = Progress("", None)  # only the client's progress is shown
     server = threading.Thread(target=serve, daemon=True)  # never keeps Ctrl-C waiting
     server.start()
     time.sleep(SERVER_HEAD_START_SECONDS)
-    with Progress(REMOTE_MODES["remote_lat"].progress_unit if mode == "inproc_lat"
-                  else "messages", count, progress_forced) as progress:
+    with Progress(chosen.progress_unit, count, progress_forced) as progress:
         report = chosen.client(url, size, count, progress, pairing)
     server.join()
     if failures:
