@@ -25,12 +25,16 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--version", action="version", version="pynng_core %s" % __version__)
     commands = parser.add_subparsers(dest="command", required=True)
     for command in (demo, cat, perf):
-        command.add_parser(commands)
+        subcommand = command.add_parser(commands)
+        # An unknown flag is reported by the subcommand it was given to.
+        subcommand.set_defaults(usage_error=subcommand.error)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        args.usage_error("unrecognized arguments: %s" % " ".join(unknown))
     name = "pynng-core " + args.command
     try:
         status: int = args.run(args)

@@ -83,7 +83,8 @@ def _local_port(listens: bool) -> Callable[[str], Endpoint]:
     return parse
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+               ) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "cat", help="nngcat: send and print messages from the command line",
         description="nngcat's command line on pynng_core sockets.")
@@ -147,6 +148,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="report progress on stderr every second (the default "
                              "when stderr is a terminal)")
     parser.set_defaults(run=run, format="no")
+    return parser
 
 
 def usage_error(message: str) -> CommandError:

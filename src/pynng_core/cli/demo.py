@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+               ) -> argparse.ArgumentParser:
     parser = commands.add_parser("demo", help="request/reply round trips over tcp, timed")
     parser.add_argument("--count", type=positive_int(1), default=10000,
                         help="round trips (default 10000)")
@@ -77,3 +78,4 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="where the responder listens (default tcp://127.0.0.1:0: "
                              "a free port)")
     parser.set_defaults(run=run)
+    return parser

@@ -260,7 +260,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+               ) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "perf", help="NNG's perf programs: latency and throughput",
         description="NNG's perf programs; pairs with NNG's own over tcp and ipc.",
@@ -271,3 +272,4 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("mode", help="one of " + ", ".join(USAGES))
     parser.add_argument("arguments", nargs=argparse.REMAINDER, help="the mode's arguments")
     parser.set_defaults(run=run)
+    return parser
