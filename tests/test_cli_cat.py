@@ -22,6 +22,9 @@ from peers import (CLI_PATHS, DEFAULT_TIMEOUT, UrlFactory, cli_tls, parse_hex_li
 from pynng_core import Push0
 
 pytestmark = pytest.mark.one_poller  # the sockets under test live in subprocesses
+# Windows cannot send a child SIGINT (only a console's Ctrl-C event, to a
+# whole process group).
+NEEDS_SIGINT = pytest.mark.skipif(sys.platform == "win32", reason="no SIGINT to send on Windows")
 
 OURS = [sys.executable, "-m", "pynng_core", "cat"]
 # Bytes a shell could not pass in an argument: every value, so printing is
@@ -331,6 +334,7 @@ def start_ours(*args):
                             env=tree_env())
 
 
+@NEEDS_SIGINT
 def test_ctrl_c_while_blocked_in_recv(make_url):
     url = make_url("tcp")
     proc = start_ours("--pull0", "--listen", url, "--hex")
@@ -339,6 +343,7 @@ def test_ctrl_c_while_blocked_in_recv(make_url):
     assert_interrupted(proc)
 
 
+@NEEDS_SIGINT
 def test_ctrl_c_mid_stream(make_url):
     """A stream of messages being printed: what was printed is whole lines."""
     url = make_url("tcp")
