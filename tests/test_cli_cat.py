@@ -17,14 +17,12 @@ from typing import NamedTuple
 
 import pytest
 
+from platform_probes import sigint_missing, skip_unless
 from peers import (CLI_PATHS, DEFAULT_TIMEOUT, UrlFactory, cli_tls, parse_hex_line,
                    require_tool, tree_env, wait_for_listener, wait_until)
 from pynng_core import Push0
 
 pytestmark = pytest.mark.one_poller  # the sockets under test live in subprocesses
-# Windows cannot send a child SIGINT (only a console's Ctrl-C event, to a
-# whole process group).
-NEEDS_SIGINT = pytest.mark.skipif(sys.platform == "win32", reason="no SIGINT to send on Windows")
 
 OURS = [sys.executable, "-m", "pynng_core", "cat"]
 # Bytes a shell could not pass in an argument: every value, so printing is
@@ -334,8 +332,8 @@ def start_ours(*args):
                             env=tree_env())
 
 
-@NEEDS_SIGINT
 def test_ctrl_c_while_blocked_in_recv(make_url):
+    skip_unless(sigint_missing())
     url = make_url("tcp")
     proc = start_ours("--pull0", "--listen", url, "--hex")
     wait_for_listener(url)
@@ -343,9 +341,9 @@ def test_ctrl_c_while_blocked_in_recv(make_url):
     assert_interrupted(proc)
 
 
-@NEEDS_SIGINT
 def test_ctrl_c_mid_stream(make_url):
     """A stream of messages being printed: what was printed is whole lines."""
+    skip_unless(sigint_missing())
     url = make_url("tcp")
     proc = start_ours("--pull0", "--listen", url, "--hex")
     wait_for_listener(url)

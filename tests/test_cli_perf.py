@@ -12,12 +12,9 @@ import sys
 import pytest
 
 from peers import (DEFAULT_TIMEOUT, NO_CLI_PEERS, UrlFactory, tree_env, wait_for_listener)
-from platform_probes import cli_missing, skip_unless
+from platform_probes import cli_missing, sigint_missing, skip_unless
 
 pytestmark = pytest.mark.one_poller  # the sockets under test live in subprocesses
-# Windows cannot send a child SIGINT (only a console's Ctrl-C event, to a
-# whole process group).
-NEEDS_SIGINT = pytest.mark.skipif(sys.platform == "win32", reason="no SIGINT to send on Windows")
 
 OURS = [sys.executable, "-m", "pynng_core", "perf"]
 NNG_PERF_ENV = "PYNNG_CORE_NNG_PERF"
@@ -166,9 +163,9 @@ def test_failures_exit_2_in_one_line():
         assert says in result.stderr and result.stderr.count("\n") == 1, result.stderr
 
 
-@NEEDS_SIGINT
 def test_ctrl_c_mid_run():
     """A run far too long to finish, interrupted once it is under way."""
+    skip_unless(sigint_missing())
     proc = subprocess.Popen(OURS + ["--progress", "inproc_lat", "8", "1000000000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tree_env())
     line = proc.stderr.readline()  # its first progress report, a second in
