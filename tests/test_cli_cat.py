@@ -18,7 +18,7 @@ from typing import NamedTuple
 import pytest
 
 from platform_probes import sigint_missing, skip_unless
-from peers import (CLI_PATHS, DEFAULT_TIMEOUT, UrlFactory, cli_tls, parse_hex_line,
+from peers import (DEFAULT_TIMEOUT, UrlFactory, cli_tls, parse_hex_line,
                    require_tool, tree_env, wait_for_listener, wait_until)
 from pynng_core import Push0
 
@@ -33,7 +33,7 @@ REPLY = b"\x00reply\xff\"\\"
 
 class Role(NamedTuple):
     protocol: str        # nngcat's name; nanocat drops the 0
-    sends: bytes = None  # the data it is given, if any
+    sends: bytes | None = None  # the data it is given, if any
     extra: tuple = ()    # its other flags
 
 
@@ -76,9 +76,8 @@ def argv(program, role, listens, url, payload_file):
     protocol = role.protocol[:-1] if nanocat_style and role.protocol != "pair1" else role.protocol
     where = ("--bind" if listens else "--connect") if nanocat_style else \
         ("--listen" if listens else "--dial")
-    head = [CLI_PATHS["nanocat"] if program == "nanocat" else
-            CLI_PATHS["nngcat"] if program == "nngcat" else None]
-    line = (OURS if head == [None] else head) + ["--" + protocol, where, url, "--hex"]
+    command = OURS if program.startswith("ours") else [require_tool(program)]
+    line = command + ["--" + protocol, where, url, "--hex"]
     if role.protocol in ("push0", "pub0"):
         line.remove("--hex")  # nngcat: these print nothing, and say so
     if role.sends is not None:
