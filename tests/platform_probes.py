@@ -93,6 +93,14 @@ def cli_missing():
     return None
 
 
+def sigint_missing():
+    """Why a test cannot interrupt a child process with SIGINT, or None."""
+    if sys.platform == "win32":
+        return ("Windows cannot send a child SIGINT (only a console's Ctrl-C event, "
+                "to a whole process group)")
+    return None
+
+
 def browser_missing():
     """Chromium, the browser peer of test_browser.py: a Linux program here."""
     if sys.platform == "win32":
