@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mypy --strict on the package (not its command line), tests/typed_usage.py
+"""mypy --strict on the package, tests/typed_usage.py
 and examples/; then tests/test_typing.py, whose mypy
 checks the suite skips where mypy is not installed (typing_errors.py must
 fail exactly where it says).  In a venv of its own with the typecheck
