@@ -11,6 +11,7 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx.errors import ExtensionError
 
+from cells import paragraph
 from pynng_core import exceptions
 
 RAISED_WHEN = {
@@ -84,17 +85,6 @@ def _builtin_bases(cls):
             if base.__module__ == "builtins" and base not in (Exception, BaseException, object)]
 
 
-def _paragraph(directive, text, literal=False):
-    """A cell's paragraph; its text's inline markup (``code``) is parsed."""
-    para = nodes.paragraph()
-    if literal:
-        para += nodes.literal(text=text)
-    else:
-        inline, messages = directive.state.inline_text(text, directive.lineno)
-        para.extend(inline + messages)
-    return para
-
-
 class ExceptionTable(Directive):
     has_content = False
 
@@ -116,7 +106,7 @@ class ExceptionTable(Directive):
         group += head
         row = nodes.row()
         for header in headers:
-            row += nodes.entry("", _paragraph(self, header))
+            row += nodes.entry("", paragraph(self, header))
         head += row
         body = nodes.tbody()
         group += body
@@ -130,11 +120,11 @@ class ExceptionTable(Directive):
                                location=row)
             code = getattr(cls, "code", None)
             bases = [b.__name__ for b in _builtin_bases(cls)]
-            cells = [_paragraph(self, cls.__name__, literal=True),
-                     _paragraph(self, str(code) if code is not None else ""),
-                     _paragraph(self, ", ".join(bases)),
-                     [_paragraph(self, " ".join((cls.__doc__ or "").split())),
-                      _paragraph(self, RAISED_WHEN[cls.__name__])]]
+            cells = [paragraph(self, cls.__name__, literal=True),
+                     paragraph(self, str(code) if code is not None else ""),
+                     paragraph(self, ", ".join(bases)),
+                     [paragraph(self, " ".join((cls.__doc__ or "").split())),
+                      paragraph(self, RAISED_WHEN[cls.__name__])]]
             for cell in cells:
                 row += nodes.entry("", *(cell if isinstance(cell, list) else [cell]))
             body += row

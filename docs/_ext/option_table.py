@@ -11,6 +11,7 @@ import importlib
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
+from cells import paragraph
 from pynng_core.options import Option
 
 KIND_NAMES = {int: "int", bool: "bool", str: "str"}
@@ -22,14 +23,7 @@ def own_options(cls):
 
 
 def _cell(directive, text, literal=False):
-    """A table cell; its text's inline markup (``code``) is parsed."""
-    para = nodes.paragraph()
-    if literal:
-        para += nodes.literal(text=text)
-    else:
-        inline, messages = directive.state.inline_text(text, directive.lineno)
-        para.extend(inline + messages)
-    return nodes.entry("", para)
+    return nodes.entry("", paragraph(directive, text, literal))
 
 
 class OptionTable(Directive):

@@ -302,7 +302,10 @@ class Cat:
         if self.interval is not None:
             time.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
-    def send_only(self) -> None:
+    def send(self, receive: bool) -> None:
+        """Send the data, --count times or every --interval; with ``receive``,
+        print what comes back after each send until the interval is over (or
+        the receive timeout, a reply, the survey's end)."""
         assert self.data is not None
         time.sleep(self.delay)
         rounds = self._rounds()
@@ -310,28 +313,15 @@ class Cat:
             while True:
                 started = time.monotonic()
                 self.sock.send(self.data)
+                if receive:
+                    self.sock.recv_timeout = self._round_timeout_ms(started)
+                    self.receive()
                 progress.done += 1
                 if progress.done == rounds:
                     break
                 self._pace(started)
-        time.sleep(DRAIN_SECONDS)
-
-    def send_and_receive(self) -> None:
-        """Send, print what comes back until the interval is over (or the
-        receive timeout, a reply, the survey's end), and again if repeating."""
-        assert self.data is not None
-        time.sleep(self.delay)
-        rounds = self._rounds()
-        with Progress("sent", rounds, self.progress_forced) as progress:
-            while True:
-                started = time.monotonic()
-                self.sock.send(self.data)
-                self.sock.recv_timeout = self._round_timeout_ms(started)
-                self.receive()
-                progress.done += 1
-                if progress.done == rounds:
-                    break
-                self._pace(started)
+        if not receive:
+            time.sleep(DRAIN_SECONDS)
 
     def _round_timeout_ms(self, started: float) -> int:
         if self.interval is None:
@@ -347,11 +337,11 @@ def run(args: argparse.Namespace) -> int:
     with _open(name, args) as sock:
         cat = Cat(sock, args, data)
         if name in SEND_ONLY:
-            cat.send_only()
+            cat.send(receive=False)
         elif name in RECEIVE_ONLY or data is None:
             cat.receive_only()
         elif name in ANSWERING:
             cat.answer()
         else:
-            cat.send_and_receive()
+            cat.send(receive=True)
     return 0
