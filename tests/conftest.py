@@ -6,7 +6,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pynng_core.poller  # noqa: E402
-from peers import UrlFactory  # noqa: E402
+from peers import UrlFactory, interruptible_popen  # noqa: E402
 from protocol_peers import sock  # noqa: E402
 from platform_probes import skip_unless  # noqa: E402
 from tls_certs import TLS_TRANSPORTS, engine_missing, make_certs  # noqa: E402
@@ -66,6 +66,25 @@ def socks():
     yield make
     for s in reversed(opened):
         s.close()
+
+
+@pytest.fixture
+def children():
+    """children(argv, **popen_args) starts a child process (SIGINT reaches
+    it: peers.interruptible_popen); any still running when the test ends,
+    passed or failed, is killed."""
+    started = []
+
+    def start(argv, **kwargs):
+        proc = interruptible_popen(argv, **kwargs)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture

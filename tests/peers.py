@@ -15,6 +15,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -48,6 +49,19 @@ from platform_probes import cli_missing, ipc_missing, skip_unless, unix_sockets_
 DEFAULT_TIMEOUT = 10.0
 # recv/send timeout (ms) put on every socket the tests create.
 SOCKET_TIMEOUT_MS = 5000
+
+
+def _sigint_as_default():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interruptible_popen(argv, **kwargs):
+    """Popen for a child that a test interrupts with SIGINT: its SIGINT is
+    the default one even where this process was started with it ignored (a
+    shell's background job is), so Python there raises KeyboardInterrupt."""
+    if sys.platform != "win32":
+        kwargs["preexec_fn"] = _sigint_as_default
+    return subprocess.Popen(argv, **kwargs)
 
 
 def wait_until(predicate, timeout=DEFAULT_TIMEOUT, interval=0.005, message=None):

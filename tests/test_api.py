@@ -22,7 +22,7 @@ from pynng_core import (
     Pull0, Push0, Timeout, TryAgain,
 )
 from peers import (
-    DEFAULT_TIMEOUT, SOCKET_TIMEOUT_MS, ipc_path, is_listening, tcp_url,
+    DEFAULT_TIMEOUT, SOCKET_TIMEOUT_MS, interruptible_popen, ipc_path, is_listening, tcp_url,
     transfer, wait_until,
 )
 from platform_probes import ipc_missing, posix_signals_missing, skip_unless, unix_sockets_missing
@@ -845,7 +845,7 @@ def test_close_with_connected_peer_and_pending_messages(make_url):
 
 def _run_script(script, *args):
     env = dict(os.environ)
-    return subprocess.Popen(
+    return interruptible_popen(
         [sys.executable, "-c", textwrap.dedent(script)] + list(args),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
     )

@@ -326,25 +326,25 @@ def assert_interrupted(proc):
     return out
 
 
-def start_ours(*args):
-    return subprocess.Popen(OURS + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=tree_env())
+def start_ours(children, *args):
+    return children(OURS + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    env=tree_env())
 
 
-def test_ctrl_c_while_blocked_in_recv(make_url):
+def test_ctrl_c_while_blocked_in_recv(children, make_url):
     skip_unless(sigint_missing())
     url = make_url("tcp")
-    proc = start_ours("--pull0", "--listen", url, "--hex")
+    proc = start_ours(children, "--pull0", "--listen", url, "--hex")
     wait_for_listener(url)
     time.sleep(0.2)  # into its recv
     assert_interrupted(proc)
 
 
-def test_ctrl_c_mid_stream(make_url):
+def test_ctrl_c_mid_stream(children, make_url):
     """A stream of messages being printed: what was printed is whole lines."""
     skip_unless(sigint_missing())
     url = make_url("tcp")
-    proc = start_ours("--pull0", "--listen", url, "--hex")
+    proc = start_ours(children, "--pull0", "--listen", url, "--hex")
     wait_for_listener(url)
     stop = threading.Event()
 
@@ -371,9 +371,9 @@ def test_ctrl_c_mid_stream(make_url):
     assert [parse_hex_line(line) for line in lines] == [PAYLOAD] * len(lines), lines[-2:]
 
 
-def test_progress_on_stderr_stdout_untouched(make_url):
+def test_progress_on_stderr_stdout_untouched(children, make_url):
     url = make_url("tcp")
-    proc = start_ours("--pull0", "--listen", url, "--hex", "--count", "2", "--progress")
+    proc = start_ours(children, "--pull0", "--listen", url, "--hex", "--count", "2", "--progress")
     wait_for_listener(url)
     with Push0(dial=url) as push:
         push.send(b"one")

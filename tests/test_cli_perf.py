@@ -163,11 +163,11 @@ def test_failures_exit_2_in_one_line():
         assert says in result.stderr and result.stderr.count("\n") == 1, result.stderr
 
 
-def test_ctrl_c_mid_run():
+def test_ctrl_c_mid_run(children):
     """A run far too long to finish, interrupted once it is under way."""
     skip_unless(sigint_missing())
-    proc = subprocess.Popen(OURS + ["--progress", "inproc_lat", "8", "1000000000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tree_env())
+    proc = children(OURS + ["--progress", "inproc_lat", "8", "1000000000"],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tree_env())
     line = proc.stderr.readline()  # its first progress report, a second in
     assert line.startswith(b"round trips: "), line
     proc.send_signal(signal.SIGINT)
