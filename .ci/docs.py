@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the documentation with every warning an error, then check its links.
 
-    python3 .ci/docs.py [--out DIR]
+    python3 .ci/docs.py [--out DIR] [--screenshot PAGE PNG ...]
 
 Sphinx runs in nitpicky mode (-n: every cross-reference must resolve), with
 -W --keep-going (all warnings are reported, and any fails the build), from
@@ -9,6 +9,10 @@ a fresh environment (-E).  The link check then reads every built HTML page
 and follows each href and src that stays within the site: the file must
 exist, and a #fragment must name an id (or an <a name>) in it.  External
 links (http, https, mailto) are not followed; no network is needed.
+
+--screenshot renders a built page (its path in the site, e.g. cli.html) to a
+PNG with headless Chromium (Debian's chromium), as a reader's browser
+shows it; docs/screenshots/ holds two made so.
 
 Needs the `docs` extra (pip install -e '.[docs]') and an importable
 pynng_core (installed, or PYTHONPATH=src after build_ext --inplace).
@@ -82,9 +86,20 @@ def check_links(site):
     return broken, len(pages), checked
 
 
+def screenshot(site, page, png):
+    """``page`` of the built ``site`` as Chromium draws it, 1280 px wide."""
+    subprocess.run(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--hide-scrollbars", "--window-size=1280,1700", "--screenshot=" + png,
+                    "file://" + os.path.join(os.path.abspath(site), page)],
+                   check=True, capture_output=True)
+    print("%s: %s" % (page, png))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "_build", "html"))
+    ap.add_argument("--screenshot", nargs=2, action="append", default=[],
+                    metavar=("PAGE", "PNG"), help="render a built page to a PNG (Chromium)")
     args = ap.parse_args()
 
     import pynng_core
@@ -102,7 +117,11 @@ def main():
     for line in broken:
         print("broken link: " + line)
     print("link check: %d internal links in %d pages, %d broken" % (checked, pages, len(broken)))
-    return 1 if broken else 0
+    if broken:
+        return 1
+    for page, png in args.screenshot:
+        screenshot(args.out, page, png)
+    return 0
 
 
 if __name__ == "__main__":

@@ -47,16 +47,21 @@ class Pattern(NamedTuple):
     listener_finishes: bool
 
 
-# The dialer of a pub/sub, bus or survey exchange sends once its connection
+# The dialer of a pub/sub or bus exchange sends once its connection
 # is surely up: messages sent before are dropped (nngcat pauses in whole
 # seconds).
 PAUSE = ("--delay", "1")
+# A surveyor that listens sends its survey a pause after its own start; the
+# dialer, started once the listener listens, must have connected by then.
+# Ours is a Python process, slower to start under a sanitizer and beside
+# the other exchanges (under ASan in CI, once, it connected too late for 1 s).
+LISTENER_PAUSE = ("--delay", "3")
 
 PATTERNS = {
     "push/pull": Pattern(Role("pull0"), Role("push0", PAYLOAD), [PAYLOAD], [], True),
     "pub/sub": Pattern(Role("sub0"), Role("pub0", PAYLOAD, PAUSE), [PAYLOAD], [], True),
     "req/rep": Pattern(Role("rep0", REPLY), Role("req0", PAYLOAD), [PAYLOAD], [REPLY], False),
-    "surveyor/respondent": Pattern(Role("surveyor0", PAYLOAD, PAUSE),
+    "surveyor/respondent": Pattern(Role("surveyor0", PAYLOAD, LISTENER_PAUSE),
                                    Role("respondent0", REPLY), [REPLY], [PAYLOAD], True),
     "pair0": Pattern(Role("pair0"), Role("pair0", PAYLOAD), [PAYLOAD], [], True),
     "pair1": Pattern(Role("pair1"), Role("pair1", PAYLOAD), [PAYLOAD], [], True),
@@ -85,7 +90,9 @@ def argv(program, role, listens, url, payload_file):
     if program == "ours-as-nanocat":
         line.append("--compat")  # --pair is pair0, as nanocat's; no --count
     if role.protocol in COUNTED:
-        line += ["--recv-timeout", "2"] if nanocat_style else ["--count", "1"]
+        # A respondent first waits out the surveyor's LISTENER_PAUSE.
+        wait = "5" if role.protocol == "respondent0" else "2"
+        line += ["--recv-timeout", wait] if nanocat_style else ["--count", "1"]
     return line + list(role.extra)
 
 
