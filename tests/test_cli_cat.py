@@ -90,8 +90,10 @@ def argv(program, role, listens, url, payload_file):
     if program == "ours-as-nanocat":
         line.append("--compat")  # --pair is pair0, as nanocat's; no --count
     if role.protocol in COUNTED:
-        # A respondent first waits out the surveyor's LISTENER_PAUSE.
-        wait = "5" if role.protocol == "respondent0" else "2"
+        # Long enough for its peer to start (ours, a Python process, takes
+        # over a second under ASan beside the other exchanges) and pause;
+        # a respondent first waits out the surveyor's LISTENER_PAUSE.
+        wait = "6" if role.protocol == "respondent0" else "4"
         line += ["--recv-timeout", wait] if nanocat_style else ["--count", "1"]
     return line + list(role.extra)
 
