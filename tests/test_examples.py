@@ -13,6 +13,7 @@ import sys
 import pytest
 
 import pynng_core
+from platform_probes import skip_unless, trio_missing
 
 EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples")
 EXAMPLES = sorted(glob.glob(os.path.join(EXAMPLES_DIR, "*.py")))
@@ -110,6 +111,7 @@ def test_example(path, poller):
         pytest.fail("%s has no entry in EXPECTED: say what its output must show" % name)
     if name == "trio_server.py":
         pytest.importorskip("trio")
+        skip_unless(trio_missing())
     env = dict(os.environ, PYNNG_CORE_POLLER=poller)
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(pynng_core.__file__)))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent,
