@@ -30,7 +30,7 @@ trap 'rm -rf "$work"' EXIT
 python3 -m pip install -q build && python3 -m build --sdist -o "$work" . >/dev/null
 sdist=$(ls "$work"/pynng_core-*.tar.gz)
 tar xzf "$sdist" -C "$work"
-cp -r "$work"/pynng_core-*/tests "$work"/pynng_core-*/pyproject.toml "$work/"
+cp -r "$work"/pynng_core-*/tests "$work"/pynng_core-*/examples "$work"/pynng_core-*/pyproject.toml "$work/"
 echo "sdist: $(basename "$sdist"), $(tar tzf "$sdist" | wc -l) files"
 
 status=0
