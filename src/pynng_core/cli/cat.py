@@ -23,7 +23,7 @@ from .. import protocols
 from ..exceptions import BadState, Timeout
 from ..socket import Socket
 from ..tls import TLSConfig
-from .errors import USAGE, CommandError, positive_int, seconds
+from .errors import USAGE, CommandError, at_least, seconds
 from .formats import FORMATS, Encoder
 from .progress import Progress
 
@@ -121,7 +121,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     chatter.add_argument("--verbose", "-v", action="store_true",
                          help="say where it listens and what it dialed")
     chatter.add_argument("--silent", "-q", action="store_true", help="say nothing extra")
-    parser.add_argument("--count", "-C", type=positive_int(0), default=0,
+    parser.add_argument("--count", "-C", type=at_least(0), default=0,
                         help="messages to send or receive (default: no limit)")
     parser.add_argument("--delay", "-d", type=seconds, default=0.0,
                         help="seconds to wait before the first send")
@@ -131,7 +131,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                         help="stop receiving after SECS seconds of silence")
     parser.add_argument("--send-timeout", type=seconds, metavar="SECS",
                         help="fail a send blocked this long")
-    parser.add_argument("--recv-maxsz", "-Z", type=positive_int(0), metavar="BYTES",
+    parser.add_argument("--recv-maxsz", "-Z", type=at_least(0), metavar="BYTES",
                         help="largest message to accept (0: no limit)")
     parser.add_argument("--compat", action="store_true",
                         help="nanocat's ways: dial and listen in the background, --pair "

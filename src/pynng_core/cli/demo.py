@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from ..endpoints import Listener
 from ..protocols import Pair0
-from .errors import positive_int
+from .errors import at_least
 
 # A listener's wildcard host, and the loopback address its own machine dials.
 _LOOPBACK_FOR = {"": "127.0.0.1", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                ) -> argparse.ArgumentParser:
     parser = commands.add_parser("demo", help="request/reply round trips over tcp, timed")
-    parser.add_argument("--count", type=positive_int(1), default=10000,
+    parser.add_argument("--count", type=at_least(1), default=10000,
                         help="round trips (default 10000)")
-    parser.add_argument("--size", type=positive_int(0), default=64,
+    parser.add_argument("--size", type=at_least(0), default=64,
                         help="bytes per request (default 64)")
     parser.add_argument("--url", default="tcp://127.0.0.1:0",
                         help="where the responder listens (default tcp://127.0.0.1:0: "

@@ -29,8 +29,8 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(USAGE)
 
 
-def positive_int(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer of at least ``low``."""
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer of ``low`` or more."""
     def parse(text: str) -> int:
         value = int(text)
         if value < low:

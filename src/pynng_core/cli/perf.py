@@ -69,6 +69,12 @@ def number(text: str, what: str) -> int:
 # The four ends
 
 
+def _check_size(body: bytes, size: int) -> None:
+    """A message of the size both ends were given, or NNG's error."""
+    if len(body) != size:
+        raise fail("wrong message size: %d != %d" % (len(body), size))
+
+
 def latency_server(url: str, size: int, trips: int, progress: Progress,
                    pairing: Pairing = DEFAULT_PAIRING) -> None:
     """Echo ``trips`` messages of ``size`` bytes back to the dialer."""
@@ -76,8 +82,7 @@ def latency_server(url: str, size: int, trips: int, progress: Progress,
         sock.listen(url)
         for _ in range(trips):
             body = sock.recv()
-            if len(body) != size:
-                raise fail("wrong message size: %d != %d" % (len(body), size))
+            _check_size(body, size)
             sock.send(body)
             progress.done += 1
         time.sleep(LATENCY_DRAIN_SECONDS)
@@ -112,8 +117,7 @@ def throughput_server(url: str, size: int, count: int, progress: Progress,
         start = time.perf_counter()
         for _ in range(count):
             body = sock.recv()
-            if len(body) != size:
-                raise fail("wrong message size: %d != %d" % (len(body), size))
+            _check_size(body, size)
             progress.done += 1
         total = time.perf_counter() - start
         sock.send(b"")  # tells the client it is done
