@@ -21,6 +21,33 @@ if os.environ.get("PYNNG_CORE_TEST_ONE_POLLER") == "1":
     POLLERS = POLLERS[:1]
 
 
+def _retry_internal_error_spawns():
+    """Under wine a CreateProcess now and then fails with ERROR_INTERNAL_ERROR
+    (1359) when the machine is busy: the fault of the emulator, not of the
+    program started.  Every spawn in the suite (subprocess, multiprocessing)
+    calls _winapi.CreateProcess, so a retry there covers them all; a retry
+    higher up would reuse pipe handles that subprocess has already closed."""
+    import _winapi
+    import time
+
+    create = _winapi.CreateProcess
+
+    def retrying(*args):
+        for attempt in range(3):
+            try:
+                return create(*args)
+            except OSError as e:
+                if getattr(e, "winerror", None) != 1359 or attempt == 2:
+                    raise
+                time.sleep(0.2)
+
+    _winapi.CreateProcess = retrying
+
+
+if sys.platform == "win32":
+    _retry_internal_error_spawns()
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
