@@ -766,7 +766,7 @@ def test_loop_of_immediate_sends_lets_other_tasks_run(alib, call, make_url):
                 other_ran.append(True)
 
             n, _ = await alib.gather(publisher, other)
-            assert other_ran and n <= pynng_core.aio.ASYNCIO_RUN, \
+            assert other_ran and n <= pynng_core.aio.IMMEDIATE_RUN, \
                 "the other task ran only after %d sends" % n
 
     alib.run(main)
@@ -795,7 +795,7 @@ def test_loop_of_immediate_receives_lets_other_tasks_run(alib, call, make_url):
                 other_ran.append(True)
 
             await alib.gather(receiver, other)
-            assert other_ran and len(got) <= pynng_core.aio.ASYNCIO_RUN, \
+            assert other_ran and len(got) <= pynng_core.aio.IMMEDIATE_RUN, \
                 "the other task ran only after %d receives" % len(got)
 
     alib.run(main)
@@ -820,8 +820,8 @@ def test_cancel_reaches_a_loop_of_immediate_sends(alib, call, make_url):
 
 async def _cancel_after_one_step(alib, fn):
     """Runs ``fn()`` until its first scheduling point, cancels it there, and
-    returns the exception it ended with.  (Under asyncio a call yields once
-    in aio.ASYNCIO_RUN: the callers make that every call.)"""
+    returns the exception it ended with.  (A call lets the others run once in
+    aio.IMMEDIATE_RUN: the callers make that every call.)"""
     if isinstance(alib, AsyncioLib):
         task = asyncio.ensure_future(fn())
         await asyncio.sleep(0)  # the task runs up to its scheduling point
@@ -841,7 +841,7 @@ def test_receive_cancelled_at_its_scheduling_point_keeps_the_message(alib, call,
                                                                      monkeypatch):
     """A receive that took a message at once and is cancelled while it lets
     the others run puts the message back: the next receive gets it."""
-    monkeypatch.setattr(pynng_core.aio, "ASYNCIO_RUN", 1)
+    monkeypatch.setattr(pynng_core.aio, "IMMEDIATE_RUN", 1)
     url = make_url("inproc")
 
     async def main():
@@ -859,7 +859,7 @@ def test_receive_cancelled_at_its_scheduling_point_keeps_the_message(alib, call,
 
 
 def test_send_cancelled_at_its_scheduling_point_sends_nothing(alib, make_url, monkeypatch):
-    monkeypatch.setattr(pynng_core.aio, "ASYNCIO_RUN", 1)
+    monkeypatch.setattr(pynng_core.aio, "IMMEDIATE_RUN", 1)
     url = make_url("inproc")
 
     async def main():
@@ -872,6 +872,35 @@ def test_send_cancelled_at_its_scheduling_point_sends_nothing(alib, make_url, mo
                 pull.recv()
 
     alib.run(main)
+
+
+@pytest.mark.parametrize("call", ["asend", "arecv"])
+def test_trio_call_in_a_cancelled_scope_raises_at_once(call, make_url):
+    """Under trio a call that completes at once lets the others run only
+    once in a run, but each call is a cancel point, as trio's own are."""
+    skip_unless(trio_missing())
+    url = make_url("inproc")
+
+    async def main():
+        with sock(Pull0, listen=url) as pull, sock(Push0) as push:
+            push.dial(url, block=True)
+            for i in range(10):
+                push.send(b"m%d" % i)
+            assert pull.recv() == b"m0"  # the pipe is up: the rest are queued
+            fn = {"asend": lambda: push.asend(b"x"), "arecv": pull.arecv}[call]
+            done = 0
+            with trio.CancelScope() as scope:
+                for _ in range(3):
+                    await fn()
+                    done += 1
+                scope.cancel()
+                await fn()
+                done += 1
+            assert scope.cancelled_caught and done == 3
+            if call == "arecv":  # the cancelled receive put its message back
+                assert pull.recv() == b"m4"
+
+    trio.run(main)
 
 
 # --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from . import _core, _fork, aio
+from .aio import count_call, yield_if_due
 from ._core import ffi, lib
 from . import exceptions
 from .exceptions import NNGException, exception_for
@@ -279,13 +280,26 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
 
     async def asend(self, data: Buffer) -> None:
         """Sends bytes or any buffer, without blocking the event loop."""
-        src = data if type(data) is bytes else body_of(data, "asend")
+        src: bytes | CData
+        if type(data) is bytes:
+            # As send: one try in _hotpath.c, after the call's scheduling
+            # point (a cancellation delivered there sends nothing).
+            if count_call():
+                await yield_if_due()
+            rv = self._send_bytes(data)
+            if rv != _EAGAIN:
+                if rv:
+                    raise self._error(rv, "asend")
+                return
+            src = data
+        else:
+            src = body_of(data, "asend")
         pp = ffi.new("pnc_msg **")
         rv = lib.pnc_msg_from(pp, src, len(src))
         if rv:
             raise self._error(rv, "asend")
         try:
-            await self._asend_core(pp[0], "asend")
+            await self._asend_core(pp[0], "asend", tried=src is data)
         except BaseException:
             lib.pnc_msg_free(pp[0])  # not sent: the core did not take it
             raise
@@ -302,28 +316,42 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             raise
         msg._sent(was_copy)
 
-    async def _asend_core(self, msg_ptr: CData, what: str) -> None:
+    async def _asend_core(self, msg_ptr: CData, what: str, tried: bool = False) -> None:
         step = functools.partial(lib.pnc_ctx_send_async, self._ctx, msg_ptr)
-        rv = await aio.run(step, ffi.new(OP_TYPE), self._async_backend)
+        rv = await aio.run(step, ffi.new(OP_TYPE), self._async_backend, tried=tried)
         if rv:
             raise self._error(rv, what)
 
-    async def _atake(self, op: CData, what: str) -> None:
+    async def _atake(self, op: CData, what: str, tried: bool = False) -> None:
         step = functools.partial(lib.pnc_ctx_recv_async, self._ctx)
         # Callers put the message back if this raises.
-        rv = await aio.run(step, op, self._async_backend, undoable=True)
+        rv = await aio.run(step, op, self._async_backend, undoable=True, tried=tried)
         if rv:
             raise self._error(rv, what)
 
     async def arecv(self) -> bytes:
         """Receives the next message as bytes, without blocking the loop."""
-        op = new_op()
+        # As recv: one try in _hotpath.c with the spare op; a message
+        # taken makes the call's scheduling point after (a cancellation
+        # there puts it back), a wait makes it by waiting.
+        spare = self._spare_rx or self._new_spare()
+        self._spare_rx = None
+        op, take = spare
         try:
-            await self._atake(op, "arecv")
-            return ffi.unpack(op.body, op.len)
+            data = take(False)  # the body, or a negated code
+            if type(data) is bytes:
+                if count_call():
+                    await yield_if_due()
+            elif data == -_EAGAIN:
+                await self._atake(op, "arecv", tried=True)
+                data = ffi.unpack(op.body, op.len)
+            else:
+                raise self._error(-data, "arecv")
         except BaseException:
             lib.pnc_op_unget(op)
             raise
+        self._spare_rx = spare
+        return data  # the body: a code raised above
 
     async def asend_many(self, messages: Iterable[Buffer]) -> int:
         """send_many without blocking the event loop: what the socket takes
