@@ -111,6 +111,7 @@ import threading
 import time
 import traceback
 
+import scale
 from baseline import package_parent
 
 BACKENDS = ["pynng_core", "pynng", "pyzmq"]
@@ -1206,7 +1207,13 @@ def main(argv=None):
     ap.add_argument("--connections", type=int, default=None,
                     help="idle connections for the RSS test (default 2000; --quick 500)")
     ap.add_argument("--big", action="store_true",
-                    help="also test --big-connections concurrent connections (once)")
+                    help="also the figures at scale (benchmarks/scale/: async streams, a "
+                         "server with 64 clients, fan-out to 64, tail latency under load, "
+                         "instructions per message, 100,000 connections) and "
+                         "--big-connections concurrent connections")
+    ap.add_argument("--scale", metavar="FIGURES",
+                    help="with --big, only these figures (comma list of: %s)"
+                         % ",".join(scale.FIGURES))
     ap.add_argument("--big-connections", type=int, default=10000)
     args = ap.parse_args(argv)
 
@@ -1236,6 +1243,10 @@ def main(argv=None):
         if bad:
             ap.error("unknown %s: %s" % (name, ", ".join(sorted(bad))))
     transports = [t for t in ALL_TRANSPORTS if t in transports]
+    figures = [f for f in (args.scale or ",".join(scale.FIGURES)).split(",") if f] \
+        if args.big else []
+    if set(figures) - set(scale.FIGURES):
+        ap.error("unknown --scale figures: %s" % ", ".join(sorted(set(figures) - set(scale.FIGURES))))
     if SECURE & set(transports) and ({"reqrep", "pushpull"} & set(tests)):
         make_certificate()
 
@@ -1268,6 +1279,9 @@ def main(argv=None):
 
     # results[key][backend] -> list over rounds
     rr, pp, ps, mem = {}, {}, {}, {}
+    at_scale = scale.Results()
+    scale_opts = scale.Opts(pinned=pinned, quick=q, duration=0.5 if q else 1.0,
+                            workdir=urls.dir)
 
     def record(store, key, backend, fn):
         try:
@@ -1304,6 +1318,10 @@ def main(argv=None):
                 for b in order:
                     record(mem, args.connections, b,
                            lambda: m_memory(urls, b, args.connections, pinned))
+            # Figures whose measurement does not vary (instruction counts)
+            # or takes minutes (connections) run in the first round only.
+            scale.run_round([f for f in figures if r == 0 or not scale.load(f).ONCE],
+                            backends, scale_opts, at_scale, r, log)
             log("round %d/%d done (%.1f s)" % (r + 1, args.rounds, time.monotonic() - t_start))
         if "memory" in tests and args.big:
             for b in backends:
@@ -1483,6 +1501,14 @@ def main(argv=None):
                   % (n, fnum(was / KIB), fnum(now / KIB), fratio(ratio(now, was))))
         p("")
 
+    if figures:
+        p("### 6. At scale (--big; pinned as above; medians over rounds, "
+          "instructions and connections measured once)")
+        p("")
+        tables, scale_goals = scale.report(figures, backends, scale_opts, at_scale)
+        out.extend(tables)
+        failures.extend(at_scale.failures)
+
     # ---------------- goals
     goals = []
 
@@ -1579,6 +1605,8 @@ def main(argv=None):
                             "" if x["served"] else " (RLIMIT_NOFILE %d%s)" % (
                                 x["nofile"], "; " + (x["dial_error"] or x["rtt_error"] or "")
                                 if (x["dial_error"] or x["rtt_error"]) else "")))
+    if figures:
+        goals.extend(g.line() for g in scale_goals)
     if goals:
         p("### Goals (pynng_core, judged on this run's medians)")
         p("")

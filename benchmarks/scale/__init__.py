@@ -8,6 +8,9 @@ Each figure is a module of this package with:
 ``BACKENDS``
     the backends it measures, in bench.py's names (``pynng_core``,
     ``pyzmq``, ``pynng``);
+``ONCE``
+    True for a figure measured in the first round only (one that does not
+    vary from run to run, or takes minutes);
 ``measure(backend, opts) -> dict[str, float]``
     one measurement of one backend, in processes of its own started for it
     (``spawn``), killed if they overrun (``collect``): a hung peer fails the

@@ -17,6 +17,7 @@ BACKENDS = ("pynng_core", "pyzmq", "pynng")
 TRANSPORTS = ("tcp", "ipc")
 MODES = {"pynng_core": ("asyncio", "trio", "sync"), "pyzmq": ("asyncio",),
          "pynng": ("asyncio",)}
+ONCE = False
 SIZE = 64
 WARMUP = 0.3
 MARK = b"!"

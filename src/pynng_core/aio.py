@@ -300,39 +300,37 @@ IMMEDIATE_RUN = 32
 # Calls since the last that yielded.  A list's item, not a global: a store
 # to a module global costs every global lookup in the module its cache.
 _immediate = [0]
-# trio.lowlevel's checkpoint_if_cancelled and checkpoint, once trio is in use
-_trio_checkpoints: tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]] | None = None
+# trio.lowlevel's checkpoint and checkpoint_if_cancelled, once in use.
+_trio_calls: tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]] | None = None
 
 
-def count_call() -> bool:
-    """Counts an awaited call: True if it must make its scheduling point
-    (yield_if_due), or might (trio is imported); without trio it is only a
-    count, asyncio being the other library we serve."""
+def scheduling_point() -> Awaitable[None] | None:
+    """Counts an awaited call, and gives what it must await for its
+    scheduling point: a turn of the loop when it ends a run of
+    IMMEDIATE_RUN, else under trio a cancel point, else None (under
+    asyncio nothing to await: a coroutine less per call)."""
     _immediate[0] += 1
-    return _immediate[0] >= IMMEDIATE_RUN or "trio" in _modules
-
-
-async def yield_if_due() -> None:
-    """Lets the other tasks run if this call ends a run of IMMEDIATE_RUN;
-    under trio, raises Cancelled if the call's scope is cancelled."""
-    global _trio_checkpoints
-    due = _immediate[0] >= IMMEDIATE_RUN
-    if due:
+    if _immediate[0] >= IMMEDIATE_RUN:
         _immediate[0] = 0
-    if _running_loop() is not None:
-        if due:
-            await _asyncio_yield()
-        return
-    if _trio_checkpoints is None:
+        return _asyncio_yield() if _running_loop() is not None else _trio()[0]()
+    if "trio" in _modules and _running_loop() is None:
+        return _trio()[1]()
+    return None
+
+
+def _trio() -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    global _trio_calls
+    if _trio_calls is None:
         import trio
-        _trio_checkpoints = (trio.lowlevel.checkpoint_if_cancelled, trio.lowlevel.checkpoint)
-    await _trio_checkpoints[due]()
+        _trio_calls = (trio.lowlevel.checkpoint, trio.lowlevel.checkpoint_if_cancelled)
+    return _trio_calls
 
 
 async def schedule_point() -> None:
     """The scheduling point of a call that makes no other await."""
-    if count_call():
-        await yield_if_due()
+    due = scheduling_point()
+    if due is not None:
+        await due
 
 
 async def run(step: Step, op: CData, backend: Backend | None = None,
@@ -349,15 +347,17 @@ async def run(step: Step, op: CData, backend: Backend | None = None,
     A caller that ``tried`` once itself (a hot call of _hotpath.c, which
     said it would wait) made the call's scheduling point already."""
     if not tried:
-        _immediate[0] += 1  # count_call(), inline: a hot path
-        due = _immediate[0] >= IMMEDIATE_RUN or "trio" in _modules
-        if due and not undoable:
-            await yield_if_due()
+        if not undoable:
+            due = scheduling_point()
+            if due is not None:
+                await due
         # Most operations complete at once: no queue, no waiter, no event loop.
         rv = step(op, ffi.NULL, 0, 0, _NO_WAITER)
         if rv != EAGAIN:
-            if due and undoable:
-                await yield_if_due()
+            if undoable:
+                due = scheduling_point()
+                if due is not None:
+                    await due
             return rv
     _immediate[0] = 0
     comp = completions(backend)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from . import _core, _fork, aio
-from .aio import count_call, yield_if_due
+from .aio import scheduling_point
 from ._core import ffi, lib
 from . import exceptions
 from .exceptions import NNGException, exception_for
@@ -284,8 +284,9 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         if type(data) is bytes:
             # As send: one try in _hotpath.c, after the call's scheduling
             # point (a cancellation delivered there sends nothing).
-            if count_call():
-                await yield_if_due()
+            due = scheduling_point()
+            if due is not None:
+                await due
             rv = self._send_bytes(data)
             if rv != _EAGAIN:
                 if rv:
@@ -340,8 +341,9 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         try:
             data = take(False)  # the body, or a negated code
             if type(data) is bytes:
-                if count_call():
-                    await yield_if_due()
+                due = scheduling_point()
+                if due is not None:
+                    await due
             elif data == -_EAGAIN:
                 await self._atake(op, "arecv", tried=True)
                 data = ffi.unpack(op.body, op.len)
