@@ -450,6 +450,12 @@ pnc_threads_waiting(void)
 	return pnc_atomic_load_relaxed_int(&threads_waiting);
 }
 
+void
+pnc_yield(void)
+{
+	pnc_thread_yield();
+}
+
 int64_t
 pnc_op_take(pnc_op *op)
 {

@@ -79,6 +79,8 @@ void pnc_list_init(pnc_list *l);
 void pnc_list_append(pnc_list *l, pnc_node *n);
 void pnc_list_insert_after(pnc_node *at, pnc_node *n); /* at: a node or &l->head */
 void pnc_list_remove(pnc_node *n);
+/* Every node of `from`, in order, into `to` (made empty first); `from` empty. */
+void pnc_list_move_all(pnc_list *to, pnc_list *from);
 
 static inline int
 pnc_list_empty(const pnc_list *l)

@@ -253,12 +253,33 @@ io_run_timers(void)
 	pnc_mtx_unlock(&io.mtx);
 }
 
+/*
+ * Runs the tasks posted before it started; those posted meanwhile wait for
+ * the next turn, after a look at the descriptors.  A sender that posts a
+ * flush per burst would otherwise keep the thread here for good, and no
+ * connection would be accepted or read in the meantime.  The batch is a
+ * list touched only under io.mtx, as io.tasks is, and pnc_task_post sees a
+ * task of it as queued until it ran.
+ */
 static void
 io_run_tasks(void)
 {
+	pnc_list batch;
+
 	pnc_mtx_lock(&io.mtx);
+	if (pnc_list_empty(&io.tasks)) {
+		pnc_mtx_unlock(&io.mtx);
+		return;
+	}
+	/* The senders that posted these (a corked burst's flush, mostly), if
+	 * they run on this CPU, may have more to add to their bursts: let them,
+	 * once per batch, before the flushes write. */
+	pnc_mtx_unlock(&io.mtx);
+	pnc_thread_yield();
+	pnc_mtx_lock(&io.mtx);
+	pnc_list_move_all(&batch, &io.tasks);
 	for (;;) {
-		pnc_node *n = pnc_list_first(&io.tasks);
+		pnc_node *n = pnc_list_first(&batch);
 		pnc_task *t;
 		if (n == NULL)
 			break;

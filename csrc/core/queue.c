@@ -34,6 +34,19 @@ pnc_list_remove(pnc_node *n)
 	n->next = n->prev = NULL;
 }
 
+void
+pnc_list_move_all(pnc_list *to, pnc_list *from)
+{
+	pnc_list_init(to);
+	if (pnc_list_empty(from))
+		return;
+	to->head.next = from->head.next;
+	to->head.prev = from->head.prev;
+	to->head.next->prev = &to->head;
+	to->head.prev->next = &to->head;
+	pnc_list_init(from);
+}
+
 int
 pnc_node_linked(const pnc_node *n)
 {

@@ -172,6 +172,9 @@ int64_t pnc_op_take(pnc_op *op);
  * caller holding a lock of its own (the GIL) lets go of it to send while
  * one does, since the send may be what wakes it. */
 int pnc_threads_waiting(void);
+/* Lets another thread ready on this CPU run first (a caller that let go
+ * of its own lock, such as the GIL, for a thread that wants it). */
+void pnc_yield(void);
 /* Copies min(size, op->len) bytes of the body (nn_recv's truncation rule). */
 void pnc_op_copy(const pnc_op *op, void *buf, size_t size);
 void pnc_op_unget(pnc_op *op);

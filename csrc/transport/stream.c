@@ -951,8 +951,7 @@ stream_flush_task(void *arg)
 {
 	stream_pipe *sp = arg;
 
-	/* A sender on this CPU that woke us may have more to add: let it. */
-	pnc_thread_yield();
+	/* io_run_tasks yielded first: a sender on this CPU had its turn. */
 	if (!sp->finished)
 		stream_on_writable(sp);
 	pnc_pipe_rele(&sp->p); /* pnc_pipe_post's */

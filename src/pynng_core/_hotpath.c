@@ -38,6 +38,38 @@ hot_address(PyObject *self)
 }
 
 /*
+ * Threads of this process back from a call made without the GIL (a wait
+ * in the core, a large copy) that now wait to take it again.  A thread
+ * that keeps the GIL through a run of calls (a one-way stream's sends,
+ * receives of queued messages) would have them wait for the interpreter's
+ * forced switch, 5 ms by default: a request answered beside a stream in
+ * the same process took milliseconds instead of microseconds.  So such a
+ * call lets the GIL go while one waits, and the CPU too, for the woken
+ * thread to take it.
+ */
+static int hot_gil_wanted;
+
+#define HOT_WITHOUT_GIL(stmt)                            \
+	do {                                             \
+		Py_BEGIN_ALLOW_THREADS                   \
+		stmt;                                    \
+		pnc_atomic_add_int(&hot_gil_wanted, 1);  \
+		Py_END_ALLOW_THREADS                     \
+		pnc_atomic_sub_int(&hot_gil_wanted, 1);  \
+	} while (0)
+
+/* GIL held, by a call that kept it. */
+static void
+hot_hand_over_gil(void)
+{
+	if (pnc_atomic_load_relaxed_int(&hot_gil_wanted) > 0) {
+		Py_BEGIN_ALLOW_THREADS
+		pnc_yield();
+		Py_END_ALLOW_THREADS
+	}
+}
+
+/*
  * A send keeps the GIL unless its body is large or, on a socket whose
  * sends get answers, a thread of ours waits in the core: the send may be
  * what wakes that thread, which then wants the GIL at once and would only
@@ -57,10 +89,9 @@ hot_send_kind(PyObject *self, PyObject *data, int one_way)
 		return NULL;
 	if (len <= HOT_GIL_BYTES && (one_way || pnc_threads_waiting() == 0)) {
 		rv = pnc_ctx_try_send_data(hot_address(self), buf, (size_t) len);
+		hot_hand_over_gil();
 	} else {
-		Py_BEGIN_ALLOW_THREADS
-		rv = pnc_ctx_try_send_data(hot_address(self), buf, (size_t) len);
-		Py_END_ALLOW_THREADS
+		HOT_WITHOUT_GIL(rv = pnc_ctx_try_send_data(hot_address(self), buf, (size_t) len));
 	}
 	return PyLong_FromLong(rv);
 }
@@ -90,9 +121,7 @@ hot_bytes(const void *body, size_t len)
 	if (bytes != NULL) {
 		char *to = PyBytes_AsString(bytes);
 
-		Py_BEGIN_ALLOW_THREADS
-		memcpy(to, body, len);
-		Py_END_ALLOW_THREADS
+		HOT_WITHOUT_GIL(memcpy(to, body, len));
 	}
 	return bytes;
 }
@@ -199,10 +228,10 @@ hot_take(pnc_op *op, int block, const pnc_body_source *bodies)
 
 	if (rv == -PNC_EAGAIN) {
 		op->bodies = bodies;
-		Py_BEGIN_ALLOW_THREADS
-		rv = block ? pnc_op_recv(op) : pnc_op_try_recv(op);
-		Py_END_ALLOW_THREADS
+		HOT_WITHOUT_GIL(rv = block ? pnc_op_recv(op) : pnc_op_try_recv(op));
 		op->bodies = NULL;
+	} else {
+		hot_hand_over_gil();
 	}
 	hot_drain();
 	return rv;
@@ -365,9 +394,7 @@ hot_recv_many(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "pn:recv_many", &block, &max))
 		return NULL;
 	b->op.bodies = &hot_bodies;
-	Py_BEGIN_ALLOW_THREADS
-	rv = pnc_batch_recv(b, block ? 0 : PNC_FLAG_NONBLOCK, (size_t) max);
-	Py_END_ALLOW_THREADS
+	HOT_WITHOUT_GIL(rv = pnc_batch_recv(b, block ? 0 : PNC_FLAG_NONBLOCK, (size_t) max));
 	b->op.bodies = NULL;
 	hot_drain();
 	return rv != 0 ? PyLong_FromLong(rv) : hot_batch_list(b);
@@ -404,9 +431,7 @@ hot_send_many(PyObject *self, PyObject *args)
 		bodies[i] = (pnc_body) { data, (size_t) len };
 	}
 	if (i == n) {
-		Py_BEGIN_ALLOW_THREADS
-		rv = pnc_batch_send(b, bodies, (size_t) n, flags);
-		Py_END_ALLOW_THREADS
+		HOT_WITHOUT_GIL(rv = pnc_batch_send(b, bodies, (size_t) n, flags));
 	}
 	PyMem_Free(bodies);
 	Py_DECREF(held);
