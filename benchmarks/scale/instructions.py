@@ -26,8 +26,7 @@ import subprocess
 import tempfile
 import time
 
-from scale import Child, Goal, MeasureFailed, Opts, fnum, goal_at_most, \
-    ratio, ready, url
+from scale import Child, Goal, MeasureFailed, Opts, goal_at_most, ratio, ready, url
 
 TITLE = "instructions per 64 B message, tcp push/pull, sender + receiver (callgrind)"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
@@ -57,7 +56,7 @@ def measure(backend: str, opts: Opts) -> dict[str, float]:
 
 def report(medians: dict[str, dict[str, float]], opts: Opts) -> tuple[list, list[Goal]]:
     def row(label: str, key: str) -> tuple[str, dict[str, str]]:
-        return label, {b: fnum(m.get(key)) for b, m in medians.items()}
+        return label, {b: "{:,.0f}".format(m[key]) for b, m in medians.items() if key in m}
 
     rows = [row("instructions per message, sender + receiver", "total"),
             row("of which the sender (send)", "push"),
