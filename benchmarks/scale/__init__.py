@@ -126,11 +126,13 @@ def ready(**info: object) -> None:
 class Child:
     """A process running one role of a figure module (role.py)."""
 
-    def __init__(self, module: str, role: str, pinned: bool, **kwargs: object) -> None:
+    def __init__(self, module: str, role: str, pinned: bool, *, prefix: tuple[str, ...] = (),
+                 **kwargs: object) -> None:
+        """``prefix``: a command that runs the python (valgrind ...)."""
         self.what = "%s.%s(%s)" % (module, role, kwargs.get("backend", ""))
         env = dict(os.environ, PNC_SCALE_PIN="1" if pinned else "0")
         self.proc = subprocess.Popen(
-            [sys.executable, ROLE, module, role, json.dumps(kwargs)],
+            [*prefix, sys.executable, ROLE, module, role, json.dumps(kwargs)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env=env)
 
