@@ -51,6 +51,7 @@ from scale import Child, Goal, MeasureFailed, Opts, collect, fnum, goal_at_least
 
 TITLE = "idle tcp connections on one listener"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
+ONCE = True  # takes half a minute a backend, and opens ~40,000 descriptors
 FD_MARGIN = 100  # the listener's descriptors besides its connections
 PER_DIALER = 8000  # a pyzmq dialer holds two descriptors per connection
 MIN_DIALERS = 4

@@ -47,6 +47,7 @@ from scale import Child, Goal, Opts, collect, goal_at_least, fnum, ratio, ready,
 
 TITLE = "pub/sub 1 -> 64 subscribers (8 processes of 8 sockets), tcp, 64 B"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
+ONCE = False
 PROCESSES = 8
 SOCKETS = 8  # per subscriber process
 SIZE = 64

@@ -16,8 +16,8 @@ does not drop: a sender ahead of its receiver blocks.  LARGE is 100,000 and
 SMALL 10,000, but 30,000 and 3,000 for pynng, whose 100,000 take ~100 s
 under callgrind (its table row says so).
 
-An instruction count does not vary with load, so a backend is measured once
-per run: later rounds reuse its first figure (``_measured``).
+An instruction count does not vary with load, so a backend is measured in
+the first round only (``ONCE``).
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from scale import Child, Goal, MeasureFailed, Opts, goal_at_most, ratio, ready, 
 
 TITLE = "instructions per 64 B message, tcp push/pull, sender + receiver (callgrind)"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
+ONCE = True  # counts do not vary, and take a minute a backend
 SIZE = 64
 COUNTS = {"pynng_core": (100_000, 10_000), "pyzmq": (100_000, 10_000),
           "pynng": (30_000, 3_000)}  # (LARGE, SMALL)
@@ -39,19 +40,13 @@ LINGER = 1.0  # the receiver's wait at the end: its DONE reaches the wire
 TIMEOUT_MS = 120_000  # a blocking call's limit under valgrind (~50x slower)
 RUN_TIMEOUT = 240  # one N's two processes, start to end, under valgrind
 
-_measured: dict[str, dict[str, float]] = {}
-
-
 def measure(backend: str, opts: Opts) -> dict[str, float]:
-    if backend not in _measured:
-        large, small = COUNTS[backend]
-        with tempfile.TemporaryDirectory(prefix="callgrind-") as folder:
-            at_large = _instructions(backend, large, folder, opts)
-            at_small = _instructions(backend, small, folder, opts)
-        per = {side: (at_large[side] - at_small[side]) / (large - small)
-               for side in SIDES}
-        _measured[backend] = dict(per, messages=large, total=sum(per.values()))
-    return dict(_measured[backend])
+    large, small = COUNTS[backend]
+    with tempfile.TemporaryDirectory(prefix="callgrind-") as folder:
+        at_large = _instructions(backend, large, folder, opts)
+        at_small = _instructions(backend, small, folder, opts)
+    per = {side: (at_large[side] - at_small[side]) / (large - small) for side in SIDES}
+    return dict(per, messages=large, total=sum(per.values()))
 
 
 def report(medians: dict[str, dict[str, float]], opts: Opts) -> tuple[list, list[Goal]]:

@@ -48,6 +48,7 @@ from scale import Child, Goal, MeasureFailed, Opts, collect, fnum, goal_at_least
 
 TITLE = "req/rep server, 64 clients in 4 processes, 64 B, closed loop, requests/s"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
+ONCE = False
 VARIANTS = ("threads", "asyncio")
 SERVER_THREADS = 8
 SERVER_TASKS = 256

@@ -32,6 +32,7 @@ from scale import Child, Goal, Opts, collect, goal_at_most, fnum, ratio, ready, 
 
 TITLE = "req/rep 64 B tcp round trip beside a push/pull stream of 64 B, microseconds"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
+ONCE = False
 SIZE = 64
 WARMUP = 1000  # round trips before each timed series
 QUIET_SAMPLES = 5000
