@@ -1123,9 +1123,9 @@ def chart_panels(rr, pp, ps, transports, cols, variants, get):
 
 def compact(value):
     """3 significant digits with k / M / G: the label of a bar or a tick."""
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return "%.3g%s" % (value / scale, suffix)
+    for unit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= unit:
+            return "%.3g%s" % (value / unit, suffix)
     return "%.3g" % value
 
 
