@@ -17,7 +17,6 @@ usage: python benchmarks/idle_peers.py [--idle 0,100,500,1000] [--count 3000]
 """
 import argparse
 import os
-import statistics
 import sys
 import threading
 import time
