@@ -267,16 +267,6 @@ io_run_tasks(void)
 	pnc_list batch;
 
 	pnc_mtx_lock(&io.mtx);
-	if (pnc_list_empty(&io.tasks)) {
-		pnc_mtx_unlock(&io.mtx);
-		return;
-	}
-	/* The senders that posted these (a corked burst's flush, mostly), if
-	 * they run on this CPU, may have more to add to their bursts: let them,
-	 * once per batch, before the flushes write. */
-	pnc_mtx_unlock(&io.mtx);
-	pnc_thread_yield();
-	pnc_mtx_lock(&io.mtx);
 	pnc_list_move_all(&batch, &io.tasks);
 	for (;;) {
 		pnc_node *n = pnc_list_first(&batch);

@@ -951,7 +951,13 @@ stream_flush_task(void *arg)
 {
 	stream_pipe *sp = arg;
 
-	/* io_run_tasks yielded first: a sender on this CPU had its turn. */
+	/*
+	 * A sender on this CPU that woke us may have more to add: let it.  Per
+	 * flush, not once per batch of them: a publisher to 64 pipes then adds
+	 * to the bursts of those not yet flushed (pub/sub 1 -> 64: 6.8 us of
+	 * the publisher's CPU a message, against 37 us with one yield a batch).
+	 */
+	pnc_thread_yield();
 	if (!sp->finished)
 		stream_on_writable(sp);
 	pnc_pipe_rele(&sp->p); /* pnc_pipe_post's */
