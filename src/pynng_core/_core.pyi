@@ -54,9 +54,10 @@ class Received:
     def unget(self) -> None: ...
     def __len__(self) -> int: ...
 
-def bind(name: str, address: int) -> Callable[..., Any]:
-    """_hotpath.c's call ``name`` bound to the C object at ``address``: its
-    arguments and result depend on the call (see sendrecv.py)."""
+def bind(name: str, address: int | tuple[object, ...]) -> Callable[..., Any]:
+    """_hotpath.c's call ``name`` bound to the C object at ``address``, or
+    for the method calls to a tuple (see _hotpath.c): its arguments and
+    result depend on the call (see sendrecv.py)."""
 
 class Lib:
     """The cdef's functions and integer constants (cffi's lib)."""

@@ -78,22 +78,29 @@ hot_hand_over_gil(void)
  * same: its receiver then takes a queue's worth at a time, not one message
  * per hand-over (inproc push/pull, 64 B: 1.4 M msg/s the other way, 1.7 M).
  */
+static int
+hot_try_send(pnc_ctx *c, const char *buf, Py_ssize_t len, int one_way)
+{
+	int rv;
+
+	if (len <= HOT_GIL_BYTES && (one_way || pnc_threads_waiting() == 0)) {
+		rv = pnc_ctx_try_send_data(c, buf, (size_t) len);
+		hot_hand_over_gil();
+	} else {
+		HOT_WITHOUT_GIL(rv = pnc_ctx_try_send_data(c, buf, (size_t) len));
+	}
+	return rv;
+}
+
 static PyObject *
 hot_send_kind(PyObject *self, PyObject *data, int one_way)
 {
 	char *buf;
 	Py_ssize_t len;
-	int rv;
 
 	if (PyBytes_AsStringAndSize(data, &buf, &len) < 0)
 		return NULL;
-	if (len <= HOT_GIL_BYTES && (one_way || pnc_threads_waiting() == 0)) {
-		rv = pnc_ctx_try_send_data(hot_address(self), buf, (size_t) len);
-		hot_hand_over_gil();
-	} else {
-		HOT_WITHOUT_GIL(rv = pnc_ctx_try_send_data(hot_address(self), buf, (size_t) len));
-	}
-	return PyLong_FromLong(rv);
+	return PyLong_FromLong(hot_try_send(hot_address(self), buf, len, one_way));
 }
 
 /* bound(data: bytes) -> 0, PNC_EAGAIN or an error code, as
@@ -438,6 +445,130 @@ hot_send_many(PyObject *self, PyObject *args)
 	return i == n ? PyLong_FromLong(rv) : NULL;
 }
 
+/*
+ * send and recv themselves, set on each socket and context as attributes
+ * in front of the class's methods (sendrecv.py): the common call, a
+ * send(bytes) the core takes at once or a recv(), then costs no Python
+ * frame (callgrind: some 700 instructions a message on either side).  Any
+ * other call (block=, a buffer that is not bytes, a send that would wait,
+ * an error, a receive while another thread waits with this one's op) is
+ * the Python method's, reached through a weakref.WeakMethod: the object
+ * keeps no cycle through its own attribute, and goes when its last
+ * reference does, as before.
+ *
+ * self: (address, WeakMethod of the method, WeakMethod of the object's
+ * _error, and for recv its op's cffi object): send's address is its
+ * context's; recv's is a list holding the address of an op of its own,
+ * which the cffi object frees (with what it still owns) when the tuple
+ * goes.
+ */
+static PyObject *
+hot_weak_call(PyObject *self, Py_ssize_t which, PyObject *args, PyObject *kwargs)
+{
+	PyObject *method = PyObject_CallObject(PyTuple_GetItem(self, which), NULL);
+	PyObject *rv;
+
+	if (method == NULL)
+		return NULL;
+	if (method == Py_None) {
+		Py_DECREF(method);
+		PyErr_SetString(PyExc_ReferenceError, "the socket or context is gone");
+		return NULL;
+	}
+	rv = PyObject_Call(method, args, kwargs);
+	Py_DECREF(method);
+	return rv;
+}
+
+static PyObject *
+hot_method(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	return hot_weak_call(self, 1, args, kwargs);
+}
+
+/* Raises the object's exception for `code` (an NNG error code), as the
+ * method would; returns NULL. */
+static PyObject *
+hot_raise(PyObject *self, int code, const char *what)
+{
+	PyObject *args = Py_BuildValue("(is)", code, what);
+	PyObject *exc = args != NULL ? hot_weak_call(self, 2, args, NULL) : NULL;
+
+	Py_XDECREF(args);
+	if (exc != NULL) {
+		PyErr_SetObject((PyObject *) Py_TYPE(exc), exc);
+		Py_DECREF(exc);
+	}
+	return NULL;
+}
+
+static PyObject *
+hot_send_call_kind(PyObject *self, PyObject *args, PyObject *kwargs, int one_way)
+{
+	PyObject *data;
+	char *buf;
+	Py_ssize_t len;
+
+	if (kwargs == NULL && PyTuple_Size(args) == 1 &&
+	    PyBytes_CheckExact(data = PyTuple_GetItem(args, 0)) &&
+	    PyBytes_AsStringAndSize(data, &buf, &len) == 0 &&
+	    hot_try_send(hot_address(PyTuple_GetItem(self, 0)), buf, len, one_way) == 0)
+		Py_RETURN_NONE;
+	/* Anything else, a send that would wait or failed included: the
+	 * method's try meets the same state again. */
+	return hot_method(self, args, kwargs);
+}
+
+static PyObject *
+hot_send_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	return hot_send_call_kind(self, args, kwargs, 0);
+}
+
+static PyObject *
+hot_send_one_way_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	return hot_send_call_kind(self, args, kwargs, 1);
+}
+
+/*
+ * Waits in slices, and looks for signals between them, as the method does.
+ * Any exception leaves the op as the method's do (pnc_op_unget): nothing
+ * lost, no wait left half done.  The op is taken out of its one-item list
+ * (the tuple's first item) for the whole call, since the call may let the
+ * GIL go (to wait, to copy a large body, to hand the GIL over) while the
+ * op owns its message: a receive on another thread meanwhile finds None
+ * there and goes the method's way, with ops of its own.
+ */
+static PyObject *
+hot_recv_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+	PyObject *slot = PyTuple_GetItem(self, 0);
+	PyObject *held = PyList_GetItem(slot, 0), *bytes;
+	pnc_op *op;
+	int64_t rv;
+
+	if (kwargs != NULL || PyTuple_Size(args) != 0 || held == Py_None)
+		return hot_method(self, args, kwargs);
+	Py_INCREF(held);
+	Py_INCREF(Py_None);
+	PyList_SetItem(slot, 0, Py_None);
+	op = hot_address(held);
+	while ((rv = hot_take(op, 1, &hot_bodies)) == PNC_ESLICE && PyErr_CheckSignals() == 0)
+		;
+	if (rv == PNC_ESLICE) { /* a signal's handler raised */
+		pnc_op_unget(op);
+		bytes = NULL;
+	} else if (rv < 0) {
+		pnc_op_unget(op);
+		bytes = hot_raise(self, (int) -rv, "recv");
+	} else if ((bytes = hot_msg_bytes(op->msg)) == NULL) {
+		pnc_op_unget(op);
+	}
+	PyList_SetItem(slot, 0, held); /* the op back, for the next call */
+	return bytes;
+}
+
 static PyMethodDef hot_calls[] = {
 	{ "send", hot_send, METH_O, NULL },
 	{ "send_one_way", hot_send_one_way, METH_O, NULL },
@@ -446,11 +577,19 @@ static PyMethodDef hot_calls[] = {
 	{ "try_recv_msg", hot_try_recv_msg, METH_O, NULL },
 	{ "recv_many", hot_recv_many, METH_VARARGS, NULL },
 	{ "send_many", hot_send_many, METH_VARARGS, NULL },
+	{ "send_call", (PyCFunction) (void (*)(void)) hot_send_call, METH_VARARGS | METH_KEYWORDS,
+	  "send_call($self, data, block=True)\n--\n\nSends bytes or any buffer-protocol object (copied into the core)." },
+	{ "send_one_way_call", (PyCFunction) (void (*)(void)) hot_send_one_way_call,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "send_one_way_call($self, data, block=True)\n--\n\nSends bytes or any buffer-protocol object (copied into the core)." },
+	{ "recv_call", (PyCFunction) (void (*)(void)) hot_recv_call, METH_VARARGS | METH_KEYWORDS,
+	  "recv_call($self, block=True)\n--\n\nReceives the next message as bytes." },
 };
 
 /* bind(name, address) -> the call `name` bound to the address of its
  * context (send, send_one_way, recv_msg, try_recv_msg), op (recv) or
- * batch (recv_many, send_many). */
+ * batch (recv_many, send_many); bind(name, (address, ...)) the method
+ * calls (send_call, send_one_way_call, recv_call), as said above them. */
 static PyObject *
 hot_bind(PyObject *module, PyObject *args)
 {
@@ -458,7 +597,7 @@ hot_bind(PyObject *module, PyObject *args)
 	PyObject *address;
 
 	(void) module;
-	if (!PyArg_ParseTuple(args, "sO!:bind", &name, &PyLong_Type, &address))
+	if (!PyArg_ParseTuple(args, "sO:bind", &name, &address))
 		return NULL;
 	for (size_t i = 0; i < sizeof(hot_calls) / sizeof(hot_calls[0]); i++)
 		if (strcmp(name, hot_calls[i].ml_name) == 0)

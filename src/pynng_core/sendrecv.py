@@ -17,6 +17,8 @@ says it would block), and recv reuses one record per socket (see
 from __future__ import annotations
 
 import functools
+import types
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -74,9 +76,13 @@ if lib.pnc_hotpath_install():
 _Received = _core.Received
 
 
+def _address(ptr: CData) -> int:
+    return int(ffi.cast("uintptr_t", ptr))
+
+
 def _bound(name: str, ptr: CData) -> HotCall:
     """_hotpath.c's call ``name`` bound to what ``ptr`` points to."""
-    return _core.bind(name, int(ffi.cast("uintptr_t", ptr)))
+    return _core.bind(name, _address(ptr))
 
 
 def wait(fn: Callable[..., Any], *args: Any) -> Any:
@@ -104,6 +110,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
     _send_call = "send"
 
     _ctx: CData
+    _recv_op: CData  # the op of recv's call in _hotpath.c
     _send_bytes: HotCall
     _take_msg: tuple[HotCall, HotCall]
     _async_backend: aio.Backend | None
@@ -113,6 +120,15 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         self._send_bytes = _bound(self._send_call, ctx)
         # Indexed by ``not block``.
         self._take_msg = (_bound("recv_msg", ctx), _bound("try_recv_msg", ctx))
+        # send and recv as calls of _hotpath.c in front of the methods below,
+        # which they fall back on for anything but the common call.
+        error = weakref.WeakMethod(self._error)
+        self._recv_op = op = new_op()
+        op.ctx = ctx
+        self.send = _core.bind(self._send_call + "_call", (  # type: ignore[method-assign]
+            _address(ctx), weakref.WeakMethod(types.MethodType(SendRecv.send, self)), error))
+        self.recv = _core.bind("recv_call", (  # type: ignore[method-assign]
+            [_address(op)], weakref.WeakMethod(types.MethodType(SendRecv.recv, self)), error, op))
 
     def send(self, data: Buffer, block: bool = True) -> None:
         """Sends bytes or any buffer-protocol object (copied into the core)."""
@@ -426,6 +442,9 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             if spare is not None:
                 ffi.gc(spare[0], None)
         self._spare_rx = self._spare_batch = None
+        ffi.gc(self._recv_op, None)
+        # The class's methods again, which the disowned class makes raise.
+        del self.send, self.recv
 
     def _describe(self) -> str:
         raise NotImplementedError
