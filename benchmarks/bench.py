@@ -113,6 +113,7 @@ import traceback
 
 import scale
 from baseline import package_parent
+from scale import fnum
 
 BACKENDS = ["pynng_core", "pynng", "pyzmq"]
 RAW = "raw"
@@ -1073,20 +1074,6 @@ def ratio(a, b):
     if a is None or b is None or not b:
         return None
     return a / b
-
-
-def fnum(x, unit=""):
-    if x is None:
-        return "fail"
-    if x != x:
-        return "n/a"
-    if abs(x) >= 100000:
-        return "{:,.0f}".format(x)
-    if abs(x) >= 100:
-        return "%.0f" % x
-    if abs(x) >= 10:
-        return "%.1f" % x
-    return "%.2f" % x
 
 
 def fratio(r):

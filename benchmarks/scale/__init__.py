@@ -116,6 +116,36 @@ def url(transport: str, opts: Opts, name: str = "s") -> str:
     return "tcp://127.0.0.1:%d" % free_port()
 
 
+# -- sockets, in a role's process ------------------------------------------
+
+def open_socket(backend: str, kind: str, timeout_ms: int):
+    """A ``kind`` socket (req, rep, push, pull, pub, sub) of ``backend``,
+    each blocking call of it limited to ``timeout_ms``."""
+    if backend == "pyzmq":
+        import zmq
+        s = zmq.Context.instance().socket(getattr(zmq, kind.upper()))
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVTIMEO, timeout_ms)
+        s.setsockopt(zmq.SNDTIMEO, timeout_ms)
+        return s
+    cls = getattr(importlib.import_module(backend), kind.capitalize() + "0")
+    return cls(recv_timeout=timeout_ms, send_timeout=timeout_ms, recv_max_size=0)
+
+
+def listen(backend: str, s, address: str) -> None:
+    if backend == "pyzmq":
+        s.bind(address)
+    else:
+        s.listen(address)
+
+
+def dial(backend: str, s, address: str) -> None:
+    if backend == "pyzmq":
+        s.connect(address)
+    else:
+        s.dial(address, block=True)
+
+
 # -- processes -------------------------------------------------------------
 
 def ready(**info: object) -> None:

@@ -26,7 +26,8 @@ import subprocess
 import tempfile
 import time
 
-from scale import Child, Goal, MeasureFailed, Opts, goal_at_most, ratio, ready, url
+from scale import (Child, Goal, MeasureFailed, Opts, dial, goal_at_most, listen, open_socket,
+                   ratio, ready, url)
 
 TITLE = "instructions per 64 B message, tcp push/pull, sender + receiver (callgrind)"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
@@ -115,52 +116,25 @@ def _totals(out: str) -> int:
 
 # -- the processes -----------------------------------------------------------
 
-def _socket(backend: str, kind: str):
-    if backend == "pyzmq":
-        import zmq
-        s = zmq.Context.instance().socket(zmq.PUSH if kind == "push" else zmq.PULL)
-        s.setsockopt(zmq.LINGER, 0)
-        s.setsockopt(zmq.RCVTIMEO, TIMEOUT_MS)
-        s.setsockopt(zmq.SNDTIMEO, TIMEOUT_MS)
-        return s
-    lib = __import__(backend)
-    cls = lib.Push0 if kind == "push" else lib.Pull0
-    return cls(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS, recv_max_size=0)
-
-
-def _listen(backend: str, s, address: str) -> None:
-    if backend == "pyzmq":
-        s.bind(address)
-    else:
-        s.listen(address)
-
-
-def _dial(backend: str, s, address: str) -> None:
-    if backend == "pyzmq":
-        s.connect(address)
-    else:
-        s.dial(address, block=True)
-
-
 def role_pull(backend: str, n: int, data: str, done: str) -> dict:
-    pull, tell = _socket(backend, "pull"), _socket(backend, "push")
-    _listen(backend, pull, data)
+    pull, tell = open_socket(backend, "pull", TIMEOUT_MS), open_socket(backend, "push", TIMEOUT_MS)
+    listen(backend, pull, data)
     ready()
     recv = pull.recv
     for _ in range(n):
         msg = recv()
         if len(msg) != SIZE:
             raise ValueError("a message of %d bytes, not %d" % (len(msg), SIZE))
-    _dial(backend, tell, done)  # the sender listens there before it dials
+    dial(backend, tell, done)  # the sender listens there before it dials
     tell.send(DONE)
     time.sleep(LINGER)
     return {}
 
 
 def role_push(backend: str, n: int, data: str, done: str) -> dict:
-    push, told = _socket(backend, "push"), _socket(backend, "pull")
-    _listen(backend, told, done)
-    _dial(backend, push, data)
+    push, told = open_socket(backend, "push", TIMEOUT_MS), open_socket(backend, "pull", TIMEOUT_MS)
+    listen(backend, told, done)
+    dial(backend, push, data)
     payload = b"x" * SIZE
     send = push.send
     for _ in range(n):

@@ -28,7 +28,8 @@ from __future__ import annotations
 import threading
 import time
 
-from scale import Child, Goal, Opts, collect, goal_at_most, fnum, ratio, ready, url
+from scale import (Child, Goal, Opts, collect, dial, goal_at_most, fnum, listen, open_socket,
+                   ratio, ready, url)
 
 TITLE = "req/rep 64 B tcp round trip beside a push/pull stream of 64 B, microseconds"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
@@ -83,36 +84,10 @@ def _quantiles(phase: str, rtts_ns: list[int]) -> dict[str, float]:
 
 # -- the processes -------------------------------------------------------------
 
-def _socket(backend: str, kind: str):
-    if backend == "pyzmq":
-        import zmq
-        s = zmq.Context.instance().socket(getattr(zmq, kind.upper()))
-        s.setsockopt(zmq.LINGER, 0)
-        s.setsockopt(zmq.RCVTIMEO, TIMEOUT_MS)
-        s.setsockopt(zmq.SNDTIMEO, TIMEOUT_MS)
-        return s
-    cls = getattr(__import__(backend), kind.capitalize() + "0")
-    return cls(recv_timeout=TIMEOUT_MS, send_timeout=TIMEOUT_MS, recv_max_size=0)
-
-
-def _listen(backend: str, s, address: str) -> None:
-    if backend == "pyzmq":
-        s.bind(address)
-    else:
-        s.listen(address)
-
-
-def _dial(backend: str, s, address: str) -> None:
-    if backend == "pyzmq":
-        s.connect(address)
-    else:
-        s.dial(address, block=True)
-
-
 def role_server(backend: str, rep_url: str, pull_url: str) -> dict:
-    rep, pull = _socket(backend, "rep"), _socket(backend, "pull")
-    _listen(backend, rep, rep_url)
-    _listen(backend, pull, pull_url)
+    rep, pull = open_socket(backend, "rep", TIMEOUT_MS), open_socket(backend, "pull", TIMEOUT_MS)
+    listen(backend, rep, rep_url)
+    listen(backend, pull, pull_url)
     ready()
     pulled = [0]
 
@@ -141,8 +116,8 @@ class _Stream:
     """A's push thread: 64 B messages as fast as the socket takes them."""
 
     def __init__(self, backend: str, address: str) -> None:
-        self._push = _socket(backend, "push")
-        _dial(backend, self._push, address)
+        self._push = open_socket(backend, "push", TIMEOUT_MS)
+        dial(backend, self._push, address)
         self.sent = 0
         self.failure: BaseException | None = None
         self._running = True
@@ -168,8 +143,8 @@ class _Stream:
 
 
 def role_client(backend: str, rep_url: str, pull_url: str, samples: int) -> dict:
-    req = _socket(backend, "req")
-    _dial(backend, req, rep_url)
+    req = open_socket(backend, "req", TIMEOUT_MS)
+    dial(backend, req, rep_url)
     payload = b"r" * SIZE
 
     def round_trips(n: int, budget: float) -> list[int]:
