@@ -31,6 +31,12 @@ be imported) plus a plain-Python-socket "raw limit" where it means something:
    each; for pynng/pynng_core the listener counts distinct pipes).  ``--big``
    adds the 10,000-connection test.  RLIMIT_NOFILE is raised to its hard
    limit; if that is too low the table says so.
+5. **at scale** (``--big``; ``--scale`` picks some): the figures of the
+   ``scale`` package, one module each, measured in the same rounds
+   (instructions and connections in the first only): async push/pull,
+   a req/rep server with 64 clients, pub/sub to 64 subscribers, req/rep
+   tail latency beside a stream, instructions per message (callgrind),
+   idle connections on one listener.  Their goals are judged with the rest.
 
 How it is measured:
 
@@ -75,6 +81,7 @@ Usage::
     python benchmarks/bench.py --tests reqrep,pushpull --transports tcp,ipc
     python benchmarks/bench.py --backends pynng_core,pyzmq --md results.md
     python benchmarks/bench.py --tests memory --connections 5000 --big
+    python benchmarks/bench.py --tests reqrep --transports tcp --big --scale fanout
     python benchmarks/bench.py --no-pin              # let the scheduler place peers
     python benchmarks/bench.py --unpin-bandwidth     # 64 KiB / 1 MiB unpinned
     python benchmarks/bench.py --baseline ../old     # and a pynng_core built in ../old
