@@ -139,3 +139,57 @@ def test_sub_peer_that_sends_is_disconnected(transport, make_url):
         # The well-behaved subscriber is unaffected.
         pub.send(b"still here")
         assert recv_skipping(good, b"hello raw") == b"still here"
+
+
+PUBLISH_FOREVER = """
+import os, sys, time
+os.sched_setaffinity(0, {0})
+import pynng_core
+pub = pynng_core.Pub0()
+pub.listen(sys.argv[1])
+print("listening", flush=True)
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    for _ in range(16):
+        pub.send(b"x" * 64)
+"""
+
+DIAL_MANY = """
+import os, sys, time
+os.sched_setaffinity(0, {0})
+import pynng_core
+subs = []
+for i in range(int(sys.argv[2])):
+    s = pynng_core.Sub0(topics=b"", recv_timeout=5000)
+    s.dial(sys.argv[1], block=True)  # the handshake fails after 10 s
+    s.recv()
+    subs.append(s)
+print("dialed", len(subs), flush=True)
+"""
+
+
+@pytest.mark.one_poller
+@pytest.mark.timeout(120)
+def test_a_publisher_sending_flat_out_still_takes_subscribers(make_url):
+    """The I/O thread runs the tasks posted before its turn, not until none
+    is left: a publisher posting a flush per burst kept it from accepting
+    and handshaking, and a dial past the first few dozen timed out.  Both
+    processes share one CPU, as where it was found."""
+    import os
+    import subprocess
+    import sys
+    from peers import tree_env
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("needs sched_setaffinity to share one CPU")
+    url = make_url("tcp")
+    publisher = subprocess.Popen([sys.executable, "-c", PUBLISH_FOREVER, url],
+                                 stdout=subprocess.PIPE, text=True, env=tree_env())
+    try:
+        assert publisher.stdout.readline().strip() == "listening"
+        dialer = subprocess.run([sys.executable, "-c", DIAL_MANY, url, "64"],
+                                capture_output=True, text=True, env=tree_env(), timeout=100)
+        assert dialer.returncode == 0, dialer.stderr[-2000:]
+        assert dialer.stdout.strip() == "dialed 64"
+    finally:
+        publisher.kill()
+        publisher.wait()
