@@ -316,7 +316,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         if rv:
             raise self._error(rv, "asend")
         try:
-            await self._asend_core(pp[0], "asend", tried=src is data)
+            await self._asend_core(pp[0], "asend", tried=type(data) is bytes)
         except BaseException:
             lib.pnc_msg_free(pp[0])  # not sent: the core did not take it
             raise
