@@ -456,11 +456,10 @@ hot_send_many(PyObject *self, PyObject *args)
  * keeps no cycle through its own attribute, and goes when its last
  * reference does, as before.
  *
- * self: (address, WeakMethod of the method, WeakMethod of the object's
- * _error, and for recv its op's cffi object): send's address is its
- * context's; recv's is a list holding the address of an op of its own,
- * which the cffi object frees (with what it still owns) when the tuple
- * goes.
+ * self: send's is (its context's address, WeakMethod of the method);
+ * recv's ([the address of an op of its own], WeakMethod of the method,
+ * WeakMethod of the object's _error, the op's cffi object, which frees the
+ * op and what it still owns when the tuple goes).
  */
 static PyObject *
 hot_weak_call(PyObject *self, Py_ssize_t which, PyObject *args, PyObject *kwargs)

@@ -326,13 +326,6 @@ def _trio() -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]
     return _trio_calls
 
 
-async def schedule_point() -> None:
-    """The scheduling point of a call that makes no other await."""
-    due = scheduling_point()
-    if due is not None:
-        await due
-
-
 async def run(step: Step, op: CData, backend: Backend | None = None,
               undoable: bool = False, tried: bool = False) -> int:
     """Runs an async operation: ``step(op, queue, token, final, waiter_out)``

@@ -122,13 +122,13 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         self._take_msg = (_bound("recv_msg", ctx), _bound("try_recv_msg", ctx))
         # send and recv as calls of _hotpath.c in front of the methods below,
         # which they fall back on for anything but the common call.
-        error = weakref.WeakMethod(self._error)
         self._recv_op = op = new_op()
         op.ctx = ctx
         self.send = _core.bind(self._send_call + "_call", (  # type: ignore[method-assign]
-            _address(ctx), weakref.WeakMethod(types.MethodType(SendRecv.send, self)), error))
+            _address(ctx), weakref.WeakMethod(types.MethodType(SendRecv.send, self))))
         self.recv = _core.bind("recv_call", (  # type: ignore[method-assign]
-            [_address(op)], weakref.WeakMethod(types.MethodType(SendRecv.recv, self)), error, op))
+            [_address(op)], weakref.WeakMethod(types.MethodType(SendRecv.recv, self)),
+            weakref.WeakMethod(self._error), op))
 
     def send(self, data: Buffer, block: bool = True) -> None:
         """Sends bytes or any buffer-protocol object (copied into the core)."""
@@ -379,7 +379,9 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         if not isinstance(messages, (list, tuple)):
             messages = list(messages)
         sent = 0
-        await aio.schedule_point()  # the first chunk may go without an await
+        due = scheduling_point()  # the first chunk may go without an await
+        if due is not None:
+            await due
         try:
             while sent < len(messages):
                 # A bounded slice: what the socket refuses is gone over
