@@ -173,3 +173,47 @@ def test_respondent_ttl_max(make_url):
             assert resp.recv() == b"fine"
             resp.send(b"ok")
             assert peer.recv() == hops[4:] + word(0x80000008) + b"ok"
+
+
+def test_many_survey_deadlines_each_end_on_time():
+    """Sixty contexts' surveys, armed in shuffled order with deadlines 40 to
+    630 ms, a third of them ended early by a close and a third re-armed by
+    a second survey: each survey still open ends at its own deadline, none
+    before it, none lost, in the order of their deadlines (the core keeps
+    its timers in a heap)."""
+    import asyncio
+    import random
+
+    deadlines = [40 + 10 * i for i in range(60)]
+    random.Random(20).shuffle(deadlines)
+
+    async def main():
+        with sock(Surveyor0) as surveyor:
+            ctxs = [surveyor.new_context() for _ in deadlines]
+            armed = {}
+            for i, (ctx, ms) in enumerate(zip(ctxs, deadlines)):
+                surveyor.survey_time = ms
+                ctx.send(b"anyone?")
+                armed[i] = time.monotonic() + ms / 1000
+            for i in range(0, 60, 3):  # closed: their timers leave the heap
+                ctxs[i].close()
+                del armed[i]
+            for i in range(1, 60, 3):  # a new survey re-arms the context's timer
+                surveyor.survey_time = deadlines[i]
+                ctxs[i].send(b"again?")
+                armed[i] = time.monotonic() + deadlines[i] / 1000
+
+            async def ended(i):
+                with pytest.raises(Timeout):
+                    await ctxs[i].arecv()
+                return time.monotonic()
+
+            ends = await asyncio.gather(*(ended(i) for i in armed))
+            by_deadline = sorted(zip(armed.values(), ends))
+            for deadline, end in by_deadline:
+                assert deadline - 0.002 <= end < deadline + 2.0, (end - deadline)
+            # The soonest first: a timer left behind a later one would end after it.
+            in_order = [end for _, end in by_deadline]
+            assert in_order == sorted(in_order), [round(e - d, 3) for d, e in by_deadline]
+
+    asyncio.run(main())

@@ -264,11 +264,18 @@ int pnc_pollfd_add(pnc_pollfd *pfd, pnc_fd fd, unsigned events,
 void pnc_pollfd_want(pnc_pollfd *pfd, unsigned on, unsigned off);
 void pnc_pollfd_del(pnc_pollfd *pfd); /* I/O thread only */
 
+/*
+ * A timer is a node of the I/O thread's heap, soonest first (iothread.c):
+ * arming or cancelling one costs a walk down the heap's height, however many
+ * are armed (a listener in a burst has one per connection in its handshake).
+ * Its fields are the I/O thread's, under its lock.
+ */
 typedef struct pnc_timer {
-	int64_t when; /* 0 when not armed */
+	int64_t when;  /* 0 when not armed */
+	uint32_t seq;  /* the order of arming, which breaks a tie of deadlines */
 	void (*cb)(void *arg);
 	void *arg;
-	pnc_node node;
+	struct pnc_timer *parent, *left, *right;
 } pnc_timer;
 
 void pnc_timer_init(pnc_timer *t, void (*cb)(void *), void *arg);

@@ -21,7 +21,9 @@ static struct {
 	pnc_pollfd wake_pfd;
 	int wake_pending;
 	pnc_list registry; /* every pnc_pollfd */
-	pnc_list timers;   /* sorted by deadline */
+	pnc_timer *timer_root; /* the heap of armed timers: the soonest */
+	size_t ntimers;
+	uint32_t timer_seq;
 	int64_t sleep_until; /* when the thread wakes by itself, timers allowing */
 	pnc_list tasks;
 	const pnc_poller_ops *want_ops; /* a switch asked for */
@@ -113,7 +115,141 @@ pnc_timer_init(pnc_timer *t, void (*cb)(void *), void *arg)
 	t->when = 0;
 	t->cb = cb;
 	t->arg = arg;
-	t->node.next = t->node.prev = NULL;
+	t->parent = t->left = t->right = NULL;
+}
+
+/*
+ * The heap is a complete binary tree of the timers themselves (no array to
+ * grow, so arming cannot fail), each before its children.  Position k
+ * (from 1, the root) is reached from the root by the bits of k below its
+ * top one, read from the highest: 0 left, 1 right.
+ */
+static int
+timer_before(const pnc_timer *a, const pnc_timer *b)
+{
+	return a->when < b->when || (a->when == b->when && (int32_t) (a->seq - b->seq) < 0);
+}
+
+static int
+timer_armed(const pnc_timer *t)
+{
+	return t->parent != NULL || io.timer_root == t;
+}
+
+/* The link that holds position pos (1 <= pos <= ntimers + 1). */
+static pnc_timer **
+timer_slot(size_t pos, pnc_timer **parentp)
+{
+	pnc_timer **slot = &io.timer_root, *parent = NULL;
+	int bit = 0;
+
+	while ((pos >> bit) > 1)
+		bit++;
+	while (bit-- > 0) {
+		parent = *slot;
+		slot = (pos >> bit) & 1 ? &parent->right : &parent->left;
+	}
+	*parentp = parent;
+	return slot;
+}
+
+/* Swaps c with its parent p: c takes p's place, p takes c's. */
+static void
+timer_swap_with_parent(pnc_timer *c)
+{
+	pnc_timer *p = c->parent, *gp = p->parent;
+	pnc_timer *cl = c->left, *cr = c->right;
+
+	if (gp == NULL)
+		io.timer_root = c;
+	else if (gp->left == p)
+		gp->left = c;
+	else
+		gp->right = c;
+	c->parent = gp;
+	if (p->left == c) {
+		c->left = p;
+		c->right = p->right;
+	} else {
+		c->right = p;
+		c->left = p->left;
+	}
+	if (c->left != p && c->left != NULL)
+		c->left->parent = c;
+	if (c->right != p && c->right != NULL)
+		c->right->parent = c;
+	p->parent = c;
+	p->left = cl;
+	p->right = cr;
+	if (cl != NULL)
+		cl->parent = p;
+	if (cr != NULL)
+		cr->parent = p;
+}
+
+static void
+timer_sift_up(pnc_timer *t)
+{
+	while (t->parent != NULL && timer_before(t, t->parent))
+		timer_swap_with_parent(t);
+}
+
+static void
+timer_sift_down(pnc_timer *t)
+{
+	for (;;) {
+		pnc_timer *c = t->left;
+		if (c == NULL)
+			return;
+		if (t->right != NULL && timer_before(t->right, c))
+			c = t->right;
+		if (!timer_before(c, t))
+			return;
+		timer_swap_with_parent(c);
+	}
+}
+
+static void
+timer_heap_insert(pnc_timer *t)
+{
+	pnc_timer *parent;
+	pnc_timer **slot = timer_slot(++io.ntimers, &parent);
+
+	t->seq = io.timer_seq++;
+	t->parent = parent;
+	t->left = t->right = NULL;
+	*slot = t;
+	timer_sift_up(t);
+}
+
+/* The last timer of the heap takes t's place, and moves to where it goes. */
+static void
+timer_heap_remove(pnc_timer *t)
+{
+	pnc_timer *parent;
+	pnc_timer **slot = timer_slot(io.ntimers--, &parent);
+	pnc_timer *last = *slot;
+
+	*slot = NULL;
+	if (last != t) {
+		last->parent = t->parent;
+		last->left = t->left;
+		last->right = t->right;
+		if (t->parent == NULL)
+			io.timer_root = last;
+		else if (t->parent->left == t)
+			t->parent->left = last;
+		else
+			t->parent->right = last;
+		if (last->left != NULL)
+			last->left->parent = last;
+		if (last->right != NULL)
+			last->right->parent = last;
+		timer_sift_down(last);
+		timer_sift_up(last);
+	}
+	t->parent = t->left = t->right = NULL;
+	t->when = 0;
 }
 
 int
@@ -122,24 +258,17 @@ pnc_timer_arm(pnc_timer *t, int64_t delay_ms)
 	int was_armed;
 
 	pnc_mtx_lock(&io.mtx);
-	was_armed = pnc_node_linked(&t->node);
-	pnc_list_remove(&t->node);
+	was_armed = timer_armed(t);
+	if (was_armed)
+		timer_heap_remove(t);
 	t->when = pnc_clock_ms() + (delay_ms > 0 ? delay_ms : 0);
-	pnc_node *at = io.timers.head.next;
-	while (at != &io.timers.head &&
-	    PNC_CONTAINER(at, pnc_timer, node)->when <= t->when)
-		at = at->next;
-	/* Insert before `at` to keep the list sorted. */
-	t->node.next = at;
-	t->node.prev = at->prev;
-	at->prev->next = &t->node;
-	at->prev = &t->node;
+	timer_heap_insert(t);
 	/*
 	 * Only a timer due before the thread's own wake-up needs a kick.  A
 	 * request's resend timer is re-armed at every request; waking the
 	 * thread for each would cost a thread switch per request.
 	 */
-	if (io.timers.head.next == &t->node && t->when < io.sleep_until)
+	if (io.timer_root == t && t->when < io.sleep_until)
 		io_wake_locked();
 	pnc_mtx_unlock(&io.mtx);
 	return was_armed;
@@ -151,9 +280,9 @@ pnc_timer_cancel(pnc_timer *t)
 	int was_armed;
 
 	pnc_mtx_lock(&io.mtx);
-	was_armed = pnc_node_linked(&t->node);
-	pnc_list_remove(&t->node);
-	t->when = 0;
+	was_armed = timer_armed(t);
+	if (was_armed)
+		timer_heap_remove(t);
 	pnc_mtx_unlock(&io.mtx);
 	return was_armed;
 }
@@ -217,14 +346,13 @@ io_switch_poller_locked(void)
 static int
 io_next_timeout_locked(void)
 {
-	pnc_node *n = pnc_list_first(&io.timers);
 	int64_t left;
 
 	if (!pnc_list_empty(&io.tasks) || io.want_ops != NULL)
 		return 0;
-	if (n == NULL)
+	if (io.timer_root == NULL)
 		return -1;
-	left = PNC_CONTAINER(n, pnc_timer, node)->when - pnc_clock_ms();
+	left = io.timer_root->when - pnc_clock_ms();
 	if (left <= 0)
 		return 0;
 	return left > 60000 ? 60000 : (int) left;
@@ -237,15 +365,10 @@ io_run_timers(void)
 
 	pnc_mtx_lock(&io.mtx);
 	for (;;) {
-		pnc_node *n = pnc_list_first(&io.timers);
-		pnc_timer *t;
-		if (n == NULL)
+		pnc_timer *t = io.timer_root;
+		if (t == NULL || t->when > now)
 			break;
-		t = PNC_CONTAINER(n, pnc_timer, node);
-		if (t->when > now)
-			break;
-		pnc_list_remove(n);
-		t->when = 0;
+		timer_heap_remove(t);
 		pnc_mtx_unlock(&io.mtx);
 		t->cb(t->arg);
 		pnc_mtx_lock(&io.mtx);
@@ -355,7 +478,8 @@ pnc_io_start(void)
 	}
 	pnc_cv_init(&io.switched);
 	pnc_list_init(&io.registry);
-	pnc_list_init(&io.timers);
+	io.timer_root = NULL; /* a forked child's parent-era timers are not its own */
+	io.ntimers = 0;
 	pnc_list_init(&io.tasks);
 	if (io.want_ops == NULL)
 		io.want_ops = poller_by_name(getenv("PYNNG_CORE_POLLER"));
