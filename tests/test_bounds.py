@@ -2,9 +2,10 @@
 
 The caps (csrc/): pre-connect verdicts pending per socket (1024), responses
 queued per survey (1024 and 64 MiB), connections in their handshake per
-listener (2048, the oldest dropped for a newcomer).  Each test drives past
-a cap and checks that the surplus is refused or dropped (and counted),
-while what fits is served.
+listener (2048, the oldest dropped for a newcomer), a socket's dials under
+way at once (256, the others waiting their turn).  Each test drives past
+a cap and checks that the surplus is refused, dropped (and counted) or
+made to wait, while what fits is served.
 """
 
 import contextlib
@@ -15,6 +16,7 @@ except ImportError:  # Windows: no descriptor limit to raise
     resource = None
 import socket
 import threading
+import time
 
 import pytest
 
@@ -26,6 +28,8 @@ HELD_MAX = 1024
 RESPONSES_MAX = 1024
 RESPONSE_BYTES_MAX = 64 << 20
 HANDSHAKES_MAX = 2048
+DIALS_AT_ONCE = 256
+DIAL_STALLED_S = 1.0
 
 
 def test_pre_connect_verdicts_pending_are_capped(make_url):
@@ -165,3 +169,51 @@ def test_a_silent_listener_side_connection_does_not_outlive_its_listener():
         c.close()
     finally:
         pull.close()
+
+
+@pytest.mark.timeout(60)
+def test_dials_under_way_are_capped_and_a_stalled_one_gives_way():
+    """A socket that dials 300 addresses at once connects 256 of them; the
+    rest wait their turn, so a burst never overflows a listener's accept
+    queue.  An attempt that stalls (a peer that never finishes the SP
+    handshake) gives its place up after a second: a dial to a live peer
+    waits no longer than that."""
+    with descriptors(2 * DIALS_AT_ONCE + 400):
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1024)
+        silent.settimeout(0.05)
+        push = sock(Push0, reconnect_time_min=60000, reconnect_time_max=60000)
+        pull = sock(Pull0)
+        accepted = []
+        try:
+            started = time.monotonic()
+            for _ in range(300):
+                push.dial("tcp://127.0.0.1:%d" % silent.getsockname()[1], block=False)
+            accepted += accept_until(silent, started + 0.5 * DIAL_STALLED_S)
+            assert len(accepted) == DIALS_AT_ONCE
+            live = pull.listen("tcp://127.0.0.1:0")
+            push.dial(dial_url(live), block=True)  # behind the other 44
+            waited = time.monotonic() - started
+            assert 0.5 * DIAL_STALLED_S < waited < DIAL_STALLED_S + 4, waited
+            push.send(b"through")
+            assert pull.recv() == b"through"
+            accepted += accept_until(silent, time.monotonic() + 0.5)
+            assert len(accepted) == 300  # the stalled gave way to the waiting
+        finally:
+            for c in accepted:
+                c.close()
+            push.close()
+            pull.close()
+            silent.close()
+
+
+def accept_until(listening, deadline):
+    """The connections accepted on ``listening`` until ``deadline``."""
+    got = []
+    while time.monotonic() < deadline:
+        try:
+            got.append(listening.accept()[0])
+        except socket.timeout:
+            pass
+    return got

@@ -457,6 +457,9 @@ struct pnc_socket {
 	PNC_ALIGN8 pnc_stats stats; /* 8-aligned: 64-bit atomics on 32-bit builds too */
 	pnc_list paused; /* pipes not read while recvq is full */
 	pnc_list endpoints;
+	pnc_list dialing;      /* dialers' attempts under way, oldest first */
+	int ndialing;          /* at most PNC_DIALS_AT_ONCE (endpoint.c) */
+	pnc_list dial_waiting; /* dialers waiting for one of them to end */
 	pnc_list waiters[2]; /* async operations waiting: recv, send */
 	/* a receiving thread reading its one pipe itself (see pnc_pipe_ops) */
 	int inline_reader;
@@ -795,8 +798,13 @@ struct pnc_endpoint {
 	int sync_result;
 	int bound;
 	int released; /* the transport let go of its descriptors */
+	int dial_state;     /* PNC_DIAL_*: its place in its socket's dial lists */
+	int64_t dial_since; /* when its attempt took a place among the dialing */
+	pnc_node dial_node;
 	void *tdata;
 };
+
+enum { PNC_DIAL_IDLE, PNC_DIAL_WAITING, PNC_DIAL_UNDER_WAY };
 
 struct pnc_dialer {
 	pnc_endpoint ep;

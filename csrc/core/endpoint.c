@@ -7,11 +7,24 @@
  * current backoff, which doubles per failure up to reconnect-time-max
  * (the endpoint's, see pnc_conn_opts).  Endpoint state is guarded by its
  * socket's lock.
+ *
+ * A socket has at most PNC_DIALS_AT_ONCE attempts under way (from the
+ * connect to the end of the SP handshake); its other dialers wait their
+ * turn, first come first served.  A program that dials thousands at once
+ * would otherwise fill the listener's accept queue faster than it is
+ * drained, and every connection the kernel drops there costs a SYN sent
+ * again a second later.  An attempt that has not ended after
+ * DIAL_STALLED_MS (an address that does not answer) no longer holds its
+ * place, so a dead address never holds back the dials to live ones for
+ * longer than that.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core.h"
+
+#define PNC_DIALS_AT_ONCE 256
+#define DIAL_STALLED_MS 1000
 
 static void ep_redial(void *arg);
 static void ep_close_on_io(void *arg);
@@ -110,6 +123,79 @@ ep_next_wait_locked(pnc_endpoint *ep)
 			ep->backoff = max;
 	}
 	return wait;
+}
+
+/* Socket locked: ep's attempt takes a place among the dialing. */
+static void
+ep_dial_under_way_locked(pnc_endpoint *ep, int64_t now)
+{
+	pnc_socket *s = ep->sock;
+
+	pnc_list_append(&s->dialing, &ep->dial_node);
+	s->ndialing++;
+	ep->dial_state = PNC_DIAL_UNDER_WAY;
+	ep->dial_since = now;
+}
+
+/*
+ * Socket locked: ep leaves the dial lists (its attempt ended, or it
+ * closed), and the first dialer waiting takes the place it had.
+ */
+static void
+ep_dial_over_locked(pnc_endpoint *ep)
+{
+	pnc_socket *s = ep->sock;
+
+	if (ep->dial_state == PNC_DIAL_IDLE)
+		return;
+	pnc_list_remove(&ep->dial_node);
+	if (ep->dial_state == PNC_DIAL_UNDER_WAY)
+		s->ndialing--;
+	ep->dial_state = PNC_DIAL_IDLE;
+	if (s->ndialing < PNC_DIALS_AT_ONCE && !pnc_list_empty(&s->dial_waiting)) {
+		pnc_endpoint *next = PNC_CONTAINER(pnc_list_first(&s->dial_waiting),
+		    pnc_endpoint, dial_node);
+
+		pnc_list_remove(&next->dial_node);
+		ep_dial_under_way_locked(next, pnc_clock_ms());
+		pnc_timer_arm(&next->timer, 0);
+	}
+}
+
+/*
+ * Socket locked: 1 if ep may dial now (its place is taken), 0 if it waits
+ * for one (its timer looks again when the oldest attempt stalls).
+ */
+static int
+ep_dial_admitted_locked(pnc_endpoint *ep)
+{
+	pnc_socket *s = ep->sock;
+	int64_t now = pnc_clock_ms();
+
+	if (ep->dial_state == PNC_DIAL_UNDER_WAY)
+		return 1; /* given a place as another attempt ended */
+	while (s->ndialing > 0) {
+		pnc_endpoint *oldest = PNC_CONTAINER(pnc_list_first(&s->dialing),
+		    pnc_endpoint, dial_node);
+
+		if (now - oldest->dial_since < DIAL_STALLED_MS) {
+			if (s->ndialing < PNC_DIALS_AT_ONCE)
+				break;
+			if (ep->dial_state == PNC_DIAL_IDLE) {
+				pnc_list_append(&s->dial_waiting, &ep->dial_node);
+				ep->dial_state = PNC_DIAL_WAITING;
+			}
+			pnc_timer_arm(&ep->timer, oldest->dial_since + DIAL_STALLED_MS - now);
+			return 0;
+		}
+		pnc_list_remove(&oldest->dial_node); /* stalled: no longer counted */
+		s->ndialing--;
+		oldest->dial_state = PNC_DIAL_IDLE;
+	}
+	if (ep->dial_state == PNC_DIAL_WAITING)
+		pnc_list_remove(&ep->dial_node);
+	ep_dial_under_way_locked(ep, now);
+	return 1;
 }
 
 static void
@@ -269,6 +355,7 @@ pnc_ep_connected(pnc_endpoint *ep, pnc_pipe *p)
 	pnc_socket *s = ep->sock;
 
 	pnc_sock_lock(s);
+	ep_dial_over_locked(ep);
 	ep->backoff = ep->opts.reconnect_min;
 	if (p->closed)
 		ep_schedule_locked(ep); /* gone already, before it was ours to miss */
@@ -290,6 +377,7 @@ ep_failed_locked(pnc_endpoint *ep, int err, const char *why)
 	snprintf(ep->last_why, sizeof(ep->last_why), "%s", why != NULL ? why : "");
 	if (ep->listener)
 		return;
+	ep_dial_over_locked(ep);
 	if (ep->sync_waiting) {
 		ep->sync_waiting = 0;
 		ep->sync_result = err;
@@ -356,7 +444,7 @@ ep_redial(void *arg)
 	int stopped, rv;
 
 	pnc_sock_lock(s);
-	stopped = ep->closed || s->closed;
+	stopped = ep->closed || s->closed || (!ep->listener && !ep_dial_admitted_locked(ep));
 	pnc_sock_unlock(s);
 	if (stopped)
 		return;
@@ -398,6 +486,7 @@ pnc_ep_close(pnc_endpoint *ep)
 	}
 	ep->closed = 1;
 	pnc_list_remove(&ep->sock_node);
+	ep_dial_over_locked(ep);
 	if (ep->sync_waiting) {
 		ep->sync_waiting = 0;
 		ep->sync_result = PNC_ECLOSED;

@@ -39,6 +39,8 @@ pnc_socket_open(pnc_socket **sockp, const char *protocol, int raw)
 	pnc_idmap_init(&s->pipe_ids);
 	pnc_list_init(&s->paused);
 	pnc_list_init(&s->endpoints);
+	pnc_list_init(&s->dialing);
+	pnc_list_init(&s->dial_waiting);
 	pnc_list_init(&s->ctxs);
 	pnc_list_init(&s->waiters[PNC_WAKE_RECV]);
 	pnc_list_init(&s->waiters[PNC_WAKE_SEND]);
