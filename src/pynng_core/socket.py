@@ -274,6 +274,12 @@ class Socket(SendRecv):
         ``None`` (pynng's rule) tries a blocking dial and falls back to the
         background one if it fails.  ``tls_config``: a client TLSConfig for
         this dialer alone (else the socket's).
+
+        A socket has at most 256 connection attempts under way at once
+        (connect and SP handshake); further dials wait their turn, so
+        thousands dialed at once never overflow a listener's accept queue.
+        An attempt that has not finished in a second (a peer that does not
+        answer) no longer holds up the others.
         """
         dialer = self.new_dialer(address, tls_config=tls_config)
         rv = dialer._start(block or block is None)
