@@ -479,10 +479,31 @@ hot_weak_call(PyObject *self, Py_ssize_t which, PyObject *args, PyObject *kwargs
 	return rv;
 }
 
+/*
+ * The method, with the arguments of a fast call (vectorcall's own call is
+ * not in the stable ABI before 3.12): a tuple and a dict made for it, on
+ * the paths that are not the hot one.
+ */
 static PyObject *
-hot_method(PyObject *self, PyObject *args, PyObject *kwargs)
+hot_method(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-	return hot_weak_call(self, 1, args, kwargs);
+	Py_ssize_t nkw = kwnames != NULL ? PyTuple_Size(kwnames) : 0;
+	PyObject *tuple = PyTuple_New(nargs), *kwargs = nkw > 0 ? PyDict_New() : NULL, *rv = NULL;
+
+	if (tuple == NULL || (nkw > 0 && kwargs == NULL))
+		goto out;
+	for (Py_ssize_t i = 0; i < nargs; i++) {
+		Py_INCREF(args[i]);
+		PyTuple_SetItem(tuple, i, args[i]);
+	}
+	for (Py_ssize_t i = 0; i < nkw; i++)
+		if (PyDict_SetItem(kwargs, PyTuple_GetItem(kwnames, i), args[nargs + i]) < 0)
+			goto out;
+	rv = hot_weak_call(self, 1, tuple, kwargs);
+out:
+	Py_XDECREF(tuple);
+	Py_XDECREF(kwargs);
+	return rv;
 }
 
 /* Raises the object's exception for `code` (an NNG error code), as the
@@ -502,32 +523,32 @@ hot_raise(PyObject *self, int code, const char *what)
 }
 
 static PyObject *
-hot_send_call_kind(PyObject *self, PyObject *args, PyObject *kwargs, int one_way)
+hot_send_call_kind(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+    PyObject *kwnames, int one_way)
 {
-	PyObject *data;
 	char *buf;
 	Py_ssize_t len;
 
-	if (kwargs == NULL && PyTuple_Size(args) == 1 &&
-	    PyBytes_CheckExact(data = PyTuple_GetItem(args, 0)) &&
-	    PyBytes_AsStringAndSize(data, &buf, &len) == 0 &&
+	if (kwnames == NULL && nargs == 1 && PyBytes_CheckExact(args[0]) &&
+	    PyBytes_AsStringAndSize(args[0], &buf, &len) == 0 &&
 	    hot_try_send(hot_address(PyTuple_GetItem(self, 0)), buf, len, one_way) == 0)
 		Py_RETURN_NONE;
 	/* Anything else, a send that would wait or failed included: the
 	 * method's try meets the same state again. */
-	return hot_method(self, args, kwargs);
+	return hot_method(self, args, nargs, kwnames);
 }
 
 static PyObject *
-hot_send_call(PyObject *self, PyObject *args, PyObject *kwargs)
+hot_send_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-	return hot_send_call_kind(self, args, kwargs, 0);
+	return hot_send_call_kind(self, args, nargs, kwnames, 0);
 }
 
 static PyObject *
-hot_send_one_way_call(PyObject *self, PyObject *args, PyObject *kwargs)
+hot_send_one_way_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+    PyObject *kwnames)
 {
-	return hot_send_call_kind(self, args, kwargs, 1);
+	return hot_send_call_kind(self, args, nargs, kwnames, 1);
 }
 
 /*
@@ -540,15 +561,15 @@ hot_send_one_way_call(PyObject *self, PyObject *args, PyObject *kwargs)
  * there and goes the method's way, with ops of its own.
  */
 static PyObject *
-hot_recv_call(PyObject *self, PyObject *args, PyObject *kwargs)
+hot_recv_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
 	PyObject *slot = PyTuple_GetItem(self, 0);
 	PyObject *held = PyList_GetItem(slot, 0), *bytes;
 	pnc_op *op;
 	int64_t rv;
 
-	if (kwargs != NULL || PyTuple_Size(args) != 0 || held == Py_None)
-		return hot_method(self, args, kwargs);
+	if (kwnames != NULL || nargs != 0 || held == Py_None)
+		return hot_method(self, args, nargs, kwnames);
 	Py_INCREF(held);
 	Py_INCREF(Py_None);
 	PyList_SetItem(slot, 0, Py_None);
@@ -576,12 +597,14 @@ static PyMethodDef hot_calls[] = {
 	{ "try_recv_msg", hot_try_recv_msg, METH_O, NULL },
 	{ "recv_many", hot_recv_many, METH_VARARGS, NULL },
 	{ "send_many", hot_send_many, METH_VARARGS, NULL },
-	{ "send_call", (PyCFunction) (void (*)(void)) hot_send_call, METH_VARARGS | METH_KEYWORDS,
+	/* Fast calls: no tuple made for the arguments, no generic call path
+	 * (callgrind: some 380 instructions a send) */
+	{ "send_call", (PyCFunction) (void (*)(void)) hot_send_call, METH_FASTCALL | METH_KEYWORDS,
 	  "send_call($self, data, block=True)\n--\n\nSends bytes or any buffer-protocol object (copied into the core)." },
 	{ "send_one_way_call", (PyCFunction) (void (*)(void)) hot_send_one_way_call,
-	  METH_VARARGS | METH_KEYWORDS,
+	  METH_FASTCALL | METH_KEYWORDS,
 	  "send_one_way_call($self, data, block=True)\n--\n\nSends bytes or any buffer-protocol object (copied into the core)." },
-	{ "recv_call", (PyCFunction) (void (*)(void)) hot_recv_call, METH_VARARGS | METH_KEYWORDS,
+	{ "recv_call", (PyCFunction) (void (*)(void)) hot_recv_call, METH_FASTCALL | METH_KEYWORDS,
 	  "recv_call($self, block=True)\n--\n\nReceives the next message as bytes." },
 };
 
