@@ -82,7 +82,8 @@ def compile_one(zig, target, flags, source, out):
 def build_target(zig, target, kwds, module_c, workdir, jobs):
     """Compiles every file for one target, then links them; True when clean."""
     includes = ["-I" + d for d in kwds["include_dirs"]]
-    flags = kwds["extra_compile_args"] + EXTRA_FLAGS + includes
+    macros = ["-D%s" % n if v is None else "-D%s=%s" % (n, v) for n, v in kwds["define_macros"]]
+    flags = kwds["extra_compile_args"] + EXTRA_FLAGS + macros + includes
     python_inc = "-I" + sysconfig.get_paths()["include"]
     units = [(s, flags) for s in kwds["sources"]] + [(module_c, flags + [python_inc])]
     objdir = os.path.join(workdir, target)

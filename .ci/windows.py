@@ -79,8 +79,8 @@ def setup_python():
 
 
 def compile_one(args):
-    src, obj = args
-    r = subprocess.run([CC] + CFLAGS + ["-c", src, "-o", obj,
+    src, obj, macros = args
+    r = subprocess.run([CC] + CFLAGS + macros + ["-c", src, "-o", obj,
                         "-I" + os.path.join(ROOT, "csrc", "include"),
                         "-I" + os.path.join(WINPY, "include")],
                        cwd=ROOT, capture_output=True, text=True)
@@ -96,7 +96,8 @@ def build():
     glue = os.path.join(BUILD, "_core.c")
     _build.ffibuilder.emit_c_code(glue)
     srcs = [glue] + [os.path.join(ROOT, s) for s in _build.sources("windows")]
-    jobs = [(s, os.path.join(BUILD, "obj", "%d_%s.o" % (i, os.path.basename(s)[:-2])))
+    macros = ["-D%s=%s" % _build.LIMITED_API]
+    jobs = [(s, os.path.join(BUILD, "obj", "%d_%s.o" % (i, os.path.basename(s)[:-2])), macros)
             for i, s in enumerate(srcs)]
     noisy = []
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -107,7 +108,7 @@ def build():
         sys.stderr.write("".join(noisy))
         raise SystemExit("windows: the build has warnings or errors (above)")
     pyd = os.path.join(BUILD, "_core.pyd")
-    subprocess.run([CC, "-shared", "-static-libgcc", "-o", pyd] + [o for _, o in jobs] +
+    subprocess.run([CC, "-shared", "-static-libgcc", "-o", pyd] + [o for _, o, _ in jobs] +
                    [os.path.join(WINPY, "py313", "python3.dll"), "-lws2_32"] +
                    shlex.split(os.environ.get("PNC_WIN_LDFLAGS", "")), check=True)
     return pyd

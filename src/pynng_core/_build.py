@@ -167,6 +167,10 @@ def openssl_settings() -> dict[str, Any] | None:
 
 
 TLS = openssl_settings() or {}
+# The stable ABI of the wheel's tag (cp310-abi3), not cffi's default (3.2):
+# _hotpath.c's calls take their arguments as fast calls (METH_FASTCALL).
+# The cross builds of .ci/ compile with it too.
+LIMITED_API = ("Py_LIMITED_API", "0x030A0000")
 
 ffibuilder = FFI()
 ffibuilder.cdef(cdef_text())
@@ -176,9 +180,7 @@ ffibuilder.set_source(
     '#include "pnc.h"\n' + hotpath_source(),
     sources=sources(),
     include_dirs=[os.path.join("csrc", "include")] + TLS.get("include_dirs", []),
-    # The stable ABI of the wheel's tag (cp310-abi3), not cffi's 3.2 default:
-    # _hotpath.c's calls take their arguments as fast calls (METH_FASTCALL).
-    define_macros=[("Py_LIMITED_API", "0x030A0000")] + TLS.get("define_macros", []),
+    define_macros=[LIMITED_API] + TLS.get("define_macros", []),
     # MSVC there (what cibuildwheel uses): C11 (alignment: pnc_atomic.h); Winsock's library.
     extra_compile_args=(["/std:c11", "/O2"] if sys.platform == "win32" else
                         ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden"] +
