@@ -411,12 +411,6 @@ io_main(void *arg)
 	pnc_poll_event evs[256];
 
 	(void) arg;
-	/*
-	 * Every message that is not read by its receiver itself passes this
-	 * thread, as do accepts, timers and the tail of corked streams: it
-	 * must not wait for busy threads' turns on the CPU to run.
-	 */
-	pnc_thread_prefer_prompt_wakeups();
 	for (;;) {
 		int timeout, n;
 		const pnc_poller_ops *ops;

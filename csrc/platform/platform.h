@@ -45,12 +45,6 @@ int64_t pnc_clock_ms(void);
 int64_t pnc_clock_ns(void);
 /* Lets another runnable thread on this CPU go first. */
 void pnc_thread_yield(void);
-/*
- * The calling thread asks to be run soon after it is woken, at the price of
- * shorter turns on the CPU: Linux 6.12+ gives it a short scheduler slice
- * (EEVDF's sched_runtime); elsewhere, and on older kernels, nothing changes.
- */
-void pnc_thread_prefer_prompt_wakeups(void);
 uint32_t pnc_random(void);
 
 /* A descriptor the poller watches to be woken from another thread. */

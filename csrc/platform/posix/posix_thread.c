@@ -5,11 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
-#include <string.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/syscall.h>
-#endif
 
 #include "../platform.h"
 
@@ -205,52 +201,6 @@ pnc_thread_yield(void)
 {
 	sched_yield();
 }
-
-#if defined(__linux__) && defined(SYS_sched_getattr) && defined(SYS_sched_setattr)
-/* The kernel's struct sched_attr, first version (libc has no wrapper). */
-struct sched_attr_v0 {
-	uint32_t size;
-	uint32_t policy;
-	uint64_t flags;
-	int32_t nice;
-	uint32_t priority;
-	uint64_t runtime;
-	uint64_t deadline;
-	uint64_t period;
-};
-
-/*
- * EEVDF (Linux 6.6+) lets a woken thread preempt the running one only
- * once that one has had its slice (about a millisecond), and a thread
- * woken beside two busy ones waited several: a round trip beside a
- * stream took milliseconds at p99.9.  A shorter slice than the default
- * (6.12+: sched_runtime of a SCHED_OTHER thread) gives an earlier virtual
- * deadline, so the thread runs soon after its wake-up.  The nice value
- * and policy are kept as they are (read first: setting them lower would
- * need privileges); a kernel that does not know the slice ignores it.
- */
-#define PROMPT_SLICE_NS 100000 /* the kernel's least */
-
-void
-pnc_thread_prefer_prompt_wakeups(void)
-{
-	struct sched_attr_v0 attr;
-
-	memset(&attr, 0, sizeof(attr));
-	if (syscall(SYS_sched_getattr, 0, &attr, (unsigned) sizeof(attr), 0) != 0 ||
-	    (attr.policy != SCHED_OTHER && attr.policy != SCHED_BATCH))
-		return;
-	attr.size = sizeof(attr);
-	attr.flags = 0;
-	attr.runtime = PROMPT_SLICE_NS;
-	(void) syscall(SYS_sched_setattr, 0, &attr, 0);
-}
-#else
-void
-pnc_thread_prefer_prompt_wakeups(void)
-{
-}
-#endif
 
 uint32_t
 pnc_random(void)

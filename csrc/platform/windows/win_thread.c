@@ -164,12 +164,6 @@ pnc_thread_yield(void)
 	SwitchToThread();
 }
 
-void
-pnc_thread_prefer_prompt_wakeups(void)
-{
-	/* Windows boosts a thread woken from a wait on its own. */
-}
-
 uint32_t
 pnc_random(void)
 {
