@@ -122,6 +122,8 @@ struct pnc_msg {
 	uint32_t pipe_id; /* the pipe it came in on, or the one to send to */
 	int targeted;     /* pipe_id was set to send to that pipe only: a send
 	                     fails with PNC_ECLOSED once it is gone (pnc_ctx_run) */
+	int in_stream;    /* broadcast right after the one before (a transport
+	                     may cork it: see pnc_sock_broadcast) */
 	size_t cap;       /* bytes in data[] */
 	size_t off;       /* where the body starts in data[] */
 	size_t len;       /* body length */
@@ -468,6 +470,7 @@ struct pnc_socket {
 	pnc_thread inline_thread;
 	pnc_wakefd inline_wake;
 	unsigned recvs; /* messages received: a send after one is no stream */
+	int64_t broadcast_end_ns; /* when the last broadcast was done */
 	/* options */
 	int64_t recv_timeout;
 	int64_t send_timeout;

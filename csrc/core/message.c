@@ -240,6 +240,7 @@ pnc_msg_alloc(pnc_msg **msgp, size_t size)
 	m->refs = 1;
 	m->pipe_id = 0;
 	m->targeted = 0;
+	m->in_stream = 0;
 	m->cap = cap;
 	m->off = PNC_MSG_HEADROOM;
 	m->len = size;

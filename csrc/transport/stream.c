@@ -348,9 +348,13 @@ stream_wait_writable_locked(stream_pipe *sp)
 	pnc_pollfd_want(&sp->pfd, PNC_POLL_OUT, 0);
 }
 
-/* Write on the sender's thread: a lone message, or a burst's full batch. */
+/*
+ * Write on the sender's thread: a lone message, or a burst's full batch.
+ * m, just queued, may be a broadcast's that the socket knows is part of a
+ * stream (pnc_sock_broadcast): never lone, whatever this pipe's gap.
+ */
 static int
-stream_send_now_locked(stream_pipe *sp)
+stream_send_now_locked(stream_pipe *sp, const pnc_msg *m)
 {
 	int64_t now;
 	unsigned recvs;
@@ -361,7 +365,8 @@ stream_send_now_locked(stream_pipe *sp)
 		return !sp->wblocked && sp->wq_bytes >= CORK_BYTES;
 	now = pnc_clock_ns();
 	recvs = pnc_atomic_load_relaxed_uint(&sp->p.sock->recvs);
-	lone = now - sp->last_send_ns >= CORK_WINDOW_NS || recvs != sp->recvs_at_send;
+	lone = !m->in_stream &&
+	    (now - sp->last_send_ns >= CORK_WINDOW_NS || recvs != sp->recvs_at_send);
 	sp->last_send_ns = now;
 	sp->recvs_at_send = recvs;
 	if (sp->wblocked)
@@ -421,7 +426,7 @@ stream_send(pnc_pipe *p, pnc_msg *m)
 		return 0;
 	}
 	sp->wq_bytes += stream_frame_len(sp, m);
-	if (stream_send_now_locked(sp)) {
+	if (stream_send_now_locked(sp, m)) {
 		rv = stream_flush_locked(sp);
 		if (rv == PNC_EAGAIN)
 			stream_wait_writable_locked(sp);
