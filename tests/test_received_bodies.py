@@ -21,8 +21,9 @@ SIZES = [16384, 16385, 40000, 300000, 1 << 20]
 
 
 def connected(socks, transport, make_url, listener_cls, dialer_cls):
-    listening = socks(listener_cls, recv_timeout=5000, send_timeout=5000)
-    dialing = socks(dialer_cls, recv_timeout=5000, send_timeout=5000)
+    # 1 MiB each way under wine on a busy machine took longer than 5 s once
+    listening = socks(listener_cls, recv_timeout=20000, send_timeout=20000)
+    dialing = socks(dialer_cls, recv_timeout=20000, send_timeout=20000)
     listener = listening.listen(listen_url(transport, make_url))
     connect_one(listening, dialing, dial_url(listener))
     return listening, dialing
