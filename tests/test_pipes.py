@@ -818,3 +818,63 @@ def test_listener_id_url_address(transport, socks, make_url):
     assert isinstance(d.id, int) and d.id > 0
     wait_until(lambda: s.pipes)
     assert s.pipes[0].listener.id == listener.id
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_closing_an_endpoint_closes_its_own_pipes_and_no_others(socks, make_url, transport):
+    """A listener's close takes its pipes with it and a dialer's its one
+    pipe, and nothing of the socket's other endpoints: each endpoint knows
+    its own pipes (a socket's close of thousands of dialers no longer looks
+    for each one's pipe among all of them)."""
+    server = socks(Pull0)
+    listeners = [server.listen(listen_url(transport, make_url)) for _ in range(2)]
+    clients = [socks(Push0, **FAST_RECONNECT) for _ in range(4)]
+    dialers = [c.dial(dial_url(listeners[i % 2]), block=True) for i, c in enumerate(clients)]
+    wait_until(lambda: len(server.pipes) == 4)
+    first = {p.id for p in server.pipes if p.listener.id == listeners[0].id}
+    assert len(first) == 2
+
+    listeners[0].close()
+    wait_until(lambda: len(server.pipes) == 2)
+    assert {p.listener.id for p in server.pipes} == {listeners[1].id}
+    assert first.isdisjoint(p.id for p in server.pipes)
+    for i, c in enumerate(clients):
+        if i % 2 == 1:
+            c.send(b"still %d" % i)
+    assert sorted(server.recv() for _ in range(2)) == [b"still 1", b"still 3"]
+
+    # Two dialers on one socket: closing one leaves the other's pipe.
+    extra = clients[1].dial(dial_url(listeners[1]), block=True)
+    wait_until(lambda: len(clients[1].pipes) == 2)
+    kept = [p.id for p in clients[1].pipes if p.dialer.id == extra.id]
+    dialers[1].close()
+    wait_until(lambda: len(clients[1].pipes) == 1)
+    assert [p.id for p in clients[1].pipes] == kept
+    clients[1].send(b"through the other dialer")
+    assert server.recv() == b"through the other dialer"
+
+
+def test_a_socket_closes_many_endpoints_and_lets_their_addresses_go(socks):
+    """Closing a socket closes all its endpoints before it waits for their
+    descriptors to be let go: every address it listened on can be listened
+    on again at once, and every peer of its dialers sees its pipe close."""
+    owner = Pull0()
+    listeners = [owner.listen("tcp://127.0.0.1:0") for _ in range(20)]
+    ports = [listener.port for listener in listeners]
+    peer = socks(Push0)
+    for port in ports[:10]:
+        peer.dial("tcp://127.0.0.1:%d" % port, block=True)
+    target = socks(Push0)
+    target_listener = target.listen("tcp://127.0.0.1:0")
+    for _ in range(300):
+        owner.dial("tcp://127.0.0.1:%d" % target_listener.port, block=False)
+    wait_until(lambda: len(target.pipes) == 300 and len(owner.pipes) == 310, timeout=20)
+
+    owner.close()
+    again = socks(Pull0)
+    for port in ports:
+        again.listen("tcp://127.0.0.1:%d" % port)  # AddressInUse if one were held
+    wait_until(lambda: len(target.pipes) == 0, timeout=10)
+    wait_until(lambda: len(peer.pipes) == 10, timeout=10)  # redialed, to the new socket
+    peer.send(b"to the socket that listens there now")
+    assert again.recv() == b"to the socket that listens there now"

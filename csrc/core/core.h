@@ -677,6 +677,7 @@ struct pnc_pipe {
 	pnc_socket *sock;
 	pnc_endpoint *ep; /* the dialer or listener it came from */
 	pnc_node sock_node; /* on the socket's pipes or held list */
+	pnc_node ep_node;   /* on its endpoint's pipes list, while attached */
 	pnc_node paused_node;
 	pnc_node kick_node;
 	pnc_task close_task; /* pnc_pipe_close_later */
@@ -786,6 +787,7 @@ struct pnc_endpoint {
 	pnc_url url;
 	char url_text[PNC_URL_MAX];
 	pnc_node sock_node;
+	pnc_list pipes;      /* its pipes on the socket's pipes list */
 	pnc_timer timer;     /* redial or rebind */
 	pnc_task close_task;
 	int64_t backoff;
@@ -835,6 +837,14 @@ void pnc_ep_pipe_gone(pnc_endpoint *ep, pnc_pipe *p);
 void pnc_ep_hold(pnc_endpoint *ep);
 void pnc_ep_rele(pnc_endpoint *ep);
 void pnc_ep_close(pnc_endpoint *ep);
+/*
+ * pnc_ep_close in two steps, for a socket closing many at once: the first
+ * closes ep and its pipes and has the I/O thread let go of its
+ * descriptors (1: the caller waits for that, with the second, socket
+ * locked; 0: done, or closed already).  No lock held for the first.
+ */
+int pnc_ep_close_start(pnc_endpoint *ep);
+void pnc_ep_close_wait_locked(pnc_endpoint *ep);
 
 /* Options by name, socket locked: a socket's, and an endpoint's own
  * (its pnc_conn_opts; the others are its socket's, read-only there). */

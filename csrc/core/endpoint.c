@@ -75,6 +75,7 @@ ep_create(pnc_socket *s, const char *url, int listener, pnc_tls_config *tls,
 	ep->tls = tls;
 	snprintf(ep->url_text, sizeof(ep->url_text), "%s", url);
 	pnc_cv_init(&ep->cv);
+	pnc_list_init(&ep->pipes);
 	pnc_timer_init(&ep->timer, ep_redial, ep);
 	pnc_task_init(&ep->close_task, ep_close_on_io, ep);
 	pnc_sock_hold(s);
@@ -474,15 +475,15 @@ ep_close_on_io(void *arg)
 	pnc_ep_rele(ep); /* the socket's reference */
 }
 
-void
-pnc_ep_close(pnc_endpoint *ep)
+int
+pnc_ep_close_start(pnc_endpoint *ep)
 {
 	pnc_socket *s = ep->sock;
 
 	pnc_sock_lock(s);
 	if (ep->closed) {
 		pnc_sock_unlock(s);
-		return;
+		return 0;
 	}
 	ep->closed = 1;
 	pnc_list_remove(&ep->sock_node);
@@ -492,18 +493,9 @@ pnc_ep_close(pnc_endpoint *ep)
 		ep->sync_result = PNC_ECLOSED;
 		pnc_cv_wake(&ep->cv);
 	}
-	/* Its pipes go with it, as with nng. */
-	for (;;) {
-		pnc_pipe *p = NULL;
-		PNC_LIST_EACH(&s->pipes, n) {
-			pnc_pipe *q = PNC_CONTAINER(n, pnc_pipe, sock_node);
-			if (q->ep == ep) {
-				p = q;
-				break;
-			}
-		}
-		if (p == NULL)
-			break;
+	/* Its pipes go with it, as with nng: each leaves ep->pipes as it closes. */
+	while (!pnc_list_empty(&ep->pipes)) {
+		pnc_pipe *p = PNC_CONTAINER(pnc_list_first(&ep->pipes), pnc_pipe, ep_node);
 		pnc_pipe_hold(p);
 		pnc_sock_unlock(s);
 		pnc_pipe_close(p);
@@ -518,13 +510,27 @@ pnc_ep_close(pnc_endpoint *ep)
 	 */
 	if (pnc_io_on_thread()) {
 		ep_close_on_io(ep);
-		return;
+		return 0;
 	}
 	pnc_task_post(&ep->close_task);
-	pnc_sock_lock(s);
+	return 1;
+}
+
+void
+pnc_ep_close_wait_locked(pnc_endpoint *ep)
+{
 	while (!ep->released)
-		pnc_cv_wait_until(&ep->cv, &s->mtx, PNC_FOREVER);
-	pnc_sock_unlock(s);
+		pnc_cv_wait_until(&ep->cv, &ep->sock->mtx, PNC_FOREVER);
+}
+
+void
+pnc_ep_close(pnc_endpoint *ep)
+{
+	if (pnc_ep_close_start(ep)) {
+		pnc_sock_lock(ep->sock);
+		pnc_ep_close_wait_locked(ep);
+		pnc_sock_unlock(ep->sock);
+	}
 }
 
 static int

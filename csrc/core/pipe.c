@@ -72,6 +72,15 @@ pnc_pipe_close_later(pnc_pipe *p)
 	pnc_pipe_post(p, &p->close_task);
 }
 
+/* Off the lists an attached pipe is on.  Socket locked. */
+static void
+pipe_unlist_locked(pnc_socket *s, pnc_pipe *p)
+{
+	pnc_list_remove(&p->sock_node);
+	pnc_list_remove(&p->ep_node);
+	pnc_idmap_del(&s->pipe_ids, p->id);
+}
+
 /* A dialer hears that its connection did not join: it dials again. */
 static void
 pipe_dial_failed(pnc_pipe *p, int err)
@@ -96,8 +105,7 @@ pnc_pipe_close(pnc_pipe *p)
 		/* One step: the protocol lets go of it as it leaves the lists. */
 		if (s->proto->pipe_stop != NULL)
 			s->proto->pipe_stop(s, p);
-		pnc_list_remove(&p->sock_node);
-		pnc_idmap_del(&s->pipe_ids, p->id);
+		pipe_unlist_locked(s, p);
 		p->attached = 0;
 		PNC_STAT(s->stats.pipes_closed, 1);
 		(void) pnc_pipe_post_event(s, p, PNC_PIPE_POST_REMOVE);
@@ -196,10 +204,11 @@ pipe_add_locked(pnc_socket *s, pnc_pipe *p)
 	if ((rv = pnc_idmap_set(&s->pipe_ids, p->id, p)) != 0)
 		return rv;
 	pnc_list_append(&s->pipes, &p->sock_node);
+	if (p->ep != NULL)
+		pnc_list_append(&p->ep->pipes, &p->ep_node);
 	p->attached = 1;
 	if (s->proto->pipe_start != NULL && (rv = s->proto->pipe_start(s, p)) != 0) {
-		pnc_list_remove(&p->sock_node);
-		pnc_idmap_del(&s->pipe_ids, p->id);
+		pipe_unlist_locked(s, p);
 		p->attached = 0;
 		return rv;
 	}

@@ -92,6 +92,8 @@ pnc_sock_rele(pnc_socket *s)
 int
 pnc_socket_close(pnc_socket *s)
 {
+	pnc_list closing; /* endpoints closed, whose descriptors may not be let go yet */
+
 	pnc_sock_lock(s);
 	if (s->closed) {
 		pnc_sock_unlock(s);
@@ -102,13 +104,34 @@ pnc_socket_close(pnc_socket *s)
 	while (!pnc_list_empty(&s->ctxs))
 		pnc_ctx_close_locked(PNC_CONTAINER(pnc_list_first(&s->ctxs),
 		    pnc_ctx, sock_node));
-	/* Endpoints first, so that no new pipe arrives while the rest go. */
+	/*
+	 * Endpoints first, so that no new pipe arrives while the rest go.
+	 * All are closed before the wait for the I/O thread to let go of
+	 * their descriptors: one wake-up of it per endpoint, waited for in
+	 * turn, made closing 8,000 dialers take half a second.
+	 */
+	pnc_list_init(&closing);
 	while (!pnc_list_empty(&s->endpoints)) {
 		pnc_endpoint *ep = PNC_CONTAINER(pnc_list_first(&s->endpoints),
 		    pnc_endpoint, sock_node);
+		int waits;
+
 		pnc_ep_hold(ep);
 		pnc_sock_unlock(s);
-		pnc_ep_close(ep); /* takes it off the list */
+		waits = pnc_ep_close_start(ep); /* takes it off the list */
+		if (!waits)
+			pnc_ep_rele(ep);
+		pnc_sock_lock(s);
+		if (waits)
+			pnc_list_append(&closing, &ep->sock_node);
+	}
+	while (!pnc_list_empty(&closing)) {
+		pnc_endpoint *ep = PNC_CONTAINER(pnc_list_first(&closing),
+		    pnc_endpoint, sock_node);
+
+		pnc_list_remove(&ep->sock_node);
+		pnc_ep_close_wait_locked(ep);
+		pnc_sock_unlock(s);
 		pnc_ep_rele(ep);
 		pnc_sock_lock(s);
 	}
