@@ -6,7 +6,8 @@ import threading
 import pytest
 
 from pynng_core import (
-    Bus0, Message, NNGException, Pair1, Pub0, Rep0, Req0, Sub0, Timeout, device,
+    Bus0, Message, NNGException, Pair1, Pub0, Rep0, Req0, Respondent0, Sub0, Surveyor0, Timeout,
+    device,
 )
 from protocol_peers import (
     BackgroundCall, recv_all, recv_skipping, send_until_received, sock, words,
@@ -249,3 +250,25 @@ def test_pair1_polyamorous_reply_goes_to_the_sender(how, make_url):
         finally:
             for p in peers:
                 p.close()
+
+
+
+def test_inproc_broadcast_right_after_the_dial_arrives():
+    """A dial over inproc is done once the dialer's end has joined its
+    socket; the listener's end joins a moment later.  A broadcast either
+    end makes meanwhile (bus from the dialer, a survey from the listener)
+    waits on the link for the other end, as it would wait in the kernel
+    over tcp; it was dropped before, and the receiver waited for ever.
+    Each round's sockets are new, on one address used again and again,
+    as in tests/typed_usage.py, which caught it (a hang once in 2-12 runs
+    under the poll() poller)."""
+    address = "inproc://broadcast-right-after-dial"
+    for i in range(300):
+        with Surveyor0(listen=address, survey_time=5000) as surveyor, \
+                Respondent0(dial=address, recv_timeout=5000) as respondent:
+            surveyor.send(b"survey %d" % i)
+            assert respondent.recv() == b"survey %d" % i
+        with Bus0(listen=address, recv_timeout=5000) as listening, \
+                Bus0(dial=address) as dialing:
+            dialing.send(b"bus %d" % i)
+            assert listening.recv() == b"bus %d" % i

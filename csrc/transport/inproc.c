@@ -69,6 +69,7 @@ typedef struct inproc_link {
 	int refs;            /* atomic: one per end */
 	int started;         /* ends that joined their sockets */
 	int ready;           /* atomic: both did, and neither closed */
+	int closed;          /* atomic: an end closed; what waits on the link goes */
 	inproc_dir to[2];    /* to[i]: what end[i] receives */
 } inproc_link;
 
@@ -105,16 +106,28 @@ inproc_peer_hold(inproc_pipe *ip)
 }
 
 static int
+inproc_has_room(inproc_pipe *ip)
+{
+	return !pnc_atomic_load_acquire_int(&ip->congested) &&
+	    inproc_queued(&ip->link->to[1 - ip->side]) < INPROC_SLACK_MSGS;
+}
+
+/* Protocols that wait for a writable pipe wait for the peer to join too. */
+static int
 inproc_writable(pnc_pipe *p)
 {
 	inproc_pipe *ip = (inproc_pipe *) p;
 
-	return pnc_atomic_load_acquire_int(&ip->link->ready) &&
-	    !pnc_atomic_load_acquire_int(&ip->congested) &&
-	    inproc_queued(&ip->link->to[1 - ip->side]) < INPROC_SLACK_MSGS;
+	return pnc_atomic_load_acquire_int(&ip->link->ready) && inproc_has_room(ip);
 }
 
-/* Socket locked: onto the link, for the kick after the unlock. */
+/*
+ * Socket locked: onto the link, for the kick after the unlock.  Before the
+ * peer's end has joined its socket (a dialer's end joins first, and its
+ * dial is done then), a message waits on the link for it, as one sent
+ * over tcp waits in the kernel: a broadcast sent right after the dial
+ * (bus, pub, surveyor) was lost so.
+ */
 static int
 inproc_send(pnc_pipe *p, pnc_msg *m)
 {
@@ -123,9 +136,9 @@ inproc_send(pnc_pipe *p, pnc_msg *m)
 	pnc_msg *own = m;
 	uint64_t tail;
 
-	if (!pnc_atomic_load_acquire_int(&ip->link->ready))
+	if (pnc_atomic_load_acquire_int(&ip->link->closed))
 		return PNC_ECLOSED;
-	if (!inproc_writable(p))
+	if (!inproc_has_room(ip))
 		return PNC_EAGAIN; /* the peer's queue or the link's ring is full */
 	/* A receiver owns its message outright, so a shared one is copied. */
 	if (pnc_atomic_load_acquire_int(&m->refs) > 1) {
@@ -165,15 +178,25 @@ inproc_kick(pnc_pipe *p)
 	inproc_link *link = ip->link;
 	inproc_dir *d = &link->to[1 - ip->side];
 	pnc_msg *batch[INPROC_BATCH];
-	/* What was there when this kick began; no more, see the top. */
-	uint64_t until = pnc_atomic_load_acquire_u64(&d->tail);
+	uint64_t until;
 	inproc_pipe *peer;
 	int64_t left;
 	size_t n;
 	int freed = 0;
 
 	pnc_mtx_lock(&d->hand_mtx);
+	/*
+	 * What was there when this kick began; no more, see the top.  Read
+	 * under the lock, so a message put before the link was ready is seen
+	 * either by the kick of its sender, which then finds the link ready,
+	 * or by the kick inproc_started makes once it is.
+	 */
+	until = pnc_atomic_load_acquire_u64(&d->tail);
 	peer = pnc_atomic_load_acquire_int(&link->ready) ? link->end[1 - ip->side] : NULL;
+	if (peer == NULL && !pnc_atomic_load_acquire_int(&link->closed)) {
+		pnc_mtx_unlock(&d->hand_mtx); /* the peer has not joined: they wait */
+		return;
+	}
 	/* Another kick may have handed over past `until` meanwhile: then none. */
 	while ((left = (int64_t) (until - pnc_atomic_load_relaxed_u64(&d->head))) > 0) {
 		n = left < INPROC_BATCH ? (size_t) left : INPROC_BATCH;
@@ -223,6 +246,7 @@ inproc_close(pnc_pipe *p)
 	inproc_pipe *peer;
 
 	pnc_mtx_lock(&ip->link->mtx);
+	pnc_atomic_store_release_int(&ip->link->closed, 1);
 	pnc_atomic_store_release_int(&ip->link->ready, 0);
 	peer = ip->link->end[1 - ip->side];
 	if (peer != NULL)
@@ -284,6 +308,9 @@ inproc_started(pnc_pipe *p)
 	}
 	pnc_mtx_unlock(&ip->link->mtx);
 	if (peer != NULL) {
+		/* What either end sent while it waited for the other goes now. */
+		inproc_kick(p);
+		inproc_kick(&peer->p);
 		pnc_pipe_became_writable(&peer->p);
 		pnc_pipe_became_writable(p);
 		pnc_pipe_rele(&peer->p);
