@@ -9,6 +9,7 @@ from pynng_core import (
     Bus0, Message, NNGException, Pair1, Pub0, Rep0, Req0, Respondent0, Sub0, Surveyor0, Timeout,
     device,
 )
+from peers import wait_until
 from protocol_peers import (
     BackgroundCall, recv_all, recv_skipping, send_until_received, sock, words,
 )
@@ -256,8 +257,8 @@ def test_pair1_polyamorous_reply_goes_to_the_sender(how, make_url):
 def test_inproc_broadcast_right_after_the_dial_arrives():
     """A dial over inproc is done once the dialer's end has joined its
     socket; the listener's end joins a moment later.  A broadcast either
-    end makes meanwhile (bus from the dialer, a survey from the listener)
-    waits on the link for the other end, as it would wait in the kernel
+    end makes meanwhile (bus from the dialer, a survey from the listener
+    once its pipe is there) waits on the link for the other end, as it would wait in the kernel
     over tcp; it was dropped before, and the receiver waited for ever.
     Each round's sockets are new, on one address used again and again,
     as in tests/typed_usage.py, which caught it (a hang once in 2-12 runs
@@ -266,6 +267,10 @@ def test_inproc_broadcast_right_after_the_dial_arrives():
     for i in range(300):
         with Surveyor0(listen=address, survey_time=5000) as surveyor, \
                 Respondent0(dial=address, recv_timeout=5000) as respondent:
+            # A survey goes to the pipes the surveyor has: its end must at
+            # least be attached (the slow joiner of nng and zmq); it may not
+            # have joined yet, which is the case this test is about.
+            wait_until(lambda: surveyor.pipes)
             surveyor.send(b"survey %d" % i)
             assert respondent.recv() == b"survey %d" % i
         with Bus0(listen=address, recv_timeout=5000) as listening, \
