@@ -787,7 +787,7 @@ struct pnc_endpoint {
 	pnc_url url;
 	char url_text[PNC_URL_MAX];
 	pnc_node sock_node;
-	pnc_list pipes;      /* its pipes on the socket's pipes list */
+	pnc_list pipes;      /* its pipes on the socket's pipes list (socket lock) */
 	pnc_timer timer;     /* redial or rebind */
 	pnc_task close_task;
 	int64_t backoff;
