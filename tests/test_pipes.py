@@ -15,7 +15,7 @@ from pynng_core import (
     Closed, Dialer, Listener, Pair0, Pair1, Pipe, Pub0, Pull0, Push0, Sub0, Timeout,
 )
 from pynng_core.sockaddr import In6Addr, InAddr, InprocAddr, IPCAddr
-from peers import ipc_path, is_listening, wait_until
+from peers import free_tcp_port, ipc_path, is_listening, wait_until
 from protocol_peers import FAST_RECONNECT, connect_one, dial_url, listen_url, pipe_ids, recv_all
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]
@@ -852,6 +852,31 @@ def test_closing_an_endpoint_closes_its_own_pipes_and_no_others(socks, make_url,
     assert [p.id for p in clients[1].pipes] == kept
     clients[1].send(b"through the other dialer")
     assert server.recv() == b"through the other dialer"
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc", "ws"])
+def test_a_closing_listener_gives_a_redialing_peer_no_pipe(transport, socks, make_url):
+    """A peer redials the moment the listening socket's close drops its
+    pipe; its connection may arrive before the listener's descriptor is
+    let go.  The closing listener must not answer it: a pipe handed to the
+    peer then would die at once, with whatever the peer sent into it.  So
+    the peer's pipes opened are exactly the listening sockets it met."""
+    port = free_tcp_port()
+    url = {"tcp": "tcp://127.0.0.1:%d" % port, "ipc": make_url("ipc"),
+           "ws": "ws://127.0.0.1:%d/closing" % port}[transport]
+    rounds = 40
+    push = socks(Push0, reconnect_time_min=1, reconnect_time_max=5)
+    push.dial(url, block=False)
+    for i in range(rounds):
+        pull = Pull0(listen=url, recv_timeout=5000)
+        try:
+            wait_until(lambda: len(push.pipes) == 1, timeout=10)
+            push.send(b"round %d" % i)
+            assert pull.recv() == b"round %d" % i
+        finally:
+            pull.close()
+        wait_until(lambda: not push.pipes, timeout=10)
+    assert push.stats["pipes_opened"] == rounds
 
 
 def test_a_socket_closes_many_endpoints_and_lets_their_addresses_go(socks):

@@ -834,6 +834,14 @@ void pnc_ep_connect_failed(pnc_endpoint *ep, int err);
 void pnc_ep_handshake_failed(pnc_endpoint *ep, int err, const char *stage,
     const char *tls_why);
 void pnc_ep_pipe_gone(pnc_endpoint *ep, pnc_pipe *p);
+/*
+ * 1 once ep's close has begun (no lock held; the socket's is taken).  A
+ * transport asks before it takes a new connection on the I/O thread:
+ * between the close's start and its task there, a listener that still
+ * accepted would answer a peer's handshake and hand it a pipe that dies
+ * at once, with what the peer sent into it.
+ */
+int pnc_ep_closing(pnc_endpoint *ep);
 void pnc_ep_hold(pnc_endpoint *ep);
 void pnc_ep_rele(pnc_endpoint *ep);
 void pnc_ep_close(pnc_endpoint *ep);

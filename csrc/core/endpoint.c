@@ -437,6 +437,17 @@ pnc_ep_pipe_gone(pnc_endpoint *ep, pnc_pipe *p)
 	pnc_sock_unlock(s);
 }
 
+int
+pnc_ep_closing(pnc_endpoint *ep)
+{
+	int closing;
+
+	pnc_sock_lock(ep->sock);
+	closing = ep->closed || ep->sock->closed;
+	pnc_sock_unlock(ep->sock);
+	return closing;
+}
+
 static void
 ep_redial(void *arg)
 {

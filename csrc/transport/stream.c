@@ -1256,6 +1256,11 @@ stream_accept_cb(pnc_pollfd *pfd, unsigned events)
 	pnc_fd fd;
 
 	(void) events;
+	if (pnc_ep_closing(ep)) {
+		/* Level-triggered: quiet until the close's task takes it off. */
+		pnc_pollfd_want(&se->pfd, 0, PNC_POLL_IN);
+		return;
+	}
 	for (int i = 0; i < 64; i++) {
 		int rv = pnc_net_accept(se->fd, &fd);
 		if (rv == PNC_EAGAIN)
@@ -1319,6 +1324,10 @@ stream_connect_cb(pnc_pollfd *pfd, unsigned events)
 	(void) events;
 	pnc_pollfd_del(&se->pfd);
 	se->fd = PNC_FD_NONE;
+	if (rv == 0 && pnc_ep_closing(ep)) {
+		pnc_net_close(fd); /* the close told its waiter already */
+		return;
+	}
 	if (rv != 0) {
 		pnc_net_close(fd);
 		pnc_ep_connect_failed(ep, rv);

@@ -1257,7 +1257,12 @@ ws_conn_request(ws_conn *c, const char *left, size_t nleft)
 		return;
 	}
 	ws_uri_path(uri, path, sizeof(path));
-	if ((ep = ws_server_find(c->srv, path)) == NULL) {
+	/* A listener whose close has begun is gone for new peers already. */
+	if ((ep = ws_server_find(c->srv, path)) != NULL && pnc_ep_closing(ep)) {
+		pnc_ep_rele(ep);
+		ep = NULL;
+	}
+	if (ep == NULL) {
 		ws_conn_refuse(c, NULL, 404, "Not Found", "");
 		return;
 	}
