@@ -451,16 +451,22 @@ inproc_connect(pnc_endpoint *ep)
 	/*
 	 * Each end joins its socket (maybe after a pre-connect verdict).  Ours
 	 * for the attaching: the one end's failure closes the other and drops
-	 * its transport's reference on the way.  The dialer's end goes first,
-	 * as over tcp, where the dial is done once the connection is: a
-	 * listener that refuses the connection (a pair0 already paired) then
-	 * closes it, and the dialer dials again later, instead of the dial
-	 * failing.
+	 * its transport's reference on the way.  The listener's end goes
+	 * first, so that once the dial is done (the dialer's end attached)
+	 * both sockets have their pipe: a survey or a publish from the
+	 * listening side right after the dial reaches the new peer, with no
+	 * slow joiner as over tcp.  A listener that refuses the connection (a
+	 * pair0 already paired) closes the link, the dialer's end with it;
+	 * the dial is still done, as over tcp, where the connection was made,
+	 * and the dialer dials again later instead of failing.
 	 */
 	pnc_pipe_hold(&l->p);
 	pnc_pipe_hold(&d->p);
-	pnc_pipe_attach(&d->p);
 	pnc_pipe_attach(&l->p);
+	if (pnc_atomic_load_acquire_int(&link->closed))
+		pnc_ep_connected(ep, &d->p); /* closed: the dialer redials */
+	else
+		pnc_pipe_attach(&d->p);
 	pnc_pipe_rele(&l->p);
 	pnc_pipe_rele(&d->p);
 }
