@@ -836,7 +836,8 @@ void pnc_ep_handshake_failed(pnc_endpoint *ep, int err, const char *stage,
 void pnc_ep_pipe_gone(pnc_endpoint *ep, pnc_pipe *p);
 /*
  * 1 once ep's close has begun (no lock held; the socket's is taken).  A
- * transport asks before it takes a new connection on the I/O thread:
+ * transport asks before it starts a new connection on the I/O thread,
+ * accepted or dialed (stream_pipe_start, ws_conn_request):
  * between the close's start and its task there, a listener that still
  * accepted would answer a peer's handshake and hand it a pipe that dies
  * at once, with what the peer sent into it.

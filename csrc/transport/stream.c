@@ -1197,6 +1197,10 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	stream_pipe *sp;
 	int rv = 0;
 
+	if (pnc_ep_closing(ep)) {
+		pnc_net_close(fd); /* see pnc_ep_closing; its close told any waiter */
+		return;
+	}
 	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
 		pnc_net_close(fd);
 		if (!ep->listener)
@@ -1266,11 +1270,6 @@ stream_accept_cb(pnc_pollfd *pfd, unsigned events)
 	pnc_fd fd;
 
 	(void) events;
-	if (pnc_ep_closing(ep)) {
-		/* Level-triggered: quiet until the close's task takes it off. */
-		pnc_pollfd_want(&se->pfd, 0, PNC_POLL_IN);
-		return;
-	}
 	for (int i = 0; i < 64; i++) {
 		int rv = pnc_net_accept(se->fd, &fd);
 		if (rv == PNC_EAGAIN)
@@ -1334,10 +1333,6 @@ stream_connect_cb(pnc_pollfd *pfd, unsigned events)
 	(void) events;
 	pnc_pollfd_del(&se->pfd);
 	se->fd = PNC_FD_NONE;
-	if (rv == 0 && pnc_ep_closing(ep)) {
-		pnc_net_close(fd); /* the close told its waiter already */
-		return;
-	}
 	if (rv != 0) {
 		pnc_net_close(fd);
 		pnc_ep_connect_failed(ep, rv);
