@@ -24,8 +24,7 @@ pnc_batch_open(pnc_ctx *c, pnc_batch **bp)
 void
 pnc_batch_release(pnc_batch *b)
 {
-	for (size_t i = 0; i < b->count; i++)
-		pnc_msg_free(b->msgs[i]);
+	pnc_msg_free_many(b->msgs, b->count);
 	b->count = 0;
 	b->bytes = 0;
 }

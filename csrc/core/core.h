@@ -124,6 +124,9 @@ struct pnc_msg {
 	                     fails with PNC_ECLOSED once it is gone (pnc_ctx_run) */
 	int in_stream;    /* broadcast right after the one before (a transport
 	                     may cork it: see pnc_sock_broadcast) */
+	int framed;       /* its body is whole frames, prefixes and all: a
+	                     transport's copy of small sends, in its own write
+	                     queue only (stream.c) */
 	size_t cap;       /* bytes in data[] */
 	size_t off;       /* where the body starts in data[] */
 	size_t len;       /* body length */
@@ -156,6 +159,8 @@ pnc_msg_wire_len(const pnc_msg *m)
  * later sends to other pipes find it and only read.
  */
 void pnc_msg_wire_prefix(pnc_msg *m);
+/* The same prefix, for a frame of wire_len bytes, into out. */
+void pnc_wire_prefix_put(uint8_t out[PNC_WIRE_PREFIX], uint64_t wire_len);
 
 /* Makes the header part of the body again, as if it came off the wire. */
 static inline void
@@ -167,6 +172,8 @@ pnc_msg_header_unsplit(pnc_msg *m)
 }
 
 void pnc_msg_hold(pnc_msg *m);
+/* pnc_msg_free of each: their pooled blocks go back in one go. */
+void pnc_msg_free_many(pnc_msg *const *msgs, size_t n);
 /*
  * A large send need not copy its body if the transport writes the whole
  * frame before the send call returns.  pnc_msg_lend makes a message whose
@@ -617,6 +624,13 @@ typedef struct pnc_pipe_ops {
 	 * the I/O thread (pnc_pipe_close_later).
 	 */
 	int (*send)(pnc_pipe *p, pnc_msg *m);
+	/*
+	 * Optional: as send, but m stays the caller's, shared (a broadcast's):
+	 * the pipe takes a reference of its own only if it keeps m, and a
+	 * pipe that copies m takes none.  Without it the socket takes one for
+	 * the pipe and calls send.
+	 */
+	int (*send_shared)(pnc_pipe *p, pnc_msg *m);
 	void (*kick)(pnc_pipe *p); /* optional, see pnc_sock_kick */
 	void (*started)(pnc_pipe *p); /* joined its socket (optional) */
 	int (*addr)(pnc_pipe *p, int remote, pnc_addr *a);

@@ -16,11 +16,13 @@
  * one thread and freed on another (the sender's and the receiver's, or the
  * I/O thread's), which malloc's per-thread caches do not serve, so each
  * small message went through malloc's shared bins.  A small block's size is
- * rounded up to a power of two, and each size has a bounded lock-free queue
- * of free blocks (D. Vyukov's): one compare-and-swap to take or to give.
- * A full queue frees the block; an empty one mallocs a new block.  A
- * forked child whose parent was part way through a queue operation finds
- * that queue empty or full from there on: it only mallocs more.
+ * rounded up to a power of two, and each size has a stack of free blocks:
+ * the last freed is the next taken, while it is still in the cache (a
+ * queue, first freed first taken, handed out blocks gone from it, and the
+ * writes to them stalled a subscriber's I/O thread: a tenth of its CPU).
+ * A stack's lock is only ever tried: a thread that finds it taken mallocs
+ * or frees instead of waiting, so no thread waits for another, and a
+ * forked child whose parent held a lock only mallocs from there on.
  *
  * Built with PNC_NO_POOLS (a sanitizer build, see _build.py), neither
  * keeps anything: every block is malloc'd and freed, so AddressSanitizer
@@ -54,14 +56,9 @@ static unsigned cache_evict; /* the slot the next newcomer takes when full */
 #define POOL_CELLS 1024
 
 typedef struct {
-	size_t seq; /* minus the cell's index, so that zero is the start */
-	pnc_msg *m;
-} pool_cell;
-
-typedef struct {
-	pool_cell cells[POOL_CELLS];
-	size_t head; /* the next cell to take from */
-	size_t tail; /* the next cell to give to */
+	int busy;    /* a thread is in it (atomic): see pool_enter */
+	size_t count; /* blocks in free[], under busy */
+	pnc_msg *free[POOL_CELLS];
 } msg_pool;
 
 static msg_pool pools[POOL_CLASSES];
@@ -77,58 +74,31 @@ pool_class(size_t cap)
 	return k;
 }
 
-/* A cell is ready to give to at pos when seq == pos, and to take from when
- * seq == pos + 1; one lap later it is the same cell again. */
-static intptr_t
-pool_lag(pool_cell *c, size_t i, size_t pos)
+/* 1 if the pool is this thread's until pool_leave; 0 if another has it. */
+static int
+pool_enter(msg_pool *q)
 {
-	return (intptr_t) (pnc_atomic_load_acquire_size(&c->seq) + i - pos);
+	return pnc_atomic_load_relaxed_int(&q->busy) == 0 &&
+	    pnc_atomic_swap_int(&q->busy, 1) == 0;
+}
+
+static void
+pool_leave(msg_pool *q)
+{
+	pnc_atomic_store_release_int(&q->busy, 0);
 }
 
 static pnc_msg *
 pool_take(msg_pool *q)
 {
-	size_t pos = pnc_atomic_load_relaxed_size(&q->head);
+	pnc_msg *m = NULL;
 
-	for (;;) {
-		size_t i = pos % POOL_CELLS;
-		pool_cell *c = &q->cells[i];
-		intptr_t lag = pool_lag(c, i, pos + 1);
-
-		if (lag < 0)
-			return NULL; /* empty */
-		if (lag > 0) {
-			pos = pnc_atomic_load_relaxed_size(&q->head);
-		} else if (pnc_atomic_cas_size(&q->head, &pos, pos + 1)) {
-			pnc_msg *m = c->m;
-
-			pnc_atomic_store_release_size(&c->seq, pos + POOL_CELLS - i);
-			return m;
-		}
-	}
-}
-
-/* 1 if the pool kept m. */
-static int
-pool_give(msg_pool *q, pnc_msg *m)
-{
-	size_t pos = pnc_atomic_load_relaxed_size(&q->tail);
-
-	for (;;) {
-		size_t i = pos % POOL_CELLS;
-		pool_cell *c = &q->cells[i];
-		intptr_t lag = pool_lag(c, i, pos);
-
-		if (lag < 0)
-			return 0; /* full */
-		if (lag > 0) {
-			pos = pnc_atomic_load_relaxed_size(&q->tail);
-		} else if (pnc_atomic_cas_size(&q->tail, &pos, pos + 1)) {
-			c->m = m;
-			pnc_atomic_store_release_size(&c->seq, pos + 1 - i);
-			return 1;
-		}
-	}
+	if (!pool_enter(q))
+		return NULL;
+	if (q->count > 0)
+		m = q->free[--q->count];
+	pool_leave(q);
+	return m;
 }
 
 static int
@@ -205,11 +175,38 @@ block_reuse(size_t *cap)
 	return m;
 }
 
+/*
+ * Blocks freed one after another (pnc_msg_free_many) give themselves back
+ * to a pool entered once for the run: *run is the pool this thread is in,
+ * or NULL, until block_run_end.
+ */
+typedef msg_pool *block_run;
+
 /* 1 if m's block was kept for reuse. */
 static int
-block_keep(pnc_msg *m)
+block_keep(pnc_msg *m, block_run *run)
 {
-	return m->cap <= POOL_MAX_CAP ? pool_give(&pools[pool_class(m->cap)], m) : cache_put(m);
+	msg_pool *q;
+
+	if (m->cap > POOL_MAX_CAP)
+		return cache_put(m);
+	q = &pools[pool_class(m->cap)];
+	if (q != *run) {
+		if (*run != NULL)
+			pool_leave(*run);
+		*run = pool_enter(q) ? q : NULL;
+	}
+	if (*run == NULL || q->count == POOL_CELLS)
+		return 0;
+	q->free[q->count++] = m;
+	return 1;
+}
+
+static void
+block_run_end(block_run *run)
+{
+	if (*run != NULL)
+		pool_leave(*run);
 }
 #else
 static pnc_msg *
@@ -219,11 +216,20 @@ block_reuse(size_t *cap)
 	return NULL;
 }
 
+typedef int block_run;
+
 static int
-block_keep(pnc_msg *m)
+block_keep(pnc_msg *m, block_run *run)
 {
 	(void) m;
+	(void) run;
 	return 0;
+}
+
+static void
+block_run_end(block_run *run)
+{
+	(void) run;
 }
 #endif
 
@@ -241,6 +247,7 @@ pnc_msg_alloc(pnc_msg **msgp, size_t size)
 	m->pipe_id = 0;
 	m->targeted = 0;
 	m->in_stream = 0;
+	m->framed = 0;
 	m->cap = cap;
 	m->off = PNC_MSG_HEADROOM;
 	m->len = size;
@@ -313,14 +320,19 @@ pnc_msg_from(pnc_msg **msgp, const void *data, size_t size)
 }
 
 void
+pnc_wire_prefix_put(uint8_t out[PNC_WIRE_PREFIX], uint64_t wire_len)
+{
+	out[0] = 0x01;
+	pnc_put_u32(out + 1, (uint32_t) (wire_len >> 32));
+	pnc_put_u32(out + 5, (uint32_t) wire_len);
+}
+
+void
 pnc_msg_wire_prefix(pnc_msg *m)
 {
 	uint8_t want[PNC_WIRE_PREFIX], *at = pnc_msg_wire(m) - PNC_WIRE_PREFIX;
-	uint64_t len = pnc_msg_wire_len(m);
 
-	want[0] = 0x01;
-	pnc_put_u32(want + 1, (uint32_t) (len >> 32));
-	pnc_put_u32(want + 5, (uint32_t) len);
+	pnc_wire_prefix_put(want, pnc_msg_wire_len(m));
 	if (memcmp(at, want, sizeof(want)) != 0)
 		memcpy(at, want, sizeof(want));
 }
@@ -331,15 +343,42 @@ pnc_msg_hold(pnc_msg *m)
 	pnc_atomic_inc(&m->refs);
 }
 
-void
-pnc_msg_free(pnc_msg *m)
+/* 1 if the caller held m's last reference.  A lone holder needs no atomic
+ * write: nobody else can take a reference to a message it cannot see. */
+static int
+msg_last_ref(pnc_msg *m)
 {
-	if (m == NULL || pnc_atomic_dec(&m->refs) != 0)
+	return pnc_atomic_load_acquire_int(&m->refs) == 1 || pnc_atomic_dec(&m->refs) == 0;
+}
+
+static void
+msg_free_in_run(pnc_msg *m, block_run *run)
+{
+	if (m == NULL || !msg_last_ref(m))
 		return;
 	if (m->ext_owner != NULL)
 		m->ext_src->release(m->ext_owner);
-	if (!block_keep(m))
+	if (!block_keep(m, run))
 		free(m);
+}
+
+void
+pnc_msg_free(pnc_msg *m)
+{
+	block_run run = 0;
+
+	msg_free_in_run(m, &run);
+	block_run_end(&run);
+}
+
+void
+pnc_msg_free_many(pnc_msg *const *msgs, size_t n)
+{
+	block_run run = 0;
+
+	for (size_t i = 0; i < n; i++)
+		msg_free_in_run(msgs[i], &run);
+	block_run_end(&run);
 }
 
 static uint8_t *

@@ -239,21 +239,37 @@ pnc_sock_resume_pipes(pnc_socket *s)
 	}
 }
 
-int
-pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
+/* shared: m stays the caller's (see pnc_pipe_ops.send_shared). */
+static int
+sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m, int shared)
 {
 	size_t len = m->len;
 	int rv;
 
 	if (!p->ops->takes_lent)
 		pnc_msg_keep(m, 0);
-	if ((rv = p->ops->send(p, m)) == 0) {
+	if (!shared) {
+		rv = p->ops->send(p, m);
+	} else if (p->ops->send_shared != NULL) {
+		rv = p->ops->send_shared(p, m);
+	} else {
+		pnc_msg_hold(m);
+		if ((rv = p->ops->send(p, m)) != 0)
+			pnc_msg_free(m);
+	}
+	if (rv == 0) {
 		PNC_STAT_LOCKED(p->stats.msgs_out, 1);
 		PNC_STAT_LOCKED(p->stats.bytes_out, len);
 		PNC_STAT_LOCKED(s->stats.msgs_out, 1);
 		PNC_STAT_LOCKED(s->stats.bytes_out, len);
 	}
 	return rv;
+}
+
+int
+pnc_sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
+{
+	return sock_pipe_send(s, p, m, 0);
 }
 
 int
@@ -301,11 +317,8 @@ pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip)
 		if (p->id == skip || (m->targeted && p->id != m->pipe_id))
 			continue;
 		/* A pipe that takes no more misses this one: fan-out never blocks. */
-		pnc_msg_hold(m);
-		if (pnc_sock_pipe_send(s, p, m) != 0) {
-			pnc_msg_free(m);
+		if (sock_pipe_send(s, p, m, 1) != 0)
 			PNC_STAT(s->stats.dropped_queue_full, 1);
-		}
 	}
 	s->broadcast_end_ns = pnc_clock_ns();
 	pnc_msg_free(m);
