@@ -81,6 +81,30 @@ def wait_until(predicate, timeout=DEFAULT_TIMEOUT, interval=0.005, message=None)
         time.sleep(interval)
 
 
+# Sizes on both sides of the stream transports' copy of small frames into
+# chunks (up to 512 B, into 4000-byte chunks): the small frames of a burst
+# that joins a write queue are copied, split across chunks and queued
+# between whole messages.
+BURST_SIZES = [0, 1, 63, 64, 500, 503, 504, 505, 900, 3990, 5000, 70000]
+# Ahead of every 600 of them: more than the kernel takes at once, so the
+# burst joins a write queue that has something in it.
+BURST_BLOCKERS = 64
+BURST_BLOCKER = 64 << 10
+
+
+def mixed_burst(count):
+    """count messages of BURST_SIZES in turn, each but the empty ones
+    starting with its number, and BURST_BLOCKERS larger ones before every
+    600."""
+    out = []
+    for i in range(count):
+        if i % 600 == 0:
+            out += [bytes([(i + k) % 251]) * BURST_BLOCKER for k in range(BURST_BLOCKERS)]
+        size = BURST_SIZES[i % len(BURST_SIZES)]
+        out.append((b"%06d" % i * (size // 6 + 1))[:size])
+    return out
+
+
 def transfer(sender, receiver, messages):
     """Send all messages while a thread receives them (so flow control
     cannot stall the sender); returns what was received, in order."""

@@ -22,8 +22,8 @@ from pynng_core import (
     Pull0, Push0, Timeout, TryAgain,
 )
 from peers import (
-    DEFAULT_TIMEOUT, SOCKET_TIMEOUT_MS, interruptible_popen, ipc_path, is_listening, tcp_url,
-    transfer, wait_until,
+    DEFAULT_TIMEOUT, SOCKET_TIMEOUT_MS, interruptible_popen, ipc_path, is_listening, mixed_burst,
+    tcp_url, transfer, wait_until,
 )
 from platform_probes import ipc_missing, posix_signals_missing, skip_unless, unix_sockets_missing
 
@@ -205,6 +205,13 @@ def test_large_message(transport, size, make_url):
 def test_many_messages_keep_order(make_url):
     msgs = [b"%05d" % i * (i % 40 + 1) for i in range(2000)]
     with Connected(make_url("tcp"), Pull0, Push0) as (pull, push):
+        assert transfer(push, pull, msgs) == msgs
+
+
+@pytest.mark.parametrize("transport", STREAM_TRANSPORTS)
+def test_a_burst_of_mixed_sizes_arrives_whole_and_in_order(transport, make_url):
+    msgs = mixed_burst(3000)
+    with Connected(make_url(transport), Pull0, Push0) as (pull, push):
         assert transfer(push, pull, msgs) == msgs
 
 
