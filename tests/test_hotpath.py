@@ -123,3 +123,58 @@ def test_a_woken_thread_gets_the_gil_from_a_busy_one(transport, socks, make_url)
         for t in threads:
             t.join(10)
     assert took < 10, "20 round trips beside a busy publisher took %.1f s" % took
+
+
+# A send's body of PNC_LEND_MIN_BYTES or more is lent: a stream pipe keeps
+# a bytes object's body where it is, holding a reference, while the kernel
+# has not taken it.
+LENT = 64 << 10
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_lent_bodies_outlive_their_senders_references(transport, socks, make_url):
+    """Bodies queued behind a full kernel buffer, whose bytes the sender
+    dropped at once (and whose memory new bytes of the same size may then
+    take), arrive whole: the pipe held them."""
+    pull, push = pair(socks, transport, make_url, recv_timeout=5000)
+    count = 200  # 12.5 MiB: far more than the kernel takes while nobody reads
+    sent = []
+
+    def sender():
+        for i in range(count):
+            body = bytes([i % 256]) * (LENT - 1) + b"%c" % (i % 7)
+            push.send(body)
+            sent.append(hash(body))
+            del body
+            bytes(LENT)  # a block of that size, freed again: memory reused
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    time.sleep(0.2)  # the sender fills the kernel's buffer and the pipe's queue
+    got = [pull.recv() for _ in range(count)]
+    thread.join(10)
+    assert [hash(b) for b in got] == sent
+    assert all(b[:-1] == bytes([i % 256]) * (LENT - 1) and b[-1] == i % 7
+               for i, b in enumerate(got))
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_a_lent_body_is_let_go_once_it_is_sent(transport, socks, make_url):
+    """The references a pipe takes to the bytes it keeps are all given back
+    once they were written: the same object sent 300 times, behind a full
+    kernel buffer, ends with the references it had before.  (That the pipe
+    keeps them is what the test above needs, under AddressSanitizer: a
+    body whose bytes went is a use after free.)"""
+    import sys
+    pull, push = pair(socks, transport, make_url, recv_timeout=5000)
+    body = b"\x5a" * LENT
+    before = sys.getrefcount(body)
+    thread = threading.Thread(target=lambda: [push.send(body) for _ in range(300)])
+    thread.start()
+    time.sleep(0.2)
+    assert all(pull.recv() == body for _ in range(300))
+    thread.join(10)
+    # The last references are dropped by the next call of the process.
+    push.send(b"drain")
+    assert pull.recv() == b"drain"
+    assert sys.getrefcount(body) == before

@@ -209,9 +209,6 @@ sock_read_inline(pnc_socket *s, int64_t until, const pnc_body_source *bodies)
 	return 0;
 }
 
-/* Smaller bodies are copied: the copy costs less than the checks. */
-#define LEND_MIN_BYTES (32u << 10)
-
 /* An operation under way whose deadline its first wait will set. */
 #define DEADLINE_LATER (-1)
 
@@ -409,12 +406,26 @@ int
 pnc_ctx_send_data(pnc_ctx *c, const void *data, size_t size, int flags,
     pnc_op *op, int slice_ms)
 {
+	return pnc_ctx_send_owned(c, data, size, NULL, NULL, flags, op, slice_ms);
+}
+
+int
+pnc_ctx_send_owned(pnc_ctx *c, const void *data, size_t size,
+    const pnc_body_source *src, void *owner, int flags, pnc_op *op, int slice_ms)
+{
+	/* Smaller bodies are copied: the copy costs less than the checks. */
+	int lend = size >= PNC_LEND_MIN_BYTES && c->sock->proto->lends;
 	pnc_msg *m;
 	int rv;
 
 	/* A large body may go to the kernel straight from the caller's memory. */
-	rv = size >= LEND_MIN_BYTES && c->sock->proto->lends ? pnc_msg_lend(&m, data, size)
-	                                                      : pnc_msg_from(&m, data, size);
+	if (lend && owner != NULL) {
+		rv = pnc_msg_lend_owned(&m, data, size, src, owner);
+	} else {
+		rv = lend ? pnc_msg_lend(&m, data, size) : pnc_msg_from(&m, data, size);
+		if (owner != NULL)
+			src->release(owner); /* copied: the message needs none */
+	}
 	if (rv != 0)
 		return rv;
 	if ((rv = pnc_ctx_send(c, m, flags, op, slice_ms)) != 0)

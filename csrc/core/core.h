@@ -185,6 +185,19 @@ void pnc_msg_free_many(pnc_msg *const *msgs, size_t n);
  * see a lent message; pnc_sock_pipe_send keeps it for any other pipe.
  */
 int pnc_msg_lend(pnc_msg **msgp, const void *data, size_t size);
+/*
+ * A lent body whose owner the message holds (src->release(owner) when it
+ * goes) stays valid as long as the message: a pipe may keep it as it is
+ * (pnc_msg_lent_owned) instead of copying it.  pnc_msg_keep copies it all
+ * the same, and lets the owner go.
+ */
+int pnc_msg_lend_owned(pnc_msg **msgp, const void *data, size_t size,
+    const pnc_body_source *src, void *owner);
+static inline int
+pnc_msg_lent_owned(const pnc_msg *m)
+{
+	return m->lent != NULL && m->ext_owner != NULL;
+}
 /* A message whose body is memory from src, or from its own block when src
  * (NULL, or its alloc) gives none.  Its header stays in the headroom. */
 int pnc_msg_alloc_from(pnc_msg **msgp, size_t size, const pnc_body_source *src);

@@ -296,12 +296,32 @@ pnc_msg_lend(pnc_msg **msgp, const void *data, size_t size)
 	return rv;
 }
 
+int
+pnc_msg_lend_owned(pnc_msg **msgp, const void *data, size_t size,
+    const pnc_body_source *src, void *owner)
+{
+	int rv = pnc_msg_lend(msgp, data, size);
+
+	if (rv != 0) {
+		src->release(owner);
+		return rv;
+	}
+	(*msgp)->ext_owner = owner;
+	(*msgp)->ext_src = src;
+	return 0;
+}
+
 void
 pnc_msg_keep(pnc_msg *m, size_t skip)
 {
-	if (m->lent != NULL) {
-		memcpy(m->data + m->off + skip, m->lent + skip, m->len - skip);
-		m->lent = NULL;
+	if (m->lent == NULL)
+		return;
+	memcpy(m->data + m->off + skip, m->lent + skip, m->len - skip);
+	m->lent = NULL;
+	if (m->ext_owner != NULL && m->ext == NULL) {
+		m->ext_src->release(m->ext_owner); /* the lent body's */
+		m->ext_owner = NULL;
+		m->ext_src = NULL;
 	}
 }
 

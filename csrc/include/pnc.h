@@ -239,6 +239,15 @@ int pnc_ctx_send_data(pnc_ctx *ctx, const void *data, size_t size, int flags,
     pnc_op *op, int slice_ms);
 int pnc_ctx_try_send(pnc_ctx *ctx, pnc_msg *msg);
 int pnc_ctx_try_send_data(pnc_ctx *ctx, const void *data, size_t size);
+/* A send's body this large may go to the kernel from the caller's memory
+ * (lent, see pnc_ctx_send_owned); a smaller one is copied at once. */
+#define PNC_LEND_MIN_BYTES 32768
+/* pnc_ctx_send_data of a body that owner owns: src->release(owner) once
+ * the body is no longer needed, on any thread, under the core's locks.
+ * A lent body may then stay in the caller's memory past the call, with
+ * no copy, while it waits for the kernel. */
+int pnc_ctx_send_owned(pnc_ctx *ctx, const void *data, size_t size,
+    const pnc_body_source *src, void *owner, int flags, pnc_op *op, int slice_ms);
 int pnc_ctx_recv(pnc_ctx *ctx, int flags, pnc_op *op, int slice_ms);
 int pnc_ctx_set_int(pnc_ctx *ctx, const char *name, int64_t value);
 /* Byte-string options: "sub:subscribe", "sub:unsubscribe". */

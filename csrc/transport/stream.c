@@ -311,6 +311,31 @@ stream_frame_start(const stream_pipe *sp, pnc_msg *m)
 	return m->framed ? pnc_msg_wire(m) : pnc_msg_wire(m) - sp->plen;
 }
 
+/* iov[] for a queue entry's bytes past the first skip: 1 or 2 (a lent
+ * body, after the prefix and header); *want grows by their length. */
+static int
+stream_entry_iov(const stream_pipe *sp, pnc_msg *m, size_t skip, pnc_iov *iov, size_t *want)
+{
+	size_t head = sp->plen + m->hlen;
+	int n = 0;
+
+	*want += stream_frame_len(sp, m) - skip;
+	if (m->lent == NULL) {
+		PNC_IOV_BASE(&iov[0]) = stream_frame_start(sp, m) + skip;
+		PNC_IOV_LEN(&iov[0]) = stream_frame_len(sp, m) - skip;
+		return 1;
+	}
+	if (skip < head) {
+		PNC_IOV_BASE(&iov[n]) = stream_frame_start(sp, m) + skip;
+		PNC_IOV_LEN(&iov[n]) = head - skip;
+		n++;
+		skip = head;
+	}
+	PNC_IOV_BASE(&iov[n]) = (void *) (m->lent + (skip - head));
+	PNC_IOV_LEN(&iov[n]) = m->len - (skip - head);
+	return n + 1;
+}
+
 /* Drops what the kernel took from the front of the queue. */
 static void
 stream_consume_locked(stream_pipe *sp, size_t done)
@@ -342,13 +367,9 @@ stream_flush_locked(stream_pipe *sp)
 		size_t want = 0, done;
 		int n = 0;
 
-		for (size_t i = 0; i < sp->wq.len && n < PNC_IOV_MAX; i++, n++) {
-			pnc_msg *m = pnc_ring_at(&sp->wq, i);
-			size_t skip = i == 0 ? sp->wsent : 0;
-			PNC_IOV_BASE(&iov[n]) = stream_frame_start(sp, m) + skip;
-			PNC_IOV_LEN(&iov[n]) = stream_frame_len(sp, m) - skip;
-			want += PNC_IOV_LEN(&iov[n]);
-		}
+		for (size_t i = 0; i < sp->wq.len && n + 2 <= PNC_IOV_MAX; i++)
+			n += stream_entry_iov(sp, pnc_ring_at(&sp->wq, i), i == 0 ? sp->wsent : 0,
+			    &iov[n], &want);
 		if ((rv = stream_io_writev(sp, iov, n, &done)) != 0)
 			return rv;
 		stream_consume_locked(sp, done);
@@ -433,27 +454,27 @@ stream_copy_locked(stream_pipe *sp, const pnc_msg *m, size_t flen)
 /*
  * A lent body (see pnc_msg_lend), just queued, goes to the kernel from the
  * sender's own memory when nothing is queued before it.  What the kernel
- * does not take at once is copied in and waits at the head of the queue.
- * 0: all of it went.
+ * does not take at once waits at the head of the queue: copied in, unless
+ * the message holds the body's owner (pnc_msg_lent_owned), and then as it
+ * is.  0: all of it went.
  */
 static int
 stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
 {
-	size_t head = sp->plen + m->hlen, done = 0;
+	size_t head = sp->plen + m->hlen, done = 0, want = 0;
 	pnc_iov iov[2];
 
 	if (sp->wq.len == 1 && !sp->wblocked) {
-		PNC_IOV_BASE(&iov[0]) = pnc_msg_wire(m) - sp->plen;
-		PNC_IOV_LEN(&iov[0]) = head;
-		PNC_IOV_BASE(&iov[1]) = (void *) m->lent;
-		PNC_IOV_LEN(&iov[1]) = m->len;
-		if (stream_io_writev(sp, iov, 2, &done) != 0)
+		int n = stream_entry_iov(sp, m, 0, iov, &want);
+
+		if (stream_io_writev(sp, iov, n, &done) != 0)
 			done = 0; /* the flush that follows meets the error again */
-		if (done == head + m->len)
+		if (done == want)
 			return 0;
 		sp->wsent = done; /* m heads the queue */
 	}
-	pnc_msg_keep(m, done > head ? done - head : 0);
+	if (!pnc_msg_lent_owned(m))
+		pnc_msg_keep(m, done > head ? done - head : 0);
 	return 1;
 }
 

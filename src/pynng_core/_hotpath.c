@@ -70,70 +70,6 @@ hot_hand_over_gil(void)
 }
 
 /*
- * A send keeps the GIL unless its body is large or, on a socket whose
- * sends get answers, a thread of ours waits in the core: the send may be
- * what wakes that thread, which then wants the GIL at once and would only
- * wake to sleep on it (an inproc round trip between two threads took 18 us
- * so, 6.5 us without).  A one-way stream (push, pub) keeps it all the
- * same: its receiver then takes a queue's worth at a time, not one message
- * per hand-over (inproc push/pull, 64 B: 1.4 M msg/s the other way, 1.7 M).
- */
-static int
-hot_try_send(pnc_ctx *c, const char *buf, Py_ssize_t len, int one_way)
-{
-	int rv;
-
-	if (len <= HOT_GIL_BYTES && (one_way || pnc_threads_waiting() == 0)) {
-		rv = pnc_ctx_try_send_data(c, buf, (size_t) len);
-		hot_hand_over_gil();
-	} else {
-		HOT_WITHOUT_GIL(rv = pnc_ctx_try_send_data(c, buf, (size_t) len));
-	}
-	return rv;
-}
-
-static PyObject *
-hot_send_kind(PyObject *self, PyObject *data, int one_way)
-{
-	char *buf;
-	Py_ssize_t len;
-
-	if (PyBytes_AsStringAndSize(data, &buf, &len) < 0)
-		return NULL;
-	return PyLong_FromLong(hot_try_send(hot_address(self), buf, len, one_way));
-}
-
-/* bound(data: bytes) -> 0, PNC_EAGAIN or an error code, as
- * pnc_ctx_try_send_data. */
-static PyObject *
-hot_send(PyObject *self, PyObject *data)
-{
-	return hot_send_kind(self, data, 0);
-}
-
-static PyObject *
-hot_send_one_way(PyObject *self, PyObject *data)
-{
-	return hot_send_kind(self, data, 1);
-}
-
-static PyObject *
-hot_bytes(const void *body, size_t len)
-{
-	PyObject *bytes;
-
-	if (len <= HOT_GIL_BYTES)
-		return PyBytes_FromStringAndSize(body, (Py_ssize_t) len);
-	bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t) len);
-	if (bytes != NULL) {
-		char *to = PyBytes_AsString(bytes);
-
-		HOT_WITHOUT_GIL(memcpy(to, body, len));
-	}
-	return bytes;
-}
-
-/*
  * Large bodies that a waiting recv reads off the pipe itself go straight
  * into bytes objects (pnc_body_source), which recv then returns as they
  * are: without it, a 1 MiB recv spent more time copying the body out of
@@ -205,6 +141,110 @@ hot_body_alloc(size_t size, void **owner)
 }
 
 static const pnc_body_source hot_bodies = { hot_body_alloc, hot_body_release };
+
+/*
+ * A send keeps the GIL unless its body is large or, on a socket whose
+ * sends get answers, a thread of ours waits in the core: the send may be
+ * what wakes that thread, which then wants the GIL at once and would only
+ * wake to sleep on it (an inproc round trip between two threads took 18 us
+ * so, 6.5 us without).  A one-way stream (push, pub) keeps it all the
+ * same: its receiver then takes a queue's worth at a time, not one message
+ * per hand-over (inproc push/pull, 64 B: 1.4 M msg/s the other way, 1.7 M).
+ */
+/*
+ * A large send without the GIL.  A bytes object (immutable) is lent with
+ * an owner, a reference to it that the message holds: a pipe may then
+ * keep the body where it is, not copy what the kernel did not take at
+ * once (ipc push/pull of 64 KiB: the sender's copies were a tenth of
+ * the CPU).
+ */
+static int
+hot_send_large(pnc_ctx *c, PyObject *bytes, int flags, pnc_op *op, int slice_ms)
+{
+	const char *buf = PyBytes_AsString(bytes);
+	size_t len = (size_t) PyBytes_Size(bytes);
+	hot_owner *o = NULL;
+	int rv;
+
+	if (len >= PNC_LEND_MIN_BYTES && PyBytes_CheckExact(bytes) &&
+	    (o = malloc(sizeof(*o))) != NULL) {
+		Py_INCREF(bytes);
+		o->bytes = bytes;
+	}
+	HOT_WITHOUT_GIL(rv = pnc_ctx_send_owned(c, buf, len, &hot_bodies, o, flags, op, slice_ms));
+	hot_drain(); /* owners let go meanwhile: a sender may never receive */
+	return rv;
+}
+
+static int
+hot_try_send(pnc_ctx *c, PyObject *bytes, int one_way)
+{
+	Py_ssize_t len = PyBytes_Size(bytes);
+	pnc_op once = { 0 };
+	int rv;
+
+	if (len > HOT_GIL_BYTES || !(one_way || pnc_threads_waiting() == 0))
+		return hot_send_large(c, bytes, PNC_FLAG_NONBLOCK, &once, 0);
+	rv = pnc_ctx_try_send_data(c, PyBytes_AsString(bytes), (size_t) len);
+	hot_hand_over_gil();
+	return rv;
+}
+
+static PyObject *
+hot_send_kind(PyObject *self, PyObject *data, int one_way)
+{
+	char *buf;
+	Py_ssize_t len;
+
+	if (PyBytes_AsStringAndSize(data, &buf, &len) < 0)
+		return NULL;
+	return PyLong_FromLong(hot_try_send(hot_address(self), data, one_way));
+}
+
+/* bound(data: bytes) -> 0, PNC_EAGAIN or an error code, as
+ * pnc_ctx_try_send_data. */
+static PyObject *
+hot_send(PyObject *self, PyObject *data)
+{
+	return hot_send_kind(self, data, 0);
+}
+
+static PyObject *
+hot_send_one_way(PyObject *self, PyObject *data)
+{
+	return hot_send_kind(self, data, 1);
+}
+
+/* bound(data: bytes, op: address) -> what pnc_ctx_send_data returns, as
+ * an int: one blocking slice of the method's send. */
+static PyObject *
+hot_send_slice(PyObject *self, PyObject *args)
+{
+	PyObject *bytes, *op;
+	int rv;
+
+	if (!PyArg_ParseTuple(args, "SO:send_slice", &bytes, &op))
+		return NULL;
+	rv = hot_send_large(hot_address(self), bytes, 0, hot_address(op), PNC_SLICE_MS);
+	return PyLong_FromLong(rv);
+}
+
+static PyObject *
+hot_bytes(const void *body, size_t len)
+{
+	PyObject *bytes;
+
+	if (len <= HOT_GIL_BYTES)
+		return PyBytes_FromStringAndSize(body, (Py_ssize_t) len);
+	bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t) len);
+	if (bytes != NULL) {
+		char *to = PyBytes_AsString(bytes);
+
+		HOT_WITHOUT_GIL(memcpy(to, body, len));
+	}
+	return bytes;
+}
+
 
 /* A message's body as bytes: its own bytes object, if that is all of it. */
 static PyObject *
@@ -526,12 +566,8 @@ static PyObject *
 hot_send_call_kind(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     PyObject *kwnames, int one_way)
 {
-	char *buf;
-	Py_ssize_t len;
-
 	if (kwnames == NULL && nargs == 1 && PyBytes_CheckExact(args[0]) &&
-	    PyBytes_AsStringAndSize(args[0], &buf, &len) == 0 &&
-	    hot_try_send(hot_address(PyTuple_GetItem(self, 0)), buf, len, one_way) == 0)
+	    hot_try_send(hot_address(PyTuple_GetItem(self, 0)), args[0], one_way) == 0)
 		Py_RETURN_NONE;
 	/* Anything else, a send that would wait or failed included: the
 	 * method's try meets the same state again. */
@@ -592,6 +628,7 @@ hot_recv_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject 
 static PyMethodDef hot_calls[] = {
 	{ "send", hot_send, METH_O, NULL },
 	{ "send_one_way", hot_send_one_way, METH_O, NULL },
+	{ "send_slice", hot_send_slice, METH_VARARGS, NULL },
 	{ "recv", hot_recv, METH_O, NULL },
 	{ "recv_msg", hot_recv_msg, METH_O, NULL },
 	{ "try_recv_msg", hot_try_recv_msg, METH_O, NULL },

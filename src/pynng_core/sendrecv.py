@@ -112,12 +112,14 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
     _ctx: CData
     _recv_op: CData  # the op of recv's call in _hotpath.c
     _send_bytes: HotCall
+    _send_slice: HotCall
     _take_msg: tuple[HotCall, HotCall]
     _async_backend: aio.Backend | None
 
     def _set_ctx(self, ctx: CData) -> None:
         self._ctx = ctx
         self._send_bytes = _bound(self._send_call, ctx)
+        self._send_slice = _bound("send_slice", ctx)
         # Indexed by ``not block``.
         self._take_msg = (_bound("recv_msg", ctx), _bound("try_recv_msg", ctx))
         # send and recv as calls of _hotpath.c in front of the methods below,
@@ -139,7 +141,11 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
             data = body_of(data, "send")
             rv = _try_send_data(self._ctx, data, len(data))
         if rv == _EAGAIN and block:
-            rv = wait(_send_data, self._ctx, data, len(data), 0, ffi.new(OP_TYPE), SLICE_MS)
+            op = ffi.new(OP_TYPE)
+            if type(data) is bytes:  # the core may keep a lent body as it is
+                rv = wait(self._send_slice, data, _address(op))
+            else:
+                rv = wait(_send_data, self._ctx, data, len(data), 0, op, SLICE_MS)
         if rv:
             raise self._error(rv, "send")
 
