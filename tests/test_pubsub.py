@@ -204,10 +204,12 @@ if hasattr(os, "sched_setaffinity"):
 from pynng_core import Pub0, Sub0
 from peers import BURST_SIZES
 url, rounds, per_round = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-# Each round's burst stays far below a pipe's queue (256 KiB), so none is dropped.
+# Each round's burst stays far below a pipe's queue (256 KiB), and below
+# each subscriber's (which drops the oldest when full): none is dropped.
 sizes = [s for s in BURST_SIZES if s <= 4000]
 with Pub0(listen=url) as pub:
-    subs = [Sub0(topics=b"", recv_timeout=5000) for _ in range(3)]
+    subs = [Sub0(topics=b"", recv_timeout=5000, recv_buffer_size=4 * per_round)
+            for _ in range(3)]
     for sub in subs:
         sub.dial(url, block=True)
     deadline = time.monotonic() + 10
