@@ -318,7 +318,7 @@ pnc_msg_keep(pnc_msg *m, size_t skip)
 		return;
 	memcpy(m->data + m->off + skip, m->lent + skip, m->len - skip);
 	m->lent = NULL;
-	if (m->ext_owner != NULL && m->ext == NULL) {
+	if (m->ext_owner != NULL) {
 		m->ext_src->release(m->ext_owner); /* the lent body's */
 		m->ext_owner = NULL;
 		m->ext_src = NULL;

@@ -419,8 +419,8 @@ stream_send_now_locked(stream_pipe *sp, const pnc_msg *m, int joined)
 	return lone || sp->wq_bytes >= CORK_BYTES;
 }
 
-/* Copies m's frame (flen bytes) to the chunk at the queue's tail, or to a
- * new one: 0, or PNC_ENOMEM.  m stays the caller's. */
+/* Copies m's frame (flen bytes; its body not lent) to the chunk at the
+ * queue's tail, or to a new one: 0, or PNC_ENOMEM.  m stays the caller's. */
 static int
 stream_copy_locked(stream_pipe *sp, const pnc_msg *m, size_t flen)
 {
@@ -440,13 +440,7 @@ stream_copy_locked(stream_pipe *sp, const pnc_msg *m, size_t flen)
 	at = pnc_msg_wire(c) + c->len;
 	pnc_wire_prefix_put(prefix, pnc_msg_wire_len(m));
 	memcpy(at, prefix + PNC_WIRE_PREFIX - sp->plen, sp->plen);
-	at += sp->plen;
-	if (m->lent == NULL) {
-		memcpy(at, pnc_msg_wire((pnc_msg *) m), pnc_msg_wire_len(m));
-	} else {
-		memcpy(at, pnc_msg_wire((pnc_msg *) m), m->hlen);
-		memcpy(at + m->hlen, m->lent, m->len);
-	}
+	memcpy(at + sp->plen, pnc_msg_wire((pnc_msg *) m), pnc_msg_wire_len(m));
 	c->len += flen;
 	return 0;
 }
@@ -483,7 +477,8 @@ stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
 static int
 stream_queue_locked(stream_pipe *sp, pnc_msg *m, size_t flen, int shared, int *copied)
 {
-	*copied = sp->wq.len > 0 && flen <= COPY_MAX;
+	/* Lent bodies are never this small (PNC_LEND_MIN_BYTES). */
+	*copied = sp->wq.len > 0 && flen <= COPY_MAX && m->lent == NULL;
 	if (*copied)
 		return stream_copy_locked(sp, m, flen);
 	pnc_msg_wire_prefix(m); /* plen bytes of it are this transport's */

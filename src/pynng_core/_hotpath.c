@@ -152,14 +152,15 @@ static const pnc_body_source hot_bodies = { hot_body_alloc, hot_body_release };
  * per hand-over (inproc push/pull, 64 B: 1.4 M msg/s the other way, 1.7 M).
  */
 /*
- * A large send without the GIL.  A bytes object (immutable) is lent with
+ * A send without the GIL (a large body, or a small one while another
+ * thread waits in the core).  A large bytes object (immutable) is lent with
  * an owner, a reference to it that the message holds: a pipe may then
  * keep the body where it is, not copy what the kernel did not take at
  * once (ipc push/pull of 64 KiB: the sender's copies were a tenth of
  * the CPU).
  */
 static int
-hot_send_large(pnc_ctx *c, PyObject *bytes, int flags, pnc_op *op, int slice_ms)
+hot_send_without_gil(pnc_ctx *c, PyObject *bytes, int flags, pnc_op *op, int slice_ms)
 {
 	const char *buf = PyBytes_AsString(bytes);
 	size_t len = (size_t) PyBytes_Size(bytes);
@@ -184,7 +185,7 @@ hot_try_send(pnc_ctx *c, PyObject *bytes, int one_way)
 	int rv;
 
 	if (len > HOT_GIL_BYTES || !(one_way || pnc_threads_waiting() == 0))
-		return hot_send_large(c, bytes, PNC_FLAG_NONBLOCK, &once, 0);
+		return hot_send_without_gil(c, bytes, PNC_FLAG_NONBLOCK, &once, 0);
 	rv = pnc_ctx_try_send_data(c, PyBytes_AsString(bytes), (size_t) len);
 	hot_hand_over_gil();
 	return rv;
@@ -225,7 +226,7 @@ hot_send_slice(PyObject *self, PyObject *args)
 
 	if (!PyArg_ParseTuple(args, "SO:send_slice", &bytes, &op))
 		return NULL;
-	rv = hot_send_large(hot_address(self), bytes, 0, hot_address(op), PNC_SLICE_MS);
+	rv = hot_send_without_gil(hot_address(self), bytes, 0, hot_address(op), PNC_SLICE_MS);
 	return PyLong_FromLong(rv);
 }
 
