@@ -102,16 +102,21 @@ def test_a_batch_of_only_empty_messages(transport, socks, make_url):
     assert got == [b"", b""]
 
 
-def test_recv_many_stops_at_a_mebibyte(socks, make_url):
+def test_recv_many_stops_once_it_holds_the_batch_bytes(socks, make_url):
+    """A batch takes messages while their bodies come to less than
+    PNC_BATCH_BYTES (64 KiB): with twelve of a third of that and a byte
+    queued, each batch stops at the third."""
+    cap = pynng_core._core.lib.PNC_BATCH_BYTES
     pull, push = connected(socks, make_url("inproc"), Pull0, Push0)
-    big = [bytes([i]) * (300 * 1024) for i in range(8)]
-    sender = threading.Thread(target=push.send_many, args=(big,))
-    sender.start()
-    got, sizes = receive_all(pull.recv_many, 8)
-    sender.join(10)
+    big = [bytes([i]) * (cap // 3 + 1) for i in range(12)]
+    assert push.send_many(big) == 12
+    deadline = time.monotonic() + 10
+    while pull.stats["msgs_in"] < 12:  # all in its queue
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    got, sizes = receive_all(pull.recv_many, 12)
     assert got == big
-    # 300 KiB each: a batch stops once it holds 1 MiB, at 4 messages or less.
-    assert max(sizes) <= 4
+    assert sizes == [3, 3, 3, 3]
 
 
 def test_recv_many_nonblocking_and_timeout(socks, make_url):

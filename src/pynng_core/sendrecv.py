@@ -195,7 +195,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
 
         Waits for the first as recv does (or raises TryAgain with
         ``block=False``), then takes what else has arrived without waiting:
-        at most ``max_messages``, and no more once they hold 1 MiB.  Cooked
+        at most ``max_messages``, and no more once they hold 64 KiB.  Cooked
         req, rep and respondent sockets, whose every receive sets the
         state for the next send, return one at a time.
         """
