@@ -292,9 +292,12 @@ def test_recv_msg_zero_copy(transport, make_url):
         assert view.tobytes() == payload
         assert msg.bytes == payload
         assert type(msg.bytes) is bytes
-        # The buffer is the message's own memory: writes show in msg.bytes.
+        # The buffer is the message's own memory: writes show in msg.bytes,
+        # and not in the copies it made before.
+        before = msg.bytes
         view[0:4] = b"ZERO"
         assert msg.bytes == b"ZERO" + payload[4:]
+        assert before == payload
         view.release()
         msg.close()
         for use in (lambda: msg.bytes, lambda: msg.buffer, lambda: a.send_msg(msg)):

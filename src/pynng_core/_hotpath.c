@@ -359,9 +359,24 @@ hot_received_unget(PyObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+/* A copy of the body as bytes, or None once the op owns no message: a
+ * Message's `bytes` without cffi's cast and unpack (a third of the cost).
+ * Always a copy, since the Message's buffer may write to the body. */
+static PyObject *
+hot_received_body(PyObject *self, void *unused)
+{
+	pnc_msg *m = ((hot_received *) self)->op.msg;
+
+	(void) unused;
+	if (m == NULL)
+		Py_RETURN_NONE;
+	return hot_bytes(pnc_msg_body(m), pnc_msg_len(m));
+}
+
 static PyGetSetDef hot_received_getset[] = {
 	{ "address", hot_received_address, NULL, NULL, NULL },
 	{ "pipe_id", hot_received_pipe_id, NULL, NULL, NULL },
+	{ "body", hot_received_body, NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

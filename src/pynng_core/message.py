@@ -124,7 +124,7 @@ class Message:
         self._held = held
         self._views = None
         self._socket = socket
-        self.pipe_id = lib.pnc_msg_pipe_id(op.msg) if held is None else held.pipe_id  # type: ignore[union-attr]  # op is given when held is not
+        self.pipe_id = held.pipe_id if op is None else lib.pnc_msg_pipe_id(op.msg)  # type: ignore[union-attr]  # held is given when op is not
         self._targeted = False
         return self
 
@@ -166,6 +166,9 @@ class Message:
     @property
     def bytes(self) -> builtins.bytes:
         """A copy of the body as bytes."""
+        held = self._held
+        if held is not None and (body := held.body) is not None:
+            return body
         op = self._live_op()
         return ffi.unpack(op.body, op.len)
 
