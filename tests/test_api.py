@@ -415,6 +415,28 @@ def test_nonblocking_send_without_peer_raises_tryagain():
             push.send_msg(Message(b"nobody"), block=False)
 
 
+@pytest.mark.parametrize("body", [b"kept", bytearray(b"kept")], ids=["bytes", "bytearray"])
+def test_a_refused_message_is_kept_whole_and_sent_later(body, make_url):
+    """A Message of bytes is sent by _hotpath.c, any other through cffi:
+    either one refused (TryAgain, Timeout) stays whole and usable, and a
+    blocking send_msg then waits for a peer and spends it."""
+    msg = Message(body)
+    url = make_url("tcp")
+    with sock(Push0, send_timeout=50) as push, sock(Pull0) as pull:
+        with pytest.raises(TryAgain):
+            push.send_msg(msg, block=False)
+        with pytest.raises(Timeout):
+            push.send_msg(msg)
+        assert msg.bytes == b"kept" and len(msg) == 4
+        pull.listen(url)
+        push.send_timeout = DEFAULT_TIMEOUT * 1000
+        push.dial(url, block=False)  # the send waits for the connection
+        push.send_msg(msg)
+        assert pull.recv() == b"kept"
+        with pytest.raises(MessageStateError):
+            push.send_msg(msg)
+
+
 def test_recv_timeout_raises_timeout():
     with sock(Pull0, recv_timeout=50) as pull:
         start = time.monotonic()

@@ -2,8 +2,10 @@
 
 A Message holds a core operation record (``pnc_op``) that owns the core
 message; the memory is freed when the last holder of that record goes.
-recv_msg's record lives in a ``Received`` (_hotpath.c), which the Message
-holds, and whose op it sees through a cffi view made when first needed.
+recv_msg's record, and that of a Message made of bytes, lives in a
+``Received`` (_hotpath.c), which the Message holds, and whose op it sees
+through a cffi view made when first needed; until then its ``bytes``, its
+length and its send_msg need no cffi call.
 ``buffer`` is a writable memoryview straight onto the core's memory (a
 message can be filled in place before it is sent) and keeps the memory
 alive for as long as the view lives; ``bytes`` is a copy.  Sending hands
@@ -14,6 +16,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, TypeVar
 
+from . import _core
 from ._core import ffi, lib
 from .exceptions import MessageStateError, NNGException, check, exception_for
 
@@ -57,6 +60,26 @@ def body_of(data: Buffer, what: str) -> CData:
                         "array...), not %s" % (what, type(data).__name__)) from None
 
 
+def _new_message(data: Buffer, size: int | None) -> CData:
+    """An op owning a new message: a copy of ``data`` (any buffer), or
+    ``size`` zeroed bytes."""
+    pp = ffi.new("pnc_msg **")
+    if size is not None:
+        if data:
+            raise TypeError("Message takes data or size=, not both")
+        if not isinstance(size, int) or size < 0:
+            raise ValueError("Message size must be a non-negative int, not %r" % (size,))
+        check(lib.pnc_msg_from(pp, ffi.NULL, size), "Message(size=%d)" % size)
+    else:
+        src = body_of(data, "Message")
+        check(lib.pnc_msg_from(pp, src, len(src)), "Message of %d bytes" % len(src))
+    op = new_op()
+    op.msg = pp[0]
+    op.body = ffi.cast("char *", lib.pnc_msg_body(pp[0]))
+    op.len = lib.pnc_msg_len(pp[0])
+    return op
+
+
 def check_message(msg: object, what: str) -> None:
     """``msg`` is a Message, or the error that says what to pass instead."""
     if not isinstance(msg, Message):
@@ -85,32 +108,23 @@ class Message:
 
     def __init__(self, data: Buffer = b"", pipe: Pipe | int | None = None, *,
                  size: int | None = None, header: Buffer | None = None) -> None:
-        pp = ffi.new("pnc_msg **")
-        if size is not None:
-            if data:
-                raise TypeError("Message takes data or size=, not both")
-            if not isinstance(size, int) or size < 0:
-                raise ValueError("Message size must be a non-negative int, not %r" % (size,))
-            check(lib.pnc_msg_from(pp, ffi.NULL, size), "Message(size=%d)" % size)
+        self._op = self._held = self._views = self._socket = None
+        self.pipe_id, self._targeted = 0, False
+        if size is None and type(data) is bytes:
+            # The common case in C: a Received owns the new message.
+            held = _core.Received.of(data)
+            if isinstance(held, int):
+                raise exception_for(held, "Message of %d bytes" % len(data))
+            self._held = held
         else:
-            src = data if type(data) is bytes else body_of(data, "Message")
-            check(lib.pnc_msg_from(pp, src, len(src)), "Message of %d bytes" % len(src))
+            self._op = _new_message(data, size)
         if header:
             hdr = bytes(header)
-            rv = lib.pnc_msg_set_header(pp[0], hdr, len(hdr))
+            rv = lib.pnc_msg_set_header(self._live_op().msg, hdr, len(hdr))
             if rv:
-                lib.pnc_msg_free(pp[0])
+                self.close()
                 check(rv, "Message header of %d bytes (a raw header is whole 32-bit "
                           "words, at most 64 bytes)" % len(hdr))
-        op = new_op()
-        op.msg = pp[0]
-        op.body = ffi.cast("char *", lib.pnc_msg_body(pp[0]))
-        op.len = lib.pnc_msg_len(pp[0])
-        self._op = op
-        self._held = None
-        self._views = None
-        self._socket = None
-        self.pipe_id, self._targeted = 0, False
         if pipe is not None:
             self.pipe = pipe
 

@@ -7,7 +7,8 @@ method returns; an exception before that (Ctrl-C lands after any C call)
 puts it back at the front of its queue, so an interrupt loses nothing.
 
 These are the hot paths, so they are written for speed.  send of bytes,
-recv and the batch calls go through _hotpath.c, which skips cffi's
+recv, the batch calls, recv_msg and the send_msg of a Message that holds a
+Received go through _hotpath.c, which skips cffi's
 per-call cost (a GIL round trip and argument conversions) and makes the
 received bytes in C; the common case makes one call.  A send first tries
 once without an operation record (the core takes the message at once or
@@ -113,6 +114,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
     _recv_op: CData  # the op of recv's call in _hotpath.c
     _send_bytes: HotCall
     _send_slice: HotCall
+    _send_held: HotCall
     _take_msg: tuple[HotCall, HotCall]
     _async_backend: aio.Backend | None
 
@@ -120,6 +122,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         self._ctx = ctx
         self._send_bytes = _bound(self._send_call, ctx)
         self._send_slice = _bound("send_slice", ctx)
+        self._send_held = _bound("send_held", ctx)
         # Indexed by ``not block``.
         self._take_msg = (_bound("recv_msg", ctx), _bound("try_recv_msg", ctx))
         # send and recv as calls of _hotpath.c in front of the methods below,
@@ -152,6 +155,14 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
     def send_msg(self, msg: Message, block: bool = True) -> None:
         """Sends a Message, handing its memory to the core without a copy."""
         check_message(msg, "send_msg")
+        held = msg._held
+        if held is not None and msg._op is None:  # no view of its memory
+            rv = self._send_held(held, msg._targeted, msg.pipe_id)
+            if rv == 0:
+                msg._held = None  # spent
+                return
+            if rv is not None and not (rv == _EAGAIN and block):
+                raise self._error(rv, msg._sending("send_msg"))
         ptr, was_copy = msg._for_send()
         rv = _try_send_msg(self._ctx, ptr)
         if rv == _EAGAIN and block:
