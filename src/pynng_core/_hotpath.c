@@ -304,11 +304,17 @@ hot_recv(PyObject *self, PyObject *block)
 }
 
 /*
- * recv_msg's received message: an op inside a Python object whose dealloc
- * frees the message.  A cffi op with ffi.gc, three cffi calls (receive,
- * pipe id, release) and their GIL hand-overs cost each received Message
- * 14,000 instructions, more than the core spent on a 64 KiB one.
- * message.py makes a cffi view of the op (`address`) when it needs one.
+ * recv_msg's received message, or a Message made of bytes (Received.of):
+ * an op inside a Python object whose dealloc frees the message.  A cffi op
+ * with ffi.gc, three cffi calls (receive, pipe id, release) and their GIL
+ * hand-overs cost each received Message 14,000 instructions, more than the
+ * core spent on a 64 KiB one.  message.py makes a cffi view of the op
+ * (`address`) when it needs one.
+ *
+ * The op owns op.msg, and every read or change of it is made with the GIL
+ * held, until a send takes it: send_held empties op.msg before it lets the
+ * GIL go, and puts the message back if the core refused it; message.py's
+ * send through the cffi view empties it once the core took it.
  */
 typedef struct {
 	PyObject_HEAD
