@@ -437,6 +437,15 @@ def test_a_refused_message_is_kept_whole_and_sent_later(body, make_url):
             push.send_msg(msg)
 
 
+def test_a_message_for_a_pipe_id_past_32_bits_is_refused_whole():
+    msg = Message(b"kept")
+    msg.pipe = 2 ** 33
+    with sock(Push0) as push:
+        with pytest.raises(OverflowError, match="8589934592"):
+            push.send_msg(msg, block=False)
+    assert msg.bytes == b"kept"
+
+
 def test_recv_timeout_raises_timeout():
     with sock(Pull0, recv_timeout=50) as pull:
         start = time.monotonic()

@@ -151,6 +151,12 @@ static const pnc_body_source hot_bodies = { hot_body_alloc, hot_body_release };
  * same: its receiver then takes a queue's worth at a time, not one message
  * per hand-over (inproc push/pull, 64 B: 1.4 M msg/s the other way, 1.7 M).
  */
+static int
+hot_send_keeps_gil(size_t len, int one_way)
+{
+	return len <= HOT_GIL_BYTES && (one_way || pnc_threads_waiting() == 0);
+}
+
 /*
  * A send without the GIL (a large body, or a small one while another
  * thread waits in the core).  A large bytes object (immutable) is lent with
@@ -184,7 +190,7 @@ hot_try_send(pnc_ctx *c, PyObject *bytes, int one_way)
 	pnc_op once = { 0 };
 	int rv;
 
-	if (len > HOT_GIL_BYTES || !(one_way || pnc_threads_waiting() == 0))
+	if (!hot_send_keeps_gil((size_t) len, one_way))
 		return hot_send_without_gil(c, bytes, PNC_FLAG_NONBLOCK, &once, 0);
 	rv = pnc_ctx_try_send_data(c, PyBytes_AsString(bytes), (size_t) len);
 	hot_hand_over_gil();
@@ -367,7 +373,10 @@ hot_received_unget(PyObject *self, PyObject *unused)
 
 /* A copy of the body as bytes, or None once the op owns no message: a
  * Message's `bytes` without cffi's cast and unpack (a third of the cost).
- * Always a copy, since the Message's buffer may write to the body. */
+ * Always a copy, since the Message's buffer may write to the body, and
+ * made with the GIL held, as op.msg is only the op's while it is held (a
+ * send_held on another thread could otherwise take and free the message
+ * under the copy). */
 static PyObject *
 hot_received_body(PyObject *self, void *unused)
 {
@@ -376,7 +385,7 @@ hot_received_body(PyObject *self, void *unused)
 	(void) unused;
 	if (m == NULL)
 		Py_RETURN_NONE;
-	return hot_bytes(pnc_msg_body(m), pnc_msg_len(m));
+	return PyBytes_FromStringAndSize(pnc_msg_body(m), (Py_ssize_t) pnc_msg_len(m));
 }
 
 static PyGetSetDef hot_received_getset[] = {
@@ -470,13 +479,14 @@ hot_try_recv_msg(PyObject *self, PyObject *received)
  * Message that holds a Received and no cffi view (no view of its memory is
  * alive), its message handed to the core as it is.  The op lets go of the
  * message for the try, so a thread using the Message meanwhile finds none
- * (the GIL is let go as for a send of bytes), and gets it back unless 0.
+ * (the GIL is kept or let go as for a send of bytes of its length), and
+ * gets it back unless 0.
  */
 static PyObject *
-hot_send_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+hot_send_held_kind(PyObject *self, PyObject *const *args, Py_ssize_t nargs, int one_way)
 {
 	pnc_ctx *c = hot_address(self);
-	unsigned long pipe_id;
+	unsigned long long pipe_id;
 	int targeted, rv;
 	pnc_msg *m;
 	pnc_op *op;
@@ -486,23 +496,41 @@ hot_send_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 		return NULL;
 	}
 	if ((targeted = PyObject_IsTrue(args[1])) < 0 ||
-	    ((pipe_id = PyLong_AsUnsignedLong(args[2])) == (unsigned long) -1 && PyErr_Occurred()))
+	    ((pipe_id = PyLong_AsUnsignedLongLong(args[2])) == (unsigned long long) -1 &&
+	     PyErr_Occurred()))
 		return NULL;
+	if (targeted && pipe_id > UINT32_MAX) {
+		PyErr_Format(PyExc_OverflowError, "send_msg: pipe id %llu is not a 32-bit pipe id",
+		    pipe_id);
+		return NULL;
+	}
 	op = &((hot_received *) args[0])->op;
 	if ((m = op->msg) == NULL)
 		Py_RETURN_NONE;
 	if (targeted)
 		pnc_msg_set_pipe_id(m, (uint32_t) pipe_id);
 	op->msg = NULL;
-	if (pnc_threads_waiting() > 0) {
-		HOT_WITHOUT_GIL(rv = pnc_ctx_try_send(c, m));
-	} else {
+	if (hot_send_keeps_gil(pnc_msg_len(m), one_way)) {
 		rv = pnc_ctx_try_send(c, m);
 		hot_hand_over_gil();
+	} else {
+		HOT_WITHOUT_GIL(rv = pnc_ctx_try_send(c, m));
 	}
 	if (rv != 0)
 		op->msg = m; /* still the Message's */
 	return PyLong_FromLong(rv);
+}
+
+static PyObject *
+hot_send_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+	return hot_send_held_kind(self, args, nargs, 0);
+}
+
+static PyObject *
+hot_send_one_way_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+	return hot_send_held_kind(self, args, nargs, 1);
 }
 
 /* The bodies of the batch's messages as a list of bytes. */
@@ -722,6 +750,8 @@ static PyMethodDef hot_calls[] = {
 	{ "send_one_way", hot_send_one_way, METH_O, NULL },
 	{ "send_slice", hot_send_slice, METH_VARARGS, NULL },
 	{ "send_held", (PyCFunction) (void (*)(void)) hot_send_held, METH_FASTCALL, NULL },
+	{ "send_one_way_held", (PyCFunction) (void (*)(void)) hot_send_one_way_held, METH_FASTCALL,
+	  NULL },
 	{ "recv", hot_recv, METH_O, NULL },
 	{ "recv_msg", hot_recv_msg, METH_O, NULL },
 	{ "try_recv_msg", hot_try_recv_msg, METH_O, NULL },

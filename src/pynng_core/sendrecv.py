@@ -107,7 +107,8 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
     _spare_rx: tuple[CData, HotCall] | None = None
     # The same for recv_many: the batch it left behind (see recv_many).
     _spare_batch: tuple[CData, HotCall] | None = None
-    # The send call of _hotpath.c: "send_one_way" on push and pub sockets.
+    # The send call of _hotpath.c: "send_one_way" on push and pub sockets
+    # (and with it "send_one_way_held", send_msg's).
     _send_call = "send"
 
     _ctx: CData
@@ -122,7 +123,7 @@ class SendRecv(aio.AsyncClose, ReadOnlyProperties):
         self._ctx = ctx
         self._send_bytes = _bound(self._send_call, ctx)
         self._send_slice = _bound("send_slice", ctx)
-        self._send_held = _bound("send_held", ctx)
+        self._send_held = _bound(self._send_call + "_held", ctx)
         # Indexed by ``not block``.
         self._take_msg = (_bound("recv_msg", ctx), _bound("try_recv_msg", ctx))
         # send and recv as calls of _hotpath.c in front of the methods below,
