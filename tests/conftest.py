@@ -54,6 +54,11 @@ def pytest_configure(config):
         "one_poller: run under the first I/O poller only (an expensive test that "
         "does not depend on the poller, such as one that builds network "
         "namespaces or restarts a peer process)")
+    config.addinivalue_line(
+        "markers",
+        "core_only: its subject is the C core alone (a wire, a hostile peer, "
+        "interop with a peer's binary), not anything that differs between "
+        "Python versions: .ci/pythons.sh leaves it to the steps that cover the core")
 
 
 def pytest_generate_tests(metafunc):

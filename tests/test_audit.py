@@ -21,6 +21,8 @@ from pynng_core import (Closed, Pair0, Pair1, Pull0, Push0, Rep0, Req0, Timeout,
 from peers import DEFAULT_TIMEOUT, closed_by_peer, frame, raw_connect, sp_header, wait_until
 from protocol_peers import SP_ID, RawPeer, dial_url, listen_url, sock, word
 
+pytestmark = pytest.mark.core_only
+
 SECONDS = 2.0  # how long each race runs
 
 

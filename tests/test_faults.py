@@ -103,6 +103,7 @@ BACKOFF_MAX = 640   # ms
 ATTEMPTS = 12       # redials to record: the waits reach the max after 4
 
 
+@pytest.mark.core_only
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_dialer_backs_off_while_listener_is_dead_then_delivers(transport, make_url):
     url = listen_url(transport, make_url)
@@ -220,6 +221,7 @@ CLIENT_THREADS = 8
 REQUESTS_EACH = 6
 
 
+@pytest.mark.core_only
 @pytest.mark.one_poller
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_req_rep_resend_survives_server_restart(transport, make_url):
@@ -432,6 +434,7 @@ PULL_SIDE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.core_only
 @pytest.mark.one_poller
 @pytest.mark.timeout(120)
 def test_push_pull_in_order_over_lossy_reordering_link(lossy_link):

@@ -35,6 +35,8 @@ from platform_probes import unix_sockets_missing
 from peers import raw_connect, recv_exactly, sp_header, wait_until
 from protocol_peers import SP_ID, send_until_received
 
+pytestmark = pytest.mark.core_only
+
 HOSTILE_SECONDS = float(os.environ.get("PNC_HOSTILE_SECONDS", "0.3"))
 HOSTILE_THREADS = 3
 RECV_MAX = 64 * 1024

@@ -17,6 +17,8 @@ import pynng_core
 from peers import SOCKET_TIMEOUT_MS, start_cli, wait_for_listener
 from tls_certs import side_config
 
+pytestmark = pytest.mark.core_only
+
 TRANSPORTS = {"nngcat": ["tcp", "ipc", "ws", "tls", "wss"], "nanocat": ["tcp", "ipc", "ws"]}
 CLI_MODES = ["listen", "dial"]  # what the CLI peer does; we do the other
 

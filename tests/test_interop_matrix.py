@@ -31,6 +31,8 @@ from peers import CliPeer, UrlFactory, cli_tls, is_listening, require_tool, wait
 from protocol_peers import cat_argv, sock, tool_speaks
 from tls_certs import TLS_TRANSPORTS, make_certs, side_config
 
+pytestmark = pytest.mark.core_only
+
 # name -> (role A, role B)
 PROTOCOLS = {
     "pair0": ("pair0", "pair0"),

@@ -171,6 +171,7 @@ print("dialed", len(subs), flush=True)
 
 
 @pytest.mark.one_poller
+@pytest.mark.core_only
 @pytest.mark.timeout(120)
 def test_a_publisher_sending_flat_out_still_takes_subscribers(make_url):
     """The I/O thread runs the tasks posted before its turn, not until none

@@ -17,6 +17,8 @@ from test_tls import TIMEOUT_MS, pair, tls_url
 from test_wss import port_of, wss_url
 from tls_certs import client_config, engine_missing, pynng_tls, server_config
 
+pytestmark = pytest.mark.core_only
+
 SCHEMES = ["tls+tcp", "wss"]
 # The largest message each way: nng's ws:rxframe-max (1 MiB) bounds a wss
 # message pynng takes, as one frame.

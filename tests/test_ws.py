@@ -26,6 +26,8 @@ from protocol_peers import recv_skipping, send_until_received
 websockets = pytest.importorskip("websockets")
 from websockets.sync.client import connect as ws_connect  # noqa: E402
 
+pytestmark = pytest.mark.core_only
+
 PAIR1 = "pair1.sp.nanomsg.org"
 HEADER = struct.pack(">I", 1)  # a pair1 hop count, as a cooked pair1 wants
 

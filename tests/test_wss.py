@@ -21,6 +21,8 @@ from platform_probes import skip_unless
 from test_tls import pair
 from tls_certs import client_config, engine_missing, server_config
 
+pytestmark = pytest.mark.core_only
+
 PAIR1 = "pair1.sp.nanomsg.org"
 HEADER = struct.pack(">I", 1)  # a pair1 hop count
 
