@@ -22,7 +22,7 @@ import pytest
 
 from pynng_core import Pull0, Push0, Surveyor0, Timeout
 from peers import closed_by_peer, sp_header, wait_until
-from protocol_peers import SP_ID, RawPeer, dial_url, sock
+from protocol_peers import SP_ID, RawPeer, dial_url, listen_url, sock
 
 HELD_MAX = 1024
 RESPONSES_MAX = 1024
@@ -217,3 +217,39 @@ def accept_until(listening, deadline):
         except socket.timeout:
             pass
     return got
+
+
+@pytest.mark.parametrize("senders", [1, 3])
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_a_receiver_that_stops_reading_holds_its_senders_back(transport, senders, poller,
+                                                             make_url):
+    """A socket nobody reads stops reading its pipes once its queue is full
+    (they are paused, and a pipe that has more to give is then left to the
+    kernel): the senders are held back, not taken in without end.  Read
+    again, it has every message, in each sender's order, and the senders
+    go on."""
+    body = 1000
+    with contextlib.ExitStack() as stack:
+        pull = stack.enter_context(sock(Pull0, recv_buffer_size=4))
+        url = dial_url(pull.listen(listen_url(transport, make_url)))
+        pushes = [stack.enter_context(sock(Push0, send_timeout=100)) for _ in range(senders)]
+        for push in pushes:
+            push.dial(url, block=True)
+        wait_until(lambda: len(pull.pipes) == senders)
+        sent = [0] * senders
+        for i, push in enumerate(pushes):
+            with pytest.raises(Timeout):
+                for k in range(100000):  # 100 MB: far past any socket's buffers
+                    push.send(b"%d %d " % (i, k) + b"x" * body)
+                    sent[i] += 1
+        taken = pull.stats["msgs_in"]
+        time.sleep(0.2)
+        assert pull.stats["msgs_in"] == taken < sum(sent), (taken, sent)
+        got = [[] for _ in range(senders)]
+        for _ in range(sum(sent)):
+            i, k, _ = pull.recv().split(b" ", 2)
+            got[int(i)].append(int(k))
+        assert got == [list(range(n)) for n in sent]
+        for i, push in enumerate(pushes):
+            push.send(b"after %d" % i)
+        assert sorted(pull.recv() for _ in pushes) == [b"after %d" % i for i in range(senders)]
