@@ -169,7 +169,6 @@ typedef struct stream_pipe {
 	size_t rwant;  /* its length, of which rmsg has room for rmsg->len */
 	int rfull; /* the last read took all it asked for: more is likely there */
 	int rleft; /* atomic: whole frames wait in the buffer for the resume */
-	int paused; /* atomic: the pipe's, as stream_pause last set it */
 	const pnc_body_source *rbodies; /* a caller's, while it reads */
 } stream_pipe;
 
@@ -1033,22 +1032,6 @@ stream_handback_cb(void *arg)
 	pnc_sock_unlock(s);
 }
 
-/* Readable while paused: no read, and no more wake-ups, until the resume. */
-static int
-stream_read_paused(stream_pipe *sp, unsigned events)
-{
-	int paused;
-
-	/* An error is read now, as it was while POLL_IN was off. */
-	if ((events & PNC_POLL_ERR) || !pnc_atomic_load_acquire_int(&sp->paused))
-		return 0;
-	pnc_sock_lock(sp->p.sock); /* the resume's, so it cannot come between */
-	if ((paused = sp->p.paused))
-		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
-	pnc_sock_unlock(sp->p.sock);
-	return paused;
-}
-
 /*
  * The I/O thread's own reference for the callback: what it does may finish
  * the pipe (a lingering pipe's last write fails), and it looks on after.
@@ -1065,8 +1048,7 @@ stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
 		if (events & PNC_POLL_OUT)
 			stream_on_writable(sp);
 		if ((events & (PNC_POLL_IN | PNC_POLL_ERR)) && !sp->finished &&
-		    !sp->draining && !stream_read_paused(sp, events) &&
-		    stream_read_take(sp, READ_IO)) {
+		    !sp->draining && stream_read_take(sp, READ_IO)) {
 			stream_on_readable(sp);
 			pnc_atomic_store_release_int(&sp->read_owner, READ_FREE);
 			if (!sp->failed)
@@ -1138,20 +1120,15 @@ stream_close(pnc_pipe *p)
 	pnc_pipe_post(p, &sp->close_task); /* the close goes on on the I/O thread */
 }
 
-/*
- * A pause leaves POLL_IN on: only a pipe that turns readable while paused
- * loses it (stream_read_paused).  A requester's pipe, paused behind a
- * server's full queue, sends nothing more until its reply, so a request
- * costs no epoll_ctl pair (a server of 64 clients made two a request).
- */
 static void
 stream_pause(pnc_pipe *p, int paused)
 {
 	stream_pipe *sp = (stream_pipe *) p;
 
-	pnc_atomic_store_release_int(&sp->paused, paused);
-	if (paused)
+	if (paused) {
+		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
 		return;
+	}
 	if (!sp->reads_lent) {
 		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0); /* else: when they come back */
 		stream_tls_kick(sp);
