@@ -11,9 +11,9 @@ import pytest
 from pynng_core import (
     BadState, Canceled, Closed, ConnectionReset, Rep0, Req0, Sub0, Pub0, Timeout,
 )
-from peers import DEFAULT_TIMEOUT
+from peers import DEFAULT_TIMEOUT, frame
 from protocol_peers import (
-    BackgroundCall, RawPeer, recv_all, send_until_received,
+    BackgroundCall, RawPeer, dial_url, listen_url, recv_all, send_until_received,
     settle, sock, word, words,
 )
 
@@ -303,6 +303,42 @@ def test_no_resend_and_carrying_rep_closes_is_connection_reset(make_url):
 
 # --------------------------------------------------------------------------
 # contexts
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_requests_that_arrive_together_each_wake_a_context(transport, poller, make_url):
+    """Requests that one read brings at once (a raw requester's four, in one
+    write) are each taken by a context thread blocked in recv: the woken one
+    wakes the next, and none sleeps on while a request waits for it."""
+    n = 4
+    ids = [0x80000000 | i for i in range(n)]
+    with sock(Rep0) as rep:
+        url = dial_url(rep.listen(listen_url(transport, make_url)))
+        taken, lock, all_taken = [], threading.Lock(), threading.Event()
+
+        def answer(ctx):
+            request = ctx.recv()
+            with lock:
+                taken.append(request)
+                if len(taken) == n:
+                    all_taken.set()
+            all_taken.wait(DEFAULT_TIMEOUT)  # its request held until all are taken
+            ctx.send(b"re " + request)
+
+        threads = [threading.Thread(target=answer, args=(rep.new_context(),))
+                   for _ in range(n)]
+        for t in threads:
+            t.start()
+        with RawPeer(url, "req0") as peer:
+            time.sleep(0.2)  # all blocked in recv before the requests come
+            peer.sock.sendall(b"".join(frame(transport, word(i) + b"q%d" % k)
+                                       for k, i in enumerate(ids)))
+            assert all_taken.wait(5), "taken by the contexts: %r" % taken
+            replies = sorted(peer.recv() for _ in ids)
+        for t in threads:
+            t.join(DEFAULT_TIMEOUT)
+    assert sorted(taken) == [b"q%d" % i for i in range(n)]
+    assert replies == [word(i) + b"re q%d" % k for k, i in enumerate(ids)]
 
 
 def test_sixteen_concurrent_request_contexts(make_url):

@@ -256,6 +256,8 @@ pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w)
 		(*waiters)++;
 		pnc_cv_wait_until(cv, &s->mtx, w->until);
 		(*waiters)--;
+		if (cv == &s->cv_recv)
+			s->recv_wake_pending = 0; /* back, woken or not */
 	}
 	pnc_atomic_sub_int(&threads_waiting, 1);
 	return c->closed || s->closed ? PNC_ECLOSED : 0;

@@ -461,6 +461,14 @@ struct pnc_socket {
 	int raw;
 	uint32_t id;
 	int recv_waiters;
+	/*
+	 * A receiver was woken for the queue and has not come back from its
+	 * wait yet: the messages queued meanwhile wake no other, since that
+	 * one takes the first and wakes the next if more are left (see
+	 * pnc_sock_queue_recv).  A server's threads on one CPU then take a
+	 * burst of requests one after the other instead of each being woken.
+	 */
+	int recv_wake_pending;
 	int wakes_held;     /* see pnc_sock_lock_holding_wakes */
 	int wake_due[2];    /* per PNC_WAKE_*: 1 wake one, 2 wake all */
 	int send_waiters;

@@ -193,6 +193,23 @@ sock_queue_full(const pnc_socket *s, const pnc_pipe *p)
 	return PNC_EAGAIN;
 }
 
+/* Whether a thread waiting on the cv is to be woken (see recv_wake_pending). */
+static int
+sock_cv_wake_wanted(pnc_socket *s, int kind, int all, const pnc_ctx *only)
+{
+	if (kind == PNC_WAKE_SEND)
+		return s->send_waiters > 0;
+	if (s->recv_waiters == 0)
+		return 0;
+	if (all || only != NULL)
+		return 1;
+	/* A message for the queue: a receiver already woken takes it, or passes it on. */
+	if (s->recv_wake_pending)
+		return 0;
+	s->recv_wake_pending = 1;
+	return 1;
+}
+
 int
 pnc_sock_queue_deliver(pnc_socket *s, pnc_pipe *p, pnc_msg *m)
 {
@@ -215,6 +232,9 @@ pnc_sock_queue_recv(pnc_ctx *c, pnc_msg **mp, int flags, pnc_wait *w)
 	for (;;) {
 		pnc_msg *m = pnc_ring_get(&s->recvq);
 		if (m != NULL) {
+			/* More are left: the next receiver is woken for them. */
+			if (s->recvq.len > 0 && sock_cv_wake_wanted(s, PNC_WAKE_RECV, 0, NULL))
+				pnc_cv_wake_one(&s->cv_recv);
 			if ((int) s->recvq.len < sock_recv_limit(s))
 				pnc_sock_resume_pipes(s);
 			*mp = m;
@@ -346,7 +366,7 @@ pnc_sock_wake(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 		s->inline_signaled = 1;
 		pnc_wakefd_signal(&s->inline_wake);
 	}
-	if (kind == PNC_WAKE_RECV ? s->recv_waiters : s->send_waiters) {
+	if (sock_cv_wake_wanted(s, kind, all, only)) {
 		if (s->wakes_held)
 			/* More than one wake-up wakes all: each finds its message. */
 			s->wake_due[kind] = all || only != NULL || s->wake_due[kind] ? 2 : 1;
