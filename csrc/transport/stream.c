@@ -24,7 +24,7 @@
  * read into the bytes objects it returns.
  * The I/O thread reads, unless a lone receiver waits on the pipe: that
  * one reads it itself, and keeps the reads while it comes back for more
- * (HANDBACK_MS).  A peer's length is checked against recv-size-max before any
+ * (the handback period).  A peer's length is checked against recv-size-max before any
  * allocation.  Anything malformed closes this pipe and nothing else.
  *
  * tls+tcp: the same, through the TLS engine (csrc/tls/tls.h), whose
@@ -112,10 +112,18 @@
  * Reads lent to callers: while a lone receiver keeps coming back, the
  * pipe's read interest stays off between its reads, so no epoll_ctl pair
  * per receive and no I/O thread wake-up competes with it for the data.
- * Once no caller has read for a whole HANDBACK_MS, the I/O thread takes
- * the reads back; until then a message waits in the kernel, never lost.
+ * Once no caller has read for a whole handback period, the I/O thread
+ * takes the reads back; until then a message waits in the kernel, never
+ * lost (a receiver that comes to wait another way, on the cv, in asyncio
+ * or on the readiness descriptor, has them back at once).  The period
+ * starts at HANDBACK_MS and doubles each time the timer finds the reads
+ * still in use, up to HANDBACK_MAX_MS: a receiver that keeps reading
+ * costs the I/O thread a wake-up every HANDBACK_MAX_MS, not every
+ * millisecond (8 subscribers of a process, on one CPU: ~1,000 wake-ups a
+ * second, two context switches each).
  */
 #define HANDBACK_MS 1
+#define HANDBACK_MAX_MS 32
 
 enum { READ_FREE, READ_IO, READ_CALLER };
 
@@ -140,6 +148,7 @@ typedef struct stream_pipe {
 	int handback_lapsed; /* the timer found a caller reading: end re-arms it */
 	unsigned lent_reads; /* receives that ended */
 	unsigned lent_reads_seen; /* at the timer's last look */
+	int handback_ms; /* the period now */
 	pnc_timer handback_timer;
 	int draining;
 	pnc_node hs_node; /* on its listener's handshaking list (I/O thread) */
@@ -943,7 +952,7 @@ stream_read_begin(pnc_pipe *p)
 	if (!sp->reads_lent) {
 		sp->reads_lent = 1;
 		pnc_pollfd_want(&sp->pfd, 0, PNC_POLL_IN);
-		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
+		pnc_timer_arm(&sp->handback_timer, sp->handback_ms);
 	}
 	return 0;
 }
@@ -980,6 +989,7 @@ stream_reads_back(stream_pipe *sp)
 {
 	sp->reads_lent = 0;
 	sp->handback_lapsed = 0;
+	sp->handback_ms = HANDBACK_MS;
 	if (!sp->p.paused && !sp->p.closed)
 		pnc_pollfd_want(&sp->pfd, PNC_POLL_IN, 0);
 }
@@ -995,7 +1005,7 @@ stream_read_end(pnc_pipe *p)
 		pnc_pipe_post(p, &sp->close_task);
 	} else if (sp->handback_lapsed) {
 		sp->handback_lapsed = 0;
-		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
+		pnc_timer_arm(&sp->handback_timer, sp->handback_ms);
 	}
 }
 
@@ -1010,7 +1020,15 @@ stream_reads_back_op(pnc_pipe *p)
 		stream_reads_back(sp);
 }
 
-/* Reads lent, HANDBACK_MS on: still in use, or back to the I/O thread? */
+/* The reads were in use for a whole period: the next is twice as long. */
+static void
+stream_handback_longer(stream_pipe *sp)
+{
+	sp->handback_ms = sp->handback_ms >= HANDBACK_MAX_MS / 2 ? HANDBACK_MAX_MS
+	                                                         : sp->handback_ms * 2;
+}
+
+/* Reads lent, a handback period on: still in use, or back to the I/O thread? */
 static void
 stream_handback_cb(void *arg)
 {
@@ -1022,10 +1040,12 @@ stream_handback_cb(void *arg)
 		/* given back meanwhile */
 	} else if (pnc_atomic_load_acquire_int(&sp->read_owner) == READ_CALLER) {
 		/* A caller waits in a read: no ticking while it sleeps there. */
+		stream_handback_longer(sp);
 		sp->handback_lapsed = 1;
 	} else if (sp->lent_reads != sp->lent_reads_seen) {
 		sp->lent_reads_seen = sp->lent_reads;
-		pnc_timer_arm(&sp->handback_timer, HANDBACK_MS);
+		stream_handback_longer(sp);
+		pnc_timer_arm(&sp->handback_timer, sp->handback_ms);
 	} else {
 		stream_reads_back(sp);
 	}
@@ -1315,6 +1335,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	sp->wok = 1;
 	pnc_timer_init(&sp->timer, stream_timer_cb, sp);
 	pnc_timer_init(&sp->handback_timer, stream_handback_cb, sp);
+	sp->handback_ms = HANDBACK_MS;
 	pnc_task_init(&sp->close_task, stream_close_on_io, sp);
 	pnc_task_init(&sp->flush_task, stream_flush_task, sp);
 	pnc_task_init(&sp->parse_task, stream_parse_task, sp);
