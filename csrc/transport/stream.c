@@ -58,6 +58,14 @@
  */
 #define RBUF_SIZE (256u << 10)
 /*
+ * A caller that reads its pipe itself reads at most CALLER_READ_MAX at a
+ * time: it takes what a read brought one message at a time right after,
+ * and 256 KiB of small frames made thousands of messages that had left
+ * the cache by the time it came to them (pub/sub 1 -> 4 subscriber
+ * threads of one process, 64 B, one CPU: 2.9 M delivered/s, 4.7 M so).
+ */
+#define CALLER_READ_MAX (32u << 10)
+/*
  * A frame this big whose body is not all in the buffer yet is read in
  * place: the kernel copies it into its message, and the copy out of the
  * buffer (as costly as the read itself) is saved for one more syscall.
@@ -814,9 +822,14 @@ stream_on_readable(stream_pipe *sp)
 	} else if (sp->rmsg != NULL || stream_large_waits(sp)) {
 		rv = stream_read_in_place(sp);
 	} else {
-		rv = stream_io_read(sp, stream_rbuf(sp) + sp->rlen, RBUF_SIZE - sp->rlen, &n);
+		size_t want = RBUF_SIZE - sp->rlen;
+
+		if (want > CALLER_READ_MAX &&
+		    pnc_atomic_load_relaxed_int(&sp->read_owner) == READ_CALLER)
+			want = CALLER_READ_MAX;
+		rv = stream_io_read(sp, stream_rbuf(sp) + sp->rlen, want, &n);
 		if (rv == 0) {
-			sp->rfull = sp->rlen + n == RBUF_SIZE;
+			sp->rfull = n == want;
 			sp->rlen += n;
 			rv = stream_parse(sp);
 		}
