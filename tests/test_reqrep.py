@@ -325,18 +325,18 @@ def test_requests_that_arrive_together_each_wake_a_context(transport, poller, ma
             all_taken.wait(DEFAULT_TIMEOUT)  # its request held until all are taken
             ctx.send(b"re " + request)
 
-        threads = [threading.Thread(target=answer, args=(rep.new_context(),))
-                   for _ in range(n)]
-        for t in threads:
-            t.start()
-        with RawPeer(url, "req0") as peer:
+        with RawPeer(url, "req0") as peer:  # first: it may skip (Windows' ipc)
+            threads = [threading.Thread(target=answer, args=(rep.new_context(),))
+                       for _ in range(n)]
+            for t in threads:
+                t.start()
             time.sleep(0.2)  # all blocked in recv before the requests come
             peer.sock.sendall(b"".join(frame(transport, word(i) + b"q%d" % k)
                                        for k, i in enumerate(ids)))
             assert all_taken.wait(5), "taken by the contexts: %r" % taken
             replies = sorted(peer.recv() for _ in ids)
-        for t in threads:
-            t.join(DEFAULT_TIMEOUT)
+            for t in threads:
+                t.join(DEFAULT_TIMEOUT)
     assert sorted(taken) == [b"q%d" % i for i in range(n)]
     assert replies == [word(i) + b"re q%d" % k for k, i in enumerate(ids)]
 
