@@ -193,7 +193,11 @@ sock_queue_full(const pnc_socket *s, const pnc_pipe *p)
 	return PNC_EAGAIN;
 }
 
-/* Whether a thread waiting on the cv is to be woken (see recv_wake_pending). */
+/*
+ * Whether a thread waiting on the cv is to be woken.  A yes for a message
+ * of the queue also marks that wake-up pending (recv_wake_pending), until
+ * a receiver is back from its wait: so the caller must then wake one.
+ */
 static int
 sock_cv_wake_wanted(pnc_socket *s, int kind, int all, const pnc_ctx *only)
 {
