@@ -1052,6 +1052,45 @@ def test_ctrl_c_loses_no_message(how, make_url):
     assert not result["extra"], "a message was delivered twice"
 
 
+def _voluntary_switches(tid):
+    with open("/proc/self/task/%d/status" % tid) as f:
+        return int(f.read().split("voluntary_ctxt_switches:")[1].split()[0])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="counts a thread's wake-ups in /proc (Linux)")
+def test_a_receive_off_the_main_thread_sleeps_until_its_message():
+    """Python handles signals on its main thread only, so only there does a
+    blocking call come back every slice to look for them: a thread blocked
+    in recv elsewhere is not woken until its message comes (with 50 ms
+    slices, a second's wait woke it 20 times)."""
+    with sock(Pair0, recv_timeout=-1) as a, sock(Pair0) as b:
+        a.listen("inproc://off-main")
+        b.dial("inproc://off-main")
+        tid, got = [], []
+
+        def receive():
+            tid.append(threading.get_native_id())
+            got.append(a.recv())
+        t = threading.Thread(target=receive, daemon=True)
+        t.start()
+        wait_blocked(os.getpid(), _first(tid))
+        before = _voluntary_switches(tid[0])
+        time.sleep(1.0)
+        woken = _voluntary_switches(tid[0]) - before
+        b.send(b"at last")
+        t.join(DEFAULT_TIMEOUT)
+    assert got == [b"at last"]
+    assert woken < 5, "woken %d times in a second with nothing to receive" % woken
+
+
+def _first(items):
+    deadline = time.monotonic() + DEFAULT_TIMEOUT
+    while not items and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return items[0]
+
+
 # --------------------------------------------------------------------------
 # Protocol behavior
 

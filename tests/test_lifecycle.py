@@ -565,6 +565,27 @@ FORK_SCENARIOS = {
         print("ok", statuses)
     """,
 
+    "ctrl_c_in_a_child_forked_by_a_thread": """
+        # The thread that forked is the child's main thread, where Python
+        # handles signals: its blocking calls are the ones that come back
+        # in slices to look for them, so Ctrl-C interrupts its recv.
+        import signal
+        def child():
+            s = Pull0(listen=url("tcp"), recv_timeout=30000)
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+            try:
+                s.recv()
+            except KeyboardInterrupt:
+                return
+            raise AssertionError("recv returned")
+        status = []
+        forker = threading.Thread(target=lambda: status.append(in_child(child)))
+        forker.start()
+        forker.join()
+        assert status == [0], status  # "HANG": the interrupt waited for the timeout
+        print("ok")
+    """,
+
     "child_callbacks_and_asyncio": """
         # The child's own sockets get pipe callbacks (the events thread did
         # not come along: a new one starts) and async calls (a new loop).

@@ -11,7 +11,7 @@ import pytest
 from pynng_core import (
     BadState, Canceled, Closed, ConnectionReset, Rep0, Req0, Sub0, Pub0, Timeout,
 )
-from peers import DEFAULT_TIMEOUT, frame
+from peers import DEFAULT_TIMEOUT, SOCKET_TIMEOUT_MS, frame
 from protocol_peers import (
     BackgroundCall, RawPeer, dial_url, listen_url, recv_all, send_until_received,
     settle, sock, word, words,
@@ -309,10 +309,13 @@ def test_no_resend_and_carrying_rep_closes_is_connection_reset(make_url):
 def test_requests_that_arrive_together_each_wake_a_context(transport, poller, make_url):
     """Requests that one read brings at once (a raw requester's four, in one
     write) are each taken by a context thread blocked in recv: the woken one
-    wakes the next, and none sleeps on while a request waits for it."""
+    wakes the next, and none sleeps on while a request waits for it.  The
+    threads are not the main one, so their waits end only when woken or at
+    their deadline, which is twice the test's wait: a missing wake-up fails
+    the test instead of costing a slice's delay."""
     n = 4
     ids = [0x80000000 | i for i in range(n)]
-    with sock(Rep0) as rep:
+    with sock(Rep0, recv_timeout=2 * SOCKET_TIMEOUT_MS) as rep:
         url = dial_url(rep.listen(listen_url(transport, make_url)))
         taken, lock, all_taken = [], threading.Lock(), threading.Event()
 
@@ -333,7 +336,7 @@ def test_requests_that_arrive_together_each_wake_a_context(transport, poller, ma
             time.sleep(0.2)  # all blocked in recv before the requests come
             peer.sock.sendall(b"".join(frame(transport, word(i) + b"q%d" % k)
                                        for k, i in enumerate(ids)))
-            assert all_taken.wait(5), "taken by the contexts: %r" % taken
+            assert all_taken.wait(SOCKET_TIMEOUT_MS / 1000), "taken by the contexts: %r" % taken
             replies = sorted(peer.recv() for _ in ids)
             for t in threads:
                 t.join(DEFAULT_TIMEOUT)

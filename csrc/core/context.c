@@ -4,15 +4,38 @@
  * it (req, rep, sub, surveyor, respondent) give each further context its
  * own state, so many requests or surveys can be under way on one socket.
  *
- * A blocking call never sleeps past its slice: the caller (Python) gets
- * PNC_ESLICE back, looks at its signals, and calls again with the same
- * pnc_op.  That is what keeps Ctrl-C prompt without signal handling in C.
+ * A blocking call on the thread that handles signals never sleeps past
+ * its slice: the caller (Python) gets PNC_ESLICE back, looks at its
+ * signals, and calls again with the same pnc_op.  That is what keeps
+ * Ctrl-C prompt without signal handling in C.  Python runs signal handlers
+ * on its main thread only, so a wait on any other thread sleeps until it
+ * is woken or its deadline: it costs no wake-up every slice, and a wake-up
+ * the core failed to make shows as a hang, where a test sees it, instead
+ * of a slice's delay.
  */
 #include <stdlib.h>
 
 #include "core.h"
 
 static int threads_waiting; /* in pnc_ctx_wait, all sockets */
+
+/* Set once signal_thread is (pnc_signal_thread_set), atomic. */
+static int signal_thread_known;
+static pnc_thread signal_thread;
+
+void
+pnc_signal_thread_set(void)
+{
+	pnc_thread_self(&signal_thread);
+	pnc_atomic_store_release_int(&signal_thread_known, 1);
+}
+
+int
+pnc_wait_sliced(void)
+{
+	return !pnc_atomic_load_acquire_int(&signal_thread_known) ||
+	    pnc_thread_is_self(&signal_thread);
+}
 
 static pnc_ctx *
 ctx_new(pnc_socket *s)
@@ -226,7 +249,7 @@ wait_start(pnc_wait *w, int64_t now)
 	pnc_op *op = w->op;
 
 	op_deadline_set(op, w->timeout, now);
-	w->until = w->slice_ms > 0 && now + w->slice_ms < op->deadline
+	w->until = w->slice_ms > 0 && now + w->slice_ms < op->deadline && pnc_wait_sliced()
 	    ? now + w->slice_ms : op->deadline;
 }
 

@@ -403,6 +403,9 @@ void pnc_ctx_rele(pnc_ctx *c);
  * PNC_ECLOSED if the context or its socket closed.
  */
 int pnc_ctx_wait(pnc_ctx *c, pnc_cv *cv, int *waiters, pnc_wait *w);
+/* Whether this thread's blocking waits end at their slice: it is the one
+ * Python handles signals on, or that is not known (pnc_signal_thread_set). */
+int pnc_wait_sliced(void);
 /* An operation about to wait outside pnc_ctx_wait (async) sets its deadline. */
 void pnc_op_deadline_start(pnc_op *op, int sending);
 void pnc_ctx_close_locked(pnc_ctx *c);

@@ -10,7 +10,9 @@
 
 #include "core.h"
 
-#define DEVICE_SLICE_MS 100 /* how soon a forwarder notices it must stop */
+/* How soon a forwarder notices it must stop: each of its waits ends by
+ * then (a deadline, as slices end only on Python's signal thread). */
+#define DEVICE_STEP_MS 100
 
 struct pnc_device {
 	pnc_mtx mtx;
@@ -46,11 +48,12 @@ device_op(pnc_device *d, pnc_socket *s, pnc_msg *m, pnc_op *op)
 {
 	int rv;
 
-	op->deadline = PNC_FOREVER; /* socket timeouts do not end a device */
 	do {
-		rv = m != NULL ? pnc_ctx_send(s->dflt, m, 0, op, DEVICE_SLICE_MS)
-		               : pnc_ctx_recv(s->dflt, 0, op, DEVICE_SLICE_MS);
-	} while (rv == PNC_ESLICE && !device_stopping(d));
+		/* Its own, short deadline: socket timeouts do not end a device. */
+		op->deadline = pnc_clock_ms() + DEVICE_STEP_MS;
+		rv = m != NULL ? pnc_ctx_send(s->dflt, m, 0, op, 0)
+		               : pnc_ctx_recv(s->dflt, 0, op, 0);
+	} while (rv == PNC_ETIMEDOUT && !device_stopping(d));
 	return rv;
 }
 
@@ -73,7 +76,7 @@ forward(void *arg)
 	}
 	pnc_mtx_lock(&d->mtx);
 	if (d->result == 0)
-		d->result = rv == PNC_ESLICE ? PNC_ECLOSED : rv;
+		d->result = rv == PNC_ETIMEDOUT ? PNC_ECLOSED : rv; /* told to stop */
 	d->stop = 1; /* one direction ending ends the device */
 	if (--d->running == 0)
 		pnc_cv_wake(&d->cv);
@@ -141,7 +144,7 @@ pnc_device_wait(pnc_device *d, int slice_ms)
 	pnc_mtx_lock(&d->mtx);
 	if (d->running > 0)
 		pnc_cv_wait_until(&d->cv, &d->mtx,
-		    slice_ms > 0 ? pnc_clock_ms() + slice_ms : PNC_FOREVER);
+		    slice_ms > 0 && pnc_wait_sliced() ? pnc_clock_ms() + slice_ms : PNC_FOREVER);
 	rv = d->running > 0 ? PNC_ESLICE : d->result;
 	pnc_mtx_unlock(&d->mtx);
 	return rv;

@@ -155,6 +155,15 @@ const char *pnc_socket_protocol(const pnc_socket *sock, int peer);
  */
 #define PNC_SLICE_MS 50
 
+/*
+ * The calling thread is the one Python handles signals on (its main
+ * thread): from now on only that thread's waits end at their slice, and
+ * every other thread's wait lasts until it is woken or its deadline.
+ * Until it is called, every thread's waits are sliced.  A forked child
+ * calls it again, on the thread that forked.
+ */
+void pnc_signal_thread_set(void);
+
 typedef struct pnc_op {
 	int64_t deadline;
 	uint64_t note; /* the protocol's, kept from one slice to the next */
@@ -535,8 +544,9 @@ int pnc_pipe_get_string(pnc_socket *sock, uint32_t pipe_id, const char *name,
 /*
  * Devices forward between two raw sockets that are each other's peers (or
  * reflect on one whose peer is itself) on threads of their own.  wait
- * returns PNC_ESLICE while it runs, then the reason it stopped (PNC_ECLOSED
- * when a socket closed); release stops it and frees it.
+ * returns PNC_ESLICE at the end of each slice while it runs (slices as a
+ * blocking call's: on the signal thread only), then the reason it stopped
+ * (PNC_ECLOSED when a socket closed); release stops it and frees it.
  */
 int pnc_device_start(pnc_socket *a, pnc_socket *b, pnc_device **devp);
 int pnc_device_wait(pnc_device *dev, int slice_ms);

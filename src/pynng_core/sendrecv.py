@@ -1,7 +1,9 @@
 """The send and receive methods that Socket and Context share.
 
-Blocking calls wait in the core in slices of SLICE_MS and come back to
-Python between slices, so Ctrl-C raises KeyboardInterrupt promptly.  A
+Blocking calls on the main thread wait in the core in slices of SLICE_MS
+and come back to Python between slices, so Ctrl-C raises KeyboardInterrupt
+promptly; Python handles signals on that thread only, so the core lets a
+wait on any other thread last until it is woken or times out.  A
 received message stays owned by its operation record until the receiving
 method returns; an exception before that (Ctrl-C lands after any C call)
 puts it back at the front of its queue, so an interrupt loses nothing.
@@ -18,6 +20,8 @@ says it would block), and recv reuses one record per socket (see
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import types
 import weakref
 from collections.abc import Callable, Iterable
@@ -44,6 +48,13 @@ if TYPE_CHECKING:
 _SendRecvT = TypeVar("_SendRecvT", bound="SendRecv")
 
 SLICE_MS = lib.PNC_SLICE_MS
+# Only the thread that handles signals waits in slices: the main thread
+# (imported elsewhere, every thread's waits stay sliced), and in a forked
+# child the thread that forked, its main thread.
+if threading.current_thread() is threading.main_thread():
+    lib.pnc_signal_thread_set()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lib.pnc_signal_thread_set)
 NONBLOCK = lib.PNC_FLAG_NONBLOCK
 _EAGAIN = lib.PNC_EAGAIN
 _ESLICE = lib.PNC_ESLICE
