@@ -29,5 +29,11 @@ def build_inplace(root, env=None):
         if not modules:
             raise SystemExit("no compiled pynng_core._core in %s" % wheel)
         for name in modules:
-            z.extract(name, os.path.join(root, "src"))
+            # Beside it, then renamed over it: a process running the old
+            # one keeps its mapping (written in place, it crashed).
+            target = os.path.join(root, "src", name)
+            with z.open(name) as src, open(target + ".new", "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.chmod(target + ".new", 0o755)
+            os.replace(target + ".new", target)
     shutil.rmtree(wheels)
