@@ -92,6 +92,13 @@ BURST_BLOCKERS = 64
 BURST_BLOCKER = 64 << 10
 
 
+def wakeups_of(native_id):
+    """How many times thread ``native_id`` of this process has gone to sleep
+    and been woken (Linux: its voluntary context switches, in /proc)."""
+    with open("/proc/self/task/%d/status" % native_id) as f:
+        return int(f.read().split("voluntary_ctxt_switches:")[1].split()[0])
+
+
 def mixed_burst(count):
     """count messages of BURST_SIZES in turn, each but the empty ones
     starting with its number, and BURST_BLOCKERS larger ones before every

@@ -23,7 +23,7 @@ from pynng_core import (
 )
 from peers import (
     DEFAULT_TIMEOUT, SOCKET_TIMEOUT_MS, interruptible_popen, ipc_path, is_listening, mixed_burst,
-    tcp_url, transfer, wait_until,
+    tcp_url, transfer, wait_until, wakeups_of,
 )
 from platform_probes import ipc_missing, posix_signals_missing, skip_unless, unix_sockets_missing
 
@@ -1052,11 +1052,6 @@ def test_ctrl_c_loses_no_message(how, make_url):
     assert not result["extra"], "a message was delivered twice"
 
 
-def _voluntary_switches(tid):
-    with open("/proc/self/task/%d/status" % tid) as f:
-        return int(f.read().split("voluntary_ctxt_switches:")[1].split()[0])
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
                     reason="counts a thread's wake-ups in /proc (Linux)")
 def test_a_receive_off_the_main_thread_sleeps_until_its_message():
@@ -1075,9 +1070,9 @@ def test_a_receive_off_the_main_thread_sleeps_until_its_message():
         t = threading.Thread(target=receive, daemon=True)
         t.start()
         wait_blocked(os.getpid(), _first(tid))
-        before = _voluntary_switches(tid[0])
+        before = wakeups_of(tid[0])
         time.sleep(1.0)
-        woken = _voluntary_switches(tid[0]) - before
+        woken = wakeups_of(tid[0]) - before
         b.send(b"at last")
         t.join(DEFAULT_TIMEOUT)
     assert got == [b"at last"]

@@ -7,6 +7,7 @@ import logging
 import socket as pysocket
 import sys
 import threading
+import time
 
 import pytest
 
@@ -15,7 +16,7 @@ from pynng_core import (
     Closed, Dialer, Listener, Pair0, Pair1, Pipe, Pub0, Pull0, Push0, Sub0, Timeout,
 )
 from pynng_core.sockaddr import In6Addr, InAddr, InprocAddr, IPCAddr
-from peers import free_tcp_port, ipc_path, is_listening, wait_until
+from peers import free_tcp_port, ipc_path, is_listening, wait_until, wakeups_of
 from protocol_peers import FAST_RECONNECT, connect_one, dial_url, listen_url, pipe_ids, recv_all
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]
@@ -474,6 +475,25 @@ def test_callback_order_and_thread(transport, socks, make_url):
         wait_until(lambda: len(crec.of(cpid)) == 3)
         assert crec.kinds(cpid) == ["pre", "post", "remove"]
         assert all(e[2] == EVENTS_THREAD for e in crec.of(cpid))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="counts a thread's wake-ups in /proc (Linux)")
+def test_the_events_thread_sleeps_until_an_event(socks, make_url):
+    """The thread that runs pipe callbacks waits for the next event as long
+    as it takes: with none coming, it is not woken (it was, every 200 ms)."""
+    server, client = socks(Pair0), socks(Pair0)
+    rec = Recorder(server)
+    rec.install()
+    spipe, _ = connect_one(server, client, dial_url(server.listen(listen_url("tcp", make_url))))
+    wait_until(lambda: rec.kinds(spipe.id) == ["pre", "post"])
+    [events] = [t for t in threading.enumerate() if t.name == EVENTS_THREAD]
+    before = wakeups_of(events.native_id)
+    time.sleep(1.0)
+    woken = wakeups_of(events.native_id) - before
+    client.close()
+    wait_until(lambda: rec.kinds(spipe.id) == ["pre", "post", "remove"])
+    assert woken < 3, "woken %d times in a second with no event" % woken
 
 
 def test_callbacks_see_pipe_addresses_and_endpoint(socks):

@@ -71,7 +71,8 @@ pnc_pipe_events_next(pnc_pipe_event *ev, int slice_ms)
 	pnc_mtx_lock(&events.mtx);
 	events_cv();
 	if (events.len == 0)
-		pnc_cv_wait_until(&events.cv, &events.mtx, pnc_clock_ms() + slice_ms);
+		pnc_cv_wait_until(&events.cv, &events.mtx,
+		    pnc_wait_sliced() ? pnc_clock_ms() + slice_ms : PNC_FOREVER);
 	if (events.len > 0) {
 		*ev = events.items[events.head];
 		events.head = (events.head + 1) & (events.cap - 1);

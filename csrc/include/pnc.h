@@ -453,7 +453,8 @@ typedef struct pnc_pipe_event {
 } pnc_pipe_event;
 
 int pnc_socket_watch_pipes(pnc_socket *sock, int mask);
-/* 0 and an event, or PNC_ESLICE when none came within slice_ms. */
+/* 0 and an event, or PNC_ESLICE when none came within slice_ms (on the
+ * signal thread: see pnc_signal_thread_set; elsewhere it waits for one). */
 int pnc_pipe_events_next(pnc_pipe_event *ev, int slice_ms);
 int pnc_pipe_admit(pnc_socket *sock, uint32_t pipe_id, int accept);
 
