@@ -34,6 +34,7 @@ def build_inplace(root, env=None):
             target = os.path.join(root, "src", name)
             with z.open(name) as src, open(target + ".new", "wb") as dst:
                 shutil.copyfileobj(src, dst)
-            os.chmod(target + ".new", 0o755)
+            mode = (z.getinfo(name).external_attr >> 16) & 0o777
+            os.chmod(target + ".new", mode or 0o644)  # the wheel's: the .pyi is no program
             os.replace(target + ".new", target)
     shutil.rmtree(wheels)
