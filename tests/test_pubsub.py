@@ -3,11 +3,14 @@ empty topic, no topic, unsubscribe, NotSupported directions, PUB never
 blocks, and a SUB peer that breaks the protocol by sending."""
 
 import os
+import socket
+import struct
+import time
 
 import pytest
 
 from pynng_core import NoEntry, NotSupported, Pub0, Sub0
-from peers import closed_by_peer
+from peers import closed_by_peer, wait_until
 from protocol_peers import (
     RawPeer, recv_all, recv_skipping, send_until_received, sock,
 )
@@ -91,6 +94,78 @@ def test_sub_send_and_pub_recv_not_supported():
             sub.send(b"x")
         with pytest.raises(NotSupported):
             pub.recv()
+
+
+@pytest.mark.parametrize("transports", [["tcp"], ["ipc"], ["tcp", "ipc"], ["tcp", "inproc"]])
+def test_a_burst_of_small_messages_arrives_whole_with_nothing_after_it(transports, make_url):
+    """Small messages published back to back wait in the socket's batch
+    (one copy for every pipe, where the pipes frame alike: tcp's 8-byte
+    prefix or ipc's 9).  The burst's last ones arrive though nothing is
+    published after them, at each subscriber, in order, with tcp and ipc
+    subscribers on one publisher too."""
+    pub = sock(Pub0)
+    subs = []
+    with pub:
+        for transport in transports:
+            url = make_url(transport)
+            pub.listen(url)
+            for _ in range(2):
+                sub = sock(Sub0, topics=b"", recv_buffer_size=1000)
+                sub.dial(url, block=True)
+                subs.append(sub)
+        for sub in subs:
+            send_until_received(pub, sub, b"ready")
+        burst = [b"%04d" % i * 16 for i in range(500)]
+        for msg in burst:
+            pub.send(msg)
+        for sub in subs:
+            with sub:
+                assert [recv_skipping(sub, b"ready") for _ in burst] == burst
+
+
+def frames_until_quiet(peer, quiet=0.5):
+    """Every whole tcp frame a RawPeer receives until nothing comes for
+    ``quiet`` seconds."""
+    data = bytearray()
+    peer.sock.settimeout(quiet)
+    try:
+        while chunk := peer.sock.recv(1 << 20):
+            data += chunk
+    except socket.timeout:
+        pass
+    frames, at = [], 0
+    while at + 8 <= len(data):
+        (length,) = struct.unpack_from(">Q", data, at)
+        if at + 8 + length > len(data):
+            break
+        frames.append(bytes(data[at + 8:at + 8 + length]))
+        at += 8 + length
+    return frames
+
+
+@pytest.mark.timeout(60)
+def test_a_lone_message_behind_a_batch_goes_once_to_each_stalled_subscriber(make_url):
+    """Two subscribers that do not read: the socket's batches of small
+    messages wait in both pipes' write queues, one batch shared by both,
+    and a message sent alone after a pause is copied behind it in each
+    queue, never into the batch the other pipe holds too.  When they read,
+    each finds what reached it once and in order."""
+    url = make_url("tcp")
+    with sock(Pub0, listen=url) as pub, \
+            RawPeer(url, "sub0", expect_peer="pub0") as a, \
+            RawPeer(url, "sub0", expect_peer="pub0") as b:
+        wait_until(lambda: len(pub.pipes) == 2)
+        n = 0
+        while pub.stats["dropped_queue_full"] == 0:
+            assert n < 2_000_000, "the subscribers' queues never filled"
+            for _ in range(200):
+                pub.send(b"%08d" % n + b"x" * 56)
+                n += 1
+            time.sleep(0.002)  # the next message comes alone
+        for peer in (a, b):
+            got = [int(m[:8]) for m in frames_until_quiet(peer)]
+            assert len(got) > 1000 and got[:200] == list(range(200))
+            assert got == sorted(set(got)), "a message came twice, or out of order"
 
 
 @pytest.mark.timeout(120)

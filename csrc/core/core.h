@@ -126,7 +126,8 @@ struct pnc_msg {
 	                     may cork it: see pnc_sock_broadcast) */
 	int framed;       /* its body is whole frames, prefixes and all: a
 	                     transport's copy of small sends, in its own write
-	                     queue only (stream.c) */
+	                     queue only (stream.c), or a socket's batch of
+	                     broadcasts, shared (pnc_sock_broadcast) */
 	size_t cap;       /* bytes in data[] */
 	size_t off;       /* where the body starts in data[] */
 	size_t len;       /* body length */
@@ -161,6 +162,14 @@ pnc_msg_wire_len(const pnc_msg *m)
 void pnc_msg_wire_prefix(pnc_msg *m);
 /* The same prefix, for a frame of wire_len bytes, into out. */
 void pnc_wire_prefix_put(uint8_t out[PNC_WIRE_PREFIX], uint64_t wire_len);
+/*
+ * Appends m's frame with a prefix of plen bytes (tcp's 8, ipc's 9) to the
+ * framed message `to`, which has room for it; m's body is its own (not
+ * lent, not in a source's memory).
+ */
+void pnc_msg_frame_append(pnc_msg *to, const pnc_msg *m, size_t plen);
+/* More than one holder has it (see above): it is read-only. */
+int pnc_msg_shared(const pnc_msg *m);
 
 /* Makes the header part of the body again, as if it came off the wire. */
 static inline void
@@ -502,6 +511,13 @@ struct pnc_socket {
 	pnc_wakefd inline_wake;
 	unsigned recvs; /* messages received: a send after one is no stream */
 	int64_t broadcast_end_ns; /* when the last broadcast was done */
+	/* broadcasts in a stream, gathered for every pipe (pnc_sock_broadcast) */
+	pnc_msg *batch;        /* their frames so far (framed), or NULL */
+	unsigned batch_msgs;   /* how many */
+	size_t batch_bytes;    /* their bodies' bytes */
+	uint8_t batch_prefix;  /* the frame prefix length of every pipe it is for */
+	pnc_task batch_task;   /* the I/O thread's send of a batch the sender left
+	                          part full: holds a socket reference while posted */
 	/* options */
 	int64_t recv_timeout;
 	int64_t send_timeout;
@@ -595,9 +611,14 @@ void pnc_sock_reads_back_if_waited(pnc_socket *s, pnc_pipe *p);
 int pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w);
 /*
  * Gives m to every pipe that takes more (to its target pipe only, if it has
- * one), except pipe `skip`; consumes m.  Socket locked throughout.
+ * one), except pipe `skip`; consumes m.  Socket locked throughout.  A small
+ * m sent right after the last may wait in the socket's batch, which goes
+ * to the pipes when it is full, before any other broadcast, when a pipe
+ * joins or the socket closes, or from the I/O thread soon after.
  */
 void pnc_sock_broadcast(pnc_socket *s, pnc_msg *m, uint32_t skip);
+/* Socket locked: the batch goes to the pipes now, if there is one. */
+void pnc_sock_batch_send(pnc_socket *s);
 
 /*
  * A set of pipes that each message goes to one of: the ready ones in
@@ -707,6 +728,10 @@ struct pnc_pipe {
 	int refs; /* atomic */
 	uint32_t id;
 	uint16_t peer_id; /* set by the transport before pnc_pipe_attach */
+	/* set by the transport before pnc_pipe_attach: its frames' prefix
+	 * length, if its send_shared takes a batch of frames whole (a framed
+	 * message, pnc_sock_broadcast), else 0 */
+	uint8_t frame_prefix;
 	/* socket lock */
 	int closed;
 	int attached; /* on the socket's pipe list */

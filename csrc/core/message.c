@@ -358,6 +358,23 @@ pnc_msg_wire_prefix(pnc_msg *m)
 }
 
 void
+pnc_msg_frame_append(pnc_msg *to, const pnc_msg *m, size_t plen)
+{
+	uint8_t prefix[PNC_WIRE_PREFIX], *at = pnc_msg_wire(to) + to->len;
+
+	pnc_wire_prefix_put(prefix, pnc_msg_wire_len(m));
+	memcpy(at, prefix + PNC_WIRE_PREFIX - plen, plen);
+	memcpy(at + plen, m->data + m->off - m->hlen, pnc_msg_wire_len(m));
+	to->len += plen + pnc_msg_wire_len(m);
+}
+
+int
+pnc_msg_shared(const pnc_msg *m)
+{
+	return pnc_atomic_load_acquire_int(&m->refs) > 1;
+}
+
+void
 pnc_msg_hold(pnc_msg *m)
 {
 	pnc_atomic_inc(&m->refs);

@@ -203,6 +203,7 @@ pipe_add_locked(pnc_socket *s, pnc_pipe *p)
 		return PNC_ECLOSED;
 	if ((rv = pnc_idmap_set(&s->pipe_ids, p->id, p)) != 0)
 		return rv;
+	pnc_sock_batch_send(s); /* made for the pipes before it, which may frame otherwise */
 	pnc_list_append(&s->pipes, &p->sock_node);
 	if (p->ep != NULL)
 		pnc_list_append(&p->ep->pipes, &p->ep_node);

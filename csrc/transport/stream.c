@@ -9,6 +9,9 @@
  * thread, woken once per burst, flushes the tail.  A syscall per message
  * is what caps small-message throughput, and on a shared CPU each write
  * that wakes a waiting peer also hands it the CPU.
+ * A socket's batch of broadcasts (pnc_sock_broadcast) comes as one framed
+ * message that all its pipes share: each writes it at once, and none
+ * ever copies a frame of its own into it.
  * Whatever the kernel does not take waits in the queue for the socket to
  * drain.  The wire prefix is written into each message's headroom, so a
  * message is one iovec.
@@ -422,6 +425,9 @@ stream_send_now_locked(stream_pipe *sp, const pnc_msg *m, int joined)
 	unsigned recvs;
 	int lone;
 
+	/* A socket's batch of broadcasts (pnc_sock_broadcast) is a burst whole. */
+	if (m->framed)
+		return !sp->wblocked;
 	/* Joining a corked stream: no clock read, the hot path's biggest cost. */
 	if (joined)
 		return !sp->wblocked && sp->wq_bytes >= CORK_BYTES;
@@ -437,14 +443,14 @@ stream_send_now_locked(stream_pipe *sp, const pnc_msg *m, int joined)
 }
 
 /* Copies m's frame (flen bytes; its body not lent) to the chunk at the
- * queue's tail, or to a new one: 0, or PNC_ENOMEM.  m stays the caller's. */
+ * queue's tail, or to a new one: 0, or PNC_ENOMEM.  m stays the caller's.
+ * A socket's batch there is others' too: never written to. */
 static int
 stream_copy_locked(stream_pipe *sp, const pnc_msg *m, size_t flen)
 {
 	pnc_msg *c = pnc_ring_at(&sp->wq, sp->wq.len - 1);
-	uint8_t prefix[PNC_WIRE_PREFIX], *at;
 
-	if (!c->framed || c->cap - c->off - c->len < flen) {
+	if (!c->framed || pnc_msg_shared(c) || c->cap - c->off - c->len < flen) {
 		if (pnc_msg_alloc(&c, CHUNK_BYTES) != 0)
 			return PNC_ENOMEM;
 		c->framed = 1;
@@ -454,11 +460,7 @@ stream_copy_locked(stream_pipe *sp, const pnc_msg *m, size_t flen)
 			return PNC_ENOMEM;
 		}
 	}
-	at = pnc_msg_wire(c) + c->len;
-	pnc_wire_prefix_put(prefix, pnc_msg_wire_len(m));
-	memcpy(at, prefix + PNC_WIRE_PREFIX - sp->plen, sp->plen);
-	memcpy(at + sp->plen, pnc_msg_wire((pnc_msg *) m), pnc_msg_wire_len(m));
-	c->len += flen;
+	pnc_msg_frame_append(c, m, sp->plen);
 	return 0;
 }
 
@@ -498,7 +500,8 @@ stream_queue_locked(stream_pipe *sp, pnc_msg *m, size_t flen, int shared, int *c
 	*copied = sp->wq.len > 0 && flen <= COPY_MAX && m->lent == NULL;
 	if (*copied)
 		return stream_copy_locked(sp, m, flen);
-	pnc_msg_wire_prefix(m); /* plen bytes of it are this transport's */
+	if (!m->framed)
+		pnc_msg_wire_prefix(m); /* plen bytes of it are this transport's */
 	if (sp->wgrow && flen > IPC_GROW_AT) {
 		sp->wgrow = 0;
 		pnc_net_set_buffers(sp->fd, IPC_BUFFER_BYTES);
@@ -1342,6 +1345,7 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 	}
 	pnc_pipe_init(&sp->p, ep->uses_tls ? &stream_tls_pipe_ops : &stream_pipe_ops, s, ep);
 	sp->plen = se->prefix_len;
+	sp->p.frame_prefix = (uint8_t) sp->plen;
 	sp->fd = fd;
 	pnc_mtx_init(&sp->wmtx);
 	pnc_ring_init(&sp->wq);
