@@ -2,6 +2,7 @@
 empty topic, no topic, unsubscribe, NotSupported directions, PUB never
 blocks, and a SUB peer that breaks the protocol by sending."""
 
+import itertools
 import os
 import socket
 import struct
@@ -144,28 +145,34 @@ def frames_until_quiet(peer, quiet=0.5):
 
 
 @pytest.mark.timeout(60)
-def test_a_lone_message_behind_a_batch_goes_once_to_each_stalled_subscriber(make_url):
+def test_bursts_behind_a_batch_go_once_and_whole_to_each_stalled_subscriber(make_url):
     """Two subscribers that do not read: the socket's batches of small
-    messages wait in both pipes' write queues, one batch shared by both,
-    and a message sent alone after a pause is copied behind it in each
-    queue, never into the batch the other pipe holds too.  When they read,
-    each finds what reached it once and in order."""
+    messages wait in both pipes' write queues, one batch shared by both.
+    Behind them come bursts of every size, down to one message sent alone
+    after a pause (copied into the pipe's own chunk, never into the batch
+    the other pipe holds too) and batches of a few messages that the I/O
+    thread sends when the burst ends (queued as the frames they are, not
+    framed again).  When the subscribers read, each finds every message
+    whole, once and in order, until the first that its full queue dropped."""
     url = make_url("tcp")
     with sock(Pub0, listen=url) as pub, \
             RawPeer(url, "sub0", expect_peer="pub0") as a, \
             RawPeer(url, "sub0", expect_peer="pub0") as b:
         wait_until(lambda: len(pub.pipes) == 2)
-        n = 0
+        n, bursts = 0, itertools.cycle([2000, 1, 2, 5, 3, 40])
         while pub.stats["dropped_queue_full"] == 0:
             assert n < 2_000_000, "the subscribers' queues never filled"
-            for _ in range(200):
+            for _ in range(next(bursts)):
                 pub.send(b"%08d" % n + b"x" * 56)
                 n += 1
             time.sleep(0.002)  # the next message comes alone
         for peer in (a, b):
-            got = [int(m[:8]) for m in frames_until_quiet(peer)]
-            assert len(got) > 1000 and got[:200] == list(range(200))
-            assert got == sorted(set(got)), "a message came twice, or out of order"
+            got = frames_until_quiet(peer)
+            bad = [m for m in got if len(m) != 64 or not m[:8].isdigit() or m[8:] != b"x" * 56]
+            assert not bad, "not a message that was published: %r" % bad[:1]
+            numbers = [int(m[:8]) for m in got]
+            assert len(numbers) > 2001 and numbers[:2001] == list(range(2001))
+            assert numbers == sorted(set(numbers)), "a message came twice, or out of order"
 
 
 @pytest.mark.timeout(120)

@@ -496,8 +496,9 @@ stream_write_lent_locked(stream_pipe *sp, pnc_msg *m)
 static int
 stream_queue_locked(stream_pipe *sp, pnc_msg *m, size_t flen, int shared, int *copied)
 {
-	/* Lent bodies are never this small (PNC_LEND_MIN_BYTES). */
-	*copied = sp->wq.len > 0 && flen <= COPY_MAX && m->lent == NULL;
+	/* Lent bodies are never this small (PNC_LEND_MIN_BYTES); a socket's
+	 * batch, however small, is frames already: queued as it is. */
+	*copied = sp->wq.len > 0 && flen <= COPY_MAX && m->lent == NULL && !m->framed;
 	if (*copied)
 		return stream_copy_locked(sp, m, flen);
 	if (!m->framed)
