@@ -364,7 +364,7 @@ pnc_msg_frame_append(pnc_msg *to, const pnc_msg *m, size_t plen)
 
 	pnc_wire_prefix_put(prefix, pnc_msg_wire_len(m));
 	memcpy(at, prefix + PNC_WIRE_PREFIX - plen, plen);
-	memcpy(at + plen, m->data + m->off - m->hlen, pnc_msg_wire_len(m));
+	memcpy(at + plen, pnc_msg_wire((pnc_msg *) m), pnc_msg_wire_len(m));
 	to->len += plen + pnc_msg_wire_len(m);
 }
 

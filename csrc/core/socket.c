@@ -267,6 +267,16 @@ pnc_sock_resume_pipes(pnc_socket *s)
 	}
 }
 
+/* Counts what p took, on it and on the socket.  Socket locked. */
+static void
+sock_pipe_took(pnc_socket *s, pnc_pipe *p, unsigned msgs, size_t bytes)
+{
+	PNC_STAT_LOCKED(p->stats.msgs_out, msgs);
+	PNC_STAT_LOCKED(p->stats.bytes_out, bytes);
+	PNC_STAT_LOCKED(s->stats.msgs_out, msgs);
+	PNC_STAT_LOCKED(s->stats.bytes_out, bytes);
+}
+
 /* shared: m stays the caller's (see pnc_pipe_ops.send_shared). */
 static int
 sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m, int shared)
@@ -285,12 +295,8 @@ sock_pipe_send(pnc_socket *s, pnc_pipe *p, pnc_msg *m, int shared)
 		if ((rv = p->ops->send(p, m)) != 0)
 			pnc_msg_free(m);
 	}
-	if (rv == 0) {
-		PNC_STAT_LOCKED(p->stats.msgs_out, 1);
-		PNC_STAT_LOCKED(p->stats.bytes_out, len);
-		PNC_STAT_LOCKED(s->stats.msgs_out, 1);
-		PNC_STAT_LOCKED(s->stats.bytes_out, len);
-	}
+	if (rv == 0)
+		sock_pipe_took(s, p, 1, len);
 	return rv;
 }
 
@@ -347,7 +353,7 @@ pnc_sock_send_to(pnc_ctx *c, pnc_msg *m, int flags, pnc_wait *w)
  * rest, each message goes to each pipe as before.
  */
 #define BATCH_FULL (32u << 10)
-#define BATCH_FRAME_MAX 512
+#define BATCH_FRAME_MAX 512 /* the longest prefix included */
 
 /* The frame prefix length every pipe has and that takes batches, or 0. */
 static uint8_t
@@ -377,14 +383,10 @@ pnc_sock_batch_send(pnc_socket *s)
 		pnc_pipe *p = PNC_CONTAINER(node, pnc_pipe, sock_node);
 
 		/* A pipe that takes no more misses these: fan-out never blocks. */
-		if (p->frame_prefix != s->batch_prefix || p->ops->send_shared(p, b) != 0) {
+		if (p->frame_prefix == s->batch_prefix && p->ops->send_shared(p, b) == 0)
+			sock_pipe_took(s, p, s->batch_msgs, s->batch_bytes);
+		else
 			PNC_STAT(s->stats.dropped_queue_full, s->batch_msgs);
-			continue;
-		}
-		PNC_STAT_LOCKED(p->stats.msgs_out, s->batch_msgs);
-		PNC_STAT_LOCKED(p->stats.bytes_out, s->batch_bytes);
-		PNC_STAT_LOCKED(s->stats.msgs_out, s->batch_msgs);
-		PNC_STAT_LOCKED(s->stats.bytes_out, s->batch_bytes);
 	}
 	pnc_msg_free(b);
 }
@@ -407,11 +409,15 @@ sock_batch_task(void *arg)
 static int
 sock_batch_add(pnc_socket *s, pnc_msg *m)
 {
-	uint8_t prefix = s->batch != NULL ? s->batch_prefix : sock_batch_prefix(s);
 	pnc_msg *b = s->batch;
+	uint8_t prefix;
 
-	if (prefix == 0 || m->lent != NULL || m->ext != NULL ||
-	    prefix + pnc_msg_wire_len(m) > BATCH_FRAME_MAX)
+	/* The message first: a walk of the pipes for each large one would
+	 * cost a socket of many pipes more than the batch saves. */
+	if (m->lent != NULL || m->ext != NULL ||
+	    pnc_msg_wire_len(m) > BATCH_FRAME_MAX - PNC_WIRE_PREFIX)
+		return 0;
+	if ((prefix = b != NULL ? s->batch_prefix : sock_batch_prefix(s)) == 0)
 		return 0;
 	if (b == NULL) {
 		if (pnc_msg_alloc(&b, BATCH_FULL + BATCH_FRAME_MAX) != 0)
