@@ -374,14 +374,38 @@ def recv_exactly(sock, n):
     return b"".join(chunks)
 
 
+def prefix_size(transport):
+    """Bytes before a stream transport's payload: ipc's type byte, the u64."""
+    return 9 if transport == "ipc" else 8
+
+
+def frame_length(prefix, transport):
+    """The payload length that a frame's prefix announces."""
+    if transport == "ipc":
+        assert prefix[:1] == b"\x01", "ipc message type byte %r, expected 0x01" % prefix[:1]
+        prefix = prefix[1:]
+    (length,) = struct.unpack(">Q", prefix)
+    assert length < 1 << 30, "absurd frame length %d" % length
+    return length
+
+
 def read_frame(sock, transport):
     """Read one framed message from a plain socket; returns the payload."""
-    if transport == "ipc":
-        kind = recv_exactly(sock, 1)
-        assert kind == b"\x01", "ipc message type byte %r, expected 0x01" % kind
-    (length,) = struct.unpack(">Q", recv_exactly(sock, 8))
-    assert length < 1 << 30, "absurd frame length %d" % length
-    return recv_exactly(sock, length)
+    return recv_exactly(sock, frame_length(recv_exactly(sock, prefix_size(transport)), transport))
+
+
+def split_frames(data, transport):
+    """The payloads of the whole frames that ``data`` holds back to back."""
+    payloads, at, size = [], 0, prefix_size(transport)
+    while at < len(data):
+        assert len(data) - at >= size, "a frame prefix cut short"
+        length = frame_length(bytes(data[at:at + size]), transport)
+        at += size
+        assert len(data) - at >= length, "a payload cut short: %d of %d bytes" % (
+            len(data) - at, length)
+        payloads.append(bytes(data[at:at + length]))
+        at += length
+    return payloads
 
 
 def closed_by_peer(sock, timeout=DEFAULT_TIMEOUT):

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from pynng_core import NoEntry, NotSupported, Pub0, Sub0
-from peers import closed_by_peer, wait_until
+from peers import closed_by_peer, split_frames, wait_until
 from protocol_peers import (
     RawPeer, recv_all, recv_skipping, send_until_received, sock,
 )
@@ -125,13 +125,16 @@ def test_a_burst_of_small_messages_arrives_whole_with_nothing_after_it(transport
 
 def frames_until_quiet(peer, quiet=0.5):
     """Every message a RawPeer receives until nothing comes for ``quiet``
-    seconds."""
-    frames = []
+    seconds.  Read in large pieces, then split: a recv per frame takes
+    0.45 ms under wine, half a minute for the 63,000 frames here."""
+    data = bytearray()
+    peer.sock.settimeout(quiet)
     try:
-        while True:
-            frames.append(peer.recv(timeout=quiet))
+        while chunk := peer.sock.recv(1 << 16):
+            data += chunk
     except socket.timeout:
-        return frames
+        pass
+    return split_frames(data, peer.transport)
 
 
 @pytest.mark.core_only
