@@ -11,14 +11,20 @@ from protocol_peers import sock  # noqa: E402
 from platform_probes import skip_unless  # noqa: E402
 from tls_certs import TLS_TRANSPORTS, engine_missing, make_certs  # noqa: E402
 
-# The core's I/O pollers: the whole suite runs under each, or under the
-# first only with PYNNG_CORE_TEST_ONE_POLLER=1 (.ci/pythons.sh: what differs
-# between Python versions is above the C core, whose pollers the other runs
-# cover).
+# The core's I/O pollers: the whole suite runs under each, unless
+# PYNNG_CORE_TEST_ONE_POLLER says otherwise:
+#   "1": every test under the first only (.ci/pythons.sh: what differs
+#        between Python versions is above the C core, whose pollers the other
+#        runs cover);
+#   "unless_core_only": the tests marked core_only under each, the others
+#        under the first (.ci/sanitize.py address: the core's paths that
+#        differ by poller are those tests' subject, and the run's time goes
+#        to the Python layer's tests, which the plain run covers under both).
 POLLERS = (["epoll", "poll"] if sys.platform.startswith("linux")
            else ["iocp", "poll"] if sys.platform == "win32" else ["poll"])
-if os.environ.get("PYNNG_CORE_TEST_ONE_POLLER") == "1":
-    POLLERS = POLLERS[:1]
+ONE_POLLER = os.environ.get("PYNNG_CORE_TEST_ONE_POLLER", "")
+if ONE_POLLER not in ("", "1", "unless_core_only"):
+    raise ValueError("PYNNG_CORE_TEST_ONE_POLLER=%r: expected 1 or unless_core_only" % ONE_POLLER)
 
 
 def _retry_internal_error_spawns():
@@ -65,7 +71,9 @@ def pytest_generate_tests(metafunc):
     # The poller is parametrized here rather than on the fixture, so that a
     # test marked one_poller simply has one parameter instead of a skip.
     if "poller" in metafunc.fixturenames:
-        one = metafunc.definition.get_closest_marker("one_poller") is not None
+        marked = metafunc.definition.get_closest_marker
+        one = (marked("one_poller") is not None or ONE_POLLER == "1"
+               or (ONE_POLLER == "unless_core_only" and marked("core_only") is None))
         metafunc.parametrize("poller", POLLERS[:1] if one else POLLERS, indirect=True)
 
 
