@@ -280,6 +280,14 @@ pipe_op_done(winpipe_op *op, DWORD err, DWORD n)
 		break;
 	case OP_WRITE:
 		p->wpending = 0;
+		/*
+		 * A short write is the end of the pipe: the caller counted all
+		 * of wbuf as written, and what the peer got is not known.  Wine
+		 * 8.0 sends such a packet (success, 0 bytes of 256 KiB), the
+		 * OVERLAPPED still saying STATUS_PENDING for good, when the
+		 * thread that began the write exits before it is done; writing
+		 * the rest again put bytes twice on the wire.
+		 */
 		if (err != 0)
 			p->werr = win_to_pnc(err);
 		else if (n < p->wlen)
