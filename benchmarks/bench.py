@@ -1275,7 +1275,7 @@ def main(argv=None):
     rr, pp, ps, mem = {}, {}, {}, {}
     at_scale = scale.Results()
     scale_opts = scale.Opts(pinned=pinned, quick=q, duration=0.5 if q else 1.0,
-                            workdir=urls.dir)
+                            workdir=urls.dir, raw=not args.no_raw)
 
     def record(store, key, backend, fn):
         try:

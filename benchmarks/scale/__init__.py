@@ -8,6 +8,9 @@ Each figure is a module of this package with:
 ``BACKENDS``
     the backends it measures, in bench.py's names (``pynng_core``,
     ``pyzmq``, ``pynng``);
+``LIMITS`` (optional)
+    the limits it measures beside the backends, as bench.py's raw limits:
+    the same work done with no library (``raw``), unless ``--no-raw``;
 ``ONCE``
     True for a figure measured in the first round only (one that does not
     vary from run to run, or takes minutes);
@@ -56,6 +59,7 @@ class Opts:
     duration: float = 1.0  # streaming window, seconds
     connections: int = 100_000  # the idle-connection figure's target
     workdir: str = ""  # for ipc:// paths
+    raw: bool = True  # the figures' raw limits too (not --no-raw)
 
 
 @dataclass
@@ -238,13 +242,19 @@ def load(name: str):
     return importlib.import_module("scale." + name)
 
 
+def measured(module, backends: list[str], opts: Opts) -> list[str]:
+    """The run's backends that a figure knows, then its limits."""
+    return [b for b in backends if b in module.BACKENDS] + \
+        (list(getattr(module, "LIMITS", ())) if opts.raw else [])
+
+
 def run_round(figures: list[str], backends: list[str], opts: Opts, results: Results,
               order_shift: int, log) -> None:
     """One measurement of every figure for every backend it knows, the
     backends' order rotated by ``order_shift`` so none always goes first."""
     for name in figures:
         module = load(name)
-        mine = [b for b in backends if b in module.BACKENDS]
+        mine = measured(module, backends, opts)
         k = order_shift % len(mine) if mine else 0
         for backend in mine[k:] + mine[:k]:
             runs = results.by_figure.setdefault(name, {}).setdefault(backend, [])
@@ -266,7 +276,7 @@ def report(figures: list[str], backends: list[str], opts: Opts,
     goals: list[Goal] = []
     for name in figures:
         module = load(name)
-        mine = [b for b in backends if b in module.BACKENDS]
+        mine = measured(module, backends, opts)
         rows, figure_goals = module.report(results.medians(name), opts)
         out.append("#### %s" % module.TITLE)
         out.append("")

@@ -37,9 +37,21 @@ Requests/s: the replies all clients received inside a common window
 at once; clients send as soon as they are up (the warm-up), and one whose
 first reply comes after ``t0`` fails the measurement.  The server replies
 with the request (64 B).
+
+The raw limit ("raw", unless ``--no-raw``): the same 64 clients and a
+server with no library, in C (raw_reqrep.c, compiled with the system's C
+compiler for the run): one epoll thread echoing each 76-byte frame (what
+the SP wire carries for a Req0's 64 B request), and blocking client
+threads.  It is the most requests/s the kernel and the CPU allow in this
+shape, whatever the library; the goals say how far it is from each rival.
 """
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import sysconfig
+import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -48,6 +60,7 @@ from scale import Child, Goal, MeasureFailed, Opts, collect, fnum, goal_at_least
 
 TITLE = "req/rep server, 64 clients in 4 processes, 64 B, closed loop, requests/s"
 BACKENDS = ("pynng_core", "pyzmq", "pynng")
+LIMITS = ("raw",)
 ONCE = False
 VARIANTS = ("threads", "asyncio")
 SERVER_THREADS = 8
@@ -64,11 +77,13 @@ SETTLE = 0.3  # s past the window before results are read: the last replies land
 # be a cost of its own, which pyzmq's asyncio pays in Python.
 TIMEOUT_MS = 10_000
 INPROC_WORKERS = "inproc://workers"
+RAW_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "raw_reqrep.c")
+RAW_VARIANT = "threads"  # the raw limit's row: blocking client threads, as there
 
 
 def measure(backend: str, opts: Opts) -> dict[str, float]:
     out = {}
-    for variant in VARIANTS:
+    for variant in ((RAW_VARIANT,) if backend == "raw" else VARIANTS):
         out.update(_measure_variant(backend, variant, opts))
     return out
 
@@ -80,13 +95,19 @@ def _measure_variant(backend: str, variant: str, opts: Opts) -> dict[str, float]
     address = url("tcp", opts, "reqrep")
     t0 = time.monotonic() + START + WARMUP
     t1 = t0 + opts.duration
-    window = dict(backend=backend, url=address, t0=t0, t1=t1)
+    if backend == "raw":
+        binary = _raw_binary()
+        server_role = dict(role="raw", args=[binary, "server", address, t0, t1])
+        client_role = dict(role="raw", args=[binary, "clients", address, t0, t1,
+                                             CLIENTS_PER_PROCESS])
+    else:
+        window = dict(backend=backend, url=address, t0=t0, t1=t1)
+        server_role = dict(role="server", variant=variant, **window)
+        client_role = dict(role="clients", count=CLIENTS_PER_PROCESS, **window)
     with ExitStack() as stack:
-        children = [stack.enter_context(
-            Child(module, "server", opts.pinned, variant=variant, **window))]
-        children += [stack.enter_context(
-            Child(module, "clients", opts.pinned, count=CLIENTS_PER_PROCESS, **window))
-            for _ in range(CLIENT_PROCESSES)]
+        children = [stack.enter_context(Child(module, pinned=opts.pinned, **server_role))]
+        children += [stack.enter_context(Child(module, pinned=opts.pinned, **client_role))
+                     for _ in range(CLIENT_PROCESSES)]
         server, *clients = collect(children, START + WARMUP + opts.duration + 30)
     replies = sum(c["replies"] for c in clients)
     if not replies:
@@ -106,12 +127,17 @@ def report(medians: dict[str, dict[str, float]], opts: Opts) -> tuple[list, list
             if cells:
                 rows.append((label % variant, cells))
     ours = medians.get("pynng_core", {})
+    raw = medians.get("raw", {}).get(RAW_VARIANT)
     goals = []
     for variant in VARIANTS:
         for rival, target in (("pyzmq", 2.0), ("pynng", 20.0)):
+            theirs = medians.get(rival, {}).get(variant)
+            limit = ratio(raw, theirs)
             goals.append(goal_at_least(
-                "req/rep server (%s), 64 clients, 64 B, vs %s" % (variant, rival),
-                ratio(ours.get(variant), medians.get(rival, {}).get(variant)), target))
+                "req/rep server (%s), 64 clients, 64 B, vs %s%s" % (
+                    variant, rival, "" if limit is None else
+                    " (the raw limit, C with no library, is %.2fx %s)" % (limit, rival)),
+                ratio(ours.get(variant), theirs), target))
     return rows, goals
 
 
@@ -154,6 +180,31 @@ class Failures:
 
 def _sleep_until(instant: float) -> None:
     time.sleep(max(0.0, instant - time.monotonic()))
+
+
+def _raw_binary(cache: dict[str, str] = {}) -> str:
+    """raw_reqrep.c built once per run, with the C compiler Python was
+    built with (or cc)."""
+    if "path" not in cache:
+        out = os.path.join(tempfile.mkdtemp(prefix="raw-reqrep-"), "raw_reqrep")
+        cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
+        try:
+            subprocess.run([*cc, "-O2", "-pthread", "-o", out, RAW_SOURCE],
+                           check=True, capture_output=True, text=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            detail = getattr(exc, "stderr", "") or str(exc)
+            raise MeasureFailed("raw limit: %s could not build %s: %s" % (
+                " ".join(cc), RAW_SOURCE, detail.strip()[-300:])) from None
+        cache["path"] = out
+    return cache["path"]
+
+
+def role_raw(args: list) -> None:
+    """The raw limit's process, pinned as role.py left it: it becomes the C
+    program, which prints READY and RESULT itself."""
+    binary, role, address, *rest = (str(a) for a in args)
+    port = address.rsplit(":", 1)[1]
+    os.execv(binary, [binary, role, port, *rest])
 
 
 def role_server(backend: str, variant: str, url: str, t0: float, t1: float) -> dict:
