@@ -89,6 +89,7 @@ def runtime_env(kind, work, logs):
         "LD_PRELOAD": " ".join(preload),
         "PYTHONMALLOC": "malloc",
         "PYTHONPATH": os.path.join(work, "src"),
+        "PNC_SANITIZER_LOGS": logs,  # its report files: not the run's (tests/stress.py)
         var: "%s:log_path=%s" % (options, os.path.join(logs, kind)),
         "UBSAN_OPTIONS": "print_stacktrace=1:log_path=%s" % os.path.join(logs, "ubsan"),
     })
