@@ -253,3 +253,37 @@ def test_a_receiver_that_stops_reading_holds_its_senders_back(transport, senders
         for i, push in enumerate(pushes):
             push.send(b"after %d" % i)
         assert sorted(pull.recv() for _ in pushes) == [b"after %d" % i for i in range(senders)]
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_a_sender_that_leaves_while_held_back_is_let_go_once_read(transport, poller, make_url):
+    """Two senders held back by a receiver nobody reads (their pipes paused,
+    and under epoll watched no more), then one leaves.  Read again, the
+    receiver has what the leaver got through, in order, and every message
+    of the other; the leaver's pipe is then let go, not kept open, and the
+    other sender goes on."""
+    body = 1000
+    with contextlib.ExitStack() as stack:
+        pull = stack.enter_context(sock(Pull0, recv_buffer_size=1))
+        url = dial_url(pull.listen(listen_url(transport, make_url)))
+        leaver, stayer = (stack.enter_context(sock(Push0, send_timeout=100)) for _ in range(2))
+        for push in (leaver, stayer):
+            push.dial(url, block=True)
+        wait_until(lambda: len(pull.pipes) == 2)
+        sent = [0, 0]
+        for i, push in enumerate((leaver, stayer)):
+            with pytest.raises(Timeout):
+                for k in range(100000):
+                    push.send(b"%d %d " % (i, k) + b"x" * body)
+                    sent[i] += 1
+        leaver.close()
+        got = [[], []]
+        with contextlib.suppress(Timeout):
+            while len(got[1]) < sent[1] or len(pull.pipes) > 1:
+                i, k, _ = pull.recv().split(b" ", 2)
+                got[int(i)].append(int(k))
+        assert got[1] == list(range(sent[1]))
+        assert got[0] == list(range(len(got[0]))) and 0 < len(got[0]) <= sent[0]
+        assert len(pull.pipes) == 1
+        stayer.send(b"after")
+        assert pull.recv() == b"after"

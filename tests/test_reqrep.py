@@ -344,6 +344,45 @@ def test_requests_that_arrive_together_each_wake_a_context(transport, poller, ma
     assert replies == [word(i) + b"re q%d" % k for k, i in enumerate(ids)]
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_a_server_behind_its_full_queue_answers_every_client(transport, poller, make_url):
+    """16 clients in closed loops against 4 context threads, the queue one
+    request deep: every request the I/O thread reads fills the queue, so
+    each pipe stops being read at each request and is read again once a
+    context has taken one (under epoll it is watched one event at a time
+    then, and must be watched again each time).  Each client's every reply
+    matches its request; a pipe left unwatched would leave its client
+    waiting until its recv timed out."""
+    clients, rounds, contexts = 16, 200, 4
+    with sock(Rep0, recv_buffer_size=1, recv_timeout=-1) as rep:
+        url = dial_url(rep.listen(listen_url(transport, make_url)))
+
+        def answer(ctx):
+            try:
+                while True:
+                    ctx.send(b"re " + ctx.recv())
+            except Closed:
+                pass
+
+        servers = [threading.Thread(target=answer, args=(rep.new_context(),), daemon=True)
+                   for _ in range(contexts)]
+        for t in servers:
+            t.start()
+
+        def client(i):
+            with sock(Req0, recv_timeout=5000) as req:
+                req.dial(url, block=True)
+                return [req.send(b"%d %d" % (i, k)) or req.recv() for k in range(rounds)]
+
+        calls = [BackgroundCall(client, i) for i in range(clients)]
+        replies = [call.result(DEFAULT_TIMEOUT * 4) for call in calls]
+        requests_in = rep.stats["msgs_in"]
+    for t in servers:
+        t.join(DEFAULT_TIMEOUT)
+    assert replies == [[b"re %d %d" % (i, k) for k in range(rounds)] for i in range(clients)]
+    assert requests_in == clients * rounds
+
+
 def test_sixteen_concurrent_request_contexts(make_url):
     """16 Req0 contexts in 16 threads on one socket, served by 16 Rep0
     contexts that each take 20 ms per request: all replies match, and the

@@ -282,16 +282,32 @@ void pnc_idmap_del(pnc_idmap *m, uint32_t key);
 typedef struct pnc_pollfd pnc_pollfd;
 typedef void (*pnc_poll_cb)(pnc_pollfd *pfd, unsigned events);
 
+/*
+ * A descriptor the I/O thread watches.  Its callback runs on the I/O thread
+ * with the events asked for (and PNC_POLL_ERR); it may call pnc_pollfd_want
+ * and pnc_pollfd_del.  events, armed and armed_once change under the io
+ * lock.
+ */
 struct pnc_pollfd {
 	pnc_fd fd;
-	unsigned events; /* what is asked for; changed under the io lock */
+	unsigned events; /* what is asked for */
 	pnc_poll_cb cb;
 	void *arg;
 	pnc_node node; /* in the registry, for moving to another poller */
+	unsigned armed; /* what the poller watches, as far as is known */
+	unsigned char oneshot; /* added with PNC_POLL_ONESHOT */
+	unsigned char armed_once; /* armed one-shot: its event disarms it */
 };
 
+/*
+ * events may add PNC_POLL_ONESHOT, for a descriptor whose callback often
+ * stops asking for input (a pipe paused behind a full queue; iothread.c):
+ * its callback must then end with pnc_pollfd_rearm, while the pfd is
+ * still alive.
+ */
 int pnc_pollfd_add(pnc_pollfd *pfd, pnc_fd fd, unsigned events,
     pnc_poll_cb cb, void *arg);
+void pnc_pollfd_rearm(pnc_pollfd *pfd); /* I/O thread only */
 void pnc_pollfd_want(pnc_pollfd *pfd, unsigned on, unsigned off);
 void pnc_pollfd_del(pnc_pollfd *pfd); /* I/O thread only */
 

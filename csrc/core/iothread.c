@@ -64,6 +64,39 @@ io_kick_poller_locked(void)
 		io_wake_locked();
 }
 
+/*
+ * One-shot descriptors.  A server's pipe stops asking for input at every
+ * request it reads, since the socket's queue is full (a requester sends
+ * nothing more until it has its reply), and asks again once a receiver has
+ * taken one: level-triggered, each request cost the poller two calls.  A
+ * descriptor added with PNC_POLL_ONESHOT is armed one-shot when it asks for
+ * events again after asking for none: its event then ends the watching by
+ * itself, and a callback that stops asking costs no call.  One whose
+ * callback keeps asking is armed level-triggered again, so a stream that is
+ * never paused costs no call per event either.
+ *
+ * armed is what the poller watches as far as the io lock's holders know; an
+ * event of a one-shot arming clears it.  The event may be one of an arming
+ * that another thread changed after the poller reported it: the callback is
+ * given only what is asked for now, and arms what is asked for at its end
+ * (pnc_pollfd_rearm): the pfd may be gone once its callback has returned.
+ */
+static int
+pollfd_oneshot(const pnc_pollfd *pfd)
+{
+	return pfd->oneshot && io.ops->oneshot;
+}
+
+/* io locked. */
+static void
+pollfd_arm_locked(pnc_pollfd *pfd, unsigned events, int once)
+{
+	once = once && events != 0 && pollfd_oneshot(pfd);
+	io.ops->mod(io.state, pfd->fd, events | (once ? PNC_POLL_ONESHOT : 0u), pfd);
+	pfd->armed = events;
+	pfd->armed_once = (unsigned char) once;
+}
+
 int
 pnc_pollfd_add(pnc_pollfd *pfd, pnc_fd fd, unsigned events, pnc_poll_cb cb,
     void *arg)
@@ -71,11 +104,13 @@ pnc_pollfd_add(pnc_pollfd *pfd, pnc_fd fd, unsigned events, pnc_poll_cb cb,
 	int rv;
 
 	pfd->fd = fd;
-	pfd->events = events;
+	pfd->events = pfd->armed = events & ~PNC_POLL_ONESHOT;
+	pfd->oneshot = (events & PNC_POLL_ONESHOT) != 0;
+	pfd->armed_once = 0;
 	pfd->cb = cb;
 	pfd->arg = arg;
 	pnc_mtx_lock(&io.mtx);
-	if ((rv = io.ops->add(io.state, fd, events, pfd)) == 0) {
+	if ((rv = io.ops->add(io.state, fd, pfd->events, pfd)) == 0) {
 		pnc_list_append(&io.registry, &pfd->node);
 		io_kick_poller_locked();
 	}
@@ -89,8 +124,12 @@ pnc_pollfd_want(pnc_pollfd *pfd, unsigned on, unsigned off)
 	pnc_mtx_lock(&io.mtx);
 	unsigned ev = (pfd->events | on) & ~off;
 	if (ev != pfd->events && pfd->fd != PNC_FD_NONE) {
+		unsigned was = pfd->events;
+
 		pfd->events = ev;
-		io.ops->mod(io.state, pfd->fd, ev, pfd);
+		/* One its event disarmed stays so while it asks for nothing. */
+		if (ev != 0 || pfd->armed != 0)
+			pollfd_arm_locked(pfd, ev, was == 0 || pfd->armed_once);
 		io_kick_poller_locked();
 	}
 	pnc_mtx_unlock(&io.mtx);
@@ -336,6 +375,8 @@ io_switch_poller_locked(void)
 	PNC_LIST_EACH(&io.registry, n) {
 		pnc_pollfd *pfd = PNC_CONTAINER(n, pnc_pollfd, node);
 		ops->add(state, pfd->fd, pfd->events, pfd);
+		pfd->armed = pfd->events;
+		pfd->armed_once = 0;
 	}
 	io.ops->close(io.state);
 	io.ops = ops;
@@ -405,6 +446,35 @@ io_run_tasks(void)
 	pnc_mtx_unlock(&io.mtx);
 }
 
+void
+pnc_pollfd_rearm(pnc_pollfd *pfd)
+{
+	if (!pollfd_oneshot(pfd))
+		return; /* io.ops is this thread's to change */
+	pnc_mtx_lock(&io.mtx);
+	if (pfd->fd != PNC_FD_NONE && pfd->armed != pfd->events)
+		pollfd_arm_locked(pfd, pfd->events, 0);
+	pnc_mtx_unlock(&io.mtx);
+}
+
+/* One event of a descriptor; see "One-shot descriptors" above. */
+static void
+io_dispatch(pnc_pollfd *pfd, unsigned events)
+{
+	if (pollfd_oneshot(pfd)) {
+		pnc_mtx_lock(&io.mtx);
+		if (pfd->armed_once)
+			pfd->armed = 0;
+		events &= pfd->events | PNC_POLL_ERR;
+		pnc_mtx_unlock(&io.mtx);
+		if (events == 0) {
+			pnc_pollfd_rearm(pfd);
+			return;
+		}
+	}
+	pfd->cb(pfd, events);
+}
+
 static void
 io_main(void *arg)
 {
@@ -434,7 +504,7 @@ io_main(void *arg)
 			 * runs after this loop.
 			 */
 			if (pfd->fd != PNC_FD_NONE)
-				pfd->cb(pfd, evs[i].events);
+				io_dispatch(pfd, evs[i].events);
 		}
 		io_run_timers();
 		io_run_tasks();

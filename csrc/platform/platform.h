@@ -54,10 +54,15 @@ void pnc_wakefd_signal(pnc_wakefd *w);
 void pnc_wakefd_drain(pnc_wakefd *w);
 pnc_fd pnc_wakefd_fd(const pnc_wakefd *w);
 
-/* Pollers.  Events are level-triggered. */
+/*
+ * Pollers.  Events are level-triggered, but for an add or mod with
+ * PNC_POLL_ONESHOT on a poller whose ops say it has it: its one event then
+ * stops the watching until the next mod (see iothread.c).
+ */
 #define PNC_POLL_IN 1u
 #define PNC_POLL_OUT 2u
 #define PNC_POLL_ERR 4u
+#define PNC_POLL_ONESHOT 8u
 
 typedef struct pnc_poll_event {
 	void *ptr;
@@ -73,6 +78,7 @@ typedef struct pnc_poller_ops {
 	void (*del)(void *state, pnc_fd fd);
 	/* Returns the number of events, 0 on timeout; timeout_ms < 0 waits. */
 	int (*wait)(void *state, pnc_poll_event *evs, int max, int timeout_ms);
+	int oneshot; /* takes PNC_POLL_ONESHOT */
 } pnc_poller_ops;
 
 extern const pnc_poller_ops pnc_poller_poll;

@@ -1092,6 +1092,7 @@ stream_pipe_cb(pnc_pollfd *pfd, unsigned events)
 				stream_tls_kick(sp);
 		}
 	}
+	pnc_pollfd_rearm(pfd); /* while sp holds it */
 	pnc_pipe_rele(&sp->p);
 }
 
@@ -1380,8 +1381,8 @@ stream_pipe_start(pnc_endpoint *ep, pnc_fd fd)
 		    ep->listener ? NULL : ep->url.host, fd);
 		pnc_tls_config_release(cfg);
 	}
-	if (rv != 0 || (rv = pnc_pollfd_add(&sp->pfd, fd, PNC_POLL_IN | PNC_POLL_OUT,
-	                    stream_pipe_cb, sp)) != 0) {
+	if (rv != 0 || (rv = pnc_pollfd_add(&sp->pfd, fd,
+	                    PNC_POLL_IN | PNC_POLL_OUT | PNC_POLL_ONESHOT, stream_pipe_cb, sp)) != 0) {
 		sp->pfd.fd = PNC_FD_NONE;
 		sp->handshaken = 0;
 		stream_fail(sp, rv);

@@ -18,7 +18,8 @@ static uint32_t
 to_epoll(unsigned ev)
 {
 	return ((ev & PNC_POLL_IN) ? EPOLLIN : 0) |
-	    ((ev & PNC_POLL_OUT) ? EPOLLOUT : 0);
+	    ((ev & PNC_POLL_OUT) ? EPOLLOUT : 0) |
+	    ((ev & PNC_POLL_ONESHOT) ? EPOLLONESHOT : 0);
 }
 
 static int
@@ -105,6 +106,7 @@ static const pnc_poller_ops epoll_ops = {
 	.mod = epoll_mod,
 	.del = epoll_del,
 	.wait = epoll_wait_events,
+	.oneshot = 1,
 };
 
 const pnc_poller_ops *const pnc_poller_native = &epoll_ops;
