@@ -369,12 +369,16 @@ def test_a_server_behind_its_full_queue_answers_every_client(transport, poller, 
         for t in servers:
             t.start()
 
-        def client(i):
-            with sock(Req0, recv_timeout=5000) as req:
-                req.dial(url, block=True)
+        def client(i, req):
+            with req:
                 return [req.send(b"%d %d" % (i, k)) or req.recv() for k in range(rounds)]
 
-        calls = [BackgroundCall(client, i) for i in range(clients)]
+        # Dialed one at a time: a burst of Windows pipe dials may find every
+        # instance taken (under wine, for longer than a dial waits).
+        requesters = [sock(Req0, recv_timeout=5000) for _ in range(clients)]
+        for req in requesters:
+            req.dial(url, block=True)
+        calls = [BackgroundCall(client, i, req) for i, req in enumerate(requesters)]
         replies = [call.result(DEFAULT_TIMEOUT * 4) for call in calls]
         requests_in = rep.stats["msgs_in"]
     for t in servers:
