@@ -19,7 +19,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -58,10 +57,11 @@ cpu_seconds(void)
 static void
 sleep_until(double instant)
 {
-	double left = instant - now();
+	struct timespec ts = { .tv_sec = (time_t) instant };
 
-	if (left > 0)
-		usleep((useconds_t) (left * 1e6));
+	ts.tv_nsec = (long) ((instant - (double) ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
+		; /* a signal: sleep on */
 }
 
 /* The CPU this process spent inside [t0, t1), read by a thread of its own. */

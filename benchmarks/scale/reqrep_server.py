@@ -47,6 +47,7 @@ shape, whatever the library; the goals say how far it is from each rival.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import subprocess
@@ -182,21 +183,20 @@ def _sleep_until(instant: float) -> None:
     time.sleep(max(0.0, instant - time.monotonic()))
 
 
-def _raw_binary(cache: dict[str, str] = {}) -> str:
+@functools.lru_cache(maxsize=None)
+def _raw_binary() -> str:
     """raw_reqrep.c built once per run, with the C compiler Python was
     built with (or cc)."""
-    if "path" not in cache:
-        out = os.path.join(tempfile.mkdtemp(prefix="raw-reqrep-"), "raw_reqrep")
-        cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
-        try:
-            subprocess.run([*cc, "-O2", "-pthread", "-o", out, RAW_SOURCE],
-                           check=True, capture_output=True, text=True)
-        except (OSError, subprocess.CalledProcessError) as exc:
-            detail = getattr(exc, "stderr", "") or str(exc)
-            raise MeasureFailed("raw limit: %s could not build %s: %s" % (
-                " ".join(cc), RAW_SOURCE, detail.strip()[-300:])) from None
-        cache["path"] = out
-    return cache["path"]
+    out = os.path.join(tempfile.mkdtemp(prefix="raw-reqrep-"), "raw_reqrep")
+    cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
+    try:
+        subprocess.run([*cc, "-O2", "-pthread", "-o", out, RAW_SOURCE],
+                       check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise MeasureFailed("raw limit: %s could not build %s: %s" % (
+            " ".join(cc), RAW_SOURCE, detail.strip()[-300:])) from None
+    return out
 
 
 def role_raw(args: list) -> None:

@@ -446,14 +446,21 @@ io_run_tasks(void)
 	pnc_mtx_unlock(&io.mtx);
 }
 
+/* io locked: what is asked for is watched, level-triggered. */
+static void
+pollfd_rearm_locked(pnc_pollfd *pfd)
+{
+	if (pfd->fd != PNC_FD_NONE && pfd->armed != pfd->events)
+		pollfd_arm_locked(pfd, pfd->events, 0);
+}
+
 void
 pnc_pollfd_rearm(pnc_pollfd *pfd)
 {
 	if (!pollfd_oneshot(pfd))
 		return; /* io.ops is this thread's to change */
 	pnc_mtx_lock(&io.mtx);
-	if (pfd->fd != PNC_FD_NONE && pfd->armed != pfd->events)
-		pollfd_arm_locked(pfd, pfd->events, 0);
+	pollfd_rearm_locked(pfd);
 	pnc_mtx_unlock(&io.mtx);
 }
 
@@ -466,11 +473,11 @@ io_dispatch(pnc_pollfd *pfd, unsigned events)
 		if (pfd->armed_once)
 			pfd->armed = 0;
 		events &= pfd->events | PNC_POLL_ERR;
+		if (events == 0)
+			pollfd_rearm_locked(pfd); /* no callback to do it */
 		pnc_mtx_unlock(&io.mtx);
-		if (events == 0) {
-			pnc_pollfd_rearm(pfd);
+		if (events == 0)
 			return;
-		}
 	}
 	pfd->cb(pfd, events);
 }
